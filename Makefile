@@ -1,0 +1,50 @@
+# pushgate — every command a newcomer needs. See README.md.
+GO        ?= go
+BIN       := bin/pushgate
+LISTEN    ?= 127.0.0.1:8080
+DATA_DIR  ?= ./data
+
+.PHONY: all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pushgate
+
+## run: start the server on embedded defaults (no Kafka, no external services)
+run: build
+	./$(BIN) serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+## test: install what the tests need (Go modules, pinned npm packages) and run every test
+test: interop-deps
+	$(GO) mod download
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 9m ./...
+
+test-race:
+	$(GO) test -race -count=1 -timeout 9m ./...
+
+interop-deps:
+	cd interop && npm ci --no-audit --no-fund --loglevel=error
+
+## conformance-server: the fixture the official suites expect, on :3000
+conformance-server: build
+	./$(BIN) conformance-server --listen :3000
+
+## conformance: run the official Engine.IO v4 and Socket.IO v5 suites (SOCKETIO_REPO=path to a socketio/socket.io clone)
+conformance:
+	SOCKETIO_REPO=$(SOCKETIO_REPO) RUNS=$${RUNS:-5} scripts/conformance.sh
+
+## bench: Go micro-benchmarks (codecs, publish path)
+bench:
+	$(GO) test -run=NONE -bench=. -benchmem ./protocol/... ./bench/...
+
+## fuzz: run each fuzz target for FUZZTIME (default 10s)
+fuzz:
+	scripts/fuzz.sh $${FUZZTIME:-10s}
+
+vet:
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,5 @@
+package main
+
+func runServe(args []string) error { return runConformance(args) }
+
+func runToken(args []string) error { return nil }

@@ -1,0 +1,77 @@
+package pushgate_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestImportPolicy enforces the dependency direction of design.md (R1): protocol packages are
+// pure, nothing imports cmd/, the engine never imports the load generator, and each third-party
+// runtime dependency is owned by one package. Never edit the table to make a build pass.
+func TestImportPolicy(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	const mod = "github.com/pushgate/pushgate/"
+	owners := map[string][]string{
+		"github.com/cloudwego/netpoll":  {"engine/netserver"},
+		"github.com/segmentio/kafka-go": {"engine/source/kafka"},
+		"go.etcd.io/bbolt":              {"engine/store"},
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, deps := strings.TrimPrefix(fields[0], mod), fields[1:]
+		direct := directImports(t, fields[0])
+		for d := range direct {
+			if strings.HasPrefix(pkg, "protocol/") && isForbiddenForProtocol(d) {
+				t.Errorf("%s must not import %s (protocol packages are pure)", pkg, d)
+			}
+		}
+		for _, d := range deps {
+			switch {
+			case strings.HasPrefix(d, mod+"cmd/"):
+				t.Errorf("%s must not import %s (nothing imports cmd/)", pkg, d)
+			case strings.HasPrefix(pkg, "protocol/") && strings.HasPrefix(d, mod+"engine"):
+				t.Errorf("%s must not import %s (cmd → engine → protocol)", pkg, d)
+			case strings.HasPrefix(pkg, "engine") && strings.HasPrefix(d, mod+"loadtest"):
+				t.Errorf("%s must not import %s", pkg, d)
+			}
+		}
+		for dep, allowed := range owners {
+			if !direct[dep] {
+				continue
+			}
+			ok := false
+			for _, a := range allowed {
+				if pkg == a {
+					ok = true
+				}
+			}
+			if !ok {
+				t.Errorf("%s imports %s, which only %v may import", pkg, dep, allowed)
+			}
+		}
+	}
+}
+
+func isForbiddenForProtocol(dep string) bool {
+	switch dep {
+	case "net", "net/http", "os", "log", "log/slog", "time/tzdata":
+		return true
+	}
+	return strings.HasPrefix(dep, "github.com/cloudwego/") || strings.HasPrefix(dep, "github.com/valyala/")
+}
+
+func directImports(t *testing.T, pkg string) map[string]bool {
+	out, err := exec.Command("go", "list", "-f", `{{join .Imports " "}}`, pkg).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	m := map[string]bool{}
+	for _, f := range strings.Fields(string(out)) {
+		m[f] = true
+	}
+	return m
+}

@@ -1,0 +1,221 @@
+package netserver
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gobwas/ws"
+	"github.com/valyala/fasthttp"
+
+	"github.com/pushgate/pushgate/engine/transport"
+)
+
+var headEnd = []byte("\r\n\r\n")
+
+// readerPool holds bufio.Readers big enough for the largest accepted head: fasthttp's header
+// parser needs the whole head inside the reader's buffer.
+var readerPool sync.Pool
+
+func getReader(head []byte, size int) *bufio.Reader {
+	if v, ok := readerPool.Get().(*bufio.Reader); ok && v.Size() >= size {
+		v.Reset(bytes.NewReader(head))
+		return v
+	}
+	return bufio.NewReaderSize(bytes.NewReader(head), size)
+}
+
+// processHTTP consumes one complete request (head and Content-Length body) and dispatches it.
+// It returns 0 while the request is incomplete.
+func (c *Conn) processHTTP(data []byte) int {
+	max := c.srv.cfg.MaxHeaderBytes
+	end := bytes.Index(data, headEnd)
+	if end < 0 {
+		if len(data) > max {
+			c.respondError(431, "request header too large", true)
+			return len(data)
+		}
+		return 0
+	}
+	headLen := end + len(headEnd)
+	if headLen > max {
+		c.respondError(431, "request header too large", true)
+		return len(data)
+	}
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	req.Header.DisableNormalizing()
+	br := getReader(data[:headLen], max+512)
+	err := req.Header.Read(br)
+	br.Reset(nil)
+	readerPool.Put(br)
+	if err != nil {
+		c.respondError(400, "malformed request head", true)
+		return len(data)
+	}
+	cl := req.Header.ContentLength()
+	if cl == -1 {
+		c.respondError(411, "chunked request bodies are not supported; send Content-Length", true)
+		return len(data)
+	}
+	if cl < 0 {
+		cl = 0
+	}
+	if cl > c.srv.cfg.MaxBodyBytes {
+		c.respondError(413, "request body too large", true)
+		return len(data)
+	}
+	if len(data) < headLen+cl {
+		return 0
+	}
+	body := data[headLen : headLen+cl]
+	c.armTimer(c.srv.cfg.IdleTimeout)
+	c.dispatch(req, data[:headLen], body)
+	return headLen + cl
+}
+
+func (c *Conn) dispatch(req *fasthttp.Request, head, body []byte) {
+	path := string(req.URI().Path())
+	method := string(req.Header.Method())
+	for _, m := range c.srv.routes.Mounts {
+		if !strings.HasPrefix(path, m.Prefix) || (m.Method != "" && m.Method != method) {
+			continue
+		}
+		c.serveMount(m.Handler, req, method, path, head, body)
+		return
+	}
+	c.serveFallback(req, body)
+}
+
+func (c *Conn) serveMount(h transport.HTTPHandler, req *fasthttp.Request, method, path string, head, body []byte) {
+	rawQuery := string(req.URI().QueryString())
+	q, _ := url.ParseQuery(rawQuery)
+	tr := &transport.Request{
+		Method:        method,
+		Path:          path,
+		RawQuery:      rawQuery,
+		Query:         q,
+		Origin:        string(req.Header.Peek("Origin")),
+		Authorization: string(req.Header.Peek("Authorization")),
+		ContentType:   string(req.Header.ContentType()),
+		LastEventID:   string(req.Header.Peek("Last-Event-ID")),
+		ACRHeaders:    string(req.Header.Peek("Access-Control-Request-Headers")),
+		Upgrade:       req.Header.ConnectionUpgrade() && strings.EqualFold(string(req.Header.Peek("Upgrade")), "websocket"),
+		Body:          body,
+		RemoteAddr:    c.remote,
+	}
+	c.pending.Add(1)
+	wsh := h.ServeRequest(tr, c)
+	if wsh == nil {
+		return
+	}
+	c.upgrade(wsh, head)
+}
+
+// upgrade completes a WebSocket handshake with gobwas/ws on the head already in memory, so the
+// upgrade never blocks the event loop on a slow client.
+func (c *Conn) upgrade(h transport.WSHandler, head []byte) {
+	var out bytes.Buffer
+	rw := struct {
+		io.Reader
+		io.Writer
+	}{bytes.NewReader(head), &out}
+	_, err := ws.Upgrader{}.Upgrade(rw)
+	c.pending.Add(-1)
+	if err != nil {
+		if out.Len() == 0 {
+			c.respondError(400, "bad websocket handshake", true)
+			return
+		}
+		_ = c.Send(out.Bytes())
+		c.Close(transport.ReasonProtocolError)
+		return
+	}
+	c.stopTimer()
+	c.mode = modeWS
+	c.ws = h
+	_ = c.Send(out.Bytes())
+	h.OnOpen(c)
+}
+
+func (c *Conn) serveFallback(req *fasthttp.Request, body []byte) {
+	if c.srv.routes.Fallback == nil {
+		c.respondError(404, "not found", false)
+		return
+	}
+	var ctx fasthttp.RequestCtx
+	req.SetBodyRaw(body)
+	ctx.Init(req, c.nc.RemoteAddr(), nil)
+	c.srv.routes.Fallback(&ctx)
+	closeAfter := req.Header.ConnectionClose()
+	if closeAfter {
+		ctx.Response.SetConnectionClose()
+	}
+	var out bytes.Buffer
+	_, _ = ctx.Response.WriteTo(&out)
+	_ = c.Send(out.Bytes())
+	if closeAfter {
+		c.Close(transport.ReasonClientClose)
+	}
+}
+
+// Respond implements transport.Link.
+func (c *Conn) Respond(r *transport.Response) {
+	n := 0
+	for _, b := range r.Body {
+		n += len(b)
+	}
+	head := make([]byte, 0, 256)
+	head = append(head, "HTTP/1.1 "...)
+	head = strconv.AppendInt(head, int64(r.Status), 10)
+	head = append(head, ' ')
+	head = append(head, fasthttp.StatusMessage(r.Status)...)
+	head = append(head, "\r\n"...)
+	if r.ContentType != "" {
+		head = append(head, "Content-Type: "...)
+		head = append(head, r.ContentType...)
+		head = append(head, "\r\n"...)
+	}
+	if !r.Stream {
+		head = append(head, "Content-Length: "...)
+		head = strconv.AppendInt(head, int64(n), 10)
+		head = append(head, "\r\n"...)
+	}
+	for _, h := range r.Header {
+		head = append(head, h.Name...)
+		head = append(head, ": "...)
+		head = append(head, h.Value...)
+		head = append(head, "\r\n"...)
+	}
+	if r.Close || r.Stream {
+		head = append(head, "Connection: close\r\n"...)
+	}
+	head = append(head, "\r\n"...)
+	if r.Stream {
+		c.stopTimer()
+		c.mode = modeStream
+	}
+	bufs := make([][]byte, 0, 1+len(r.Body))
+	bufs = append(bufs, head)
+	bufs = append(bufs, r.Body...)
+	_ = c.Send(bufs...)
+	c.pending.Add(-1)
+	if r.Close {
+		c.Close(transport.ReasonServerClose)
+	}
+}
+
+// respondError answers a request the server itself rejects, with the REST error body.
+func (c *Conn) respondError(status int, msg string, closeConn bool) {
+	body := append([]byte(`{"errorMessage":`), strconv.Quote(msg)...)
+	body = append(body, '}')
+	c.pending.Add(1)
+	c.Respond(&transport.Response{Status: status, ContentType: "application/json", Body: [][]byte{body}, Close: closeConn})
+	if closeConn {
+		c.mode = modeClosed
+	}
+}

@@ -1,0 +1,272 @@
+package netserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cloudwego/netpoll"
+	"github.com/valyala/fasthttp"
+	"golang.org/x/sys/unix"
+
+	"github.com/pushgate/pushgate/engine/transport"
+)
+
+// Config tunes the network server. Zero values mean the documented defaults.
+type Config struct {
+	// Listen is the TCP address. Zero means "127.0.0.1:8080".
+	Listen string
+	// ReusePort sets SO_REUSEPORT on the listener so several processes can share the port.
+	ReusePort bool
+	// MaxHeaderBytes bounds an HTTP request head. Zero means 16 KiB.
+	MaxHeaderBytes int
+	// MaxBodyBytes bounds a request body for the REST routes. Zero means 1 MiB + 64 KiB.
+	// Transports enforce their own smaller limits and answer 413 themselves.
+	MaxBodyBytes int
+	// MaxMessageBytes bounds one inbound WebSocket message. Zero means 1,000,000.
+	MaxMessageBytes int
+	// HeaderTimeout closes connections that do not complete a request head in time (slowloris).
+	// Zero means 10s.
+	HeaderTimeout time.Duration
+	// IdleTimeout closes keep-alive HTTP connections without a request in flight. Zero means 60s.
+	IdleTimeout time.Duration
+	// MaxPendingBytes caps the bytes queued for one connection; above it the connection is closed
+	// as a slow consumer. Zero means 1 MiB.
+	MaxPendingBytes int
+	// WriteTimeout closes a connection whose socket stays unwritable this long. Zero means 10s.
+	WriteTimeout time.Duration
+	// MaxConns caps open connections (0 = no limit); over it new connections get 503.
+	MaxConns int
+	// Logger receives connection-level logs. Zero means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) applyDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.MaxHeaderBytes <= 0 {
+		c.MaxHeaderBytes = 16 << 10
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1<<20 + 64<<10
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = 1_000_000
+	}
+	if c.HeaderTimeout <= 0 {
+		c.HeaderTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	if c.MaxPendingBytes <= 0 {
+		c.MaxPendingBytes = 1 << 20
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Mount routes every request whose path starts with Prefix to Handler (on the event loop).
+type Mount struct {
+	Prefix  string
+	Handler transport.HTTPHandler
+	// Exact, when set, matches only the path equal to Prefix or Prefix+"/..." segments as a
+	// prefix with a method filter; used for the SSE route.
+	Method string
+}
+
+// Routes is the server's routing table: mounts first (in order), then the fasthttp fallback.
+type Routes struct {
+	Mounts   []Mount
+	Fallback fasthttp.RequestHandler
+}
+
+// Stats are the server's counters, read with atomic loads.
+type Stats struct {
+	Conns          atomic.Int64
+	Accepted       atomic.Int64
+	Rejected       atomic.Int64
+	SlowConsumers  atomic.Int64
+	WriteTimeouts  atomic.Int64
+	HeaderTimeouts atomic.Int64
+	QueuedBytes    atomic.Int64
+	WriteSyscalls  atomic.Int64
+}
+
+// Server is the netpoll event loop serving every route of pushgate on one port.
+type Server struct {
+	cfg    Config
+	routes Routes
+	log    *slog.Logger
+	loop   netpoll.EventLoop
+	ln     net.Listener
+	poller *writePoller
+	Stats  Stats
+
+	mu    sync.Mutex
+	conns map[*Conn]struct{}
+	done  chan struct{}
+}
+
+var configureOnce sync.Once
+
+// configureNetpoll shrinks netpoll's per-connection input buffer: its 8 KiB default (and 4 KiB
+// minimum node) would dominate the memory of an idle connection (performance.md addendum).
+func configureNetpoll() {
+	configureOnce.Do(func() {
+		netpoll.LinkBufferCap = 512
+		_ = netpoll.Configure(netpoll.Config{BufferSize: 512, PollerNum: max(1, runtime.GOMAXPROCS(0)/2)})
+		netpoll.SetLoggerOutput(slogWriter{})
+	})
+}
+
+type slogWriter struct{}
+
+func (slogWriter) Write(p []byte) (int, error) {
+	slog.Debug("netpoll", "msg", strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// New prepares a server; call Serve to run it.
+func New(cfg Config, routes Routes) (*Server, error) {
+	cfg.applyDefaults()
+	configureNetpoll()
+	s := &Server{cfg: cfg, routes: routes, log: cfg.Logger, conns: make(map[*Conn]struct{}), done: make(chan struct{})}
+	wp, err := newWritePoller(s)
+	if err != nil {
+		return nil, fmt.Errorf("netserver: write poller: %w", err)
+	}
+	s.poller = wp
+	loop, err := netpoll.NewEventLoop(s.onRequest,
+		netpoll.WithOnPrepare(s.onPrepare),
+		netpoll.WithOnDisconnect(s.onDisconnect),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("netserver: event loop: %w", err)
+	}
+	s.loop = loop
+	return s, nil
+}
+
+// Listen opens the listening socket (so callers learn the bound address before Serve).
+func (s *Server) Listen() (net.Addr, error) {
+	lc := net.ListenConfig{}
+	if s.cfg.ReusePort {
+		lc.Control = func(_, _ string, rc syscall.RawConn) error {
+			var serr error
+			err := rc.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+			})
+			if err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	ln, err := lc.Listen(context.Background(), "tcp", s.cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("netserver: listen %s: %w", s.cfg.Listen, err)
+	}
+	s.ln = ln
+	return ln.Addr(), nil
+}
+
+// Serve runs the event loop until Shutdown. It calls Listen first when needed.
+func (s *Server) Serve() error {
+	if s.ln == nil {
+		if _, err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	go s.poller.run()
+	err := s.loop.Serve(s.ln)
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("netserver: serve: %w", err)
+	}
+	return nil
+}
+
+// Addr is the bound address (after Listen).
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// StopAccepting closes the listener; open connections stay.
+func (s *Server) StopAccepting() {
+	if s.ln != nil {
+		_ = s.ln.Close()
+	}
+}
+
+// Shutdown stops accepting and closes every connection with reason.
+func (s *Server) Shutdown(ctx context.Context, reason transport.CloseReason) error {
+	s.StopAccepting()
+	for _, c := range s.Connections() {
+		c.Close(reason)
+	}
+	err := s.loop.Shutdown(ctx)
+	s.poller.close()
+	return err
+}
+
+// Connections returns a snapshot of open connections.
+func (s *Server) Connections() []*Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+type connKey struct{}
+
+func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
+	c := newConn(s, nc)
+	s.Stats.Accepted.Add(1)
+	n := s.Stats.Conns.Add(1)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	_ = nc.AddCloseCallback(c.onNetpollClose)
+	if s.cfg.MaxConns > 0 && n > int64(s.cfg.MaxConns) {
+		s.Stats.Rejected.Add(1)
+		c.respondError(503, "server at connection limit", true)
+	}
+	return context.WithValue(context.Background(), connKey{}, c)
+}
+
+func (s *Server) onDisconnect(ctx context.Context, nc netpoll.Connection) {}
+
+func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
+	c, _ := ctx.Value(connKey{}).(*Conn)
+	if c == nil {
+		return nc.Close()
+	}
+	c.onReadable()
+	return nil
+}
+
+func (s *Server) forget(c *Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.Stats.Conns.Add(-1)
+}

@@ -1,0 +1,92 @@
+package netserver
+
+import (
+	"errors"
+
+	"github.com/gobwas/ws"
+
+	"github.com/pushgate/pushgate/engine/transport"
+	"github.com/pushgate/pushgate/protocol/wsframe"
+)
+
+// processWS consumes one complete frame and returns its length, or 0 while it is incomplete.
+// Fragments are reassembled into c.msg (bounded by MaxMessageBytes).
+func (c *Conn) processWS(data []byte) int {
+	limit := int64(c.srv.cfg.MaxMessageBytes)
+	h, hn, err := wsframe.ParseHeader(data, true, limit)
+	switch {
+	case errors.Is(err, wsframe.ErrShort):
+		return 0
+	case errors.Is(err, wsframe.ErrTooLarge):
+		c.wsFail(ws.StatusMessageTooBig, "message too large", transport.ReasonTooLarge)
+		return len(data)
+	case err != nil:
+		c.wsFail(ws.StatusProtocolError, "protocol error", transport.ReasonProtocolError)
+		return len(data)
+	}
+	total := hn + int(h.Length)
+	if len(data) < total {
+		return 0
+	}
+	payload := data[hn:total]
+	if h.Masked {
+		wsframe.Unmask(payload, h.Mask)
+	}
+	switch h.OpCode {
+	case ws.OpPing:
+		_ = c.Send(wsframe.AppendFrame(nil, ws.OpPong, payload))
+	case ws.OpPong:
+	case ws.OpClose:
+		_ = c.Send(wsframe.AppendFrame(nil, ws.OpClose, payload))
+		c.mode = modeClosed
+		c.Close(transport.ReasonClientClose)
+		return len(data)
+	case ws.OpText, ws.OpBinary:
+		if c.inFrag {
+			c.wsFail(ws.StatusProtocolError, "expected continuation frame", transport.ReasonProtocolError)
+			return len(data)
+		}
+		if !h.Fin {
+			c.msg = append(c.msg[:0], payload...)
+			c.msgOp, c.inFrag = h.OpCode, true
+			return total
+		}
+		c.ws.OnMessage(c, payload, h.OpCode == ws.OpBinary)
+	case ws.OpContinuation:
+		if !c.inFrag {
+			c.wsFail(ws.StatusProtocolError, "unexpected continuation frame", transport.ReasonProtocolError)
+			return len(data)
+		}
+		if int64(len(c.msg)+len(payload)) > limit {
+			c.wsFail(ws.StatusMessageTooBig, "message too large", transport.ReasonTooLarge)
+			return len(data)
+		}
+		c.msg = append(c.msg, payload...)
+		if h.Fin {
+			c.inFrag = false
+			c.ws.OnMessage(c, c.msg, c.msgOp == ws.OpBinary)
+			c.msg = nil
+		}
+	default:
+		c.wsFail(ws.StatusProtocolError, "unknown opcode", transport.ReasonProtocolError)
+		return len(data)
+	}
+	if c.mode == modeClosed {
+		return len(data)
+	}
+	return total
+}
+
+// wsFail sends a close frame with code and closes the connection.
+func (c *Conn) wsFail(code ws.StatusCode, reason string, cr transport.CloseReason) {
+	_ = c.Send(wsframe.AppendClose(nil, code, reason))
+	c.mode = modeClosed
+	c.Close(cr)
+}
+
+// CloseWS sends a WebSocket close frame (1000) and closes the connection: how the server ends a
+// WebSocket transport.
+func (c *Conn) CloseWS(reason transport.CloseReason) {
+	_ = c.Send(wsframe.AppendClose(nil, ws.StatusNormalClosure, ""))
+	c.Close(reason)
+}

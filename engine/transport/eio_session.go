@@ -1,0 +1,400 @@
+package transport
+
+import (
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/pushgate/pushgate/protocol/engineio"
+	"github.com/pushgate/pushgate/protocol/wsframe"
+)
+
+const (
+	transportPolling = iota
+	transportWebSocket
+)
+
+// Prepared is one server→client Engine.IO text packet encoded once for both transports, shared
+// read-only by every session it is delivered to.
+type Prepared struct {
+	// Frame is the complete WebSocket text frame.
+	Frame []byte
+	// Record is the packet as a polling payload record (a suffix of Frame).
+	Record []byte
+}
+
+// Prepare encodes an Engine.IO text packet (e.g. `42/acme,["x",{}]`) for both transports with
+// one allocation.
+func Prepare(packet []byte) *Prepared {
+	frame := wsframe.AppendHeader(make([]byte, 0, len(packet)+10), ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(packet))})
+	hl := len(frame)
+	frame = append(frame, packet...)
+	return &Prepared{Frame: frame, Record: frame[hl:]}
+}
+
+// outPacket is one packet waiting in a polling session's buffer.
+type outPacket struct {
+	rec    []byte // polling record (text, or "b"+base64 for binary)
+	frame  []byte // WebSocket frame, when already built (shared fan-out packets)
+	binary []byte // raw binary data, for binary messages
+}
+
+var recordSep = []byte{engineio.RecordSeparator}
+
+// Session is one Engine.IO session (a client connection that may span several HTTP requests and
+// a WebSocket). All its state is guarded by mu; links are written while holding mu, which is
+// safe because Link methods never block (see LOCKING.md).
+type Session struct {
+	ID string
+	// Query is the query of the request that opened the session; Authorization its header.
+	Query         url.Values
+	Authorization string
+	Origin        string
+	RemoteAddr    string
+	// Data belongs to the layer above (Socket.IO keeps its client state here).
+	Data any
+
+	e  *EngineServer
+	mu sync.Mutex
+
+	transport   int
+	closed      bool
+	upgrading   bool
+	ws          Link // the WebSocket once on (or upgraded to) websocket
+	probe       Link // the WebSocket being probed during an upgrade
+	getLink     Link // the pending long-poll GET
+	getOrigin   string
+	postBusy    bool
+	buf         []outPacket
+	bufBytes    int
+	waitingPong bool
+	timer       *time.Timer // heartbeat: next ping, or ping timeout while waitingPong
+	upTimer     *time.Timer
+}
+
+func (e *EngineServer) newSession(r *Request, tr int) *Session {
+	q := make(url.Values, len(r.Query))
+	for k, v := range r.Query {
+		q[k] = append([]string(nil), v...)
+	}
+	s := &Session{
+		ID: NewID(), Query: q, Authorization: r.Authorization, Origin: r.Origin, RemoteAddr: r.RemoteAddr,
+		e: e, transport: tr,
+	}
+	// The heartbeat starts with the session (not after the handshake is flushed): the reference
+	// closes a silent session pingInterval+pingTimeout after it was created.
+	s.timer = time.AfterFunc(e.cfg.PingInterval, s.onTimer)
+	e.register(s)
+	return s
+}
+
+func (s *Session) handshake(upgrades []string) []byte {
+	return engineio.AppendOpen(nil, engineio.Handshake{
+		SID: s.ID, Upgrades: upgrades, PingInterval: s.e.cfg.PingInterval,
+		PingTimeout: s.e.cfg.PingTimeout, MaxPayload: s.e.cfg.MaxPayload,
+	})
+}
+
+func (s *Session) handshakePolling(r *Request, l Link) {
+	body := s.handshake([]string{"websocket"})
+	l.Respond(s.pollResponse(r.Origin, 200, body))
+	s.e.h.OnOpen(s)
+}
+
+func (s *Session) pollResponse(origin string, status int, body ...[]byte) *Response {
+	h := append([]Header{{"Cache-Control", "no-store"}}, s.e.cfg.CORS.Headers(origin)...)
+	return &Response{Status: status, ContentType: "text/plain; charset=UTF-8", Header: h, Body: body}
+}
+
+// IsWebSocket reports whether the session is on the WebSocket transport.
+func (s *Session) IsWebSocket() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transport == transportWebSocket
+}
+
+// SendText sends one Engine.IO text packet (e.g. "40{...}"). The slice must not be modified
+// afterwards.
+func (s *Session) SendText(packet []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendLocked(outPacket{rec: packet})
+}
+
+// SendBinary sends one binary message.
+func (s *Session) SendBinary(data []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendLocked(outPacket{binary: data})
+}
+
+// Deliver queues a shared prepared packet without flushing and returns the link to flush (nil
+// when nothing needs a flush). This is the fan-out path: the caller flushes each link once per
+// batch.
+func (s *Session) Deliver(p *Prepared) Link {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	if s.transport == transportWebSocket && s.ws != nil {
+		if !s.ws.Enqueue(p.Frame) {
+			return nil
+		}
+		return s.ws
+	}
+	s.bufferLocked(outPacket{rec: p.Record, frame: p.Frame})
+	s.flushPollLocked()
+	return nil
+}
+
+func (s *Session) sendLocked(p outPacket) {
+	if s.closed {
+		return
+	}
+	if s.transport == transportWebSocket && s.ws != nil {
+		_ = s.ws.Send(p.wsFrame())
+		return
+	}
+	s.bufferLocked(p)
+	s.flushPollLocked()
+}
+
+func (p outPacket) wsFrame() []byte {
+	if p.frame != nil {
+		return p.frame
+	}
+	if p.binary != nil {
+		return wsframe.AppendFrame(nil, ws.OpBinary, p.binary)
+	}
+	return wsframe.AppendFrame(nil, ws.OpText, p.rec)
+}
+
+func (p outPacket) record() []byte {
+	if p.rec == nil {
+		return engineio.AppendBinaryBase64(nil, p.binary)
+	}
+	return p.rec
+}
+
+func (s *Session) bufferLocked(p outPacket) {
+	n := len(p.rec) + len(p.binary)
+	if s.bufBytes+n > s.e.cfg.MaxBufferedBytes {
+		s.closeLocked(ReasonSlowConsumer, true)
+		return
+	}
+	s.buf = append(s.buf, p)
+	s.bufBytes += n
+}
+
+// flushPollLocked answers the pending GET with everything buffered (one payload).
+func (s *Session) flushPollLocked() {
+	if s.getLink == nil || len(s.buf) == 0 || s.upgrading {
+		return
+	}
+	body := make([][]byte, 0, 2*len(s.buf))
+	for i, p := range s.buf {
+		if i > 0 {
+			body = append(body, recordSep)
+		}
+		body = append(body, p.record())
+	}
+	s.buf, s.bufBytes = nil, 0
+	s.answerGETLocked(body...)
+}
+
+func (s *Session) answerGETLocked(body ...[]byte) {
+	l := s.getLink
+	s.getLink = nil
+	l.SetCloseHandler(nil)
+	l.Respond(s.pollResponse(s.getOrigin, 200, body...))
+}
+
+var (
+	packetNoop  = []byte{byte(engineio.PacketNoop)}
+	packetClose = []byte{byte(engineio.PacketClose)}
+	packetPing  = []byte{byte(engineio.PacketPing)}
+	packetProbe = []byte("3probe")
+	okBody      = []byte("ok")
+)
+
+func (s *Session) pollGET(r *Request, l Link) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		s.e.fail(r, l, engineio.ErrSessionIDUnknown)
+		return
+	}
+	if s.transport != transportPolling {
+		s.e.fail(r, l, engineio.ErrBadRequest)
+		return
+	}
+	if s.getLink != nil {
+		// Two concurrent GETs: the reference answers the second with 400, the first with a
+		// close packet, and ends the session.
+		s.e.fail(r, l, engineio.ErrBadRequest)
+		s.closeLocked(ReasonProtocolError, true)
+		return
+	}
+	s.getLink, s.getOrigin = l, r.Origin
+	if s.upgrading {
+		s.answerGETLocked(packetNoop)
+		return
+	}
+	l.SetCloseHandler(func(CloseReason) {
+		// The client went away while its long-poll was pending.
+		s.mu.Lock()
+		if s.getLink == l {
+			s.getLink = nil
+			s.closeLocked(ReasonTransportClose, false)
+		}
+		s.mu.Unlock()
+	})
+	s.flushPollLocked()
+}
+
+func (s *Session) pollPOST(r *Request, l Link) {
+	s.mu.Lock()
+	switch {
+	case s.closed:
+		s.mu.Unlock()
+		s.e.fail(r, l, engineio.ErrSessionIDUnknown)
+		return
+	case s.transport != transportPolling:
+		s.mu.Unlock()
+		s.e.fail(r, l, engineio.ErrBadRequest)
+		return
+	case s.postBusy:
+		s.closeLocked(ReasonProtocolError, true)
+		s.mu.Unlock()
+		s.e.fail(r, l, engineio.ErrBadRequest)
+		return
+	case int64(len(r.Body)) > s.e.cfg.MaxPayload:
+		s.mu.Unlock()
+		l.Respond(&Response{Status: 413, ContentType: "application/json", Header: s.e.cfg.CORS.Headers(r.Origin),
+			Body: [][]byte{[]byte(`{"code":3,"message":"Payload too large"}`)}})
+		return
+	case r.ContentType == "application/octet-stream":
+		s.closeLocked(ReasonProtocolError, true)
+		s.mu.Unlock()
+		s.e.fail(r, l, engineio.ErrBadRequest)
+		return
+	}
+	s.postBusy = true
+	s.mu.Unlock()
+
+	var scratch []byte
+	_, err := engineio.DecodePayload(r.Body, scratch, func(p engineio.Packet) error {
+		return s.onPacket(p, nil)
+	})
+
+	s.mu.Lock()
+	s.postBusy = false
+	if err != nil {
+		s.closeLocked(ReasonProtocolError, true)
+		s.mu.Unlock()
+		s.e.fail(r, l, engineio.ErrBadRequest)
+		return
+	}
+	s.mu.Unlock()
+	l.Respond(&Response{Status: 200, ContentType: "text/html", Header: s.e.cfg.CORS.Headers(r.Origin), Body: [][]byte{okBody}})
+}
+
+// errSessionEnded stops payload decoding after a close packet.
+type sessionError string
+
+func (e sessionError) Error() string { return string(e) }
+
+const errSessionEnded = sessionError("transport: session ended")
+
+// onPacket handles one client packet from any transport (probe is the probing WebSocket, nil
+// otherwise).
+func (s *Session) onPacket(p engineio.Packet, probe Link) error {
+	switch p.Type {
+	case engineio.PacketMessage:
+		s.e.h.OnMessage(s, p.Data, p.Binary)
+	case engineio.PacketPong:
+		s.mu.Lock()
+		if s.waitingPong && !s.closed {
+			s.waitingPong = false
+			s.timer.Reset(s.e.cfg.PingInterval)
+		}
+		s.mu.Unlock()
+	case engineio.PacketClose:
+		s.mu.Lock()
+		if s.getLink != nil && s.transport == transportPolling {
+			s.answerGETLocked(packetNoop)
+		}
+		s.closeLocked(ReasonClientClose, false)
+		s.mu.Unlock()
+		return errSessionEnded
+	default:
+		// Pings from a v4 client, a stray upgrade or open packet: protocol violation.
+		s.Close(ReasonProtocolError)
+		return errSessionEnded
+	}
+	return nil
+}
+
+// onTimer drives the heartbeat: send a ping, then close if no pong arrives in time.
+func (s *Session) onTimer() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if s.waitingPong {
+		s.closeLocked(ReasonPingTimeout, true)
+		return
+	}
+	s.waitingPong = true
+	s.timer.Reset(s.e.cfg.PingTimeout)
+	s.sendLocked(outPacket{rec: packetPing})
+}
+
+// Close ends the session from the server side.
+func (s *Session) Close(reason CloseReason) {
+	s.mu.Lock()
+	s.closeLocked(reason, true)
+	s.mu.Unlock()
+}
+
+// closeLocked ends the session. notify says whether the client must be told (a close packet on a
+// pending GET, or closing the WebSocket).
+func (s *Session) closeLocked(reason CloseReason, notify bool) {
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.timer.Stop()
+	if s.upTimer != nil {
+		s.upTimer.Stop()
+	}
+	s.e.unregister(s)
+	if s.getLink != nil {
+		if notify {
+			s.answerGETLocked(packetClose)
+		} else {
+			s.getLink.SetCloseHandler(nil)
+			s.getLink = nil
+		}
+	}
+	s.buf, s.bufBytes = nil, 0
+	if s.ws != nil {
+		closeWS(s.ws, reason)
+	}
+	if s.probe != nil {
+		closeWS(s.probe, reason)
+	}
+	go s.e.h.OnClose(s, reason)
+}
+
+func closeWS(l Link, reason CloseReason) {
+	if c, ok := l.(interface{ CloseWS(CloseReason) }); ok {
+		c.CloseWS(reason)
+		return
+	}
+	l.Close(reason)
+}

@@ -1,0 +1,104 @@
+package transport
+
+import (
+	"net/url"
+)
+
+// CloseReason says why a connection or session ended. It labels metrics and logs and decides
+// what the client is told (see contract.md "Errors and closes").
+type CloseReason string
+
+const (
+	ReasonClientClose    CloseReason = "client-close"
+	ReasonTransportClose CloseReason = "transport-close"
+	ReasonPingTimeout    CloseReason = "ping-timeout"
+	ReasonProtocolError  CloseReason = "protocol-error"
+	ReasonSlowConsumer   CloseReason = "slow-consumer"
+	ReasonWriteTimeout   CloseReason = "write-timeout"
+	ReasonHeaderTimeout  CloseReason = "header-timeout"
+	ReasonIdleTimeout    CloseReason = "idle-timeout"
+	ReasonConnectTimeout CloseReason = "connect-timeout"
+	ReasonTooLarge       CloseReason = "message-too-large"
+	ReasonServerClose    CloseReason = "server-close"
+	ReasonShutdown       CloseReason = "shutdown"
+	ReasonUpgraded       CloseReason = "upgraded"
+	ReasonTokenExpired   CloseReason = "token-expired"
+)
+
+// Request is one parsed HTTP request handed to a transport. Body and every byte slice alias the
+// connection's input buffer and are valid only during the call: copy what you keep.
+type Request struct {
+	Method   string
+	Path     string
+	RawQuery string
+	Query    url.Values
+	// Selected headers (the transports need no others).
+	Origin         string
+	Authorization  string
+	ContentType    string
+	LastEventID    string
+	ACRHeaders     string // Access-Control-Request-Headers (preflight)
+	Upgrade        bool   // "Upgrade: websocket" with "Connection: upgrade"
+	Body           []byte
+	RemoteAddr     string
+	RequestID      string
+}
+
+// Header is one response header line.
+type Header struct{ Name, Value string }
+
+// Response is one complete HTTP/1.1 response written by Link.Respond.
+type Response struct {
+	Status      int
+	ContentType string
+	Header      []Header
+	Body        [][]byte
+	// Close asks the server to close the connection once the response is written.
+	Close bool
+	// Stream writes the head without a Content-Length and turns the connection into a one-way
+	// stream (SSE): later bytes go out with Link.Send/Enqueue, input is discarded, and the
+	// response ends when the connection closes.
+	Stream bool
+}
+
+// Link is a client connection as the transports see it. The network server implements it; every
+// method is safe for concurrent use and none blocks on the network (writes are queued and
+// flushed with non-blocking writev; a client that cannot keep up is closed as a slow consumer).
+type Link interface {
+	// Respond writes a complete HTTP response to the request being served on this link.
+	Respond(r *Response)
+	// Send queues bufs and flushes. The slices must not be modified afterwards (they may be
+	// shared with other links).
+	Send(bufs ...[]byte) error
+	// Enqueue queues b without flushing; the caller calls Flush once after a batch. It reports
+	// false when the link is closed or over its byte cap (and then closes it).
+	Enqueue(b []byte) bool
+	// Flush writes what is queued.
+	Flush()
+	// Close closes the connection after trying to flush what is queued.
+	Close(reason CloseReason)
+	// SetCloseHandler registers fn to run once when the connection closes (for any reason);
+	// nil clears it. Only one handler is kept.
+	SetCloseHandler(fn func(reason CloseReason))
+	// RemoteAddr is the peer address ("ip:port").
+	RemoteAddr() string
+}
+
+// WSHandler receives the messages of an upgraded WebSocket connection. Calls for one connection
+// are serialised.
+type WSHandler interface {
+	// OnOpen runs right after the 101 response was queued.
+	OnOpen(l Link)
+	// OnMessage receives one complete (reassembled, unmasked) text or binary message. data is
+	// valid only during the call.
+	OnMessage(l Link, data []byte, binary bool)
+	// OnClose runs once when the connection is gone.
+	OnClose(l Link, reason CloseReason)
+}
+
+// HTTPHandler serves the requests of one path prefix on the event loop. To accept a WebSocket
+// upgrade it returns a non-nil WSHandler (the server then writes the 101 response); otherwise it
+// must answer with l.Respond (now, or later for a long-poll).
+type HTTPHandler interface {
+	ServeRequest(r *Request, l Link) WSHandler
+}

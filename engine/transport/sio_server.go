@@ -1,0 +1,303 @@
+package transport
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/pushgate/pushgate/protocol/socketio"
+)
+
+// ConnectError refuses a namespace CONNECT: the client receives CONNECT_ERROR with Message and
+// Data (pre-encoded JSON, may be nil) and surfaces it as connect_error.
+type ConnectError struct {
+	Message string
+	Data    []byte
+}
+
+func (e *ConnectError) Error() string { return "transport: connect refused: " + e.Message }
+
+// Namespace is the server-side logic of one Socket.IO namespace. Calls for one socket are
+// serialised except OnDisconnect.
+type Namespace interface {
+	// Authorize decides a CONNECT. auth is the CONNECT payload ("{}" when absent; valid only
+	// during the call). Return nil to accept, a *ConnectError to refuse with a message; any other
+	// error refuses with its text.
+	Authorize(k *Socket, auth []byte) error
+	// OnConnect runs after the CONNECT reply was sent.
+	OnConnect(k *Socket)
+	// OnEvent receives a client event. ev and its slices are valid only during the call.
+	OnEvent(k *Socket, ev *Event)
+	// OnDisconnect runs once when the socket leaves (client/server namespace disconnect or the
+	// transport closing).
+	OnDisconnect(k *Socket, reason string)
+}
+
+// Event is one client EVENT (or BINARY_EVENT with its attachments).
+type Event struct {
+	Name        string
+	Args        []byte // remaining array elements, e.g. `1,"2",{"3":[true]}`
+	AckID       int64  // socketio.NoAck when no ack was requested
+	Attachments [][]byte
+	Binary      bool
+}
+
+// SocketConfig configures the Socket.IO layer. Zero values mean the defaults.
+type SocketConfig struct {
+	Engine EngineConfig
+	// ConnectTimeout closes an Engine.IO session that joins no namespace in time. Zero means 45s.
+	ConnectTimeout time.Duration
+	// MaxAttachments bounds binary attachments per packet. Zero means 10.
+	MaxAttachments int
+	// MaxNamespaces bounds namespaces joined over one session. Zero means 16.
+	MaxNamespaces int
+}
+
+// SocketServer is a Socket.IO v5 server over an EngineServer.
+type SocketServer struct {
+	*EngineServer
+	cfg     SocketConfig
+	mu      sync.RWMutex
+	static  map[string]Namespace
+	dynamic func(name string) Namespace
+}
+
+// NewSocketServer returns a Socket.IO server. Register namespaces before serving.
+func NewSocketServer(cfg SocketConfig) *SocketServer {
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = 45 * time.Second
+	}
+	if cfg.MaxAttachments <= 0 {
+		cfg.MaxAttachments = socketio.DefaultMaxAttachments
+	}
+	if cfg.MaxNamespaces <= 0 {
+		cfg.MaxNamespaces = 16
+	}
+	s := &SocketServer{cfg: cfg, static: make(map[string]Namespace)}
+	s.EngineServer = NewEngine(cfg.Engine, s)
+	return s
+}
+
+// Handle registers a namespace by exact name ("/", "/custom").
+func (s *SocketServer) Handle(name string, ns Namespace) {
+	s.mu.Lock()
+	s.static[name] = ns
+	s.mu.Unlock()
+}
+
+// HandleDynamic sets the resolver for names without a static namespace; it returns nil for
+// unknown names (the client gets "Invalid namespace").
+func (s *SocketServer) HandleDynamic(fn func(name string) Namespace) {
+	s.mu.Lock()
+	s.dynamic = fn
+	s.mu.Unlock()
+}
+
+func (s *SocketServer) resolve(name string) Namespace {
+	s.mu.RLock()
+	ns, dyn := s.static[name], s.dynamic
+	s.mu.RUnlock()
+	if ns == nil && dyn != nil {
+		ns = dyn(name)
+	}
+	return ns
+}
+
+// client is the Socket.IO state of one Engine.IO session.
+type client struct {
+	srv     *SocketServer
+	sess    *Session
+	mu      sync.Mutex
+	sockets map[string]*Socket
+	joined  bool
+	timer   *time.Timer
+	partial *partialPacket // binary packet waiting for its attachments
+}
+
+type partialPacket struct {
+	pkt         socketio.Packet
+	data        []byte // copy of the header's JSON
+	attachments [][]byte
+}
+
+// OnOpen implements SessionHandler.
+func (s *SocketServer) OnOpen(sess *Session) {
+	c := &client{srv: s, sess: sess, sockets: make(map[string]*Socket)}
+	sess.Data = c
+	c.timer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
+		c.mu.Lock()
+		joined := c.joined
+		c.mu.Unlock()
+		if !joined {
+			sess.Close(ReasonConnectTimeout)
+		}
+	})
+}
+
+// OnClose implements SessionHandler: every socket of the session disconnects.
+func (s *SocketServer) OnClose(sess *Session, reason CloseReason) {
+	c, _ := sess.Data.(*client)
+	if c == nil {
+		return
+	}
+	c.timer.Stop()
+	c.mu.Lock()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, k := range c.sockets {
+		socks = append(socks, k)
+	}
+	clear(c.sockets)
+	c.mu.Unlock()
+	for _, k := range socks {
+		k.leave(disconnectReason(reason))
+	}
+}
+
+func disconnectReason(r CloseReason) string {
+	switch r {
+	case ReasonPingTimeout:
+		return "ping timeout"
+	case ReasonClientClose:
+		return "client namespace disconnect"
+	case ReasonShutdown:
+		return "server shutting down"
+	case ReasonTransportClose:
+		return "transport close"
+	default:
+		return "forced close"
+	}
+}
+
+var errProtocol = errors.New("transport: socket.io protocol violation")
+
+// OnMessage implements SessionHandler.
+func (s *SocketServer) OnMessage(sess *Session, data []byte, binary bool) {
+	c, _ := sess.Data.(*client)
+	if c == nil {
+		return
+	}
+	if err := c.onMessage(data, binary); err != nil {
+		sess.Close(ReasonProtocolError)
+	}
+}
+
+func (c *client) onMessage(data []byte, binary bool) error {
+	if binary {
+		p := c.partial
+		if p == nil {
+			return errProtocol
+		}
+		p.attachments = append(p.attachments, append([]byte(nil), data...))
+		if len(p.attachments) < p.pkt.Attachments {
+			return nil
+		}
+		c.partial = nil
+		p.pkt.Data = p.data
+		return c.dispatch(p.pkt, p.attachments)
+	}
+	if c.partial != nil {
+		return errProtocol
+	}
+	pkt, err := socketio.Decode(data, c.srv.cfg.MaxAttachments)
+	if err != nil {
+		return err
+	}
+	if (pkt.Type == socketio.BinaryEvent || pkt.Type == socketio.BinaryAck) && pkt.Attachments > 0 {
+		if err := socketio.ValidatePlaceholders(pkt.Data, pkt.Attachments); err != nil {
+			return err
+		}
+		c.partial = &partialPacket{pkt: pkt, data: append([]byte(nil), pkt.Data...)}
+		c.partial.pkt.Namespace = pkt.Namespace
+		return nil
+	}
+	return c.dispatch(pkt, nil)
+}
+
+func (c *client) socket(nsp string) *Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sockets[nsp]
+}
+
+func (c *client) dispatch(pkt socketio.Packet, attachments [][]byte) error {
+	switch pkt.Type {
+	case socketio.Connect:
+		return c.connect(pkt)
+	case socketio.Disconnect:
+		k := c.socket(pkt.Namespace)
+		if k == nil {
+			return errProtocol
+		}
+		c.remove(k)
+		k.leave("client namespace disconnect")
+	case socketio.Event, socketio.BinaryEvent:
+		k := c.socket(pkt.Namespace)
+		if k == nil {
+			return errProtocol
+		}
+		name, args, err := socketio.SplitEvent(pkt.Data)
+		if err != nil {
+			return err
+		}
+		k.ns.OnEvent(k, &Event{Name: name, Args: args, AckID: pkt.AckID, Attachments: attachments, Binary: pkt.Type == socketio.BinaryEvent})
+	case socketio.Ack, socketio.BinaryAck:
+		k := c.socket(pkt.Namespace)
+		if k == nil {
+			return errProtocol
+		}
+		k.onAck(pkt.AckID, pkt.Data, attachments)
+	default:
+		return errProtocol
+	}
+	return nil
+}
+
+var emptyAuth = []byte("{}")
+
+func (c *client) connect(pkt socketio.Packet) error {
+	nsp := pkt.Namespace
+	c.mu.Lock()
+	_, dup := c.sockets[nsp]
+	tooMany := len(c.sockets) >= c.srv.cfg.MaxNamespaces
+	c.mu.Unlock()
+	if dup {
+		return errProtocol
+	}
+	ns := c.srv.resolve(nsp)
+	if ns == nil {
+		c.sess.SendText(append([]byte{'4'}, socketio.AppendConnectError(nil, nsp, "Invalid namespace", nil)...))
+		return nil
+	}
+	if tooMany {
+		c.sess.SendText(append([]byte{'4'}, socketio.AppendConnectError(nil, nsp, "Too many namespaces", []byte(`{"code":"bad_request"}`))...))
+		return nil
+	}
+	auth := pkt.Data
+	if len(auth) == 0 {
+		auth = emptyAuth
+	}
+	k := &Socket{ID: NewID(), Namespace: nsp, Auth: append([]byte(nil), auth...), client: c, ns: ns}
+	if err := ns.Authorize(k, auth); err != nil {
+		var ce *ConnectError
+		if !errors.As(err, &ce) {
+			ce = &ConnectError{Message: err.Error()}
+		}
+		c.sess.SendText(append([]byte{'4'}, socketio.AppendConnectError(nil, nsp, ce.Message, ce.Data)...))
+		return nil
+	}
+	c.mu.Lock()
+	c.sockets[nsp] = k
+	c.joined = true
+	c.mu.Unlock()
+	c.sess.SendText(append([]byte{'4'}, socketio.AppendConnect(nil, nsp, k.ID)...))
+	ns.OnConnect(k)
+	return nil
+}
+
+func (c *client) remove(k *Socket) {
+	c.mu.Lock()
+	if c.sockets[k.Namespace] == k {
+		delete(c.sockets, k.Namespace)
+	}
+	c.mu.Unlock()
+}

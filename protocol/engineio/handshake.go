@@ -1,0 +1,145 @@
+package engineio
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Handshake holds the values of the open packet.
+type Handshake struct {
+	SID          string
+	Upgrades     []string // ["websocket"] for a polling session, empty for WebSocket
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	MaxPayload   int64
+}
+
+// AppendOpen appends the open packet with the keys in the reference order:
+//
+//	0{"sid":"…","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}
+//
+// Durations are written in whole milliseconds; Upgrades nil is written [].
+func AppendOpen(dst []byte, h Handshake) []byte {
+	dst = append(dst, `0{"sid":`...)
+	dst = appendJSONString(dst, h.SID)
+	dst = append(dst, `,"upgrades":[`...)
+	for i, u := range h.Upgrades {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, u)
+	}
+	dst = append(dst, `],"pingInterval":`...)
+	dst = strconv.AppendInt(dst, h.PingInterval.Milliseconds(), 10)
+	dst = append(dst, `,"pingTimeout":`...)
+	dst = strconv.AppendInt(dst, h.PingTimeout.Milliseconds(), 10)
+	dst = append(dst, `,"maxPayload":`...)
+	dst = strconv.AppendInt(dst, h.MaxPayload, 10)
+	return append(dst, '}')
+}
+
+// ErrorCode is the code of the reference HTTP error bodies.
+type ErrorCode int
+
+// Reference error codes (engine.io 6.6.x).
+const (
+	ErrTransportUnknown           ErrorCode = 0
+	ErrSessionIDUnknown           ErrorCode = 1
+	ErrBadHandshakeMethod         ErrorCode = 2
+	ErrBadRequest                 ErrorCode = 3
+	ErrForbidden                  ErrorCode = 4
+	ErrUnsupportedProtocolVersion ErrorCode = 5
+)
+
+// Message returns the reference message text of the code.
+func (c ErrorCode) Message() string {
+	switch c {
+	case ErrTransportUnknown:
+		return "Transport unknown"
+	case ErrSessionIDUnknown:
+		return "Session ID unknown"
+	case ErrBadHandshakeMethod:
+		return "Bad handshake method"
+	case ErrBadRequest:
+		return "Bad request"
+	case ErrForbidden:
+		return "Forbidden"
+	case ErrUnsupportedProtocolVersion:
+		return "Unsupported protocol version"
+	}
+	return "Unknown error"
+}
+
+// HTTPStatus returns the HTTP status of the reference answer: 403 for
+// ErrForbidden, 400 for every other code.
+func (c ErrorCode) HTTPStatus() int {
+	if c == ErrForbidden {
+		return 403
+	}
+	return 400
+}
+
+// AppendError appends the JSON error body {"code":1,"message":"Session ID unknown"}.
+func AppendError(dst []byte, c ErrorCode) []byte {
+	return AppendErrorMessage(dst, c, c.Message())
+}
+
+// AppendErrorMessage is AppendError with a custom message (the reference lets
+// the application's allowRequest replace "Forbidden"). msg is JSON-escaped.
+func AppendErrorMessage(dst []byte, c ErrorCode, msg string) []byte {
+	dst = append(dst, `{"code":`...)
+	dst = strconv.AppendInt(dst, int64(c), 10)
+	dst = append(dst, `,"message":`...)
+	dst = appendJSONString(dst, msg)
+	return append(dst, '}')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string literal without HTML escaping
+// (like JSON.stringify); invalid UTF-8 becomes \ufffd.
+func appendJSONString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r != utf8.RuneError || size != 1 {
+				i += size
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			dst = append(dst, '\\', c)
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		case '\b':
+			dst = append(dst, '\\', 'b')
+		case '\f':
+			dst = append(dst, '\\', 'f')
+		default:
+			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		}
+		i++
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
