@@ -69,9 +69,9 @@ func (s *Session) upgradeEndpoint() WSHandler {
 
 type rejectEndpoint struct{}
 
-func (rejectEndpoint) OnOpen(l Link)                          { closeWS(l, ReasonProtocolError) }
-func (rejectEndpoint) OnMessage(Link, []byte, bool)           {}
-func (rejectEndpoint) OnClose(Link, CloseReason)              {}
+func (rejectEndpoint) OnOpen(l Link)                { closeWS(l, ReasonProtocolError) }
+func (rejectEndpoint) OnMessage(Link, []byte, bool) {}
+func (rejectEndpoint) OnClose(Link, CloseReason)    {}
 
 // probeEndpoint runs the upgrade handshake: 2probe → 3probe, every GET answered with a noop
 // while upgrading, then 5 switches the session to this WebSocket.

@@ -33,15 +33,15 @@ type Request struct {
 	RawQuery string
 	Query    url.Values
 	// Selected headers (the transports need no others).
-	Origin         string
-	Authorization  string
-	ContentType    string
-	LastEventID    string
-	ACRHeaders     string // Access-Control-Request-Headers (preflight)
-	Upgrade        bool   // "Upgrade: websocket" with "Connection: upgrade"
-	Body           []byte
-	RemoteAddr     string
-	RequestID      string
+	Origin        string
+	Authorization string
+	ContentType   string
+	LastEventID   string
+	ACRHeaders    string // Access-Control-Request-Headers (preflight)
+	Upgrade       bool   // "Upgrade: websocket" with "Connection: upgrade"
+	Body          []byte
+	RemoteAddr    string
+	RequestID     string
 }
 
 // Header is one response header line.
