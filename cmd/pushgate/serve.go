@@ -1,5 +1,101 @@
 package main
 
-func runServe(args []string) error { return runConformance(args) }
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
-func runToken(args []string) error { return nil }
+	"github.com/pushgate/pushgate/engine"
+)
+
+func runServe(args []string) error {
+	fs := newFlagSet("serve")
+	var c engine.Config
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "address of the one HTTP port")
+	fs.StringVar(&c.DataDir, "data-dir", "./data", "store, development key and issuer file")
+	fs.StringVar(&c.PublicURL, "public-url", "", "base URL used in links and as the development issuer base (default http://<listen>)")
+	fs.StringVar(&c.OIDCBase, "oidc-base", "", "production issuer base, e.g. https://access.example/auth (empty = development mode)")
+	origins := fs.String("allowed-origins", "", "comma list of allowed origins; * only in development mode")
+	fs.BoolVar(&c.ReusePort, "reuse-port", false, "set SO_REUSEPORT so several processes can share --listen")
+	fs.DurationVar(&c.PingInterval, "ping-interval", 25*time.Second, "Engine.IO ping interval")
+	fs.DurationVar(&c.PingTimeout, "ping-timeout", 20*time.Second, "Engine.IO ping timeout")
+	fs.Int64Var(&c.MaxPayload, "max-payload", 1_000_000, "Engine.IO maxPayload (largest inbound message, bytes)")
+	fs.DurationVar(&c.ConnectTimeout, "connect-timeout", 45*time.Second, "close Engine.IO sessions that join no namespace within this time")
+	fs.IntVar(&c.HistorySize, "history-size", 10000, "events kept for replay (SSE Last-Event-ID)")
+	fs.DurationVar(&c.HistoryAge, "history-age", 5*time.Minute, "longest an event is kept for replay")
+	pending := fs.String("max-pending-bytes", "1MiB", "bytes queued per connection before it is closed as a slow consumer")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", 10*time.Second, "close a connection whose socket stays unwritable this long")
+	fs.DurationVar(&c.HeaderTimeout, "header-timeout", 10*time.Second, "close connections that do not complete a request head in time")
+	fs.IntVar(&c.MaxConns, "max-conns", 0, "maximum open connections (0 = no limit)")
+	fs.DurationVar(&c.SSEHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	format := fs.String("log-format", "text", "text or json")
+	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	n, err := parseBytes(*pending)
+	if err != nil {
+		return fmt.Errorf("--max-pending-bytes: %w", err)
+	}
+	c.MaxPendingBytes = n
+	if *origins != "" {
+		for _, o := range strings.Split(*origins, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				c.AllowedOrigins = append(c.AllowedOrigins, o)
+			}
+		}
+	}
+	logger, err := newLogger(*level, *format)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(logger)
+	c.Logger = logger
+	srv, err := engine.New(c)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return srv.Run(ctx)
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format: want text or json, got %q", format)
+}
+
+// parseBytes reads "1048576", "512KiB", "1MiB", "2MB".
+func parseBytes(s string) (int, error) {
+	units := []struct {
+		suffix string
+		mult   int
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1000}, {"MB", 1000_000}, {"GB", 1000_000_000}, {"B", 1}}
+	mult := 1
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	var n int
+	if _, err := fmt.Sscanf(strings.TrimSpace(s), "%d", &n); err != nil || n < 0 {
+		return 0, fmt.Errorf("want a byte size like 1MiB, got %q", s)
+	}
+	return n * mult, nil
+}

@@ -38,7 +38,8 @@ func Prepare(packet []byte) *Prepared {
 type outPacket struct {
 	rec    []byte // polling record (text, or "b"+base64 for binary)
 	frame  []byte // WebSocket frame, when already built (shared fan-out packets)
-	binary []byte // raw binary data, for binary messages
+	binary []byte // raw binary data, for binary messages (may be empty)
+	isBin  bool
 }
 
 var recordSep = []byte{engineio.RecordSeparator}
@@ -127,7 +128,7 @@ func (s *Session) SendText(packet []byte) {
 func (s *Session) SendBinary(data []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sendLocked(outPacket{binary: data})
+	s.sendLocked(outPacket{binary: data, isBin: true})
 }
 
 // Deliver queues a shared prepared packet without flushing and returns the link to flush (nil
@@ -166,14 +167,14 @@ func (p outPacket) wsFrame() []byte {
 	if p.frame != nil {
 		return p.frame
 	}
-	if p.binary != nil {
+	if p.isBin {
 		return wsframe.AppendFrame(nil, ws.OpBinary, p.binary)
 	}
 	return wsframe.AppendFrame(nil, ws.OpText, p.rec)
 }
 
 func (p outPacket) record() []byte {
-	if p.rec == nil {
+	if p.isBin {
 		return engineio.AppendBinaryBase64(nil, p.binary)
 	}
 	return p.rec

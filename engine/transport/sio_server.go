@@ -187,7 +187,7 @@ func (c *client) onMessage(data []byte, binary bool) error {
 		if p == nil {
 			return errProtocol
 		}
-		p.attachments = append(p.attachments, append([]byte(nil), data...))
+		p.attachments = append(p.attachments, append(make([]byte, 0, len(data)), data...))
 		if len(p.attachments) < p.pkt.Attachments {
 			return nil
 		}

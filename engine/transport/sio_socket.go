@@ -76,7 +76,7 @@ func (k *Socket) sendPacket(t socketio.PacketType, ack int64, data []byte, attac
 	defer s.mu.Unlock()
 	s.sendLocked(outPacket{rec: socketio.AppendPacket([]byte{'4'}, p)})
 	for _, a := range attachments {
-		s.sendLocked(outPacket{binary: a})
+		s.sendLocked(outPacket{binary: a, isBin: true})
 	}
 }
 

@@ -1,0 +1,41 @@
+package api
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"strings"
+)
+
+// openapiJSON is the hand-written OpenAPI 3.0 document of every route, including the engine-served
+// SSE route and the development issuer routes (marked "x-pushgate-dev-issuer": true). TestOpenAPI
+// checks it against Routes.
+//
+//go:embed openapi.json
+var openapiJSON []byte
+
+// buildOpenAPI returns the served document: the embedded one with servers set to PublicURL and,
+// without an Issuer, the development issuer paths removed.
+func (a *API) buildOpenAPI() []byte {
+	var doc map[string]any
+	if err := json.Unmarshal(openapiJSON, &doc); err != nil {
+		panic("api: embedded openapi.json: " + err.Error()) // caught by tests
+	}
+	if a.d.PublicURL != "" {
+		doc["servers"] = []any{map[string]any{"url": a.d.PublicURL}}
+	}
+	if paths, ok := doc["paths"].(map[string]any); ok && a.d.Issuer == nil {
+		for p, item := range paths {
+			if m, ok := item.(map[string]any); ok && m["x-pushgate-dev-issuer"] == true {
+				delete(paths, p)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(doc); err != nil {
+		panic("api: encode openapi: " + err.Error())
+	}
+	return []byte(strings.TrimRight(buf.String(), "\n"))
+}

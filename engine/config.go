@@ -1,0 +1,98 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Config is the whole server's configuration. Zero values mean the documented defaults
+// (contract.md "Flags"); cmd/pushgate fills it from flags and PUSHGATE_* variables.
+type Config struct {
+	// Listen is the one HTTP port. Zero means "127.0.0.1:8080".
+	Listen string
+	// ReusePort shares the port with other processes (SO_REUSEPORT).
+	ReusePort bool
+	// DataDir holds the store, the development key and the issuer file. Zero means "./data".
+	DataDir string
+	// PublicURL is the base URL used in links and as the development issuer base
+	// (<PublicURL>/auth). Zero means http://<Listen>.
+	PublicURL string
+	// OIDCBase switches to production mode: tokens only from <OIDCBase>/realms/<realm>.
+	OIDCBase string
+	// AllowedOrigins for CORS and WebSocket upgrades; "*" is allowed only in development mode.
+	// Empty in development mode means any origin (with a warning); in production, same-origin only.
+	AllowedOrigins []string
+
+	// PingInterval, PingTimeout, MaxPayload: Engine.IO. Zero means 25s, 20s, 1000000.
+	PingInterval time.Duration
+	PingTimeout  time.Duration
+	MaxPayload   int64
+	// ConnectTimeout closes sessions that join no namespace. Zero means 45s.
+	ConnectTimeout time.Duration
+
+	// HistorySize and HistoryAge bound the replay window. Zero means 10000 and 5m.
+	HistorySize int
+	HistoryAge  time.Duration
+
+	// MaxPendingBytes and WriteTimeout are the slow-consumer policy. Zero means 1 MiB and 10s.
+	MaxPendingBytes int
+	WriteTimeout    time.Duration
+	// HeaderTimeout, MaxConns: admission. Zero means 10s and no limit.
+	HeaderTimeout time.Duration
+	MaxConns      int
+
+	// SSEHeartbeat is the comment heartbeat. Zero means 15s.
+	SSEHeartbeat time.Duration
+
+	// Logger receives structured logs. Zero means slog.Default().
+	Logger *slog.Logger
+}
+
+func (c *Config) applyDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.PublicURL == "" {
+		host := c.Listen
+		if strings.HasPrefix(host, ":") {
+			host = "127.0.0.1" + host
+		}
+		c.PublicURL = "http://" + host
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// DevMode reports whether the development issuer is on (no OIDC base configured).
+func (c *Config) DevMode() bool { return c.OIDCBase == "" }
+
+// Validate reports malformed settings.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, err := url.Parse(c.PublicURL); err != nil {
+		errs = append(errs, fmt.Errorf("public-url: %w", err))
+	}
+	if c.OIDCBase != "" {
+		if u, err := url.Parse(c.OIDCBase); err != nil || u.Scheme == "" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("oidc-base: want an absolute URL, got %q", c.OIDCBase))
+		}
+		for _, o := range c.AllowedOrigins {
+			if o == "*" {
+				errs = append(errs, errors.New("allowed-origins: \"*\" is only allowed in development mode"))
+			}
+		}
+	}
+	if c.PingInterval < 0 || c.PingTimeout < 0 || c.MaxPayload < 0 {
+		errs = append(errs, errors.New("ping-interval, ping-timeout and max-payload must not be negative"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,296 @@
+package hub
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/history"
+	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/engine/transport"
+)
+
+// Sink receives items: a Socket.IO socket or an SSE stream. Deliver queues the item's shared
+// bytes without blocking and returns the link to flush once the batch is queued (nil if none).
+type Sink interface {
+	Deliver(it *Item) transport.Link
+	// End tells the sink its subscription ended for reason (stream deleted, permission revoked);
+	// the sink closes its transport.
+	End(reason string)
+}
+
+// Subscription is one subscriber of one stream scope.
+type Subscription struct {
+	Stream    string // stream.Stream.Key()
+	StreamID  string
+	Scope     string // tenant URN, "" for cross-tenant
+	Criteria  *stream.Criteria
+	Principal *auth.Principal
+	Sink      Sink
+
+	minSeq uint64 // items up to this seq were (or will be) replayed, not delivered live
+	shard  *shard
+	index  int
+	gone   atomic.Bool
+}
+
+// Config tunes the hub. Zero values mean the defaults.
+type Config struct {
+	// Shards is the number of fan-out workers. Zero means GOMAXPROCS.
+	Shards int
+	// History bounds the replay window.
+	History history.Config
+}
+
+// Stats are the hub's counters.
+type Stats struct {
+	Events     atomic.Int64
+	Items      atomic.Int64
+	Deliveries atomic.Int64
+	Subs       atomic.Int64
+}
+
+// Hub routes each event to the stream scopes it matches, projects it once per scope and queues
+// the same bytes to every matching subscriber, sharded over worker goroutines.
+type Hub struct {
+	reg    atomic.Pointer[stream.Registry]
+	hist   *history.History
+	shards []*shard
+	Stats  Stats
+
+	pubMu sync.Mutex // serialises Publish so that sequence numbers follow source order
+	seq   uint64
+	next  atomic.Uint32
+	quit  chan struct{}
+	wg    sync.WaitGroup
+}
+
+// New starts a hub with its shard workers.
+func New(cfg Config, reg *stream.Registry) *Hub {
+	n := cfg.Shards
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	h := &Hub{hist: history.New(cfg.History), quit: make(chan struct{})}
+	h.reg.Store(reg)
+	for i := 0; i < n; i++ {
+		sh := &shard{hub: h, byStream: make(map[string][]*Subscription), ch: make(chan []*Item, 1024), dirty: make(map[transport.Link]struct{})}
+		h.shards = append(h.shards, sh)
+		h.wg.Add(1)
+		go sh.run()
+	}
+	return h
+}
+
+// Registry returns the current stream registry.
+func (h *Hub) Registry() *stream.Registry { return h.reg.Load() }
+
+// Close stops the workers.
+func (h *Hub) Close() {
+	close(h.quit)
+	h.wg.Wait()
+}
+
+// Publish routes ev and hands its items to every shard. It is called by one source goroutine;
+// the order of calls is the delivery order.
+func (h *Hub) Publish(ev *source.Event) {
+	h.pubMu.Lock()
+	defer h.pubMu.Unlock()
+	h.seq++
+	seq := h.seq
+	h.hist.Add(seq, ev, time.Now())
+	h.Stats.Events.Add(1)
+	items := h.route(ev, seq, "")
+	if len(items) == 0 {
+		return
+	}
+	h.Stats.Items.Add(int64(len(items)))
+	for _, sh := range h.shards {
+		select {
+		case sh.ch <- items:
+		case <-h.quit:
+			return
+		}
+	}
+}
+
+// route projects ev for the scopes it matches (only streamKey's when non-empty).
+func (h *Hub) route(ev *source.Event, seq uint64, streamKey string) []*Item {
+	var items []*Item
+	h.reg.Load().Route(ev, func(s *stream.Stream, item []byte) {
+		if streamKey != "" && s.Key() != streamKey {
+			return
+		}
+		items = append(items, &Item{Seq: seq, Event: ev, Stream: s, JSON: item})
+	})
+	return items
+}
+
+// Subscribe adds sub. With lastID set, the events after it still in the history are replayed to
+// sub first (no gap, no duplicate with live delivery); when lastID is outside the window,
+// onGap runs before any live item can reach sub and Subscribe reports false.
+func (h *Hub) Subscribe(sub *Subscription, lastID string, onGap func()) (replayed bool) {
+	h.pubMu.Lock()
+	defer h.pubMu.Unlock()
+	sub.minSeq = h.seq
+	sh := h.shards[int(h.next.Add(1))%len(h.shards)]
+	sh.add(sub)
+	h.Stats.Subs.Add(1)
+	if lastID == "" {
+		return true
+	}
+	entries, ok := h.hist.After(lastID, sub.minSeq, time.Now())
+	if !ok {
+		if onGap != nil {
+			onGap() // before any live item: the publish lock is held
+		}
+		return false
+	}
+	var flush transport.Link
+	for _, e := range entries {
+		for _, it := range h.route(e.Event, e.Seq, sub.Stream) {
+			if sub.Criteria.Match(it.JSON) {
+				if l := sub.Sink.Deliver(it); l != nil {
+					flush = l
+				}
+			}
+		}
+	}
+	if flush != nil {
+		flush.Flush()
+	}
+	return true
+}
+
+// Unsubscribe removes sub (idempotent).
+func (h *Hub) Unsubscribe(sub *Subscription) {
+	if sub.gone.Swap(true) {
+		return
+	}
+	if sub.shard != nil {
+		sub.shard.remove(sub)
+		h.Stats.Subs.Add(-1)
+	}
+}
+
+// SetRegistry installs a rebuilt registry and ends the subscriptions whose stream disappeared
+// ("stream-deleted") or whose principal may no longer subscribe ("permission-revoked").
+func (h *Hub) SetRegistry(reg *stream.Registry) {
+	h.pubMu.Lock()
+	h.reg.Store(reg)
+	h.pubMu.Unlock()
+	type ended struct {
+		sub    *Subscription
+		reason string
+	}
+	var ends []ended
+	for _, sh := range h.shards {
+		sh.mu.Lock()
+		for _, subs := range sh.byStream {
+			for _, sub := range subs {
+				s, ok := reg.Lookup(sub.Scope, sub.StreamID)
+				switch {
+				case !ok:
+					ends = append(ends, ended{sub, "stream-deleted"})
+				case !s.CanSubscribe(sub.Principal):
+					ends = append(ends, ended{sub, "permission-revoked"})
+				}
+			}
+		}
+		sh.mu.Unlock()
+	}
+	for _, e := range ends {
+		h.Unsubscribe(e.sub)
+		e.sub.Sink.End(e.reason)
+	}
+}
+
+// shard owns a share of the subscriptions and delivers to them on its own goroutine.
+type shard struct {
+	hub      *Hub
+	mu       sync.Mutex
+	byStream map[string][]*Subscription
+	ch       chan []*Item
+	dirty    map[transport.Link]struct{}
+}
+
+func (sh *shard) add(sub *Subscription) {
+	sh.mu.Lock()
+	sub.shard = sh
+	list := sh.byStream[sub.Stream]
+	sub.index = len(list)
+	sh.byStream[sub.Stream] = append(list, sub)
+	sh.mu.Unlock()
+}
+
+func (sh *shard) remove(sub *Subscription) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	list := sh.byStream[sub.Stream]
+	i := sub.index
+	if i >= len(list) || list[i] != sub {
+		return
+	}
+	last := len(list) - 1
+	list[i] = list[last]
+	list[i].index = i
+	list[last] = nil
+	if last == 0 {
+		delete(sh.byStream, sub.Stream)
+		return
+	}
+	sh.byStream[sub.Stream] = list[:last]
+}
+
+// run delivers batches: it drains whatever is queued, queues every item to every matching
+// subscriber, then flushes each touched connection once — a burst of events costs one writev
+// per connection.
+func (sh *shard) run() {
+	defer sh.hub.wg.Done()
+	batch := make([][]*Item, 0, 64)
+	for {
+		select {
+		case items := <-sh.ch:
+			batch = append(batch[:0], items)
+		drain:
+			for len(batch) < cap(batch) {
+				select {
+				case more := <-sh.ch:
+					batch = append(batch, more)
+				default:
+					break drain
+				}
+			}
+			sh.deliver(batch)
+		case <-sh.hub.quit:
+			return
+		}
+	}
+}
+
+func (sh *shard) deliver(batch [][]*Item) {
+	var n int64
+	sh.mu.Lock()
+	for _, items := range batch {
+		for _, it := range items {
+			for _, sub := range sh.byStream[it.Stream.Key()] {
+				if it.Seq <= sub.minSeq || !sub.Criteria.Match(it.JSON) {
+					continue
+				}
+				n++
+				if l := sub.Sink.Deliver(it); l != nil {
+					sh.dirty[l] = struct{}{}
+				}
+			}
+		}
+	}
+	sh.mu.Unlock()
+	for l := range sh.dirty {
+		l.Flush()
+	}
+	clear(sh.dirty)
+	sh.hub.Stats.Deliveries.Add(n)
+}

@@ -1,0 +1,91 @@
+package hub
+
+import (
+	"sync"
+
+	"github.com/bytedance/sonic"
+
+	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/engine/transport"
+	"github.com/pushgate/pushgate/protocol/socketio"
+	"github.com/pushgate/pushgate/protocol/sse"
+)
+
+// Item is one event projected for one stream scope. Its wire forms are encoded lazily, once per
+// variant (and per Socket.IO namespace spelling), and shared read-only by every subscriber.
+type Item struct {
+	Seq    uint64
+	Event  *source.Event
+	Stream *stream.Stream
+	// JSON is the projected item, encoded once.
+	JSON []byte
+
+	once     sync.Once
+	name     string // Socket.IO event name "<namespace>:<name>" of the projected item
+	mu       sync.Mutex
+	sio1Nsp  string // single-entry fast path before the map
+	sio1     *transport.Prepared
+	sioMore  map[string]*transport.Prepared
+	sseOnce  sync.Once
+	sseBytes []byte
+}
+
+// EventName is "<namespace>:<name>" taken from the projected item (a map may overwrite either,
+// which renames the event, as in the original), falling back to the event's own fields.
+func (it *Item) EventName() string {
+	it.once.Do(func() {
+		ns, name := it.Event.Namespace, it.Event.Name
+		if &it.JSON[0] != &it.Event.JSON[0] {
+			if n, err := sonic.Get(it.JSON, "namespace"); err == nil {
+				if s, err := n.String(); err == nil {
+					ns = s
+				}
+			}
+			if n, err := sonic.Get(it.JSON, "name"); err == nil {
+				if s, err := n.String(); err == nil {
+					name = s
+				}
+			}
+		}
+		it.name = ns + ":" + name
+	})
+	return it.name
+}
+
+// SocketIO returns the EVENT packet for namespace nsp, encoded at most once per spelling.
+func (it *Item) SocketIO(nsp string) *transport.Prepared {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	if it.sio1 != nil && it.sio1Nsp == nsp {
+		return it.sio1
+	}
+	if p := it.sioMore[nsp]; p != nil {
+		return p
+	}
+	pkt := socketio.AppendEvent(make([]byte, 0, len(it.JSON)+len(nsp)+len(it.EventName())+8), nsp, it.EventName(), it.JSON)
+	p := transport.Prepare(append([]byte{'4'}, pkt...))
+	if it.sio1 == nil {
+		it.sio1Nsp, it.sio1 = nsp, p
+	} else {
+		if it.sioMore == nil {
+			it.sioMore = make(map[string]*transport.Prepared)
+		}
+		it.sioMore[nsp] = p
+	}
+	return p
+}
+
+// SSE returns the Server-Sent Events record: "id: <event id>\ndata: <item>\n\n" (no event field,
+// so onmessage handlers receive it).
+func (it *Item) SSE() []byte {
+	it.sseOnce.Do(func() {
+		b, err := sse.AppendEvent(make([]byte, 0, len(it.JSON)+len(it.Event.ID)+16), it.Event.ID, "", it.JSON)
+		if err != nil {
+			// An id that cannot be an SSE field is sent without it rather than dropped.
+			b, _ = sse.AppendEvent(nil, "", "", it.JSON)
+		}
+		it.sseBytes = b
+	})
+	return it.sseBytes
+}

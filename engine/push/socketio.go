@@ -1,0 +1,222 @@
+package push
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/bytedance/sonic"
+
+	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/hub"
+	"github.com/pushgate/pushgate/engine/transport"
+)
+
+// AuthTimeout bounds token verification during a CONNECT (JWKS discovery may be remote).
+const AuthTimeout = 5 * time.Second
+
+// MountSocketIO registers the tenant namespaces on srv: "/" (core users cross-tenant, tenant users
+// their own tenant) and "/<tenant>" for every tenant reference the store resolves. Unknown
+// tenants get "Invalid namespace".
+func (d *Deps) MountSocketIO(srv *transport.SocketServer) {
+	srv.HandleDynamic(func(name string) transport.Namespace {
+		if name == "/" {
+			return &namespace{d: d, defaultNS: true}
+		}
+		ref := name[1:]
+		if _, ok := d.Tenants.ResolveTenant(ref); !ok {
+			return nil
+		}
+		return &namespace{d: d, tenantRef: ref}
+	})
+}
+
+type namespace struct {
+	d         *Deps
+	defaultNS bool
+	tenantRef string
+}
+
+// connectAuth is the CONNECT payload: the token and (winning over the handshake query, which
+// belongs to the whole Engine.IO session) the stream selection.
+type connectAuth struct {
+	Token    *string  `json:"token"`
+	Stream   *string  `json:"stream"`
+	Criteria sonicRaw `json:"criteria"`
+}
+
+type sonicRaw []byte
+
+func (r *sonicRaw) UnmarshalJSON(b []byte) error {
+	*r = append((*r)[:0], b...)
+	return nil
+}
+
+// member is one Socket.IO subscriber.
+type member struct {
+	k     *transport.Socket
+	d     *Deps
+	sub   *hub.Subscription
+	mu    sync.Mutex
+	exp   time.Time
+	timer *time.Timer
+}
+
+func (n *namespace) Authorize(k *transport.Socket, raw []byte) error {
+	var a connectAuth
+	if err := sonic.Unmarshal(raw, &a); err != nil {
+		return &transport.ConnectError{Message: "Invalid auth payload.", Data: codeJSON("bad_request")}
+	}
+	sess := k.Session()
+	r := request{defaultNS: n.defaultNS, tenantRef: n.tenantRef}
+	switch {
+	case a.Token != nil:
+		r.token, r.hasToken = *a.Token, true
+	case sess.Authorization != "":
+		r.token, r.hasToken = bearer(sess.Authorization)
+	case sess.Query.Has("token"):
+		r.token, r.hasToken = sess.Query.Get("token"), true
+	}
+	r.streamID = sess.Query.Get("stream")
+	if a.Stream != nil {
+		r.streamID = *a.Stream
+	}
+	r.criteria = criteriaBytes(a.Criteria, sess.Query.Get("criteria"))
+	ctx, cancel := context.WithTimeout(context.Background(), AuthTimeout)
+	defer cancel()
+	g, f := n.d.authorize(ctx, r)
+	if f != nil {
+		return &transport.ConnectError{Message: f.Message, Data: codeJSON(f.Code)}
+	}
+	m := &member{k: k, d: n.d, exp: g.principal.Expires}
+	m.sub = &hub.Subscription{
+		Stream: g.stream.Key(), StreamID: g.stream.ID, Scope: g.stream.TenantID,
+		Criteria: g.criteria, Principal: g.principal, Sink: m,
+	}
+	k.Data = m
+	return nil
+}
+
+// criteriaBytes takes auth.criteria (an object, or a JSON string holding one) over the query.
+func criteriaBytes(fromAuth sonicRaw, fromQuery string) []byte {
+	if len(fromAuth) > 0 && string(fromAuth) != "null" {
+		if fromAuth[0] == '"' {
+			var s string
+			if sonic.Unmarshal(fromAuth, &s) == nil {
+				return []byte(s)
+			}
+		}
+		return fromAuth
+	}
+	if fromQuery != "" {
+		return []byte(fromQuery)
+	}
+	return nil
+}
+
+func codeJSON(code string) []byte { return []byte(`{"code":"` + code + `"}`) }
+
+func (n *namespace) OnConnect(k *transport.Socket) {
+	m, _ := k.Data.(*member)
+	if m == nil {
+		return
+	}
+	n.d.Hub.Subscribe(m.sub, "", nil)
+	m.armExpiry()
+}
+
+func (n *namespace) OnEvent(k *transport.Socket, ev *transport.Event) {
+	m, _ := k.Data.(*member)
+	if m == nil || ev.Name != "auth:refresh" {
+		return
+	}
+	m.refresh(ev)
+}
+
+func (n *namespace) OnDisconnect(k *transport.Socket, reason string) {
+	m, _ := k.Data.(*member)
+	if m == nil {
+		return
+	}
+	n.d.Hub.Unsubscribe(m.sub)
+	m.mu.Lock()
+	if m.timer != nil {
+		m.timer.Stop()
+	}
+	m.mu.Unlock()
+}
+
+// Deliver implements hub.Sink.
+func (m *member) Deliver(it *hub.Item) transport.Link {
+	return m.k.Deliver(it.SocketIO(m.k.Namespace))
+}
+
+// End implements hub.Sink: say why, then close the transport so the client reconnects (and is
+// told the stream is gone, or that it may no longer subscribe, by CONNECT_ERROR).
+func (m *member) End(reason string) {
+	m.k.Emit("pushgate:close", closeJSON(reason))
+	m.k.CloseTransport(transport.ReasonServerClose)
+}
+
+// armExpiry ends the connection with "token-expired" at the token's exp, unless refreshed.
+func (m *member) armExpiry() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.exp.IsZero() {
+		return
+	}
+	d := m.exp.Sub(m.d.now())
+	if m.timer == nil {
+		m.timer = time.AfterFunc(d, m.expired)
+		return
+	}
+	m.timer.Reset(d)
+}
+
+func (m *member) expired() {
+	m.mu.Lock()
+	late := !m.exp.IsZero() && !m.d.now().Before(m.exp)
+	m.mu.Unlock()
+	if late {
+		m.End("token-expired")
+	}
+}
+
+// refresh handles `auth:refresh` {"token": "..."}: a valid token of the same subject that may
+// still subscribe extends the connection; the ack says so.
+func (m *member) refresh(ev *transport.Event) {
+	var body struct {
+		Token string `json:"token"`
+	}
+	args := append(append([]byte{'['}, ev.Args...), ']')
+	var arr []sonicRaw
+	if sonic.Unmarshal(args, &arr) != nil || len(arr) == 0 || sonic.Unmarshal(arr[0], &body) != nil || body.Token == "" {
+		m.k.Ack(ev, []byte(`{"ok":false,"error":"expected {\"token\": \"...\"}"}`), nil)
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), AuthTimeout)
+	defer cancel()
+	p, err := m.d.Verify(ctx, body.Token)
+	switch {
+	case err != nil:
+		m.k.Ack(ev, []byte(`{"ok":false,"error":"invalid token"}`), nil)
+		return
+	case p.Subject != m.sub.Principal.Subject:
+		m.k.Ack(ev, []byte(`{"ok":false,"error":"token subject differs"}`), nil)
+		return
+	}
+	s, ok := m.d.Hub.Registry().Lookup(m.sub.Scope, m.sub.StreamID)
+	if !ok || !s.CanSubscribe(p) {
+		m.k.Ack(ev, []byte(`{"ok":false,"error":"not permitted"}`), nil)
+		return
+	}
+	m.mu.Lock()
+	m.exp = p.Expires
+	m.mu.Unlock()
+	m.armExpiry()
+	m.k.Ack(ev, []byte(`{"ok":true,"exp":`+strconv.FormatInt(p.Expires.Unix(), 10)+`}`), nil)
+}
+
+var _ hub.Sink = (*member)(nil)
+var _ = auth.AnonymousPrincipal

@@ -1,0 +1,213 @@
+package push
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pushgate/pushgate/engine/hub"
+	"github.com/pushgate/pushgate/engine/transport"
+	"github.com/pushgate/pushgate/protocol/sse"
+)
+
+// SSEPrefix is the path prefix of the SSE route: GET /stream/v1/streams/:stream.
+const SSEPrefix = "/stream/v1/streams/"
+
+// SSEConfig tunes the SSE route. Zero values mean the defaults.
+type SSEConfig struct {
+	// Heartbeat is the interval of ": heartbeat" comments. Zero means 15s; negative disables.
+	Heartbeat time.Duration
+	// Retry is the reconnection delay sent once as "retry:". Zero means 3s.
+	Retry time.Duration
+	// CORS decides the Access-Control-* headers.
+	CORS transport.CORS
+}
+
+// SSE serves the Server-Sent Events route on the event loop.
+type SSE struct {
+	d    *Deps
+	cfg  SSEConfig
+	mu   sync.Mutex
+	subs map[*sseSink]struct{}
+	quit chan struct{}
+}
+
+// NewSSE returns the SSE handler and starts its heartbeat.
+func (d *Deps) NewSSE(cfg SSEConfig) *SSE {
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = 15 * time.Second
+	}
+	if cfg.Retry <= 0 {
+		cfg.Retry = 3 * time.Second
+	}
+	s := &SSE{d: d, cfg: cfg, subs: make(map[*sseSink]struct{}), quit: make(chan struct{})}
+	if cfg.Heartbeat > 0 {
+		go s.heartbeat()
+	}
+	return s
+}
+
+// Close stops the heartbeat.
+func (s *SSE) Close() { close(s.quit) }
+
+// Count returns the number of open SSE streams.
+func (s *SSE) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.subs)
+}
+
+var heartbeatComment = sse.AppendComment(nil, "heartbeat")
+
+// heartbeat writes one shared comment to every stream: it keeps proxies from closing idle
+// streams and finds dead peers through the write timeout.
+func (s *SSE) heartbeat() {
+	t := time.NewTicker(s.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.quit:
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		sinks := make([]*sseSink, 0, len(s.subs))
+		for k := range s.subs {
+			sinks = append(sinks, k)
+		}
+		s.mu.Unlock()
+		for _, k := range sinks {
+			_ = k.link.Send(heartbeatComment)
+		}
+	}
+}
+
+// ServeRequest implements transport.HTTPHandler.
+func (s *SSE) ServeRequest(r *transport.Request, l transport.Link) transport.WSHandler {
+	if r.Method == "OPTIONS" {
+		s.cfg.CORS.Preflight(r, l)
+		return nil
+	}
+	id, err := url.PathUnescape(strings.TrimPrefix(r.Path, SSEPrefix))
+	if err != nil || id == "" || strings.Contains(id, "/") {
+		s.fail(r, l, &Failure{"not_found", "stream with ID '" + id + "' could not be found."})
+		return nil
+	}
+	req := request{tenantRef: r.Query.Get("tenant"), streamID: id}
+	switch {
+	case r.Authorization != "":
+		req.token, req.hasToken = bearer(r.Authorization)
+	case r.Query.Has("token"):
+		req.token, req.hasToken = r.Query.Get("token"), true
+	}
+	if c := r.Query.Get("criteria"); c != "" {
+		req.criteria = []byte(c)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), AuthTimeout)
+	g, f := s.d.authorize(ctx, req)
+	cancel()
+	if f != nil {
+		s.fail(r, l, f)
+		return nil
+	}
+	lastID := r.LastEventID
+	if lastID == "" {
+		lastID = r.Query.Get("lastEventId")
+	}
+	k := &sseSink{s: s, link: l, exp: g.principal.Expires}
+	k.sub = &hub.Subscription{
+		Stream: g.stream.Key(), StreamID: g.stream.ID, Scope: g.stream.TenantID,
+		Criteria: g.criteria, Principal: g.principal, Sink: k,
+	}
+	h := append([]transport.Header{{Name: "Cache-Control", Value: "no-cache"}, {Name: "X-Accel-Buffering", Value: "no"}}, s.cfg.CORS.Headers(r.Origin)...)
+	l.Respond(&transport.Response{
+		Status: 200, ContentType: "text/event-stream; charset=utf-8", Header: h, Stream: true,
+		Body: [][]byte{sse.AppendRetry(nil, s.cfg.Retry)},
+	})
+	l.SetCloseHandler(func(transport.CloseReason) { k.stop() })
+	s.mu.Lock()
+	s.subs[k] = struct{}{}
+	s.mu.Unlock()
+	s.d.Hub.Subscribe(k.sub, lastID, func() { l.Enqueue(resetEvent) })
+	l.Flush()
+	k.armExpiry()
+	return nil
+}
+
+// resetEvent tells a client that resumed with Last-Event-ID outside the history window that it
+// missed events (contract.md): it should reload its state; the stream continues live.
+var resetEvent, _ = sse.AppendEvent(nil, "", "reset", []byte(`{"reason":"history-gap"}`))
+
+func (s *SSE) fail(r *transport.Request, l transport.Link, f *Failure) {
+	body := append([]byte(`{"errorMessage":`), jsonString(f.Message)...)
+	body = append(body, '}')
+	h := s.cfg.CORS.Headers(r.Origin)
+	if f.Code == "unauthorized" {
+		h = append(h, transport.Header{Name: "WWW-Authenticate", Value: `Bearer error="invalid_token"`})
+	}
+	l.Respond(&transport.Response{Status: f.HTTPStatus(), ContentType: "application/json", Header: h, Body: [][]byte{body}})
+}
+
+// sseSink is one SSE subscriber.
+type sseSink struct {
+	s     *SSE
+	link  transport.Link
+	sub   *hub.Subscription
+	exp   time.Time
+	timer *time.Timer
+	once  sync.Once
+}
+
+// Deliver implements hub.Sink.
+func (k *sseSink) Deliver(it *hub.Item) transport.Link {
+	if k.link.Enqueue(it.SSE()) {
+		return k.link
+	}
+	return nil
+}
+
+// End implements hub.Sink: an "event: close" with the reason, then the response ends.
+func (k *sseSink) End(reason string) {
+	b, _ := sse.AppendEvent(nil, "", "close", closeJSON(reason))
+	_ = k.link.Send(b)
+	k.link.Close(transport.ReasonServerClose)
+}
+
+func (k *sseSink) armExpiry() {
+	if k.exp.IsZero() {
+		return
+	}
+	k.timer = time.AfterFunc(k.exp.Sub(k.s.d.now()), func() { k.End("token-expired") })
+}
+
+func (k *sseSink) stop() {
+	k.once.Do(func() {
+		k.s.d.Hub.Unsubscribe(k.sub)
+		if k.timer != nil {
+			k.timer.Stop()
+		}
+		k.s.mu.Lock()
+		delete(k.s.subs, k)
+		k.s.mu.Unlock()
+	})
+}
+
+func jsonString(s string) []byte {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			const hex = "0123456789abcdef"
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}

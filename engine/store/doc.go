@@ -1,0 +1,41 @@
+// Package store is the embedded, durable store of tenants and stream-configuration documents
+// (ADSP configuration `platform:push-service`), backed by a bbolt file `<dataDir>/pushgate.db`.
+//
+// # Basics
+//
+// Open creates the file on first start, seeds the tenant "demo" (realm "demo") and the core document
+// returned by Options.Seed, and keeps an in-memory copy of every tenant so that ResolveTenant and
+// TenantByRealm never touch the disk (TenantByRealm runs on every token verification).
+//
+// Documents are JSON objects. PatchConfig accepts the configuration-service v2 PATCH bodies:
+//
+//	{"operation":"UPDATE","update":{…}}        top-level merge: plain objects are shallow-merged
+//	                                           ({...old,...new}), arrays of strings concatenated,
+//	                                           anything else replaced; new keys are appended
+//	{"operation":"REPLACE","configuration":{…}} the whole document is replaced
+//	{"operation":"DELETE","property":"<id>"}   lodash unset: a direct key, else a path such as
+//	                                           "webhooks[hook-1]" or "a.b"
+//
+// The result is compacted (insignificant whitespace removed, key order kept) and validated with
+// Options.Validate. A new revision is stored only when the compacted bytes differ from the current
+// ones; a no-op PATCH returns the current revision and fires no change notification.
+//
+// # Revisions
+//
+// Only the latest revision of each document is kept. The first stored document is revision 0
+// (as in ADSP); each change increments it. Created is the time the document was first stored,
+// LastUpdated the time of the latest change. (ADSP updates revision 0 in place until a client asks
+// for a new revision; pushgate numbers every change so that a reader can tell versions apart.)
+//
+// # Errors
+//
+// ErrNotFound (unknown tenant), ErrNoConfig (the tenant has no document yet), ErrConflict (duplicate
+// tenant name) and *ValidationError (bad input; 400) are matched with errors.Is / errors.As.
+//
+// # Concurrency
+//
+// Every method is safe for concurrent use. Writes are serialised by bbolt's single writer; the
+// in-memory tenant index is guarded by a RWMutex that is held across the tenant write so that disk
+// and memory never disagree. Changes returns one channel, buffered 1, that receives a value (coalesced)
+// after every tenant creation and every stored configuration change; it is never closed.
+package store

@@ -1,0 +1,182 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// FileName is the name of the database file inside the data directory.
+const FileName = "pushgate.db"
+
+var (
+	bucketMeta    = []byte("meta")
+	bucketTenants = []byte("tenants") // bare hex id -> Tenant JSON
+	bucketConfigs = []byte("configs") // "core" or tenant URN -> record JSON
+	keySeeded     = []byte("seeded")
+	keyCore       = "core"
+)
+
+// Options configures Open. Every field is optional.
+type Options struct {
+	// Validate checks a whole configuration document (a JSON object) against the stream schema; a
+	// non-nil error is reported to the caller as a *ValidationError with err.Error() as the reason.
+	// Nil accepts every JSON object.
+	Validate func(doc []byte) error
+	// Seed returns the core document stored on first start. Nil means an empty object "{}".
+	Seed func() (coreDoc []byte)
+	// Now is the clock for revision timestamps. Nil means time.Now.
+	Now func() time.Time
+	// LockTimeout bounds the wait for the file lock held by another process. Zero means 1s.
+	LockTimeout time.Duration
+}
+
+// Store is the embedded tenant and configuration store. Create it with Open.
+type Store struct {
+	db   *bolt.DB
+	opts Options
+
+	mu      sync.RWMutex // guards the tenant index; held across tenant writes
+	tenants []Tenant     // creation order
+	byID    map[string]int
+	byName  map[string]int // lower-case name (== realm with '-' as ' ')
+	byRealm map[string]int
+
+	changes chan struct{}
+	closed  atomic.Bool
+}
+
+// Open opens (creating if needed) <dataDir>/pushgate.db. On first start it stores the tenant "demo"
+// and the core document from opts.Seed.
+func Open(dataDir string, opts Options) (*Store, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = time.Second
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data dir: %w", err)
+	}
+	path := filepath.Join(dataDir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{db: db, opts: opts, changes: make(chan struct{}, 1)}
+	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) init() error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketMeta, bucketTenants, bucketConfigs} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		if tx.Bucket(bucketMeta).Get(keySeeded) != nil {
+			return nil
+		}
+		return s.seed(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("store: initialise: %w", err)
+	}
+	return s.loadTenants()
+}
+
+func (s *Store) seed(tx *bolt.Tx) error {
+	demo, err := newTenant("demo")
+	if err != nil {
+		return err
+	}
+	if err := putTenant(tx, demo); err != nil {
+		return err
+	}
+	doc := []byte("{}")
+	if s.opts.Seed != nil {
+		doc = s.opts.Seed()
+	}
+	doc, err = s.checkDoc(doc)
+	if err != nil {
+		return fmt.Errorf("seed core document: %w", err)
+	}
+	now := s.opts.Now().UTC()
+	if err := putRecord(tx, keyCore, &Revision{Configuration: doc, Created: now, LastUpdated: now}); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put(keySeeded, []byte(now.Format(time.RFC3339)))
+}
+
+// index adds t to the in-memory index; s.mu must be held for writing.
+func (s *Store) index(t Tenant) {
+	i := len(s.tenants)
+	s.tenants = append(s.tenants, t)
+	s.byID[bareID(t.ID)] = i
+	s.byName[foldName(t.Name)] = i
+	s.byRealm[t.Realm] = i
+}
+
+// Changes returns the change-notification channel (buffered 1, coalescing, never closed). A value is
+// sent after every tenant creation and every stored configuration change; a receiver should re-read
+// AllConfigs / Tenants after each receive.
+func (s *Store) Changes() <-chan struct{} { return s.changes }
+
+func (s *Store) notify() {
+	select {
+	case s.changes <- struct{}{}:
+	default:
+	}
+}
+
+// Ready reports nil while the store is open, ErrClosed afterwards.
+func (s *Store) Ready() error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Close closes the database file. Further calls return ErrClosed (reads of the in-memory tenant
+// index keep working).
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return ErrClosed
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) update(fn func(tx *bolt.Tx) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	err := s.db.Update(fn)
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	err := s.db.View(fn)
+	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}

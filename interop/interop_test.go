@@ -1,0 +1,206 @@
+package interop
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Fixture settings shared with socketio.test.mjs (PING_INTERVAL / PING_TIMEOUT constants there).
+const (
+	pingInterval   = "300ms"
+	pingTimeout    = "200ms"
+	connectTimeout = "1s"
+)
+
+// TestSocketIOClientInterop runs socketio.test.mjs (npm socket.io-client 4.8.4) against the server under test.
+//
+//	go test ./interop/...                               # against pushgate conformance-server
+//	INTEROP_TARGET=reference go test ./interop/...      # against the reference socket.io 4.8.4 fixture
+func TestSocketIOClientInterop(t *testing.T) {
+	dir, err := os.Getwd() // go test runs in the package directory: <repo>/interop
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Dir(dir)
+
+	node := lookTool(t, "node")
+	ensureNodeModules(t, dir)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	port := freePort(t)
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+
+	var server *exec.Cmd
+	switch target := os.Getenv("INTEROP_TARGET"); target {
+	case "reference":
+		server = exec.Command(node, "reference-fixture.mjs")
+		server.Dir = dir
+		server.Env = append(os.Environ(),
+			"PORT="+strconv.Itoa(port), "HOST=127.0.0.1",
+			"PING_INTERVAL=300", "PING_TIMEOUT=200", "CONNECT_TIMEOUT=1000")
+	case "", "pushgate":
+		bin := filepath.Join(t.TempDir(), "pushgate")
+		build := exec.CommandContext(ctx, lookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build ./cmd/pushgate: %v\n%s", err, out)
+		}
+		server = exec.Command(bin, "conformance-server",
+			"--listen", addr,
+			"--ping-interval", pingInterval,
+			"--ping-timeout", pingTimeout,
+			"--connect-timeout", connectTimeout)
+		server.Dir = root
+	default:
+		t.Fatalf("INTEROP_TARGET=%q: want empty, \"pushgate\" or \"reference\"", target)
+	}
+
+	srv := startLogged(t, server, "server")
+	t.Cleanup(func() { stop(t, srv) })
+	waitForPort(t, addr, srv, 30*time.Second)
+
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", "socketio.test.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "PUSHGATE_URL=http://"+addr, "NO_COLOR=1", "FORCE_COLOR=0")
+	cmd.WaitDelay = 10 * time.Second
+	run := startLogged(t, cmd, "node")
+	<-run.done
+	if err := run.err; err != nil {
+		if ctx.Err() != nil {
+			t.Fatalf("node --test socketio.test.mjs: timed out: %v", err)
+		}
+		t.Fatalf("node --test socketio.test.mjs failed against %s: %v", addr, err)
+	}
+}
+
+// lookTool finds an executable on PATH; a missing tool fails the test (CI must run the real client).
+func lookTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s not found on PATH: the interop tests need Node.js 20+ and npm (%v)", name, err)
+	}
+	return p
+}
+
+func ensureNodeModules(t *testing.T, dir string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client", "package.json")); err == nil {
+		return
+	}
+	npm := lookTool(t, "npm")
+	cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
+	cmd.Dir = dir
+	t.Logf("installing interop/node_modules: npm ci --no-audit --no-fund")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// proc is a started process; done is closed once it has exited and its output is drained, then err
+// holds the result of cmd.Wait.
+type proc struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// startLogged starts cmd with stdout and stderr streamed line by line to t.Log.
+func startLogged(t *testing.T, cmd *exec.Cmd, prefix string) *proc {
+	t.Helper()
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	cmd.Stderr = pw
+	dieWithParent(cmd)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd, err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			logLine(t, prefix, sc.Text())
+		}
+		io.Copy(io.Discard, pr) // keep draining after an over-long line
+	}()
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		pw.Close()
+		wg.Wait()
+		close(p.done)
+	}()
+	return p
+}
+
+// logLine logs unless the test has already finished (t.Log panics after completion).
+var logMu sync.Mutex
+
+func logLine(t *testing.T, prefix, line string) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	defer func() { _ = recover() }()
+	t.Logf("%s| %s", prefix, line)
+}
+
+func waitForPort(t *testing.T, addr string, server *proc, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		select {
+		case <-server.done:
+			t.Fatalf("server exited before listening on %s: %v", addr, server.err)
+		default:
+		}
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not listen on %s within %s: %v", addr, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop kills the server process this test started (by its pid) and waits for it. A server that had
+// already exited on its own is reported as an error: it must run until it is told to stop.
+func stop(t *testing.T, server *proc) {
+	select {
+	case <-server.done:
+		t.Errorf("server exited before the end of the test: %v", server.err)
+		return
+	default:
+	}
+	_ = server.cmd.Process.Kill()
+	select {
+	case <-server.done:
+	case <-time.After(10 * time.Second):
+		t.Errorf("server pid %d did not exit after kill", server.cmd.Process.Pid)
+	}
+}
