@@ -1,0 +1,99 @@
+package netserver_test
+
+import (
+	"context"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/pushgate/pushgate/engine/netserver"
+	"github.com/pushgate/pushgate/engine/transport"
+	"github.com/pushgate/pushgate/protocol/wsframe"
+)
+
+// flood accepts every WebSocket and writes a shared 64 KiB frame to it until the link refuses.
+type flood struct{ sent atomic.Int64 }
+
+func (f *flood) ServeRequest(r *transport.Request, l transport.Link) transport.WSHandler { return f }
+func (f *flood) OnOpen(l transport.Link) {
+	frame := wsframe.AppendFrame(nil, ws.OpBinary, make([]byte, 64<<10))
+	go func() {
+		for l.Send(frame) == nil {
+			f.sent.Add(1)
+			time.Sleep(time.Millisecond)
+		}
+	}()
+}
+func (f *flood) OnMessage(transport.Link, []byte, bool)        {}
+func (f *flood) OnClose(transport.Link, transport.CloseReason) {}
+
+func startFlood(t *testing.T, cfg netserver.Config) (*netserver.Server, string, *flood) {
+	t.Helper()
+	f := &flood{}
+	cfg.Listen = "127.0.0.1:0"
+	srv, err := netserver.New(cfg, netserver.Routes{Mounts: []netserver.Mount{{Prefix: "/", Handler: f}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve() }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx, transport.ReasonShutdown)
+	})
+	return srv, addr.String(), f
+}
+
+// stalledClient upgrades and then never reads, with a tiny receive buffer.
+func stalledClient(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{Control: nil}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.(*net.TCPConn).SetReadBuffer(4096)
+	c.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+	return c
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestSlowConsumerClosedAtByteCap(t *testing.T) {
+	srv, addr, f := startFlood(t, netserver.Config{MaxPendingBytes: 512 << 10, WriteTimeout: time.Minute})
+	stalledClient(t, addr)
+	waitFor(t, 5*time.Second, "slow-consumer close", func() bool { return srv.Stats.SlowConsumers.Load() == 1 })
+	waitFor(t, 2*time.Second, "connection gone", func() bool { return srv.Stats.Conns.Load() == 0 })
+	if q := srv.Stats.QueuedBytes.Load(); q != 0 {
+		t.Fatalf("queued bytes after close = %d", q)
+	}
+	// The queue held at most the cap: the kernel buffers plus 512 KiB, never the whole flood.
+	if n := f.sent.Load(); n > 200 {
+		t.Fatalf("sent %d frames before the cap stopped it", n)
+	}
+}
+
+func TestStalledSocketClosedAtWriteTimeout(t *testing.T) {
+	srv, addr, _ := startFlood(t, netserver.Config{MaxPendingBytes: 64 << 20, WriteTimeout: 300 * time.Millisecond})
+	stalledClient(t, addr)
+	waitFor(t, 5*time.Second, "write-timeout close", func() bool { return srv.Stats.WriteTimeouts.Load() == 1 })
+	waitFor(t, 2*time.Second, "connection gone", func() bool { return srv.Stats.Conns.Load() == 0 })
+}
