@@ -114,12 +114,15 @@ func (s *Store) PatchConfig(tenantURN string, req []byte) (Revision, error) {
 		if cur != nil {
 			out.Revision, out.Created = cur.Revision+1, cur.Created
 		}
+		if err := s.replicateConfig(key, &out); err != nil {
+			return err
+		}
 		changed = true
 		return putRecord(tx, key, &out)
 	})
 	if err != nil {
 		var ve *ValidationError
-		if errors.As(err, &ve) {
+		if errors.As(err, &ve) || errors.Is(err, ErrReplication) {
 			return Revision{}, err
 		}
 		return Revision{}, fmt.Errorf("store: patch configuration: %w", err)

@@ -11,6 +11,8 @@ var (
 	ErrConflict = errors.New("store: tenant already exists")
 	// ErrClosed reports use of a closed store.
 	ErrClosed = errors.New("store: closed")
+	// ErrReplication reports that Options.Replicate refused a change (HTTP 503); nothing was stored.
+	ErrReplication = errors.New("store: replication failed")
 )
 
 // ValidationError reports input the store refuses: a malformed PATCH body, an unknown operation, an

@@ -35,6 +35,11 @@ type Options struct {
 	Now func() time.Time
 	// LockTimeout bounds the wait for the file lock held by another process. Zero means 1s.
 	LockTimeout time.Duration
+	// Replicate, when set, is called with every tenant creation and every new configuration
+	// revision BEFORE it is committed locally (see replicate.go and the package documentation). A
+	// non-nil error fails the API call (wrapped in ErrReplication) and leaves the store unchanged.
+	// The seed of the first start is not replicated. Nil means a standalone store.
+	Replicate func(rec Record) error
 }
 
 // Store is the embedded tenant and configuration store. Create it with Open.
@@ -50,6 +55,10 @@ type Store struct {
 
 	changes chan struct{}
 	closed  atomic.Bool
+
+	// confirmed holds the bare ids of tenants seen through ApplyRemote in this process (guarded by
+	// mu); a local tenant not in it loses a name conflict against a remote record.
+	confirmed map[string]struct{}
 }
 
 // Open opens (creating if needed) <dataDir>/pushgate.db. On first start it stores the tenant "demo"

@@ -53,7 +53,12 @@ func newTenant(name string) (Tenant, error) {
 }
 
 func putTenant(tx *bolt.Tx, t Tenant) error {
-	v, err := json.Marshal(tenantRecord{Tenant: t, Created: time.Now().UTC()})
+	return putTenantRecord(tx, tenantRecord{Tenant: t, Created: time.Now().UTC()})
+}
+
+func putTenantRecord(tx *bolt.Tx, rec tenantRecord) error {
+	t := rec.Tenant
+	v, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode tenant: %w", err)
 	}
@@ -108,7 +113,11 @@ func (s *Store) CreateTenant(name string) (Tenant, error) {
 	if _, taken := s.byRealm[t.Realm]; taken {
 		return Tenant{}, fmt.Errorf("%w: realm %q", ErrConflict, t.Realm)
 	}
-	if err := s.update(func(tx *bolt.Tx) error { return putTenant(tx, t) }); err != nil {
+	rec := tenantRecord{Tenant: t, Created: time.Now().UTC()}
+	if err := s.replicateTenant(rec); err != nil {
+		return Tenant{}, err
+	}
+	if err := s.update(func(tx *bolt.Tx) error { return putTenantRecord(tx, rec) }); err != nil {
 		return Tenant{}, fmt.Errorf("store: create tenant: %w", err)
 	}
 	s.index(t)

@@ -44,6 +44,9 @@ type outPacket struct {
 
 var recordSep = []byte{engineio.RecordSeparator}
 
+// closeGrace is how long a client-closed polling session answers one late GET with a noop.
+const closeGrace = 100 * time.Millisecond
+
 // Session is one Engine.IO session (a client connection that may span several HTTP requests and
 // a WebSocket). All its state is guarded by mu; links are written while holding mu, which is
 // safe because Link methods never block (see LOCKING.md).
@@ -71,6 +74,7 @@ type Session struct {
 	buf         []outPacket
 	bufBytes    int
 	waitingPong bool
+	graceGET    bool // closed by the client; one racing GET may still get a noop
 	timer       *time.Timer // heartbeat: next ping, or ping timeout while waitingPong
 	upTimer     *time.Timer
 }
@@ -225,6 +229,11 @@ func (s *Session) pollGET(r *Request, l Link) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
+		if s.graceGET {
+			s.graceGET = false
+			l.Respond(s.pollResponse(r.Origin, 200, packetNoop))
+			return
+		}
 		s.e.fail(r, l, engineio.ErrSessionIDUnknown)
 		return
 	}
@@ -327,6 +336,16 @@ func (s *Session) onPacket(p engineio.Packet, probe Link) error {
 		s.mu.Lock()
 		if s.getLink != nil && s.transport == transportPolling {
 			s.answerGETLocked(packetNoop)
+		} else if s.transport == transportPolling {
+			// The client fires its last GET and the POST "1" together; if the POST wins, that
+			// GET still gets the noop it expects (not 400) during a short grace.
+			s.graceGET = true
+			time.AfterFunc(closeGrace, func() {
+				s.mu.Lock()
+				s.graceGET = false
+				s.mu.Unlock()
+				s.e.unregister(s)
+			})
 		}
 		s.closeLocked(ReasonClientClose, false)
 		s.mu.Unlock()
@@ -373,7 +392,9 @@ func (s *Session) closeLocked(reason CloseReason, notify bool) {
 	if s.upTimer != nil {
 		s.upTimer.Stop()
 	}
-	s.e.unregister(s)
+	if !s.graceGET {
+		s.e.unregister(s)
+	}
 	if s.getLink != nil {
 		if notify {
 			s.answerGETLocked(packetClose)

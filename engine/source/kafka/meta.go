@@ -1,0 +1,102 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// bounds are the first and the high-water offsets of one partition.
+type bounds struct{ first, last int64 }
+
+// partitions returns the partition ids of topic, ascending.
+func (cn *conns) partitions(ctx context.Context, topic string) ([]int, error) {
+	md, err := cn.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("kafka: metadata: %w", err)
+	}
+	for _, t := range md.Topics {
+		if t.Name != topic {
+			continue
+		}
+		if t.Error != nil {
+			return nil, fmt.Errorf("kafka: metadata for %q: %w", topic, t.Error)
+		}
+		ids := make([]int, 0, len(t.Partitions))
+		for _, p := range t.Partitions {
+			ids = append(ids, p.ID)
+		}
+		if len(ids) == 0 {
+			return nil, fmt.Errorf("kafka: topic %q has no partitions", topic)
+		}
+		slices.Sort(ids)
+		return ids, nil
+	}
+	return nil, fmt.Errorf("kafka: topic %q not found", topic)
+}
+
+// offsets returns the bounds of every partition of topic.
+func (cn *conns) offsets(ctx context.Context, topic string) (map[int]bounds, error) {
+	ids, err := cn.partitions(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	first, err := cn.listOffsets(ctx, topic, ids, kafkago.FirstOffset)
+	if err != nil {
+		return nil, err
+	}
+	last, err := cn.listOffsets(ctx, topic, ids, kafkago.LastOffset)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]bounds, len(ids))
+	for _, p := range ids {
+		out[p] = bounds{first: first[p], last: last[p]}
+	}
+	return out, nil
+}
+
+// listOffsets asks for one kind of offset (kafkago.FirstOffset or LastOffset) per partition. The
+// requests are kept separate because kafka-go files the answer by the timestamp the broker echoes,
+// which is not always the one requested; offsetOf picks the one field the answer filled.
+func (cn *conns) listOffsets(ctx context.Context, topic string, ids []int, which int64) (map[int]int64, error) {
+	reqs := make([]kafkago.OffsetRequest, len(ids))
+	for i, p := range ids {
+		reqs[i] = kafkago.OffsetRequest{Partition: p, Timestamp: which}
+	}
+	resp, err := cn.client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, fmt.Errorf("kafka: list offsets: %w", err)
+	}
+	out := make(map[int]int64, len(ids))
+	for _, po := range resp.Topics[topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("kafka: list offsets of %s/%d: %w", topic, po.Partition, po.Error)
+		}
+		out[po.Partition] = offsetOf(po, which)
+	}
+	for _, p := range ids {
+		if _, ok := out[p]; !ok {
+			return nil, fmt.Errorf("kafka: list offsets: no answer for %s/%d", topic, p)
+		}
+	}
+	return out, nil
+}
+
+func offsetOf(po kafkago.PartitionOffsets, which int64) int64 {
+	for off := range po.Offsets {
+		return off
+	}
+	if which == kafkago.FirstOffset {
+		if po.LastOffset >= 0 {
+			return po.LastOffset
+		}
+		return po.FirstOffset
+	}
+	if po.FirstOffset >= 0 {
+		return po.FirstOffset
+	}
+	return po.LastOffset
+}
