@@ -48,6 +48,13 @@ type Config struct {
 	// SSEHeartbeat is the comment heartbeat. Zero means 15s.
 	SSEHeartbeat time.Duration
 
+	// DrainTimeout is the graceful-shutdown window over which clients are told to reconnect
+	// elsewhere. Zero means 10s; negative closes everyone at once.
+	DrainTimeout time.Duration
+	// MaxConnsPerIP, ConnectRate: per-address admission (0 = no limit).
+	MaxConnsPerIP int
+	ConnectRate   float64
+
 	// Logger receives structured logs. Zero means slog.Default().
 	Logger *slog.Logger
 }

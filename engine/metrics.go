@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pushgate/pushgate/engine/metrics"
+	"github.com/pushgate/pushgate/engine/push"
 )
 
 // registerMetrics exposes the components' counters (README "Metrics" documents each name).
@@ -13,7 +16,14 @@ func (s *Server) registerMetrics() {
 	c := func(name, help string, fn func() float64) { metrics.Counter(r, name, help, fn) }
 	g("pushgate_connections", "Open TCP connections (all transports).", func() float64 { return float64(ns.Conns.Load()) })
 	c("pushgate_connections_accepted_total", "Accepted TCP connections.", func() float64 { return float64(ns.Accepted.Load()) })
-	c("pushgate_connections_rejected_total", "Connections refused at the connection limit.", func() float64 { return float64(ns.Rejected.Load()) })
+	rej := prometheus.CounterOpts{Name: "pushgate_connections_rejected_total", Help: "Connections refused at admission, by reason."}
+	for reason, v := range map[string]func() int64{
+		"max-conns": ns.Rejected.Load, "max-conns-per-ip": ns.RejectedIP.Load, "connect-rate": ns.RejectedRate.Load,
+	} {
+		o := rej
+		o.ConstLabels = prometheus.Labels{"reason": reason}
+		r.MustRegister(prometheus.NewCounterFunc(o, func() float64 { return float64(v()) }))
+	}
 	c("pushgate_slow_consumer_closes_total", "Connections closed because their queue passed --max-pending-bytes.", func() float64 { return float64(ns.SlowConsumers.Load()) })
 	c("pushgate_write_timeout_closes_total", "Connections closed because their socket stayed unwritable for --write-timeout.", func() float64 { return float64(ns.WriteTimeouts.Load()) })
 	c("pushgate_header_timeout_closes_total", "Connections closed for not completing a request head in time.", func() float64 { return float64(ns.HeaderTimeouts.Load()) })
@@ -23,6 +33,23 @@ func (s *Server) registerMetrics() {
 	c("pushgate_stream_items_total", "Projected stream items (one per matching stream scope per event).", func() float64 { return float64(hs.Items.Load()) })
 	c("pushgate_deliveries_total", "Items queued to subscribers.", func() float64 { return float64(hs.Deliveries.Load()) })
 	g("pushgate_subscriptions", "Active stream subscriptions (Socket.IO and SSE).", func() float64 { return float64(hs.Subs.Load()) })
-	g("pushgate_engineio_sessions", "Open Engine.IO sessions.", func() float64 { return float64(len(s.SIO.Sessions())) })
 	g("pushgate_sse_streams", "Open SSE streams.", func() float64 { return float64(s.SSE.Count()) })
+
+	ps := &s.pushStats
+	for ti, tname := range []string{"socketio", "sse"} {
+		ti := ti
+		o := prometheus.CounterOpts{Name: "pushgate_subscribes_total", Help: "Accepted subscriptions by transport.", ConstLabels: prometheus.Labels{"transport": tname}}
+		r.MustRegister(prometheus.NewCounterFunc(o, func() float64 { return float64(ps.Accepted[ti].Load()) }))
+		for ci, code := range push.Codes {
+			ci := ci
+			o := prometheus.CounterOpts{Name: "pushgate_subscribe_rejections_total", Help: "Refused subscriptions by transport and code (unauthorized, forbidden, not_found, bad_request, unavailable).",
+				ConstLabels: prometheus.Labels{"transport": tname, "code": code}}
+			r.MustRegister(prometheus.NewCounterFunc(o, func() float64 { return float64(ps.Refused[ti][ci].Load()) }))
+		}
+	}
+	for i, reason := range push.EndReasons {
+		i := i
+		o := prometheus.CounterOpts{Name: "pushgate_server_disconnects_total", Help: "Subscriptions ended by the server, by reason.", ConstLabels: prometheus.Labels{"reason": reason}}
+		r.MustRegister(prometheus.NewCounterFunc(o, func() float64 { return float64(ps.Ended[i].Load()) }))
+	}
 }

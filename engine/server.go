@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,20 +30,22 @@ import (
 // Server is a running pushgate: one port, the embedded event bus, the store, the hub and the
 // transports.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	Store    *store.Store
-	Issuer   *devissuer.Issuer // nil in production mode
-	Verifier *auth.Verifier
-	Hub      *hub.Hub
-	Bus      *source.Bus
-	Net      *netserver.Server
-	SIO      *transport.SocketServer
-	SSE      *push.SSE
-	API      *api.API
-	Metrics  *prometheus.Registry
-	addr     net.Addr
-	done     chan struct{}
+	cfg       Config
+	log       *slog.Logger
+	Store     *store.Store
+	Issuer    *devissuer.Issuer // nil in production mode
+	Verifier  *auth.Verifier
+	Hub       *hub.Hub
+	Bus       *source.Bus
+	Net       *netserver.Server
+	SIO       *transport.SocketServer
+	SSE       *push.SSE
+	API       *api.API
+	Metrics   *prometheus.Registry
+	addr      net.Addr
+	done      chan struct{}
+	draining  atomic.Bool
+	pushStats push.Stats
 }
 
 // New opens the store, prepares every component and binds the port (so Addr is known), but
@@ -95,7 +98,7 @@ func (s *Server) build() error {
 	s.Bus.Subscribe(s.Hub.Publish)
 
 	cors := s.cors()
-	deps := &push.Deps{Hub: s.Hub, Tenants: s.Store, Verify: s.verify}
+	deps := &push.Deps{Hub: s.Hub, Tenants: s.Store, Verify: s.verify, Stats: &s.pushStats}
 	s.SIO = transport.NewSocketServer(transport.SocketConfig{
 		Engine: transport.EngineConfig{
 			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, MaxPayload: cfg.MaxPayload,
@@ -119,7 +122,7 @@ func (s *Server) build() error {
 	n, err := netserver.New(netserver.Config{
 		Listen: cfg.Listen, ReusePort: cfg.ReusePort, MaxMessageBytes: maxMsg,
 		HeaderTimeout: cfg.HeaderTimeout, MaxPendingBytes: cfg.MaxPendingBytes, WriteTimeout: cfg.WriteTimeout,
-		MaxConns: cfg.MaxConns, Logger: s.log,
+		MaxConns: cfg.MaxConns, MaxConnsPerIP: cfg.MaxConnsPerIP, ConnectRate: cfg.ConnectRate, Logger: s.log,
 	}, netserver.Routes{
 		Mounts: []netserver.Mount{
 			{Prefix: "/socket.io/", Handler: s.SIO},
@@ -167,6 +170,9 @@ func (s *Server) originAllowed(origin string) bool {
 }
 
 func (s *Server) ready() error {
+	if s.draining.Load() {
+		return errDraining
+	}
 	if err := s.Bus.Ready(); err != nil {
 		return err
 	}
@@ -191,7 +197,14 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	window := s.cfg.DrainTimeout
+	if window == 0 {
+		window = 10 * time.Second
+	}
+	dctx, dcancel := context.WithTimeout(context.Background(), window+time.Second)
+	defer dcancel()
+	s.drain(dctx, window*9/10)
+	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := s.Net.Shutdown(sctx, transport.ReasonShutdown)
 	s.close()

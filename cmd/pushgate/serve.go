@@ -32,7 +32,11 @@ func runServe(args []string) error {
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", 10*time.Second, "close a connection whose socket stays unwritable this long")
 	fs.DurationVar(&c.HeaderTimeout, "header-timeout", 10*time.Second, "close connections that do not complete a request head in time")
 	fs.IntVar(&c.MaxConns, "max-conns", 0, "maximum open connections (0 = no limit)")
+	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 0, "maximum open connections per client IP (0 = no limit)")
+	fs.Float64Var(&c.ConnectRate, "connect-rate", 0, "new connections per second per client IP (0 = no limit); above it 429")
 	fs.DurationVar(&c.SSEHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Second, "graceful shutdown window: clients are told to reconnect elsewhere, spread over it")
+	pprofAddr := fs.String("pprof", "", "address for the pprof HTTP endpoint (off when empty), e.g. 127.0.0.1:6060")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
 	if err := parseWithEnv(fs, args); err != nil {
@@ -60,8 +64,20 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *pprofAddr != "" {
+		startPprof(*pprofAddr, logger)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// A second SIGTERM/SIGINT during the drain exits at once.
+		<-ctx.Done()
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		<-again
+		logger.Warn("second signal: exiting without draining")
+		os.Exit(1)
+	}()
 	return srv.Run(ctx)
 }
 

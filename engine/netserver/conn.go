@@ -23,10 +23,12 @@ const (
 // Conn is one client connection. Its read side is driven by netpoll (calls for one connection
 // are serialised by netpoll's processing lock), its write side by whoever sends (see writer.go).
 type Conn struct {
-	srv    *Server
-	nc     netpoll.Connection
-	fd     int
-	remote string
+	srv      *Server
+	nc       netpoll.Connection
+	fd       int
+	remote   string
+	ip       string
+	admitted bool // counted by the per-IP admission table
 
 	// Read side: touched only from onReadable (serialised per connection).
 	mode    mode
@@ -50,6 +52,7 @@ type Conn struct {
 
 func newConn(s *Server, nc netpoll.Connection) *Conn {
 	c := &Conn{srv: s, nc: nc, remote: nc.RemoteAddr().String()}
+	c.ip = hostOf(c.remote)
 	if fc, ok := nc.(netpoll.Conn); ok {
 		c.fd = fc.Fd()
 	}

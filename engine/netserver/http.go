@@ -3,7 +3,9 @@ package netserver
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
+	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -81,6 +83,10 @@ func (c *Conn) processHTTP(data []byte) int {
 func (c *Conn) dispatch(req *fasthttp.Request, head, body []byte) {
 	path := string(req.URI().Path())
 	method := string(req.Header.Method())
+	if c.srv.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.srv.log.Debug("request", "id", requestID(req), "method", method, "path", path,
+			"query", redactQuery(string(req.URI().QueryString())), "remote", c.remote)
+	}
 	for _, m := range c.srv.routes.Mounts {
 		if !strings.HasPrefix(path, m.Prefix) || (m.Method != "" && m.Method != method) {
 			continue
@@ -207,6 +213,16 @@ func (c *Conn) Respond(r *transport.Response) {
 	if r.Close {
 		c.Close(transport.ReasonServerClose)
 	}
+}
+
+// refuse answers a connection refused at admission (before any request is read) and closes it.
+func (c *Conn) refuse(status int, msg string) {
+	body := append([]byte(`{"errorMessage":`), strconv.Quote(msg)...)
+	body = append(body, '}')
+	c.pending.Add(1)
+	c.Respond(&transport.Response{Status: status, ContentType: "application/json",
+		Header: []transport.Header{{Name: "Retry-After", Value: "1"}}, Body: [][]byte{body}, Close: true})
+	c.mode = modeClosed
 }
 
 // respondError answers a request the server itself rejects, with the REST error body.

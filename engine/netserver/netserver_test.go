@@ -276,3 +276,31 @@ func TestConnectionLimitAnswers503(t *testing.T) {
 		}
 	}
 }
+
+func TestPerIPLimitAnswers503(t *testing.T) {
+	srv, addr := start(t, netserver.Config{MaxConnsPerIP: 2})
+	dial(t, addr)
+	dial(t, addr)
+	c := dial(t, addr)
+	resp := readResponse(t, c)
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("third connection: %d %v", resp.StatusCode, resp.Header)
+	}
+	if srv.Stats.RejectedIP.Load() != 1 {
+		t.Fatalf("RejectedIP = %d", srv.Stats.RejectedIP.Load())
+	}
+}
+
+func TestConnectRateAnswers429(t *testing.T) {
+	srv, addr := start(t, netserver.Config{ConnectRate: 1, ConnectBurst: 2})
+	dial(t, addr)
+	dial(t, addr)
+	c := dial(t, addr)
+	resp := readResponse(t, c)
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") != "1" {
+		t.Fatalf("third connection: %d %v", resp.StatusCode, resp.Header)
+	}
+	if srv.Stats.RejectedRate.Load() != 1 {
+		t.Fatalf("RejectedRate = %d", srv.Stats.RejectedRate.Load())
+	}
+}

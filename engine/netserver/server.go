@@ -45,6 +45,12 @@ type Config struct {
 	WriteTimeout time.Duration
 	// MaxConns caps open connections (0 = no limit); over it new connections get 503.
 	MaxConns int
+	// MaxConnsPerIP caps open connections per client IP (0 = no limit); over it: 503.
+	MaxConnsPerIP int
+	// ConnectRate limits new connections per client IP per second (0 = no limit), with bursts
+	// of ConnectBurst (zero means 2×rate); over it: 429 with Retry-After.
+	ConnectRate  float64
+	ConnectBurst int
 	// Logger receives connection-level logs. Zero means slog.Default().
 	Logger *slog.Logger
 }
@@ -98,7 +104,9 @@ type Routes struct {
 type Stats struct {
 	Conns          atomic.Int64
 	Accepted       atomic.Int64
-	Rejected       atomic.Int64
+	Rejected       atomic.Int64 // at MaxConns
+	RejectedIP     atomic.Int64 // at MaxConnsPerIP
+	RejectedRate   atomic.Int64 // over ConnectRate
 	SlowConsumers  atomic.Int64
 	WriteTimeouts  atomic.Int64
 	HeaderTimeouts atomic.Int64
@@ -114,6 +122,7 @@ type Server struct {
 	loop   netpoll.EventLoop
 	ln     net.Listener
 	poller *writePoller
+	admit  *admission
 	Stats  Stats
 
 	mu    sync.Mutex
@@ -150,6 +159,11 @@ func New(cfg Config, routes Routes) (*Server, error) {
 		return nil, fmt.Errorf("netserver: write poller: %w", err)
 	}
 	s.poller = wp
+	burst := cfg.ConnectBurst
+	if burst <= 0 {
+		burst = int(2 * cfg.ConnectRate)
+	}
+	s.admit = newAdmission(cfg.MaxConnsPerIP, cfg.ConnectRate, burst)
 	loop, err := netpoll.NewEventLoop(s.onRequest,
 		netpoll.WithOnPrepare(s.onPrepare),
 		netpoll.WithOnDisconnect(s.onDisconnect),
@@ -246,9 +260,21 @@ func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	_ = nc.AddCloseCallback(c.onNetpollClose)
-	if s.cfg.MaxConns > 0 && n > int64(s.cfg.MaxConns) {
+	switch {
+	case s.cfg.MaxConns > 0 && n > int64(s.cfg.MaxConns):
 		s.Stats.Rejected.Add(1)
-		c.respondError(503, "server at connection limit", true)
+		c.refuse(503, "server at connection limit")
+	default:
+		switch s.admit.admit(c.ip, time.Now()) {
+		case tooManyForIP:
+			s.Stats.RejectedIP.Add(1)
+			c.refuse(503, "too many connections from this address")
+		case tooFast:
+			s.Stats.RejectedRate.Add(1)
+			c.refuse(429, "too many new connections from this address")
+		default:
+			c.admitted = true
+		}
 	}
 	return context.WithValue(context.Background(), connKey{}, c)
 }
@@ -265,6 +291,9 @@ func (s *Server) onRequest(ctx context.Context, nc netpoll.Connection) error {
 }
 
 func (s *Server) forget(c *Conn) {
+	if c.admitted {
+		s.admit.release(c.ip)
+	}
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()

@@ -24,6 +24,8 @@ type Deps struct {
 	Verify func(ctx context.Context, token string) (*auth.Principal, error)
 	// Now is the clock (tests). Zero means time.Now.
 	Now func() time.Time
+	// Stats, when set, counts outcomes.
+	Stats *Stats
 }
 
 // Failure is a refused subscription: an error code of contract.md and the message shown to

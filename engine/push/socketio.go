@@ -87,8 +87,10 @@ func (n *namespace) Authorize(k *transport.Socket, raw []byte) error {
 	defer cancel()
 	g, f := n.d.authorize(ctx, r)
 	if f != nil {
+		n.d.Stats.refused(TransportSocketIO, f)
 		return &transport.ConnectError{Message: f.Message, Data: codeJSON(f.Code)}
 	}
+	n.d.Stats.accepted(TransportSocketIO)
 	m := &member{k: k, d: n.d, exp: g.principal.Expires}
 	m.sub = &hub.Subscription{
 		Stream: g.stream.Key(), StreamID: g.stream.ID, Scope: g.stream.TenantID,
@@ -155,6 +157,7 @@ func (m *member) Deliver(it *hub.Item) transport.Link {
 // End implements hub.Sink: say why, then close the transport so the client reconnects (and is
 // told the stream is gone, or that it may no longer subscribe, by CONNECT_ERROR).
 func (m *member) End(reason string) {
+	m.d.Stats.ended(reason)
 	m.k.Emit("pushgate:close", closeJSON(reason))
 	m.k.CloseTransport(transport.ReasonServerClose)
 }

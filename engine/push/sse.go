@@ -109,9 +109,11 @@ func (s *SSE) ServeRequest(r *transport.Request, l transport.Link) transport.WSH
 	g, f := s.d.authorize(ctx, req)
 	cancel()
 	if f != nil {
+		s.d.Stats.refused(TransportSSE, f)
 		s.fail(r, l, f)
 		return nil
 	}
+	s.d.Stats.accepted(TransportSSE)
 	lastID := r.LastEventID
 	if lastID == "" {
 		lastID = r.Query.Get("lastEventId")
@@ -170,6 +172,7 @@ func (k *sseSink) Deliver(it *hub.Item) transport.Link {
 
 // End implements hub.Sink: an "event: close" with the reason, then the response ends.
 func (k *sseSink) End(reason string) {
+	k.s.d.Stats.ended(reason)
 	b, _ := sse.AppendEvent(nil, "", "close", closeJSON(reason))
 	_ = k.link.Send(b)
 	k.link.Close(transport.ReasonServerClose)
@@ -210,4 +213,15 @@ func jsonString(s string) []byte {
 		}
 	}
 	return append(b, '"')
+}
+
+// Streams returns the open SSE streams as enders (for a graceful drain).
+func (s *SSE) Streams() []interface{ End(reason string) } {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]interface{ End(string) }, 0, len(s.subs))
+	for k := range s.subs {
+		out = append(out, k)
+	}
+	return out
 }

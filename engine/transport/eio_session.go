@@ -74,7 +74,7 @@ type Session struct {
 	buf         []outPacket
 	bufBytes    int
 	waitingPong bool
-	graceGET    bool // closed by the client; one racing GET may still get a noop
+	graceGET    bool        // closed by the client; one racing GET may still get a noop
 	timer       *time.Timer // heartbeat: next ping, or ping timeout while waitingPong
 	upTimer     *time.Timer
 }

@@ -301,3 +301,21 @@ func (c *client) remove(k *Socket) {
 	}
 	c.mu.Unlock()
 }
+
+// Notify emits event with one pre-encoded argument on every namespace the session has joined
+// (used to tell clients why the server is about to close their transport).
+func (s *SocketServer) Notify(sess *Session, event string, arg []byte) {
+	c, _ := sess.Data.(*client)
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, k := range c.sockets {
+		socks = append(socks, k)
+	}
+	c.mu.Unlock()
+	for _, k := range socks {
+		k.Emit(event, arg)
+	}
+}

@@ -1,0 +1,292 @@
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+
+	"github.com/pushgate/pushgate/engine/store"
+)
+
+// Applier is the store side of ConfigSync; *store.Store implements it.
+type Applier interface {
+	ApplyRemote(rec store.Record) error
+	Records() ([]store.Record, error)
+}
+
+var _ Applier = (*store.Store)(nil)
+
+// ConfigSync replicates tenants and stream documents through the compacted config topic. Records
+// are keyed Kind+":"+Key and carry the JSON of store.Record as value. At Start it reads the whole
+// topic from the beginning, applying every record with Applier.ApplyRemote; it becomes ready once it
+// has reached the high-water marks seen at start, then publishes the local records the topic does
+// not have yet (first start of an instance), and keeps applying new records live.
+type ConfigSync struct {
+	cfg    Config
+	cn     *conns
+	writer *kafkago.Writer
+	stats  *Stats
+	rl     *rateLog
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	closed  atomic.Bool
+	started atomic.Bool
+
+	ready     chan struct{}
+	readyOnce sync.Once
+	lastErr   atomic.Pointer[error]
+
+	mu      sync.Mutex       // serialises applies; guards seen and targets
+	seen    map[string]int64 // topic key -> config revision (0 for tenants)
+	targets map[int]int64    // partition -> high-water mark at start, until reached
+}
+
+// NewConfigSync validates cfg and prepares the producer; nothing is read before Start, so Replicate
+// can be handed to store.Open first.
+func NewConfigSync(cfg Config) (*ConfigSync, error) {
+	cfg.applyDefaults()
+	cn, err := newConns(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &ConfigSync{
+		cfg: cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Logger, time.Second),
+		ctx: ctx, cancel: cancel, ready: make(chan struct{}),
+		seen: map[string]int64{}, targets: map[int]int64{},
+		writer: &kafkago.Writer{
+			Addr:         kafkago.TCP(cfg.Brokers...),
+			Topic:        cfg.ConfigTopic,
+			Balancer:     &kafkago.Murmur2Balancer{},
+			RequiredAcks: kafkago.RequireAll,
+			BatchTimeout: time.Millisecond,
+			WriteTimeout: cfg.PublishTimeout,
+			ReadTimeout:  cfg.PublishTimeout,
+			MaxAttempts:  3,
+			Transport:    cn.transport,
+		},
+	}, nil
+}
+
+// Stats returns the counters of the config-topic consumer (DecodeErrors counts records that could
+// not be applied).
+func (c *ConfigSync) Stats() *Stats { return c.stats }
+
+// Replicate writes rec to the config topic and waits for the acknowledgement (at most
+// PublishTimeout). Use it as store.Options.Replicate.
+func (c *ConfigSync) Replicate(rec store.Record) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("kafka: encode record: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.PublishTimeout)
+	defer cancel()
+	if err := c.writer.WriteMessages(ctx, kafkago.Message{Key: []byte(rec.Kind + ":" + rec.Key), Value: v}); err != nil {
+		return fmt.Errorf("kafka: replicate %s %s: %w", rec.Kind, rec.Key, err)
+	}
+	return nil
+}
+
+// Start begins consuming into a (once; later calls are ignored).
+func (c *ConfigSync) Start(a Applier) {
+	if c.started.Swap(true) {
+		return
+	}
+	c.wg.Add(1)
+	go c.run(a)
+}
+
+// Ready reports nil once the topic was read up to the high-water marks seen at start.
+func (c *ConfigSync) Ready() error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	select {
+	case <-c.ready:
+		return nil
+	default:
+	}
+	if e := c.lastErr.Load(); e != nil {
+		return fmt.Errorf("kafka: config topic not caught up: %w", *e)
+	}
+	return errors.New("kafka: config topic not caught up")
+}
+
+// WaitReady blocks until Ready would return nil or ctx ends.
+func (c *ConfigSync) WaitReady(ctx context.Context) error {
+	select {
+	case <-c.ready:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w (%w)", c.Ready(), ctx.Err())
+	}
+}
+
+// Close stops the consumer and the producer.
+func (c *ConfigSync) Close() error {
+	if c.closed.Swap(true) {
+		return ErrClosed
+	}
+	c.cancel()
+	c.wg.Wait()
+	err := c.writer.Close()
+	c.cn.close()
+	return err
+}
+
+func (c *ConfigSync) run(a Applier) {
+	defer c.wg.Done()
+	var offs map[int]bounds
+	for attempt := 1; ; attempt++ {
+		var err error
+		if offs, err = c.cn.offsets(c.ctx, c.cfg.ConfigTopic); err == nil {
+			break
+		}
+		if c.ctx.Err() != nil {
+			return
+		}
+		c.lastErr.Store(&err)
+		c.stats.FetchErrors.Add(1)
+		c.rl.warn("metadata", "kafka: config topic unavailable, retrying", "topic", c.cfg.ConfigTopic, "error", err)
+		if !sleepCtx(c.ctx, backoff(attempt, c.cfg.BackoffMax)) {
+			return
+		}
+	}
+	if len(offs) > 1 {
+		c.cfg.Logger.Warn("kafka: config topic has several partitions; records of different keys are ordered only within one",
+			"topic", c.cfg.ConfigTopic, "partitions", len(offs))
+	}
+	c.mu.Lock()
+	for p, b := range offs {
+		if b.last > b.first {
+			c.targets[p] = b.last
+		}
+	}
+	c.mu.Unlock()
+	for p, b := range offs {
+		ps := c.stats.part(p)
+		ps.hwm.Store(b.last)
+		r := &partReader{cfg: &c.cfg, cn: c.cn, topic: c.cfg.ConfigTopic, part: p, next: b.first,
+			stats: c.stats, ps: ps, rl: c.rl, handle: func(_ context.Context, m *kafkago.Message) bool {
+				c.apply(a, m)
+				return true
+			}}
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); r.run(c.ctx) }()
+	}
+	c.checkCaughtUp(a)
+}
+
+// apply runs on a partition reader's goroutine.
+func (c *ConfigSync) apply(a Applier, m *kafkago.Message) {
+	c.stats.Records.Add(1)
+	c.stats.LastEvent.Store(time.Now().UnixNano())
+	defer func() {
+		c.mu.Lock()
+		if t, ok := c.targets[m.Partition]; ok && m.Offset+1 >= t {
+			delete(c.targets, m.Partition)
+		}
+		c.mu.Unlock()
+		c.checkCaughtUp(a)
+	}()
+	if m.Value == nil {
+		return // tombstone
+	}
+	var rec store.Record
+	if err := json.Unmarshal(m.Value, &rec); err != nil || rec.Kind+":"+rec.Key != string(m.Key) {
+		c.skip(m, errors.New("not a store record for its key"))
+		return
+	}
+	c.mu.Lock()
+	err := a.ApplyRemote(rec)
+	c.seen[string(m.Key)] = max(c.seen[string(m.Key)], revisionOf(rec))
+	c.mu.Unlock()
+	if err != nil {
+		c.skip(m, err)
+		return
+	}
+	c.stats.Delivered.Add(1)
+}
+
+func (c *ConfigSync) skip(m *kafkago.Message, err error) {
+	c.stats.DecodeErrors.Add(1)
+	c.rl.warn("apply", "kafka: config record not applied", "topic", m.Topic, "partition", m.Partition,
+		"offset", m.Offset, "key", truncate(string(m.Key), 120), "error", err)
+}
+
+func revisionOf(rec store.Record) int64 {
+	if rec.Kind != store.KindConfig {
+		return 0
+	}
+	var r struct {
+		Revision int64 `json:"revision"`
+	}
+	_ = json.Unmarshal(rec.Value, &r)
+	return r.Revision
+}
+
+// checkCaughtUp marks the sync ready once every start target was reached, then publishes the local
+// records the topic lacks.
+func (c *ConfigSync) checkCaughtUp(a Applier) {
+	c.mu.Lock()
+	done := len(c.targets) == 0
+	c.mu.Unlock()
+	if !done {
+		return
+	}
+	c.readyOnce.Do(func() {
+		close(c.ready)
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.reconcile(a) }()
+	})
+}
+
+// reconcile publishes every local record whose key the topic lacks or holds at a lower revision,
+// retrying with backoff until it succeeds or the sync is closed.
+func (c *ConfigSync) reconcile(a Applier) {
+	for attempt := 1; ; attempt++ {
+		err := c.reconcileOnce(a)
+		if err == nil {
+			return
+		}
+		c.rl.warn("reconcile", "kafka: publishing local configuration failed, retrying", "error", err)
+		if !sleepCtx(c.ctx, backoff(attempt, c.cfg.BackoffMax)) {
+			return
+		}
+	}
+}
+
+func (c *ConfigSync) reconcileOnce(a Applier) error {
+	recs, err := a.Records()
+	if err != nil {
+		return err
+	}
+	var missing []store.Record
+	c.mu.Lock()
+	for _, r := range recs {
+		rev, ok := c.seen[r.Kind+":"+r.Key]
+		if !ok || revisionOf(r) > rev {
+			missing = append(missing, r)
+		}
+	}
+	c.mu.Unlock()
+	for _, r := range missing {
+		if err := c.Replicate(r); err != nil {
+			return err
+		}
+		c.cfg.Logger.Info("kafka: published local record", "kind", r.Kind, "key", strings.TrimSpace(r.Key))
+	}
+	return nil
+}
