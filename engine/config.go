@@ -66,14 +66,7 @@ func (c *Config) applyDefaults() {
 	if c.DataDir == "" {
 		c.DataDir = "./data"
 	}
-	if c.PublicURL == "" {
-		host := c.Listen
-		if strings.HasPrefix(host, ":") {
-			host = "127.0.0.1" + host
-		}
-		c.PublicURL = "http://" + host
-	}
-	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/") // empty: set from the bound address
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

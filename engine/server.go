@@ -43,6 +43,7 @@ type Server struct {
 	API       *api.API
 	Metrics   *prometheus.Registry
 	addr      net.Addr
+	ln        net.Listener
 	done      chan struct{}
 	draining  atomic.Bool
 	pushStats push.Stats
@@ -55,17 +56,27 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: invalid configuration: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{})}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("engine: data dir: %w", err)
 	}
+	// Bind first: with port 0 the public URL (and so the development issuer) needs the real port.
+	ln, err := netserver.Listen(cfg.Listen, cfg.ReusePort)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), ln: ln}
 	st, err := store.Open(cfg.DataDir, store.Options{Validate: stream.ValidateDocument, Seed: stream.CoreStreams})
 	if err != nil {
+		_ = ln.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	s.Store = st
 	if err := s.build(); err != nil {
 		_ = st.Close()
+		_ = ln.Close()
 		return nil, err
 	}
 	return s, nil
@@ -136,11 +147,8 @@ func (s *Server) build() error {
 	}
 	s.Net = n
 	s.registerMetrics()
-	addr, err := n.Listen()
-	if err != nil {
-		return err
-	}
-	s.addr = addr
+	n.UseListener(s.ln)
+	s.addr = s.ln.Addr()
 	return nil
 }
 

@@ -177,8 +177,22 @@ func New(cfg Config, routes Routes) (*Server, error) {
 
 // Listen opens the listening socket (so callers learn the bound address before Serve).
 func (s *Server) Listen() (net.Addr, error) {
+	ln, err := Listen(s.cfg.Listen, s.cfg.ReusePort)
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln
+	return ln.Addr(), nil
+}
+
+// UseListener serves on an already open listener (see Listen).
+func (s *Server) UseListener(ln net.Listener) { s.ln = ln }
+
+// Listen opens a TCP listener on addr, with SO_REUSEPORT when reusePort is set so several
+// processes can share the port.
+func Listen(addr string, reusePort bool) (net.Listener, error) {
 	lc := net.ListenConfig{}
-	if s.cfg.ReusePort {
+	if reusePort {
 		lc.Control = func(_, _ string, rc syscall.RawConn) error {
 			var serr error
 			err := rc.Control(func(fd uintptr) {
@@ -190,12 +204,11 @@ func (s *Server) Listen() (net.Addr, error) {
 			return serr
 		}
 	}
-	ln, err := lc.Listen(context.Background(), "tcp", s.cfg.Listen)
+	ln, err := lc.Listen(context.Background(), "tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("netserver: listen %s: %w", s.cfg.Listen, err)
+		return nil, fmt.Errorf("netserver: listen %s: %w", addr, err)
 	}
-	s.ln = ln
-	return ln.Addr(), nil
+	return ln, nil
 }
 
 // Serve runs the event loop until Shutdown. It calls Listen first when needed.
