@@ -7,6 +7,11 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/transport"
 )
 
 // Config is the whole server's configuration. Zero values mean the documented defaults
@@ -57,6 +62,21 @@ type Config struct {
 
 	// Logger receives structured logs. Zero means slog.Default().
 	Logger *slog.Logger
+
+	// Backend replaces the local store and embedded bus (worker processes use their link to the
+	// parent). With a Backend, Fallback serves the REST routes (typically a proxy to the parent).
+	Backend  Backend
+	Fallback fasthttp.RequestHandler
+	// Source replaces the embedded bus as the event source next to the local store (Kafka), and
+	// Publisher replaces it for ingest (the Kafka producer).
+	Source    EventSource
+	Publisher source.Publisher
+
+	// SIDPrefix starts every Engine.IO session id (a worker's index, so that a polling request
+	// landing on another worker can be forwarded to the owner); ForwardPolling is called for a
+	// polling request whose sid carries another prefix and reports whether it took the request.
+	SIDPrefix      string
+	ForwardPolling func(sid string, r *transport.Request, l transport.Link) bool
 }
 
 func (c *Config) applyDefaults() {

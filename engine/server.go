@@ -32,7 +32,7 @@ import (
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
-	Store     *store.Store
+	Store     *store.Store      // nil when a Backend was given (worker processes)
 	Issuer    *devissuer.Issuer // nil in production mode
 	Verifier  *auth.Verifier
 	Hub       *hub.Hub
@@ -47,6 +47,7 @@ type Server struct {
 	done      chan struct{}
 	draining  atomic.Bool
 	pushStats push.Stats
+	backend   Backend
 }
 
 // New opens the store, prepares every component and binds the port (so Addr is known), but
@@ -68,14 +69,26 @@ func New(cfg Config) (*Server, error) {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), ln: ln}
-	st, err := store.Open(cfg.DataDir, store.Options{Validate: stream.ValidateDocument, Seed: stream.CoreStreams})
-	if err != nil {
-		_ = ln.Close()
-		return nil, fmt.Errorf("engine: %w", err)
+	if cfg.Backend == nil {
+		st, err := store.Open(cfg.DataDir, store.Options{Validate: stream.ValidateDocument, Seed: stream.CoreStreams})
+		if err != nil {
+			_ = ln.Close()
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+		s.Store = st
+		var src EventSource
+		if cfg.Source != nil {
+			src = cfg.Source
+		} else {
+			s.Bus = source.NewBus(source.BusConfig{})
+			src = s.Bus
+		}
+		s.backend = localBackend{Store: st, src: src}
+	} else {
+		s.backend = cfg.Backend
 	}
-	s.Store = st
 	if err := s.build(); err != nil {
-		_ = st.Close()
+		_ = s.backend.Close()
 		_ = ln.Close()
 		return nil, err
 	}
@@ -87,33 +100,36 @@ func (s *Server) build() error {
 	issuerBase := cfg.OIDCBase
 	if cfg.DevMode() {
 		issuerBase = cfg.PublicURL + "/auth"
+	}
+	if cfg.DevMode() && s.Store != nil {
 		iss, err := devissuer.Open(cfg.DataDir, issuerBase)
 		if err != nil {
 			return fmt.Errorf("engine: development issuer: %w", err)
 		}
 		s.Issuer = iss
 	}
-	v, err := auth.NewVerifier(auth.Config{IssuerBase: issuerBase}, s.Store)
+	v, err := auth.NewVerifier(auth.Config{IssuerBase: issuerBase}, s.backend)
 	if err != nil {
 		return fmt.Errorf("engine: verifier: %w", err)
 	}
 	s.Verifier = v
 
-	core, tenants := s.Store.AllConfigs()
+	core, tenants := s.backend.AllConfigs()
 	reg, err := stream.Build(core, tenants)
 	if err != nil {
-		return fmt.Errorf("engine: stream registry: %w", err)
+		// Build skips invalid documents and still returns a usable registry.
+		s.log.Error("stream registry: some documents were skipped", "err", err)
 	}
 	s.Hub = hub.New(hub.Config{History: history.Config{Size: cfg.HistorySize, Age: cfg.HistoryAge}}, reg)
-	s.Bus = source.NewBus(source.BusConfig{})
-	s.Bus.Subscribe(s.Hub.Publish)
+	s.backend.Subscribe(s.Hub.Publish)
 
 	cors := s.cors()
-	deps := &push.Deps{Hub: s.Hub, Tenants: s.Store, Verify: s.verify, Stats: &s.pushStats}
+	deps := &push.Deps{Hub: s.Hub, Tenants: s.backend, Verify: s.verify, Stats: &s.pushStats}
 	s.SIO = transport.NewSocketServer(transport.SocketConfig{
 		Engine: transport.EngineConfig{
 			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, MaxPayload: cfg.MaxPayload,
 			MaxBufferedBytes: cfg.MaxPendingBytes, CORS: cors, AllowOrigin: s.originAllowed,
+			SIDPrefix: cfg.SIDPrefix, Forward: cfg.ForwardPolling,
 		},
 		ConnectTimeout: cfg.ConnectTimeout,
 	})
@@ -125,10 +141,21 @@ func (s *Server) build() error {
 	if s.Issuer != nil {
 		issuer = s.Issuer
 	}
-	s.API = api.New(api.Deps{
-		Store: s.Store, Verify: s.verify, Registry: s.Hub.Registry, Publisher: s.Bus, Issuer: issuer,
-		PublicURL: cfg.PublicURL, Ready: s.ready, Gatherer: s.Metrics, Logger: s.log,
-	})
+	fallback := cfg.Fallback
+	if s.Store != nil {
+		var pub source.Publisher
+		switch {
+		case cfg.Publisher != nil:
+			pub = cfg.Publisher
+		case s.Bus != nil:
+			pub = s.Bus
+		}
+		s.API = api.New(api.Deps{
+			Store: s.Store, Verify: s.verify, Registry: s.Hub.Registry, Publisher: pub, Issuer: issuer,
+			PublicURL: cfg.PublicURL, Ready: s.ready, Gatherer: s.Metrics, Logger: s.log,
+		})
+		fallback = s.API.Handle
+	}
 	maxMsg := int(cfg.MaxPayload)
 	n, err := netserver.New(netserver.Config{
 		Listen: cfg.Listen, ReusePort: cfg.ReusePort, MaxMessageBytes: maxMsg,
@@ -140,7 +167,7 @@ func (s *Server) build() error {
 			{Prefix: push.SSEPrefix, Handler: s.SSE, Method: "GET"},
 			{Prefix: push.SSEPrefix, Handler: s.SSE, Method: "OPTIONS"},
 		},
-		Fallback: s.API.Handle,
+		Fallback: fallback,
 	})
 	if err != nil {
 		return err
@@ -181,10 +208,7 @@ func (s *Server) ready() error {
 	if s.draining.Load() {
 		return errDraining
 	}
-	if err := s.Bus.Ready(); err != nil {
-		return err
-	}
-	return s.Store.Ready()
+	return s.backend.Ready()
 }
 
 // Addr is the bound address.
@@ -224,10 +248,9 @@ func (s *Server) Run(ctx context.Context) error {
 
 func (s *Server) close() {
 	s.SSE.Close()
-	s.Bus.Close()
+	_ = s.backend.Close()
 	s.Hub.Close()
 	s.Verifier.Close()
-	_ = s.Store.Close()
 }
 
 // watchConfig rebuilds the stream registry after every tenant or configuration change (the store
@@ -237,9 +260,9 @@ func (s *Server) watchConfig(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-s.Store.Changes():
+		case <-s.backend.Changes():
 		}
-		core, tenants := s.Store.AllConfigs()
+		core, tenants := s.backend.AllConfigs()
 		reg, err := stream.Build(core, tenants)
 		if err != nil {
 			s.log.Error("stream registry rebuild failed; keeping the previous one", "err", err)

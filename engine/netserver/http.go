@@ -76,11 +76,11 @@ func (c *Conn) processHTTP(data []byte) int {
 	}
 	body := data[headLen : headLen+cl]
 	c.armTimer(c.srv.cfg.IdleTimeout)
-	c.dispatch(req, data[:headLen], body)
+	c.dispatch(req, data[:headLen], body, data[:headLen+cl])
 	return headLen + cl
 }
 
-func (c *Conn) dispatch(req *fasthttp.Request, head, body []byte) {
+func (c *Conn) dispatch(req *fasthttp.Request, head, body, raw []byte) {
 	path := string(req.URI().Path())
 	method := string(req.Header.Method())
 	if c.srv.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -91,13 +91,13 @@ func (c *Conn) dispatch(req *fasthttp.Request, head, body []byte) {
 		if !strings.HasPrefix(path, m.Prefix) || (m.Method != "" && m.Method != method) {
 			continue
 		}
-		c.serveMount(m.Handler, req, method, path, head, body)
+		c.serveMount(m.Handler, req, method, path, head, body, raw)
 		return
 	}
 	c.serveFallback(req, body)
 }
 
-func (c *Conn) serveMount(h transport.HTTPHandler, req *fasthttp.Request, method, path string, head, body []byte) {
+func (c *Conn) serveMount(h transport.HTTPHandler, req *fasthttp.Request, method, path string, head, body, raw []byte) {
 	rawQuery := string(req.URI().QueryString())
 	q, _ := url.ParseQuery(rawQuery)
 	tr := &transport.Request{
@@ -113,6 +113,7 @@ func (c *Conn) serveMount(h transport.HTTPHandler, req *fasthttp.Request, method
 		Upgrade:       req.Header.ConnectionUpgrade() && strings.EqualFold(string(req.Header.Peek("Upgrade")), "websocket"),
 		Body:          body,
 		RemoteAddr:    c.remote,
+		Raw:           raw,
 	}
 	c.pending.Add(1)
 	wsh := h.ServeRequest(tr, c)

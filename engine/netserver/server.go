@@ -127,6 +127,7 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
+	extra []netpoll.EventLoop
 	done  chan struct{}
 }
 
@@ -226,6 +227,25 @@ func (s *Server) Serve() error {
 	return nil
 }
 
+// ServeListener serves an additional listener (e.g. a Unix socket other processes forward
+// requests to) on the same event loop and routes. It blocks like Serve.
+func (s *Server) ServeListener(ln net.Listener) error {
+	loop, err := netpoll.NewEventLoop(s.onRequest,
+		netpoll.WithOnPrepare(s.onPrepare),
+		netpoll.WithOnDisconnect(s.onDisconnect),
+	)
+	if err != nil {
+		return fmt.Errorf("netserver: event loop: %w", err)
+	}
+	s.mu.Lock()
+	s.extra = append(s.extra, loop)
+	s.mu.Unlock()
+	if err := loop.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("netserver: serve %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
 // Addr is the bound address (after Listen).
 func (s *Server) Addr() net.Addr {
 	if s.ln == nil {
@@ -248,6 +268,12 @@ func (s *Server) Shutdown(ctx context.Context, reason transport.CloseReason) err
 		c.Close(reason)
 	}
 	err := s.loop.Shutdown(ctx)
+	s.mu.Lock()
+	extra := s.extra
+	s.mu.Unlock()
+	for _, l := range extra {
+		_ = l.Shutdown(ctx)
+	}
 	s.poller.close()
 	return err
 }

@@ -31,6 +31,12 @@ type EngineConfig struct {
 	AllowRequest func(r *Request) error
 	// AllowOrigin, when set, refuses WebSocket upgrades whose Origin it rejects (403).
 	AllowOrigin func(origin string) bool
+	// SIDPrefix starts every session id this server creates (several worker processes share
+	// a port; the prefix names the owner).
+	SIDPrefix string
+	// Forward, when set, is offered every request whose sid is unknown here and does not carry
+	// SIDPrefix; it reports whether it took the request (e.g. proxied it to the owning process).
+	Forward func(sid string, r *Request, l Link) bool
 }
 
 func (c *EngineConfig) applyDefaults() {
@@ -218,6 +224,9 @@ func (e *EngineServer) ServeRequest(r *Request, l Link) WSHandler {
 	}
 	s := e.lookup(sid)
 	if s == nil {
+		if e.forward(sid, r, l) {
+			return nil
+		}
 		e.fail(r, l, engineio.ErrSessionIDUnknown)
 		return nil
 	}
@@ -252,10 +261,19 @@ func (e *EngineServer) serveUpgrade(r *Request, l Link, tr, sid string) WSHandle
 	}
 	s := e.lookup(sid)
 	if s == nil {
+		// A WebSocket upgrade cannot be proxied between processes: the client falls back to
+		// polling (which is forwarded) — or reconnects with websocket-only transports.
 		e.failUpgrade(l, engineio.ErrSessionIDUnknown)
 		return nil
 	}
 	return s.upgradeEndpoint()
+}
+
+func (e *EngineServer) forward(sid string, r *Request, l Link) bool {
+	if e.cfg.Forward == nil || strings.HasPrefix(sid, e.cfg.SIDPrefix) {
+		return false
+	}
+	return e.cfg.Forward(sid, r, l)
 }
 
 func (e *EngineServer) fail(r *Request, l Link, code engineio.ErrorCode) {

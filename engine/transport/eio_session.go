@@ -85,7 +85,7 @@ func (e *EngineServer) newSession(r *Request, tr int) *Session {
 		q[k] = append([]string(nil), v...)
 	}
 	s := &Session{
-		ID: NewID(), Query: q, Authorization: r.Authorization, Origin: r.Origin, RemoteAddr: r.RemoteAddr,
+		ID: e.cfg.SIDPrefix + NewID(), Query: q, Authorization: r.Authorization, Origin: r.Origin, RemoteAddr: r.RemoteAddr,
 		e: e, transport: tr,
 	}
 	// The heartbeat starts with the session (not after the handshake is flushed): the reference

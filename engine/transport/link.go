@@ -42,6 +42,8 @@ type Request struct {
 	Body          []byte
 	RemoteAddr    string
 	RequestID     string
+	// Raw is the whole request as received (head and body), for forwarding to another process.
+	Raw []byte
 }
 
 // Header is one response header line.
