@@ -39,6 +39,11 @@ type Config struct {
 	// ConnectTimeout closes sessions that join no namespace. Zero means 45s.
 	ConnectTimeout time.Duration
 
+	// RecoveryWindow is how long a disconnected Socket.IO client may recover its session and the
+	// events it missed (connection state recovery). Zero means 2m; negative turns recovery off
+	// (and with it the offset argument appended to every stream event).
+	RecoveryWindow time.Duration
+
 	// HistorySize and HistoryAge bound the replay window. Zero means 10000 and 5m.
 	HistorySize int
 	HistoryAge  time.Duration
@@ -87,6 +92,9 @@ func (c *Config) applyDefaults() {
 		c.DataDir = "./data"
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/") // empty: set from the bound address
+	if c.RecoveryWindow == 0 {
+		c.RecoveryWindow = 2 * time.Minute
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -120,11 +120,11 @@ func (s *Server) build() error {
 		// Build skips invalid documents and still returns a usable registry.
 		s.log.Error("stream registry: some documents were skipped", "err", err)
 	}
-	s.Hub = hub.New(hub.Config{History: history.Config{Size: cfg.HistorySize, Age: cfg.HistoryAge}}, reg)
+	s.Hub = hub.New(hub.Config{History: history.Config{Size: cfg.HistorySize, Age: cfg.HistoryAge}, Offsets: cfg.RecoveryWindow > 0}, reg)
 	s.backend.Subscribe(s.Hub.Publish)
 
 	cors := s.cors()
-	deps := &push.Deps{Hub: s.Hub, Tenants: s.backend, Verify: s.verify, Stats: &s.pushStats}
+	deps := &push.Deps{Hub: s.Hub, Tenants: s.backend, Verify: s.verify, Stats: &s.pushStats, Recovery: max(cfg.RecoveryWindow, 0)}
 	s.SIO = transport.NewSocketServer(transport.SocketConfig{
 		Engine: transport.EngineConfig{
 			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, MaxPayload: cfg.MaxPayload,

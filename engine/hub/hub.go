@@ -43,6 +43,8 @@ type Config struct {
 	Shards int
 	// History bounds the replay window.
 	History history.Config
+	// Offsets appends each event's id to its Socket.IO events as the recovery offset.
+	Offsets bool
 }
 
 // Stats are the hub's counters.
@@ -56,6 +58,7 @@ type Stats struct {
 // Hub routes each event to the stream scopes it matches, projects it once per scope and queues
 // the same bytes to every matching subscriber, sharded over worker goroutines.
 type Hub struct {
+	cfg    Config
 	reg    atomic.Pointer[stream.Registry]
 	hist   *history.History
 	shards []*shard
@@ -74,7 +77,7 @@ func New(cfg Config, reg *stream.Registry) *Hub {
 	if n <= 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	h := &Hub{hist: history.New(cfg.History), quit: make(chan struct{})}
+	h := &Hub{cfg: cfg, hist: history.New(cfg.History), quit: make(chan struct{})}
 	h.reg.Store(reg)
 	for i := 0; i < n; i++ {
 		sh := &shard{hub: h, byStream: make(map[string][]*Subscription), ch: make(chan []*Item, 1024), dirty: make(map[transport.Link]struct{})}
@@ -124,7 +127,7 @@ func (h *Hub) route(ev *source.Event, seq uint64, streamKey string) []*Item {
 		if streamKey != "" && s.Key() != streamKey {
 			return
 		}
-		items = append(items, &Item{Seq: seq, Event: ev, Stream: s, JSON: item})
+		items = append(items, &Item{Seq: seq, Event: ev, Stream: s, JSON: item, offsets: h.cfg.Offsets})
 	})
 	return items
 }

@@ -20,6 +20,9 @@ type Item struct {
 	Stream *stream.Stream
 	// JSON is the projected item, encoded once.
 	JSON []byte
+	// offsets appends the event id as a final string argument of Socket.IO events (connection
+	// state recovery offsets).
+	offsets bool
 
 	once     sync.Once
 	name     string // Socket.IO event name "<namespace>:<name>" of the projected item
@@ -36,7 +39,7 @@ type Item struct {
 func (it *Item) EventName() string {
 	it.once.Do(func() {
 		ns, name := it.Event.Namespace, it.Event.Name
-		if &it.JSON[0] != &it.Event.JSON[0] {
+		if len(it.JSON) > 0 && len(it.Event.JSON) > 0 && &it.JSON[0] != &it.Event.JSON[0] {
 			if n, err := sonic.Get(it.JSON, "namespace"); err == nil {
 				if s, err := n.String(); err == nil {
 					ns = s
@@ -63,8 +66,18 @@ func (it *Item) SocketIO(nsp string) *transport.Prepared {
 	if p := it.sioMore[nsp]; p != nil {
 		return p
 	}
-	pkt := socketio.AppendEvent(make([]byte, 0, len(it.JSON)+len(nsp)+len(it.EventName())+8), nsp, it.EventName(), it.JSON)
-	p := transport.Prepare(append([]byte{'4'}, pkt...))
+	buf := make([]byte, 1, len(it.JSON)+len(nsp)+len(it.EventName())+len(it.Event.ID)+16)
+	buf[0] = '4'
+	var pkt []byte
+	if it.offsets {
+		args := append(append(make([]byte, 0, len(it.JSON)+len(it.Event.ID)+3), it.JSON...), ',')
+		args = socketio.AppendJSONString(args, it.Event.ID)
+		pkt = socketio.AppendPacket(buf, socketio.Packet{Type: socketio.Event, Namespace: nsp, AckID: socketio.NoAck,
+			Data: socketio.AppendArray(nil, it.EventName(), args)})
+	} else {
+		pkt = socketio.AppendEvent(buf, nsp, it.EventName(), it.JSON)
+	}
+	p := transport.Prepare(pkt)
 	if it.sio1 == nil {
 		it.sio1Nsp, it.sio1 = nsp, p
 	} else {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pushgate/pushgate/engine/auth"
@@ -26,6 +27,17 @@ type Deps struct {
 	Now func() time.Time
 	// Stats, when set, counts outcomes.
 	Stats *Stats
+	// Recovery is the Socket.IO connection state recovery window (0 = off). With it on, every
+	// stream event carries its id as a final offset argument (hub.Config.Offsets).
+	Recovery time.Duration
+
+	initOnce sync.Once
+	rec      *recovery
+}
+
+func (d *Deps) recovery() *recovery {
+	d.initOnce.Do(func() { d.rec = newRecovery(d.Recovery) })
+	return d.rec
 }
 
 // Failure is a refused subscription: an error code of contract.md and the message shown to

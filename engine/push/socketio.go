@@ -44,6 +44,9 @@ type connectAuth struct {
 	Token    *string  `json:"token"`
 	Stream   *string  `json:"stream"`
 	Criteria sonicRaw `json:"criteria"`
+	// PID and Offset are sent by socket.io-client ≥ 4.6 when reconnecting a recoverable session.
+	PID    *string `json:"pid"`
+	Offset *string `json:"offset"`
 }
 
 type sonicRaw []byte
@@ -55,12 +58,16 @@ func (r *sonicRaw) UnmarshalJSON(b []byte) error {
 
 // member is one Socket.IO subscriber.
 type member struct {
-	k     *transport.Socket
-	d     *Deps
-	sub   *hub.Subscription
-	mu    sync.Mutex
-	exp   time.Time
-	timer *time.Timer
+	k   *transport.Socket
+	d   *Deps
+	sub *hub.Subscription
+	// resume is the parked socket being recovered and offset the client's last event id.
+	resume    *parked
+	resumePID string
+	offset    string
+	mu        sync.Mutex
+	exp       time.Time
+	timer     *time.Timer
 }
 
 func (n *namespace) Authorize(k *transport.Socket, raw []byte) error {
@@ -96,8 +103,33 @@ func (n *namespace) Authorize(k *transport.Socket, raw []byte) error {
 		Stream: g.stream.Key(), StreamID: g.stream.ID, Scope: g.stream.TenantID,
 		Criteria: g.criteria, Principal: g.principal, Sink: m,
 	}
+	if rec := n.d.recovery(); rec != nil {
+		k.PID = newPID()
+		if a.PID != nil && a.Offset != nil {
+			if p, ok := rec.take(*a.PID, n.d.now()); ok && p.nsp == k.Namespace && p.streamKey == m.sub.Stream {
+				m.resume, m.resumePID, m.offset = &p, *a.PID, *a.Offset
+			}
+		}
+	}
 	k.Data = m
 	return nil
+}
+
+// PreConnect implements transport.PreConnecter: subscribe before the CONNECT reply, replaying the
+// events missed since the client's offset when it is recovering; a recovered socket keeps its
+// socket id and pid, so socket.io-client reports socket.recovered === true.
+func (n *namespace) PreConnect(k *transport.Socket) {
+	m, _ := k.Data.(*member)
+	if m == nil {
+		return
+	}
+	if m.resume == nil {
+		n.d.Hub.Subscribe(m.sub, "", nil)
+		return
+	}
+	if n.d.Hub.Subscribe(m.sub, m.offset, nil) {
+		k.ID, k.PID = m.resume.sid, m.resumePID
+	}
 }
 
 // criteriaBytes takes auth.criteria (an object, or a JSON string holding one) over the query.
@@ -124,7 +156,6 @@ func (n *namespace) OnConnect(k *transport.Socket) {
 	if m == nil {
 		return
 	}
-	n.d.Hub.Subscribe(m.sub, "", nil)
 	m.armExpiry()
 }
 
@@ -142,6 +173,9 @@ func (n *namespace) OnDisconnect(k *transport.Socket, reason string) {
 		return
 	}
 	n.d.Hub.Unsubscribe(m.sub)
+	if recoverableReasons[reason] {
+		n.d.recovery().park(k.PID, parked{sid: k.ID, nsp: k.Namespace, streamKey: m.sub.Stream, at: n.d.now()})
+	}
 	m.mu.Lock()
 	if m.timer != nil {
 		m.timer.Stop()

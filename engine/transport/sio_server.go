@@ -289,9 +289,33 @@ func (c *client) connect(pkt socketio.Packet) error {
 	c.sockets[nsp] = k
 	c.joined = true
 	c.mu.Unlock()
-	c.sess.SendText(append([]byte{'4'}, socketio.AppendConnect(nil, nsp, k.ID)...))
+	if p, ok := ns.(PreConnecter); ok {
+		p.PreConnect(k)
+	}
+	c.sess.SendText(appendConnectReply([]byte{'4'}, nsp, k.ID, k.PID))
 	ns.OnConnect(k)
 	return nil
+}
+
+// PreConnecter is implemented by namespaces that must send packets before the CONNECT reply:
+// connection state recovery replays the missed events first, as the reference does (the client
+// buffers them and emits them right after "connect"). PreConnect may also set Socket.ID and
+// Socket.PID (a recovered session keeps its ids).
+type PreConnecter interface {
+	PreConnect(k *Socket)
+}
+
+// appendConnectReply appends CONNECT with {"sid":…} and, with connection state recovery,
+// {"sid":…,"pid":…}.
+func appendConnectReply(dst []byte, nsp, sid, pid string) []byte {
+	if pid == "" {
+		return socketio.AppendConnect(dst, nsp, sid)
+	}
+	data := append([]byte(`{"sid":`), socketio.AppendJSONString(nil, sid)...)
+	data = append(data, `,"pid":`...)
+	data = socketio.AppendJSONString(data, pid)
+	data = append(data, '}')
+	return socketio.AppendPacket(dst, socketio.Packet{Type: socketio.Connect, Namespace: nsp, AckID: socketio.NoAck, Data: data})
 }
 
 func (c *client) remove(k *Socket) {

@@ -10,6 +10,8 @@ import (
 type Socket struct {
 	// ID is the Socket.IO socket id sent in the CONNECT reply (distinct from the secret sid).
 	ID string
+	// PID is the private session id of connection state recovery ("" when off).
+	PID string
 	// Namespace is the namespace exactly as the client spelled it; replies use this string.
 	Namespace string
 	// Auth is a copy of the CONNECT payload.
