@@ -1,8 +1,3 @@
-// Command pushgate is the push server. Subcommands:
-//
-//	pushgate serve               run the server (default)
-//	pushgate token               print a development token
-//	pushgate conformance-server  run the fixture the official Socket.IO conformance suites expect
 package main
 
 import (
