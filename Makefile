@@ -4,7 +4,7 @@ BIN       := bin/pushgate
 LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= ./data
 
-.PHONY: all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
+.PHONY: run-kafka all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
 
 all: build
 
@@ -14,6 +14,10 @@ build:
 ## run: start the server on embedded defaults (no Kafka, no external services)
 run: build
 	./$(BIN) serve --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+## run-kafka: a development Kafka broker (kfake) and two pushgate instances on it
+run-kafka:
+	scripts/run-kafka.sh
 
 ## test: install what the tests need (Go modules, pinned npm packages) and run every test
 test: interop-deps

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/transport"
 )
 
@@ -72,6 +73,10 @@ type Config struct {
 	// parent). With a Backend, Fallback serves the REST routes (typically a proxy to the parent).
 	Backend  Backend
 	Fallback fasthttp.RequestHandler
+	// Kafka, when set, reads events from a Kafka topic and shares tenants and stream documents
+	// through a compacted topic (docs/KAFKA.md) instead of the embedded bus.
+	Kafka *kafka.Config
+
 	// Source replaces the embedded bus as the event source next to the local store (Kafka), and
 	// Publisher replaces it for ingest (the Kafka producer).
 	Source    EventSource

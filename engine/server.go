@@ -22,6 +22,7 @@ import (
 	"github.com/pushgate/pushgate/engine/netserver"
 	"github.com/pushgate/pushgate/engine/push"
 	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
 	"github.com/pushgate/pushgate/engine/transport"
@@ -48,6 +49,8 @@ type Server struct {
 	draining  atomic.Bool
 	pushStats push.Stats
 	backend   Backend
+	kafka     *kafka.Source
+	kafkaSync *kafka.ConfigSync
 }
 
 // New opens the store, prepares every component and binds the port (so Addr is known), but
@@ -69,7 +72,15 @@ func New(cfg Config) (*Server, error) {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), ln: ln}
-	if cfg.Backend == nil {
+	switch {
+	case cfg.Backend != nil:
+		s.backend = cfg.Backend
+	case cfg.Kafka != nil:
+		if err := s.openKafka(*cfg.Kafka); err != nil {
+			_ = ln.Close()
+			return nil, err
+		}
+	default:
 		st, err := store.Open(cfg.DataDir, store.Options{Validate: stream.ValidateDocument, Seed: stream.CoreStreams})
 		if err != nil {
 			_ = ln.Close()
@@ -84,8 +95,6 @@ func New(cfg Config) (*Server, error) {
 			src = s.Bus
 		}
 		s.backend = localBackend{Store: st, src: src}
-	} else {
-		s.backend = cfg.Backend
 	}
 	if err := s.build(); err != nil {
 		_ = s.backend.Close()
@@ -147,6 +156,8 @@ func (s *Server) build() error {
 		switch {
 		case cfg.Publisher != nil:
 			pub = cfg.Publisher
+		case s.kafka != nil:
+			pub = s.kafka
 		case s.Bus != nil:
 			pub = s.Bus
 		}
@@ -174,6 +185,7 @@ func (s *Server) build() error {
 	}
 	s.Net = n
 	s.registerMetrics()
+	s.registerKafkaMetrics()
 	n.UseListener(s.ln)
 	s.addr = s.ln.Addr()
 	return nil
@@ -274,7 +286,11 @@ func (s *Server) watchConfig(ctx context.Context) {
 
 func (s *Server) logStart() {
 	u := s.cfg.PublicURL
-	s.log.Info("pushgate listening", "addr", s.addr.String(), "mode", map[bool]string{true: "development", false: "production"}[s.cfg.DevMode()], "source", "embedded")
+	src := "embedded"
+	if s.kafka != nil {
+		src = "kafka"
+	}
+	s.log.Info("pushgate listening", "addr", s.addr.String(), "mode", map[bool]string{true: "development", false: "production"}[s.cfg.DevMode()], "source", src)
 	if s.cfg.DevMode() {
 		s.log.Warn("development mode: any origin is accepted and the development token issuer is on; set --oidc-base and --allowed-origins in production")
 	}

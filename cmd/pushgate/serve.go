@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine"
+	"github.com/pushgate/pushgate/engine/source/kafka"
 )
 
 func runServe(args []string) error {
@@ -38,8 +39,21 @@ func runServe(args []string) error {
 	fs.DurationVar(&c.SSEHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Second, "graceful shutdown window: clients are told to reconnect elsewhere, spread over it")
 	pprofAddr := fs.String("pprof", "", "address for the pprof HTTP endpoint (off when empty), e.g. 127.0.0.1:6060")
+	var kc kafka.Config
+	fs.StringVar(&kc.Topic, "kafka-topic", "domain-events", "events topic")
+	fs.StringVar(&kc.ConfigTopic, "kafka-config-topic", "pushgate.config", "compacted topic of tenants and stream documents")
+	brokers := fs.String("kafka-brokers", "", "comma list of Kafka bootstrap brokers; set = Kafka source (docs/KAFKA.md)")
+	fs.StringVar(&kc.TLSCAFile, "kafka-tls-ca", "", "PEM CA bundle for TLS to the brokers")
+	fs.StringVar(&kc.TLSCertFile, "kafka-tls-cert", "", "PEM client certificate (mutual TLS)")
+	fs.StringVar(&kc.TLSKeyFile, "kafka-tls-key", "", "PEM client key (mutual TLS)")
+	fs.StringVar(&kc.SASLMechanism, "kafka-sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
+	fs.StringVar(&kc.SASLUser, "kafka-sasl-user", "", "SASL user")
+	fs.StringVar(&kc.SASLPassword, "kafka-sasl-password", "", "SASL password (prefer PUSHGATE_KAFKA_SASL_PASSWORD)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
+	workers := fs.Int("workers", 1, "server processes sharing --listen (SO_REUSEPORT); >1 runs a parent and N workers")
+	workerIndex := fs.Int("worker-index", -1, "internal: run as worker N of a --workers parent")
+	workerLink := fs.String("worker-link", "", "internal: the parent's link socket (with --worker-index)")
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -55,12 +69,26 @@ func runServe(args []string) error {
 			}
 		}
 	}
+	if *brokers != "" {
+		for _, b := range strings.Split(*brokers, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				kc.Brokers = append(kc.Brokers, b)
+			}
+		}
+		c.Kafka = &kc
+	}
 	logger, err := newLogger(*level, *format)
 	if err != nil {
 		return err
 	}
 	slog.SetDefault(logger)
 	c.Logger = logger
+	if *workerIndex >= 0 {
+		return runWorker(c, *workerIndex, *workerLink, *pprofAddr)
+	}
+	if *workers > 1 {
+		return runParent(c, *workers, args)
+	}
 	srv, err := engine.New(c)
 	if err != nil {
 		return err

@@ -157,6 +157,9 @@ func (a *API) patchConfig(ctx *fasthttp.RequestCtx, _ map[string]string) {
 		fail(ctx, fasthttp.StatusNotFound, "Tenant not found.")
 	case errors.Is(err, store.ErrClosed):
 		fail(ctx, fasthttp.StatusServiceUnavailable, "Store is not available.")
+	case errors.Is(err, store.ErrReplication):
+		ctx.Response.Header.Set("Retry-After", "1")
+		fail(ctx, fasthttp.StatusServiceUnavailable, "The change could not be shared with the other instances; try again.")
 	case err != nil:
 		a.failInternal(ctx, "patch configuration", err)
 	default:

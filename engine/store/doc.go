@@ -32,6 +32,24 @@
 // ErrNotFound (unknown tenant), ErrNoConfig (the tenant has no document yet), ErrConflict (duplicate
 // tenant name) and *ValidationError (bad input; 400) are matched with errors.Is / errors.As.
 //
+// # Replication
+//
+// With Options.Replicate set (the Kafka config topic, see engine/source/kafka.ConfigSync), every
+// tenant creation and every new configuration revision is handed to Replicate as a Record
+// {Kind "tenant"|"config", Key tenant URN or "core", Value tenant JSON or Revision JSON} BEFORE it
+// is committed locally; if Replicate fails the call fails with ErrReplication and nothing changes.
+// (Replicate runs inside the write transaction: other writes wait for it.) The seed of the first
+// start is not replicated; the replicator publishes it later if the topic lacks it (Records).
+//
+// ApplyRemote applies a record from the topic and fires Changes when something changed. Configs:
+// a lower revision is ignored, the same revision and bytes is a no-op, a higher revision — or the
+// same revision with other bytes (two concurrent PATCHes; the later record in topic order wins) —
+// replaces the document. Tenants: a known id is a no-op; a remote tenant whose name or realm is held
+// by a local tenant that no remote record has confirmed yet (typically the "demo" tenant each
+// instance seeds) replaces it; against a confirmed tenant it is refused with ErrConflict (the first
+// record in topic order wins). Concurrent creations of one name on two instances therefore end with
+// the first record's tenant everywhere.
+//
 // # Concurrency
 //
 // Every method is safe for concurrent use. Writes are serialised by bbolt's single writer; the

@@ -13,9 +13,11 @@ import (
 // behind), keeps it down for d, restarts it on the same port and data dir, produces again, and
 // checks that every seq is delivered exactly once and in partition order. It returns the time from
 // the restart to the delivery of the first event produced after it.
-func outage(t *testing.T, d time.Duration) time.Duration {
+func outage(t *testing.T, d time.Duration, cfgFn func(*Config)) time.Duration {
 	b := newBroker(t)
-	s, c := startSource(t, testConfig(b), nil)
+	cfg := testConfig(b)
+	cfgFn(&cfg)
+	s, c := startSource(t, cfg, nil)
 	waitStarted(t, s, 3)
 	p := newProducer(t, b)
 	p.seqs(0, 600)
@@ -51,9 +53,11 @@ func outage(t *testing.T, d time.Duration) time.Duration {
 // hang swallows every Fetch request for d (no answer, connection kept open) while events keep
 // being produced, then lets fetches through again. It returns the time from the end of the hang to
 // the delivery of the last event produced during it.
-func hang(t *testing.T, d time.Duration) time.Duration {
+func hang(t *testing.T, d time.Duration, cfgFn func(*Config)) time.Duration {
 	b := newBroker(t)
-	s, c := startSource(t, testConfig(b), nil)
+	cfg := testConfig(b)
+	cfgFn(&cfg)
+	s, c := startSource(t, cfg, nil)
 	waitStarted(t, s, 3)
 	p := newProducer(t, b)
 	p.seqs(0, 30)
@@ -93,13 +97,13 @@ func hang(t *testing.T, d time.Duration) time.Duration {
 }
 
 func TestBrokerOutage(t *testing.T) {
-	if r := outage(t, 2*time.Second); r > 2*time.Second {
+	if r := outage(t, 2*time.Second, testTimings); r > 2*time.Second {
 		t.Errorf("resumed %s after recovery, want <= 2s", r)
 	}
 }
 
 func TestBrokerHang(t *testing.T) {
-	if r := hang(t, 2*time.Second); r > 2*time.Second {
+	if r := hang(t, 2*time.Second, testTimings); r > 2*time.Second {
 		t.Errorf("resumed %s after the hang, want <= 2s", r)
 	}
 }
@@ -148,4 +152,13 @@ func TestLeaderChange(t *testing.T) {
 		return nil
 	})
 	checkExactly(t, c.snapshot(), 0, 180)
+}
+
+// testTimings keeps the short timings of testConfig.
+func testTimings(*Config) {}
+
+// productionTimings resets the fetch timings to the defaults (MaxWait 1s, BackoffMax 1s,
+// DiscoveryInterval 5s) but keeps a short ReadyWindow so that the outage is noticed quickly.
+func productionTimings(c *Config) {
+	c.MaxWait, c.BackoffMax, c.DiscoveryInterval = 0, 0, 0
 }

@@ -90,6 +90,7 @@ func testConfig(b *broker) Config {
 		BackoffMax:        500 * time.Millisecond,
 		DiscoveryInterval: 200 * time.Millisecond,
 		PublishTimeout:    2 * time.Second,
+		ReadyWindow:       time.Second,
 		Logger:            slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 }

@@ -37,8 +37,18 @@ func (cn *conns) partitions(ctx context.Context, topic string) ([]int, error) {
 	return nil, fmt.Errorf("kafka: topic %q not found", topic)
 }
 
-// offsets returns the bounds of every partition of topic.
+// offsets returns the bounds of every partition of topic. After an error it drops the transport's
+// connection pools: kafka-go otherwise keeps answering with the cached dial error for about a
+// second after the broker is back.
 func (cn *conns) offsets(ctx context.Context, topic string) (map[int]bounds, error) {
+	out, err := cn.offsets1(ctx, topic)
+	if err != nil {
+		cn.transport.CloseIdleConnections()
+	}
+	return out, err
+}
+
+func (cn *conns) offsets1(ctx context.Context, topic string) (map[int]bounds, error) {
 	ids, err := cn.partitions(ctx, topic)
 	if err != nil {
 		return nil, err

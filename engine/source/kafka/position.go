@@ -24,8 +24,10 @@ var ErrBadPosition = errors.New("kafka: malformed position id")
 var posEncoding = base64.RawURLEncoding
 
 // EncodePosition returns the id form of p: base64url (no padding) of
-// [version=1][uvarint n] then n × [uvarint partition delta][uvarint offset], partitions ascending
-// (the first delta is the partition itself). The result is URL-safe and instance-independent.
+// [version=1][uvarint own][uvarint n] then n × [uvarint partition delta][uvarint offset],
+// partitions ascending (the first delta is the partition itself). own is 0 here; in an event id it
+// is the event's partition + 1, so that the event's own (partition, offset) can be recovered
+// (EventPosition). The result is URL-safe and instance-independent.
 func EncodePosition(p Position) string {
 	parts := make([]int, 0, len(p))
 	for k := range p {
@@ -36,7 +38,7 @@ func EncodePosition(p Position) string {
 	for i, k := range parts {
 		vec[i] = entry{k, p[k]}
 	}
-	return string(appendPosition(nil, vec))
+	return string(appendPosition(nil, vec, -1))
 }
 
 // entry is one partition of a vector kept sorted by partition.
@@ -45,14 +47,16 @@ type entry struct {
 	next int64
 }
 
-// appendPosition appends the encoded (base64url) form of the sorted vector to dst.
-func appendPosition(dst []byte, vec []entry) []byte {
+// appendPosition appends the encoded (base64url) form of the sorted vector to dst; own is the
+// partition of the event the id belongs to, -1 for none.
+func appendPosition(dst []byte, vec []entry, own int) []byte {
 	var raw [1 + binary.MaxVarintLen64*2*16]byte
 	b := raw[:0]
 	if len(vec) > 16 {
 		b = make([]byte, 0, 1+binary.MaxVarintLen64*(1+2*len(vec)))
 	}
 	b = append(b, positionVersion)
+	b = binary.AppendUvarint(b, uint64(own+1))
 	b = binary.AppendUvarint(b, uint64(len(vec)))
 	prev := 0
 	for _, e := range vec {
@@ -63,20 +67,44 @@ func appendPosition(dst []byte, vec []entry) []byte {
 	return posEncoding.AppendEncode(dst, b)
 }
 
-// DecodePosition parses an id produced by EncodePosition. It rejects anything else (including
-// embedded-mode ids) with ErrBadPosition.
+// DecodePosition parses an id produced by EncodePosition or assigned to an event. It rejects
+// anything else (including embedded-mode ids) with ErrBadPosition.
 func DecodePosition(id string) (Position, error) {
-	if len(id) == 0 || len(id) > posEncoding.EncodedLen(1+binary.MaxVarintLen64*(1+2*maxPositionPartitions)) {
-		return nil, ErrBadPosition
+	p, _, err := decodeID(id)
+	return p, err
+}
+
+// EventPosition parses an event id: the position after the event, and the event's own partition
+// and offset. Ids without an event (EncodePosition's) give ErrBadPosition.
+func EventPosition(id string) (pos Position, partition int, offset int64, err error) {
+	pos, own, err := decodeID(id)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	next, ok := pos[own]
+	if own < 0 || !ok || next < 1 {
+		return nil, 0, 0, ErrBadPosition
+	}
+	return pos, own, next - 1, nil
+}
+
+func decodeID(id string) (Position, int, error) {
+	if len(id) == 0 || len(id) > posEncoding.EncodedLen(1+binary.MaxVarintLen64*(2+2*maxPositionPartitions)) {
+		return nil, 0, ErrBadPosition
 	}
 	b, err := posEncoding.DecodeString(id)
-	if err != nil || len(b) < 2 || b[0] != positionVersion {
-		return nil, ErrBadPosition
+	if err != nil || len(b) < 3 || b[0] != positionVersion {
+		return nil, 0, ErrBadPosition
 	}
 	b = b[1:]
+	own, k := binary.Uvarint(b)
+	if k <= 0 || own > 1<<31 {
+		return nil, 0, ErrBadPosition
+	}
+	b = b[k:]
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > maxPositionPartitions {
-		return nil, ErrBadPosition
+		return nil, 0, ErrBadPosition
 	}
 	b = b[k:]
 	p := make(Position, n)
@@ -84,24 +112,34 @@ func DecodePosition(id string) (Position, error) {
 	for i := uint64(0); i < n; i++ {
 		d, k := binary.Uvarint(b)
 		if k <= 0 || (i > 0 && d == 0) || d > 1<<31 {
-			return nil, ErrBadPosition
+			return nil, 0, ErrBadPosition
 		}
 		b = b[k:]
 		if part += d; part > 1<<31-1 {
-			return nil, ErrBadPosition
+			return nil, 0, ErrBadPosition
 		}
 		off, k := binary.Uvarint(b)
 		if k <= 0 || off > 1<<62 {
-			return nil, ErrBadPosition
+			return nil, 0, ErrBadPosition
 		}
 		b = b[k:]
 		p[int(part)] = int64(off)
 	}
 	if len(b) != 0 {
-		return nil, ErrBadPosition
+		return nil, 0, ErrBadPosition
 	}
-	return p, nil
+	if own > 0 {
+		if _, ok := p[int(own-1)]; !ok {
+			return nil, 0, ErrBadPosition
+		}
+	}
+	return p, int(own) - 1, nil
 }
+
+// Contains reports whether the record at (partition, offset) lies before p, i.e. a client that
+// resumes from p has already received it. With EventPosition this decides, for any instance's
+// history, which events to replay: replay ev iff !from.Contains(EventPosition(ev.ID)).
+func (p Position) Contains(partition int, offset int64) bool { return offset < p[partition] }
 
 // Clone returns a copy of p.
 func (p Position) Clone() Position {

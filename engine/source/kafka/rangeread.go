@@ -77,7 +77,7 @@ func (s *Source) ReadRange(ctx context.Context, from, to Position, fn func(*sour
 		i, _ := findEntry(vec, p)
 		err := s.readPartition(ctx, p, from[p], to[p], func(off int64, ev *source.Event) {
 			vec[i].next = off + 1
-			idBuf = appendPosition(idBuf[:0], vec)
+			idBuf = appendPosition(idBuf[:0], vec, p)
 			ev.ID = string(idBuf)
 			fn(ev)
 		})

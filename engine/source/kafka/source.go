@@ -369,7 +369,7 @@ func (s *Source) deliver(it item) {
 		return
 	}
 	s.vec[i].next = it.off + 1
-	s.idBuf = appendPosition(s.idBuf[:0], s.vec)
+	s.idBuf = appendPosition(s.idBuf[:0], s.vec, it.part)
 	s.posMu.Unlock()
 	it.ev.ID = string(s.idBuf)
 	s.stats.Delivered.Add(1)

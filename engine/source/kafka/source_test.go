@@ -153,6 +153,16 @@ func TestResumeFromAnotherInstancesID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The history rule: replay ev iff !from.Contains(its partition, offset).
+	for i, ev := range ca.evs {
+		_, part, off, err := EventPosition(ev.ID)
+		if err != nil || part != ca.seqs[i]%3 {
+			t.Fatalf("EventPosition(%q) = %d %d %v for seq %d", ev.ID, part, off, err, ca.seqs[i])
+		}
+		if from.Contains(part, off) == want[ca.seqs[i]] {
+			t.Fatalf("Contains disagrees for seq %d", ca.seqs[i])
+		}
+	}
 
 	// B starts cold (after all 60) and fills the gap with ReadRange.
 	bs, cb := startSource(t, testConfig(b), nil)

@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pushgate/pushgate/engine/metrics"
+	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/store"
+	"github.com/pushgate/pushgate/engine/stream"
+)
+
+// kafkaSource is the Kafka events topic plus the configuration topic, as the local backend's
+// event source: ready when both are.
+type kafkaSource struct {
+	*kafka.Source
+	sync *kafka.ConfigSync
+}
+
+func (k kafkaSource) Ready() error { return errors.Join(k.Source.Ready(), k.sync.Ready()) }
+
+func (k kafkaSource) Close() {
+	_ = k.Source.Close()
+	_ = k.sync.Close()
+}
+
+// openKafka opens the store with replication through the configuration topic and the events
+// source; both follow their topics until Close.
+func (s *Server) openKafka(kc kafka.Config) error {
+	if err := kc.Validate(); err != nil {
+		return fmt.Errorf("engine: kafka: %w", err)
+	}
+	kc.Logger = s.log
+	csync, err := kafka.NewConfigSync(kc)
+	if err != nil {
+		return fmt.Errorf("engine: kafka config topic: %w", err)
+	}
+	st, err := store.Open(s.cfg.DataDir, store.Options{Validate: stream.ValidateDocument, Seed: stream.CoreStreams, Replicate: csync.Replicate})
+	if err != nil {
+		_ = csync.Close()
+		return fmt.Errorf("engine: %w", err)
+	}
+	csync.Start(st)
+	kc.ResolveTenant = func(ref string) (string, bool) {
+		t, ok := st.ResolveTenant(ref)
+		return t.ID, ok
+	}
+	src, err := kafka.New(kc, nil)
+	if err != nil {
+		_ = csync.Close()
+		_ = st.Close()
+		return fmt.Errorf("engine: kafka events topic: %w", err)
+	}
+	s.Store = st
+	s.kafka = src
+	s.kafkaSync = csync
+	s.backend = localBackend{Store: st, src: kafkaSource{Source: src, sync: csync}}
+	return nil
+}
+
+// registerKafkaMetrics exposes the consumer's counters (docs/KAFKA.md "Metrics").
+func (s *Server) registerKafkaMetrics() {
+	if s.kafka == nil {
+		return
+	}
+	r := s.Metrics
+	st := s.kafka.Stats()
+	c := func(name, help string, fn func() float64) { metrics.Counter(r, name, help, fn) }
+	c("pushgate_kafka_records_total", "Records fetched from the events topic (valid and malformed).", func() float64 { return float64(st.Records.Load()) })
+	c("pushgate_kafka_events_total", "Events handed to the hub.", func() float64 { return float64(st.Delivered.Load()) })
+	c("pushgate_kafka_decode_errors_total", "Malformed records skipped.", func() float64 { return float64(st.DecodeErrors.Load()) })
+	c("pushgate_kafka_fetch_errors_total", "Failed fetch and metadata requests.", func() float64 { return float64(st.FetchErrors.Load()) })
+	c("pushgate_kafka_reconnects_total", "Partition readers re-positioned after a fetch error.", func() float64 { return float64(st.Reconnects.Load()) })
+	c("pushgate_kafka_offset_gaps_total", "Offsets skipped by the broker (retention, compaction, transaction markers).", func() float64 { return float64(st.Gaps.Load()) })
+	metrics.Gauge(r, "pushgate_kafka_last_event_age_seconds", "Seconds since the last event was handed to the hub.", st.SecondsSinceLastEvent)
+	r.MustRegister(lagCollector{st})
+	cs := s.kafkaSync.Stats()
+	c("pushgate_kafka_config_records_total", "Configuration-topic records read.", func() float64 { return float64(cs.Records.Load()) })
+	c("pushgate_kafka_config_errors_total", "Configuration-topic records not applicable (invalid or conflicting).", func() float64 { return float64(cs.DecodeErrors.Load()) })
+}
+
+// lagCollector reports the consumer lag per partition (partitions come and go at run time).
+type lagCollector struct{ st *kafka.Stats }
+
+var lagDesc = prometheus.NewDesc("pushgate_kafka_lag", "High-water mark minus the next offset to read, per partition.", []string{"partition"}, nil)
+
+func (l lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- lagDesc }
+
+func (l lagCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range l.st.Partitions() {
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(p.Lag), strconv.Itoa(p.Partition))
+	}
+}

@@ -1,0 +1,188 @@
+package engine_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/pushgate/pushgate/engine"
+	"github.com/pushgate/pushgate/engine/devissuer"
+	"github.com/pushgate/pushgate/engine/source/kafka"
+)
+
+// Two instances on one broker: a PATCH on A is seen by B, an event posted to B reaches SSE
+// subscribers on both, with the same instance-independent id.
+func TestKafkaTwoInstancesShareConfigAndEvents(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.SeedTopics(3, "domain-events"), kfake.SeedTopics(1, "pushgate.config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	a := startInstance(t, engine.Config{Kafka: &kc})
+	b := startInstance(t, engine.Config{Kafka: &kc, OIDCBase: a.URL() + "/auth"}) // B trusts A's development issuer
+
+	iss, err := devissuer.Load(a.cfgDataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := iss.Mint(devissuer.Claims{Realm: "demo", Roles: []string{"stream-listener",
+		"urn:ads:platform:event-service:event-sender", "urn:ads:platform:configuration-service:configuration-admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := `{"operation":"UPDATE","update":{"orders":{"id":"orders","name":"Orders","publicSubscribe":false,"subscriberRoles":[],"events":[{"namespace":"shop","name":"order-placed"}]}}}`
+	if code := do(t, "PATCH", a.URL()+"/configuration/v2/configuration/platform/push-service", tok, patch); code != 200 {
+		t.Fatalf("PATCH on A: %d", code)
+	}
+	// B applies A's change within a second: its streams list shows the new stream.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		body := get(t, b.URL()+"/stream/v1/streams", tok)
+		if strings.Contains(body, `"orders"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B never saw the PATCH made on A: %s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	sa := openSSE(t, a.URL()+"/stream/v1/streams/orders", tok)
+	sb := openSSE(t, b.URL()+"/stream/v1/streams/orders", tok)
+	for i := 1; i <= 3; i++ {
+		body := fmt.Sprintf(`{"namespace":"shop","name":"order-placed","timestamp":"2026-01-01T00:00:00Z","payload":{"seq":%d}}`, i)
+		if code := do(t, "POST", b.URL()+"/event/v1/events", tok, body); code != 200 {
+			t.Fatalf("POST on B: %d", code)
+		}
+	}
+	idsA, idsB := sa.next(t, 3), sb.next(t, 3)
+	for i := range idsA {
+		if idsA[i].id != idsB[i].id || !strings.Contains(idsA[i].data, fmt.Sprintf(`"seq":%d`, i+1)) || idsA[i].data != idsB[i].data {
+			t.Fatalf("event %d: A %+v, B %+v", i, idsA[i], idsB[i])
+		}
+	}
+}
+
+type instance struct {
+	*engine.Server
+	cfgDataDir string
+}
+
+func startInstance(t *testing.T, cfg engine.Config) instance {
+	t.Helper()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	srv, err := engine.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = srv.Run(ctx); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(srv.URL() + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("instance not ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return instance{srv, cfg.DataDir}
+}
+
+func do(t *testing.T, method, url, tok, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func get(t *testing.T, url, tok string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sb strings.Builder
+	buf := make([]byte, 4096)
+	for {
+		n, err := resp.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			return sb.String()
+		}
+	}
+}
+
+type sseEvent struct{ id, data string }
+
+type sseStream struct{ r *bufio.Reader }
+
+func openSSE(t *testing.T, url, tok string) *sseStream {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("SSE %s: %v %v", url, resp, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return &sseStream{r: bufio.NewReader(resp.Body)}
+}
+
+// next reads n events (id + data), skipping comments and retry lines.
+func (s *sseStream) next(t *testing.T, n int) []sseEvent {
+	t.Helper()
+	var out []sseEvent
+	var cur sseEvent
+	done := make(chan struct{})
+	timer := time.AfterFunc(5*time.Second, func() { close(done) })
+	defer timer.Stop()
+	for len(out) < n {
+		select {
+		case <-done:
+			t.Fatalf("timed out after %d of %d events", len(out), n)
+		default:
+		}
+		line, err := s.r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case strings.HasPrefix(line, "id: "):
+			cur.id = line[4:]
+		case strings.HasPrefix(line, "data: "):
+			cur.data = line[6:]
+		case line == "" && cur.data != "":
+			out = append(out, cur)
+			cur = sseEvent{}
+		}
+	}
+	return out
+}
