@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -8,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pushgate/pushgate/engine/metrics"
+	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
@@ -59,6 +61,20 @@ func (s *Server) openKafka(kc kafka.Config) error {
 	s.kafkaSync = csync
 	s.backend = localBackend{Store: st, src: kafkaSource{Source: src, sync: csync}}
 	return nil
+}
+
+// reread serves the hub's catch-ups from the topic: the events after fromID up to toID (both
+// position ids), bounded in concurrency and time by the source.
+func (s *Server) reread(ctx context.Context, fromID, toID string, fn func(*source.Event)) error {
+	from, err := kafka.DecodePosition(fromID)
+	if err != nil {
+		return err
+	}
+	to, err := kafka.DecodePosition(toID)
+	if err != nil {
+		return err
+	}
+	return s.kafka.ReadRange(ctx, from, to, fn)
 }
 
 // registerKafkaMetrics exposes the consumer's counters (docs/KAFKA.md "Metrics").

@@ -186,3 +186,78 @@ func (s *sseStream) next(t *testing.T, n int) []sseEvent {
 	}
 	return out
 }
+
+// A client that read some events on one instance resumes on another instance whose history does
+// not hold its id: the missed events are re-read from the topic, then live delivery continues,
+// with no gap and no duplicate.
+func TestKafkaResumeOnAnotherInstanceRereadsTheTopic(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.SeedTopics(3, "domain-events"), kfake.SeedTopics(1, "pushgate.config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	a := startInstance(t, engine.Config{Kafka: &kc})
+	b := startInstance(t, engine.Config{Kafka: &kc, OIDCBase: a.URL() + "/auth", HistorySize: -1})
+	iss, err := devissuer.Load(a.cfgDataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := iss.Mint(devissuer.Claims{Realm: "demo", Roles: []string{"stream-listener",
+		"urn:ads:platform:event-service:event-sender", "urn:ads:platform:configuration-service:configuration-admin"}})
+	patch := `{"operation":"UPDATE","update":{"orders":{"id":"orders","name":"Orders","publicSubscribe":false,"subscriberRoles":[],"events":[{"namespace":"shop","name":"order-placed"}]}}}`
+	if code := do(t, "PATCH", a.URL()+"/configuration/v2/configuration/platform/push-service", tok, patch); code != 200 {
+		t.Fatalf("PATCH: %d", code)
+	}
+	waitStream(t, b.URL(), tok)
+	post := func(i int) {
+		body := fmt.Sprintf(`{"namespace":"shop","name":"order-placed","timestamp":"2026-01-01T00:00:00Z","payload":{"seq":%d}}`, i)
+		if code := do(t, "POST", a.URL()+"/event/v1/events", tok, body); code != 200 {
+			t.Fatalf("POST: %d", code)
+		}
+	}
+	sa := openSSE(t, a.URL()+"/stream/v1/streams/orders", tok)
+	for i := 1; i <= 3; i++ {
+		post(i)
+	}
+	seen := sa.next(t, 3)
+	last := seen[2].id
+	for i := 4; i <= 6; i++ {
+		post(i)
+	}
+	// wait until B consumed them (its history is off, so they can only come from the topic)
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(get(t, b.URL()+"/metrics", ""), "pushgate_events_total 6") {
+		if time.Now().After(deadline) {
+			t.Fatal("B did not consume the events")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	req, _ := http.NewRequest("GET", b.URL()+"/stream/v1/streams/orders", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Last-Event-ID", last)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("resume on B: %v %v", resp, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	sb := &sseStream{r: bufio.NewReader(resp.Body)}
+	post(7)
+	got := sb.next(t, 4)
+	for i, e := range got {
+		if !strings.Contains(e.data, fmt.Sprintf(`"seq":%d`, i+4)) {
+			t.Fatalf("resumed event %d = %s, want seq %d (no gap, no duplicate)", i, e.data, i+4)
+		}
+	}
+}
+
+func waitStream(t *testing.T, base, tok string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !strings.Contains(get(t, base+"/stream/v1/streams", tok), `"orders"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("stream configuration did not propagate")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -129,7 +129,11 @@ func (s *Server) build() error {
 		// Build skips invalid documents and still returns a usable registry.
 		s.log.Error("stream registry: some documents were skipped", "err", err)
 	}
-	s.Hub = hub.New(hub.Config{History: history.Config{Size: cfg.HistorySize, Age: cfg.HistoryAge}, Offsets: cfg.RecoveryWindow > 0}, reg)
+	hcfg := hub.Config{History: history.Config{Size: cfg.HistorySize, Age: cfg.HistoryAge}, Offsets: cfg.RecoveryWindow > 0}
+	if s.kafka != nil {
+		hcfg.Reread = s.reread
+	}
+	s.Hub = hub.New(hcfg, reg)
 	s.backend.Subscribe(s.Hub.Publish)
 
 	cors := s.cors()

@@ -1,6 +1,8 @@
 package hub
 
 import (
+	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -30,11 +32,21 @@ type Subscription struct {
 	Criteria  *stream.Criteria
 	Principal *auth.Principal
 	Sink      Sink
+	// OnStart, when set, runs under the publish lock once the subscription is registered and
+	// before any replayed or live item reaches Sink: a transport writes its acknowledgement there
+	// (SSE response head), so an event published right after the client saw it is never missed.
+	OnStart func()
 
 	minSeq uint64 // items up to this seq were (or will be) replayed, not delivered live
 	shard  *shard
-	index  int
-	gone   atomic.Bool
+	// catching is set while the subscriber re-reads missed events from the source; live items
+	// then wait in pending (guarded by mu).
+	catching atomic.Bool
+	mu       sync.Mutex
+	pending  []*Item
+	overflow bool
+	index    int
+	gone     atomic.Bool
 }
 
 // Config tunes the hub. Zero values mean the defaults.
@@ -45,6 +57,10 @@ type Config struct {
 	History history.Config
 	// Offsets appends each event's id to its Socket.IO events as the recovery offset.
 	Offsets bool
+	// Reread, when set, re-reads from the source the events after fromID up to and including
+	// toID (ids as the source assigns them), for subscribers whose last id is older than the
+	// history.
+	Reread func(ctx context.Context, fromID, toID string, fn func(*source.Event)) error
 }
 
 // Stats are the hub's counters.
@@ -53,6 +69,8 @@ type Stats struct {
 	Items      atomic.Int64
 	Deliveries atomic.Int64
 	Subs       atomic.Int64
+	// RereadFailures counts catch-ups the source could not serve (the client got a reset).
+	RereadFailures atomic.Int64
 }
 
 // Hub routes each event to the stream scopes it matches, projects it once per scope and queues
@@ -64,11 +82,12 @@ type Hub struct {
 	shards []*shard
 	Stats  Stats
 
-	pubMu sync.Mutex // serialises Publish so that sequence numbers follow source order
-	seq   uint64
-	next  atomic.Uint32
-	quit  chan struct{}
-	wg    sync.WaitGroup
+	pubMu  sync.Mutex // serialises Publish so that sequence numbers follow source order
+	seq    uint64
+	lastID string // id of the latest published event
+	next   atomic.Uint32
+	quit   chan struct{}
+	wg     sync.WaitGroup
 }
 
 // New starts a hub with its shard workers.
@@ -104,6 +123,7 @@ func (h *Hub) Publish(ev *source.Event) {
 	defer h.pubMu.Unlock()
 	h.seq++
 	seq := h.seq
+	h.lastID = ev.ID
 	h.hist.Add(seq, ev, time.Now())
 	h.Stats.Events.Add(1)
 	items := h.route(ev, seq, "")
@@ -132,20 +152,34 @@ func (h *Hub) route(ev *source.Event, seq uint64, streamKey string) []*Item {
 	return items
 }
 
-// Subscribe adds sub. With lastID set, the events after it still in the history are replayed to
-// sub first (no gap, no duplicate with live delivery); when lastID is outside the window,
-// onGap runs before any live item can reach sub and Subscribe reports false.
+// Subscribe adds sub. With lastID set, the events after it are replayed to sub before any live
+// item (no gap, no duplicate): from the history when it still holds lastID, else — when the
+// source can re-read (Config.Reread, Kafka) — from the source, while live items for sub wait in a
+// buffer. When neither can, onGap runs before any live item reaches sub and Subscribe reports
+// false. Re-reading runs on the caller's goroutine without holding the publish lock.
 func (h *Hub) Subscribe(sub *Subscription, lastID string, onGap func()) (replayed bool) {
 	h.pubMu.Lock()
-	defer h.pubMu.Unlock()
 	sub.minSeq = h.seq
+	upTo := h.lastID
 	sh := h.shards[int(h.next.Add(1))%len(h.shards)]
-	sh.add(sub)
 	h.Stats.Subs.Add(1)
 	if lastID == "" {
+		sh.add(sub)
+		sub.start()
+		h.pubMu.Unlock()
 		return true
 	}
 	entries, ok := h.hist.After(lastID, sub.minSeq, time.Now())
+	if !ok && h.cfg.Reread != nil && upTo != "" {
+		sub.catching.Store(true)
+		sh.add(sub)
+		sub.start()
+		h.pubMu.Unlock()
+		return h.catchUp(sub, lastID, upTo, onGap)
+	}
+	defer h.pubMu.Unlock()
+	sh.add(sub)
+	sub.start()
 	if !ok {
 		if onGap != nil {
 			onGap() // before any live item: the publish lock is held
@@ -155,10 +189,8 @@ func (h *Hub) Subscribe(sub *Subscription, lastID string, onGap func()) (replaye
 	var flush transport.Link
 	for _, e := range entries {
 		for _, it := range h.route(e.Event, e.Seq, sub.Stream) {
-			if sub.Criteria.Match(it.JSON) {
-				if l := sub.Sink.Deliver(it); l != nil {
-					flush = l
-				}
+			if l := deliverTo(sub, it); l != nil {
+				flush = l
 			}
 		}
 	}
@@ -167,6 +199,64 @@ func (h *Hub) Subscribe(sub *Subscription, lastID string, onGap func()) (replaye
 	}
 	return true
 }
+
+func (sub *Subscription) start() {
+	if sub.OnStart != nil {
+		sub.OnStart()
+	}
+}
+
+func deliverTo(sub *Subscription, it *Item) transport.Link {
+	if !sub.Criteria.Match(it.JSON) {
+		return nil
+	}
+	return sub.Sink.Deliver(it)
+}
+
+// catchUp re-reads (lastID, upTo] from the source for sub, then releases the live items that
+// arrived meanwhile, in order.
+func (h *Hub) catchUp(sub *Subscription, lastID, upTo string, onGap func()) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), rereadTimeout)
+	defer cancel()
+	var flush transport.Link
+	err := h.cfg.Reread(ctx, lastID, upTo, func(ev *source.Event) {
+		for _, it := range h.route(ev, 0, sub.Stream) {
+			if l := deliverTo(sub, it); l != nil {
+				flush = l
+			}
+		}
+	})
+	sub.mu.Lock()
+	if err == nil && sub.overflow {
+		err = errCatchUpOverflow
+	}
+	if err != nil && onGap != nil {
+		onGap()
+	}
+	for _, it := range sub.pending {
+		if l := deliverTo(sub, it); l != nil {
+			flush = l
+		}
+	}
+	sub.pending = nil
+	sub.catching.Store(false)
+	sub.mu.Unlock()
+	if flush != nil {
+		flush.Flush()
+	}
+	if err != nil {
+		h.Stats.RereadFailures.Add(1)
+	}
+	return err == nil
+}
+
+var errCatchUpOverflow = errors.New("hub: live items overflowed while catching up")
+
+// rereadTimeout bounds a catch-up from the source.
+const rereadTimeout = 10 * time.Second
+
+// maxPending bounds the live items buffered for one subscriber while it catches up.
+const maxPending = 10000
 
 // Unsubscribe removes sub (idempotent).
 func (h *Hub) Unsubscribe(sub *Subscription) {
@@ -209,6 +299,21 @@ func (h *Hub) SetRegistry(reg *stream.Registry) {
 		h.Unsubscribe(e.sub)
 		e.sub.Sink.End(e.reason)
 	}
+}
+
+// hold buffers it while sub catches up; false when the catch-up just ended (deliver now).
+func (sub *Subscription) hold(it *Item) bool {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if !sub.catching.Load() {
+		return false
+	}
+	if len(sub.pending) >= maxPending {
+		sub.overflow = true // the catch-up is hopelessly behind: it ends with a gap notice
+		return true
+	}
+	sub.pending = append(sub.pending, it)
+	return true
 }
 
 // shard owns a share of the subscriptions and delivers to them on its own goroutine.
@@ -284,6 +389,9 @@ func (sh *shard) deliver(batch [][]*Item) {
 					continue
 				}
 				n++
+				if sub.catching.Load() && sub.hold(it) {
+					continue
+				}
 				if l := sub.Sink.Deliver(it); l != nil {
 					sh.dirty[l] = struct{}{}
 				}

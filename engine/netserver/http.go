@@ -50,7 +50,6 @@ func (c *Conn) processHTTP(data []byte) int {
 	}
 	req := fasthttp.AcquireRequest()
 	defer fasthttp.ReleaseRequest(req)
-	req.Header.DisableNormalizing()
 	br := getReader(data[:headLen], max+512)
 	err := req.Header.Read(br)
 	br.Reset(nil)

@@ -86,8 +86,14 @@ func (c *Conn) Flush() {
 		if !q.wmu.TryLock() {
 			return
 		}
-		c.drain()
+		failed := c.drain()
 		q.wmu.Unlock()
+		if failed {
+			// Close only after releasing wmu: netpoll may run the close callback (which takes
+			// wmu) synchronously inside Close.
+			c.closeNow(transport.ReasonTransportClose)
+			return
+		}
 		q.mu.Lock()
 		more := len(q.bufs) > 0 && !q.stalled && !q.closed
 		q.mu.Unlock()
@@ -97,14 +103,15 @@ func (c *Conn) Flush() {
 	}
 }
 
-// drain writes until the queue is empty or the socket would block. Caller holds wmu.
-func (c *Conn) drain() {
+// drain writes until the queue is empty or the socket would block, and reports whether the
+// socket failed (the caller closes the connection after releasing wmu). Caller holds wmu.
+func (c *Conn) drain() (failed bool) {
 	q := &c.out
 	for {
 		q.mu.Lock()
 		if q.closed || q.stalled || len(q.bufs) == 0 {
 			q.mu.Unlock()
-			return
+			return false
 		}
 		batch := q.bufs
 		if len(batch) > maxIovecs {
@@ -127,13 +134,12 @@ func (c *Conn) drain() {
 			q.stalledAt = time.Now().UnixNano()
 			q.mu.Unlock()
 			c.srv.poller.watch(c)
-			return
+			return false
 		case errors.Is(err, unix.EINTR):
 			q.mu.Unlock()
 		default:
 			q.mu.Unlock()
-			c.closeNow(transport.ReasonTransportClose)
-			return
+			return true
 		}
 	}
 }

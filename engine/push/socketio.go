@@ -72,7 +72,9 @@ type member struct {
 
 func (n *namespace) Authorize(k *transport.Socket, raw []byte) error {
 	var a connectAuth
-	if err := sonic.Unmarshal(raw, &a); err != nil {
+	// ConfigStd copies strings: raw aliases the connection's input buffer, and the pid outlives
+	// this call.
+	if err := sonic.ConfigStd.Unmarshal(raw, &a); err != nil {
 		return &transport.ConnectError{Message: "Invalid auth payload.", Data: codeJSON("bad_request")}
 	}
 	sess := k.Session()

@@ -124,10 +124,12 @@ func (s *SSE) ServeRequest(r *transport.Request, l transport.Link) transport.WSH
 		Criteria: g.criteria, Principal: g.principal, Sink: k,
 	}
 	h := append([]transport.Header{{Name: "Cache-Control", Value: "no-cache"}, {Name: "X-Accel-Buffering", Value: "no"}}, s.cfg.CORS.Headers(r.Origin)...)
-	l.Respond(&transport.Response{
-		Status: 200, ContentType: "text/event-stream; charset=utf-8", Header: h, Stream: true,
-		Body: [][]byte{sse.AppendRetry(nil, s.cfg.Retry)},
-	})
+	k.sub.OnStart = func() {
+		l.Respond(&transport.Response{
+			Status: 200, ContentType: "text/event-stream; charset=utf-8", Header: h, Stream: true,
+			Body: [][]byte{sse.AppendRetry(nil, s.cfg.Retry)},
+		})
+	}
 	l.SetCloseHandler(func(transport.CloseReason) { k.stop() })
 	s.mu.Lock()
 	s.subs[k] = struct{}{}

@@ -110,8 +110,11 @@ type client struct {
 	mu      sync.Mutex
 	sockets map[string]*Socket
 	joined  bool
-	timer   *time.Timer
-	partial *partialPacket // binary packet waiting for its attachments
+	// connecting counts CONNECTs being authorised: a slow token check (key discovery) must not
+	// let the connect timeout close the session under it.
+	connecting int
+	timer      *time.Timer
+	partial    *partialPacket // binary packet waiting for its attachments
 }
 
 type partialPacket struct {
@@ -126,8 +129,12 @@ func (s *SocketServer) OnOpen(sess *Session) {
 	sess.Data = c
 	c.timer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
 		c.mu.Lock()
-		joined := c.joined
+		joined, busy := c.joined, c.connecting > 0
 		c.mu.Unlock()
+		if busy && !joined {
+			c.timer.Reset(s.cfg.ConnectTimeout / 4) // decide once the pending CONNECT is answered
+			return
+		}
 		if !joined {
 			sess.Close(ReasonConnectTimeout)
 		}
@@ -277,7 +284,14 @@ func (c *client) connect(pkt socketio.Packet) error {
 		auth = emptyAuth
 	}
 	k := &Socket{ID: NewID(), Namespace: nsp, Auth: append([]byte(nil), auth...), client: c, ns: ns}
-	if err := ns.Authorize(k, auth); err != nil {
+	c.mu.Lock()
+	c.connecting++
+	c.mu.Unlock()
+	err := ns.Authorize(k, auth)
+	c.mu.Lock()
+	c.connecting--
+	c.mu.Unlock()
+	if err != nil {
 		var ce *ConnectError
 		if !errors.As(err, &ce) {
 			ce = &ConnectError{Message: err.Error()}

@@ -1,0 +1,307 @@
+package cluster
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/store"
+)
+
+// ErrLinkDown is Client.Ready's answer while the link to the parent is down or has not delivered
+// a snapshot yet.
+var ErrLinkDown = errors.New("cluster: link to the parent process is down")
+
+// ClientConfig configures a worker's link client. Zero values mean the documented defaults.
+type ClientConfig struct {
+	// Path is the parent's link socket. Required.
+	Path string
+	// Index is this worker's index.
+	Index int
+	// Timeout is how long the link may stay silent (the parent pings every 5s) before the worker
+	// reconnects. Zero means 20s.
+	Timeout time.Duration
+	// MaxBackoff caps the delay between reconnection attempts. Zero means 2s.
+	MaxBackoff time.Duration
+	// Logger. Zero means slog.Default().
+	Logger *slog.Logger
+}
+
+// Client is a worker's link to the parent. It implements engine.Backend: tenants and stream
+// documents come from the latest snapshot, events from EVENT frames (in order, once each, resumed
+// across reconnections while the parent still holds the missed ones).
+type Client struct {
+	cfg ClientConfig
+	log *slog.Logger
+
+	mu      sync.RWMutex // guards the snapshot and its tenant index
+	snap    *Snapshot
+	byID    map[string]int // bare id → index in snap.Tenants
+	byName  map[string]int
+	byRealm map[string]int
+
+	deliverMu sync.Mutex // serialises delivery; guards fn and pending
+	fn        func(*source.Event)
+	pending   []*source.Event
+
+	changes chan struct{}
+	ready   atomic.Bool
+	first   chan struct{}
+	once    sync.Once
+
+	connMu sync.Mutex
+	conn   net.Conn
+	quit   chan struct{}
+	done   chan struct{}
+	closed atomic.Bool
+
+	// Gaps counts events lost because a resume was impossible (logged too).
+	Gaps atomic.Int64
+}
+
+// Dial starts the link client (it keeps reconnecting until Close). Use WaitReady before serving.
+func Dial(cfg ClientConfig) *Client {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 20 * time.Second
+	}
+	if cfg.MaxBackoff <= 0 {
+		cfg.MaxBackoff = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	c := &Client{cfg: cfg, log: cfg.Logger, changes: make(chan struct{}, 1), first: make(chan struct{}),
+		quit: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+// WaitReady waits for the first snapshot.
+func (c *Client) WaitReady(ctx context.Context) error {
+	select {
+	case <-c.first:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("cluster: waiting for the parent's snapshot: %w", ctx.Err())
+	}
+}
+
+func (c *Client) run() {
+	defer close(c.done)
+	var epoch string
+	var last uint64
+	backoff := 50 * time.Millisecond
+	for {
+		start := time.Now()
+		err := c.session(&epoch, &last)
+		c.ready.Store(false)
+		if c.closed.Load() {
+			return
+		}
+		c.log.Warn("link to the parent lost; reconnecting", "worker", c.cfg.Index, "err", err)
+		if time.Since(start) > 10*time.Second {
+			backoff = 50 * time.Millisecond
+		}
+		select {
+		case <-c.quit:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, c.cfg.MaxBackoff)
+	}
+}
+
+// session runs one connection until it fails; epoch and last track the resume point.
+func (c *Client) session(epoch *string, last *uint64) error {
+	conn, err := net.DialTimeout("unix", c.cfg.Path, 2*time.Second)
+	if err != nil {
+		return fmt.Errorf("cluster: dial parent: %w", err)
+	}
+	c.connMu.Lock()
+	if c.closed.Load() {
+		c.connMu.Unlock()
+		_ = conn.Close()
+		return net.ErrClosed
+	}
+	c.conn = conn
+	c.connMu.Unlock()
+	defer conn.Close()
+	_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write(AppendHello(nil, Hello{Index: c.cfg.Index, Epoch: *epoch, LastSeq: *last})); err != nil {
+		return fmt.Errorf("cluster: hello: %w", err)
+	}
+	br := bufio.NewReaderSize(conn, 64<<10)
+	var buf []byte
+	for {
+		_ = conn.SetReadDeadline(time.Now().Add(c.cfg.Timeout))
+		var f Frame
+		f, buf, err = readFrame(br, buf)
+		if err != nil {
+			return err
+		}
+		switch f.Type {
+		case TypeSnapshot:
+			s, err := ParseSnapshot(f.Payload)
+			if err != nil {
+				return err
+			}
+			if s.Epoch != *epoch { // a new parent: sequence numbers restart
+				*epoch, *last = s.Epoch, 0
+			}
+			c.apply(s)
+			if !c.ready.Swap(true) {
+				_ = conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+				if _, err := conn.Write(AppendReady(nil, c.cfg.Index)); err != nil {
+					return fmt.Errorf("cluster: ready: %w", err)
+				}
+			}
+			c.once.Do(func() { close(c.first) })
+		case TypeEvent:
+			seq, ev, err := ParseEvent(f.Payload)
+			if err != nil {
+				return err
+			}
+			if seq <= *last {
+				continue // already delivered
+			}
+			if *last != 0 && seq != *last+1 {
+				c.Gaps.Add(int64(seq - *last - 1))
+				c.log.Warn("events lost while the link was down", "worker", c.cfg.Index, "count", seq-*last-1)
+			}
+			*last = seq
+			c.deliver(ev)
+		case TypePing:
+		default:
+			return fmt.Errorf("%w: unknown frame type %q", ErrMalformed, f.Type)
+		}
+	}
+}
+
+var bareIDRE = regexp.MustCompile(`^[0-9a-f]{24}$`)
+
+func foldName(s string) string { return strings.ToLower(strings.ReplaceAll(s, "-", " ")) }
+
+func (c *Client) apply(s *Snapshot) {
+	byID := make(map[string]int, len(s.Tenants))
+	byName := make(map[string]int, len(s.Tenants))
+	byRealm := make(map[string]int, len(s.Tenants))
+	for i, t := range s.Tenants {
+		byID[strings.TrimPrefix(t.ID, store.TenantURNPrefix)] = i
+		byName[foldName(t.Name)] = i
+		byRealm[t.Realm] = i
+	}
+	c.mu.Lock()
+	c.snap, c.byID, c.byName, c.byRealm = s, byID, byName, byRealm
+	c.mu.Unlock()
+	select {
+	case c.changes <- struct{}{}:
+	default:
+	}
+}
+
+func (c *Client) deliver(ev *source.Event) {
+	c.deliverMu.Lock()
+	defer c.deliverMu.Unlock()
+	if c.fn == nil {
+		if len(c.pending) < 65536 {
+			c.pending = append(c.pending, ev)
+		}
+		return
+	}
+	c.fn(ev)
+}
+
+// Subscribe implements engine.Backend; events received before it are delivered first.
+func (c *Client) Subscribe(fn func(*source.Event)) {
+	c.deliverMu.Lock()
+	defer c.deliverMu.Unlock()
+	c.fn = fn
+	for _, ev := range c.pending {
+		fn(ev)
+	}
+	c.pending = nil
+}
+
+// ResolveTenant implements engine.Backend with the store's rules (URN, bare id, realm or name).
+func (c *Client) ResolveTenant(ref string) (store.Tenant, bool) {
+	if ref == "" {
+		return store.Tenant{}, false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.snap == nil {
+		return store.Tenant{}, false
+	}
+	if id, ok := strings.CutPrefix(ref, store.TenantURNPrefix); ok {
+		i, found := c.byID[id]
+		if !found {
+			return store.Tenant{}, false
+		}
+		return c.snap.Tenants[i], true
+	}
+	if bareIDRE.MatchString(ref) {
+		if i, found := c.byID[ref]; found {
+			return c.snap.Tenants[i], true
+		}
+	}
+	if i, found := c.byName[foldName(ref)]; found {
+		return c.snap.Tenants[i], true
+	}
+	return store.Tenant{}, false
+}
+
+// TenantByRealm implements engine.Backend.
+func (c *Client) TenantByRealm(realm string) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	i, ok := c.byRealm[realm]
+	if !ok {
+		return "", false
+	}
+	return c.snap.Tenants[i].ID, true
+}
+
+// AllConfigs implements engine.Backend (the maps are shared and must not be modified).
+func (c *Client) AllConfigs() ([]byte, map[string][]byte) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.snap == nil {
+		return nil, nil
+	}
+	return c.snap.Core, c.snap.Configs
+}
+
+// Changes implements engine.Backend: it fires after every snapshot.
+func (c *Client) Changes() <-chan struct{} { return c.changes }
+
+// Ready implements engine.Backend.
+func (c *Client) Ready() error {
+	if !c.ready.Load() {
+		return ErrLinkDown
+	}
+	return nil
+}
+
+// Close implements engine.Backend: it stops reconnecting and closes the link.
+func (c *Client) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	close(c.quit)
+	c.connMu.Lock()
+	if c.conn != nil {
+		_ = c.conn.Close()
+	}
+	c.connMu.Unlock()
+	<-c.done
+	return nil
+}

@@ -1,0 +1,83 @@
+// Package cluster runs pushgate as several processes on one port (`pushgate serve --workers N`),
+// so one machine can hold more connections than one process may open files (contract.md
+// "Several processes").
+//
+// # Processes
+//
+// The parent (Parent, RunParent) owns everything that must exist once: the store, the
+// development issuer and its key, the event bus (and so event-id assignment) and the REST API.
+// It serves the API on <data-dir>/run/api.sock and the worker links on <data-dir>/run/link.sock,
+// starts N copies of the executable as workers (each in its own process group, with SIGTERM as
+// its parent-death signal, pid in run/worker-<i>.pid) and restarts a worker that exits (backoff
+// 100ms doubling to 5s). On SIGTERM/SIGINT it sends SIGTERM to the workers, waits for their drain
+// (--drain-timeout + 5s, then SIGKILL) and exits 0 when every worker exited 0.
+//
+// A worker (Worker, RunWorker) is an engine.Server whose engine.Backend is its link Client:
+// tenants and stream documents come from the parent's latest snapshot, events from the link.
+// It binds the shared --listen address with SO_REUSEPORT (the kernel spreads new connections
+// over the workers) and serves the same routes on run/worker-<i>.sock. Everything that is not a
+// push route (ingest, configuration, tenants, streams list, OpenAPI, the development issuer's
+// discovery and JWKS) goes to the engine's fallback, a Proxy to api.sock; when the parent is
+// unreachable it answers 503 {"errorMessage":"…"}. /readyz answers 503 locally while the
+// worker's link is down.
+//
+// # Engine.IO sessions
+//
+// A worker's session ids start with "w<i>.". A polling request carrying another worker's sid is
+// relayed by a Forwarder: the raw request is written to run/worker-<j>.sock (kept-alive
+// connections, one goroutine per request in flight, a GET waits at most the ping interval) and
+// the answer is relayed to the client, so polling works whichever worker a request reaches. A
+// sid naming a worker without a socket is answered "Session ID unknown" by the transport. A
+// WebSocket upgrade for another worker's session cannot be relayed (the connection would have
+// to move): it is answered 400 and socket.io-client keeps polling (or, with websocket-only
+// transports, the first connection already lands on its owner). Forwarded requests reach the
+// owner from a Unix address, so --max-conns-per-ip and --connect-rate see them as one client.
+//
+// # Link protocol
+//
+// A stream of frames over the Unix socket, each
+//
+//	length uint32 big-endian (type + payload) | type byte | payload
+//
+// with uvarint-length-prefixed strings and byte strings ("str", "bytes" below), at most MaxFrame
+// bytes. Worker → parent:
+//
+//	'H' HELLO    uvarint index | str epoch | uvarint lastSeq   first frame; epoch/lastSeq of the last event seen ("" / 0 for none)
+//	'R' READY    uvarint index                               after the first snapshot of a link
+//
+// Parent → worker:
+//
+//	'S' SNAPSHOT str epoch | bytes tenants JSON ([{"id","name","realm"}]) | bytes core doc | uvarint n | n × (str tenant URN | bytes doc)
+//	'E' EVENT    uvarint seq | str id | str tenantId | str namespace | str name | str correlationId |
+//	             varint unix seconds | uvarint nanoseconds | bytes event JSON
+//	'P' PING     (empty)                                     every 5s; a worker reconnects after 20s of silence
+//
+// Example: PING is 00 00 00 01 50. The parent sends SNAPSHOT first on every link and again after
+// every store change, in order with the events. seq counts events per parent epoch. Each event
+// is encoded once and the same frame is queued to every worker; each worker has a bounded queue
+// (16384 frames / 64 MiB) drained by its own writer goroutine, so a slow or hung worker never
+// blocks the others: its link is dropped. The worker reconnects with HELLO(epoch, lastSeq) and,
+// while the parent still holds the missed events (the last 4096), receives exactly those after
+// the fresh snapshot: every event once, in order. Older gaps are logged and counted
+// (Client.Gaps). Decoding copies what it keeps; Frame.Payload aliases the read buffer.
+//
+// # Metrics
+//
+// /metrics through the port is answered by the parent: its own metrics labelled
+// worker="parent" and every linked worker's, fetched over run/worker-<i>.sock, labelled
+// worker="<i>". A request for /metrics arriving over a worker's socket gets that worker's own
+// metrics (unlabelled).
+//
+// # Caveats
+//
+//   - --listen needs a concrete address the parent can bind with SO_REUSEPORT; port 0 is resolved
+//     by the parent once and passed to the workers, as is --public-url (default http://<listen>).
+//   - A restarted worker starts with an empty replay history (SSE Last-Event-ID and Socket.IO
+//     recovery reach back only to its start); its clients reconnect to any worker.
+//   - Unix socket paths are limited to ~100 bytes: keep --data-dir short.
+//   - --pprof is served by worker 0 only.
+//   - While a worker restarts (or drains), connections the kernel already queued on its closing
+//     listener are reset unless the host sets net.ipv4.tcp_migrate_req=1 (Linux 5.14 or later,
+//     `sysctl -w net.ipv4.tcp_migrate_req=1`), which moves them to another listener of the
+//     SO_REUSEPORT group.
+package cluster

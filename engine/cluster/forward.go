@@ -1,0 +1,208 @@
+package cluster
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/pushgate/pushgate/engine/transport"
+	"github.com/pushgate/pushgate/protocol/engineio"
+)
+
+// SIDPrefix is the Engine.IO session-id prefix of worker index: "w<index>.".
+func SIDPrefix(index int) string { return "w" + strconv.Itoa(index) + "." }
+
+// ownerOf returns the worker index carried by sid ("w3.abc" → 3).
+func ownerOf(sid string) (int, bool) {
+	rest, ok := strings.CutPrefix(sid, "w")
+	if !ok {
+		return 0, false
+	}
+	num, _, ok := strings.Cut(rest, ".")
+	if !ok || num == "" || len(num) > 5 {
+		return 0, false
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 || strconv.Itoa(n) != num {
+		return 0, false
+	}
+	return n, true
+}
+
+// Forwarder relays Engine.IO polling requests whose sid belongs to another worker to that
+// worker's Unix socket and the answer back (engine.Config.ForwardPolling). Connections to the
+// other workers are kept alive and reused; each forwarded request holds one (a long-poll GET up
+// to the owner's ping interval) and runs on its own goroutine.
+type Forwarder struct {
+	dir     string
+	self    int
+	timeout time.Duration
+
+	mu   sync.Mutex
+	idle map[int][]*fwdConn
+
+	Forwarded atomic.Int64
+	Failed    atomic.Int64
+}
+
+type fwdConn struct {
+	net.Conn
+	br   *bufio.Reader
+	used time.Time
+}
+
+// NewForwarder forwards for worker self to the sockets in runDir. timeout bounds one exchange
+// (it must exceed the ping interval, the longest a polling GET waits). Zero means 60s.
+func NewForwarder(runDir string, self int, timeout time.Duration) *Forwarder {
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	return &Forwarder{dir: runDir, self: self, timeout: timeout, idle: map[int][]*fwdConn{}}
+}
+
+// Forward implements engine.Config.ForwardPolling.
+func (f *Forwarder) Forward(sid string, r *transport.Request, l transport.Link) bool {
+	j, ok := ownerOf(sid)
+	if !ok || j == f.self || r.Upgrade {
+		return false
+	}
+	if _, err := os.Stat(WorkerSocket(f.dir, j)); err != nil {
+		return false // no such worker: the transport answers "Session ID unknown"
+	}
+	raw := append([]byte(nil), r.Raw...)
+	origin := r.Origin
+	f.Forwarded.Add(1)
+	go func() {
+		resp := fasthttp.AcquireResponse()
+		defer fasthttp.ReleaseResponse(resp)
+		if err := f.exchange(j, raw, resp); err != nil {
+			f.Failed.Add(1)
+			l.Respond(sessionUnknown(origin))
+			return
+		}
+		l.Respond(relay(resp))
+	}()
+	return true
+}
+
+// exchange sends raw to worker j and reads its answer, retrying once on a fresh connection when
+// a reused one turns out to be closed.
+func (f *Forwarder) exchange(j int, raw []byte, resp *fasthttp.Response) error {
+	for attempt := 0; ; attempt++ {
+		c, reused, err := f.get(j)
+		if err != nil {
+			return err
+		}
+		_ = c.SetDeadline(time.Now().Add(f.timeout))
+		_, err = c.Write(raw)
+		if err == nil {
+			err = resp.Read(c.br)
+		}
+		if err != nil {
+			_ = c.Close()
+			if reused && attempt == 0 {
+				resp.Reset()
+				continue
+			}
+			return fmt.Errorf("cluster: forward to worker %d: %w", j, err)
+		}
+		if resp.ConnectionClose() || c.br.Buffered() > 0 {
+			_ = c.Close()
+		} else {
+			f.put(j, c)
+		}
+		return nil
+	}
+}
+
+func (f *Forwarder) get(j int) (*fwdConn, bool, error) {
+	f.mu.Lock()
+	for list := f.idle[j]; len(list) > 0; list = f.idle[j] {
+		c := list[len(list)-1]
+		f.idle[j] = list[:len(list)-1]
+		if time.Since(c.used) < 30*time.Second { // the owner closes idle connections after 60s
+			f.mu.Unlock()
+			return c, true, nil
+		}
+		_ = c.Close()
+	}
+	f.mu.Unlock()
+	nc, err := net.DialTimeout("unix", WorkerSocket(f.dir, j), 2*time.Second)
+	if err != nil {
+		return nil, false, fmt.Errorf("cluster: dial worker %d: %w", j, err)
+	}
+	return &fwdConn{Conn: nc, br: bufio.NewReaderSize(nc, 8<<10)}, false, nil
+}
+
+func (f *Forwarder) put(j int, c *fwdConn) {
+	c.used = time.Now()
+	_ = c.SetDeadline(time.Time{})
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.idle[j]) >= 64 {
+		_ = c.Close()
+		return
+	}
+	f.idle[j] = append(f.idle[j], c)
+}
+
+// Close closes the idle connections.
+func (f *Forwarder) Close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for j, list := range f.idle {
+		for _, c := range list {
+			_ = c.Close()
+		}
+		delete(f.idle, j)
+	}
+}
+
+// relay turns the owner's answer into the response for the client (hop-by-hop and length
+// headers are recomputed by the local server).
+func relay(resp *fasthttp.Response) *transport.Response {
+	out := &transport.Response{Status: resp.StatusCode(), ContentType: string(resp.Header.ContentType())}
+	for k, v := range resp.Header.All() {
+		switch strings.ToLower(string(k)) {
+		case "content-length", "content-type", "connection", "date", "server", "transfer-encoding", "keep-alive":
+			continue
+		}
+		out.Header = append(out.Header, transport.Header{Name: string(k), Value: string(v)})
+	}
+	out.Body = [][]byte{append([]byte(nil), resp.Body()...)}
+	return out
+}
+
+// sessionUnknown is the Engine.IO answer when the owner cannot be reached (it is gone, and so
+// is the session).
+func sessionUnknown(origin string) *transport.Response {
+	r := &transport.Response{Status: 400, ContentType: "application/json",
+		Body: [][]byte{engineio.AppendError(nil, engineio.ErrSessionIDUnknown)}}
+	if origin != "" {
+		r.Header = []transport.Header{{Name: "Access-Control-Allow-Origin", Value: origin}, {Name: "Access-Control-Allow-Credentials", Value: "true"}}
+	}
+	return r
+}
+
+// RunDir is the directory of the sockets: <dataDir>/run.
+func RunDir(dataDir string) string { return filepath.Join(dataDir, "run") }
+
+// WorkerSocket is worker index's socket in runDir.
+func WorkerSocket(runDir string, index int) string {
+	return filepath.Join(runDir, "worker-"+strconv.Itoa(index)+".sock")
+}
+
+// LinkSocket and APISocket are the parent's sockets in runDir.
+func LinkSocket(runDir string) string { return filepath.Join(runDir, "link.sock") }
+
+// APISocket is the parent's REST API socket in runDir.
+func APISocket(runDir string) string { return filepath.Join(runDir, "api.sock") }

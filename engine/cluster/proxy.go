@@ -1,0 +1,82 @@
+package cluster
+
+import (
+	"encoding/json"
+	"net"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+)
+
+// Proxy is a worker's REST fallback: it relays every request that is not a push route to the
+// parent's API socket, so ingest, configuration, tenants, streams and the development issuer are
+// served by the one process that owns the store and the event source.
+type Proxy struct {
+	hc *fasthttp.HostClient
+	// Local, when set, serves /metrics for requests that arrive over a Unix socket (the parent
+	// gathering this worker's metrics) instead of relaying them.
+	local fasthttp.RequestHandler
+	ready func() error
+}
+
+// NewProxy returns a proxy to the API socket at path. ready, when set, makes /readyz answer 503
+// locally while it fails (the worker's link is down).
+func NewProxy(path string, timeout time.Duration, ready func() error) *Proxy {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	return &Proxy{
+		hc: &fasthttp.HostClient{
+			Addr: path,
+			Dial: func(string) (net.Conn, error) {
+				return net.DialTimeout("unix", path, 2*time.Second)
+			},
+			MaxConns:                      4096,
+			ReadTimeout:                   timeout,
+			WriteTimeout:                  timeout,
+			MaxIdleConnDuration:           30 * time.Second,
+			DisableHeaderNamesNormalizing: true,
+			DisablePathNormalizing:        true,
+		},
+		ready: ready,
+	}
+}
+
+// ServeMetrics makes the proxy answer /metrics from g for requests arriving over a Unix socket.
+func (p *Proxy) ServeMetrics(g prometheus.Gatherer) {
+	p.local = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+}
+
+// Handle is the fasthttp handler (engine.Config.Fallback).
+func (p *Proxy) Handle(ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	if p.local != nil && path == "/metrics" && ctx.RemoteAddr().Network() == "unix" {
+		p.local(ctx)
+		return
+	}
+	if path == "/readyz" && p.ready != nil {
+		if err := p.ready(); err != nil {
+			unavailable(ctx, "Not ready: "+err.Error())
+			return
+		}
+	}
+	req := &ctx.Request
+	if ip := ctx.RemoteIP(); ip != nil && !ip.IsUnspecified() {
+		req.Header.Set("X-Forwarded-For", ip.String())
+	}
+	if err := p.hc.Do(req, &ctx.Response); err != nil {
+		ctx.Response.Reset()
+		unavailable(ctx, "the parent process is unreachable: "+err.Error())
+	}
+}
+
+func unavailable(ctx *fasthttp.RequestCtx, msg string) {
+	ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+	ctx.SetContentType("application/json")
+	ctx.Response.Header.Set("Retry-After", "1")
+	b, _ := json.Marshal(map[string]string{"errorMessage": msg})
+	ctx.SetBody(b)
+}
