@@ -38,6 +38,7 @@ type Conn struct {
 	msgOp   ws.OpCode
 	inFrag  bool
 	pending atomic.Int32 // HTTP requests served but not yet answered (long-polls)
+	discard int          // body bytes still to read away after a 413
 
 	timerMu sync.Mutex
 	timer   *time.Timer // header / idle deadline in HTTP mode

@@ -19,6 +19,9 @@ import (
 
 var headEnd = []byte("\r\n\r\n")
 
+// maxDiscard is the largest oversized body read away (rather than reset) after a 413.
+const maxDiscard = 16 << 20
+
 // readerPool holds bufio.Readers big enough for the largest accepted head: fasthttp's header
 // parser needs the whole head inside the reader's buffer.
 var readerPool sync.Pool
@@ -34,6 +37,17 @@ func getReader(head []byte, size int) *bufio.Reader {
 // processHTTP consumes one complete request (head and Content-Length body) and dispatches it.
 // It returns 0 while the request is incomplete.
 func (c *Conn) processHTTP(data []byte) int {
+	if c.discard > 0 {
+		// Reading away the body of a request answered 413, so the client sees the answer
+		// instead of a reset while it is still sending; then the connection closes.
+		n := min(c.discard, len(data))
+		c.discard -= n
+		if c.discard == 0 {
+			c.mode = modeClosed
+			c.Close(transport.ReasonTooLarge)
+		}
+		return n
+	}
 	max := c.srv.cfg.MaxHeaderBytes
 	end := bytes.Index(data, headEnd)
 	if end < 0 {
@@ -67,8 +81,13 @@ func (c *Conn) processHTTP(data []byte) int {
 		cl = 0
 	}
 	if cl > c.srv.cfg.MaxBodyBytes {
-		c.respondError(413, "request body too large", true)
-		return len(data)
+		if cl > maxDiscard {
+			c.respondError(413, "request body too large", true)
+			return len(data)
+		}
+		c.respondError(413, "request body too large", false)
+		c.discard = cl
+		return headLen
 	}
 	if len(data) < headLen+cl {
 		return 0

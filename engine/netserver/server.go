@@ -28,7 +28,8 @@ type Config struct {
 	ReusePort bool
 	// MaxHeaderBytes bounds an HTTP request head. Zero means 16 KiB.
 	MaxHeaderBytes int
-	// MaxBodyBytes bounds a request body for the REST routes. Zero means 1 MiB + 64 KiB.
+	// MaxBodyBytes bounds a request body held in memory. Zero means 2 MiB (the REST routes and
+	// the transports apply their own smaller limits and answer 413 with a JSON body).
 	// Transports enforce their own smaller limits and answer 413 themselves.
 	MaxBodyBytes int
 	// MaxMessageBytes bounds one inbound WebSocket message. Zero means 1,000,000.
@@ -63,7 +64,7 @@ func (c *Config) applyDefaults() {
 		c.MaxHeaderBytes = 16 << 10
 	}
 	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 1<<20 + 64<<10
+		c.MaxBodyBytes = 2 << 20
 	}
 	if c.MaxMessageBytes <= 0 {
 		c.MaxMessageBytes = 1_000_000

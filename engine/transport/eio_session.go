@@ -63,20 +63,22 @@ type Session struct {
 	e  *EngineServer
 	mu sync.Mutex
 
-	transport   int
-	closed      bool
-	upgrading   bool
-	ws          Link // the WebSocket once on (or upgraded to) websocket
-	probe       Link // the WebSocket being probed during an upgrade
-	getLink     Link // the pending long-poll GET
-	getOrigin   string
-	postBusy    bool
-	buf         []outPacket
-	bufBytes    int
-	waitingPong bool
-	graceGET    bool        // closed by the client; one racing GET may still get a noop
-	timer       *time.Timer // heartbeat: next ping, or ping timeout while waitingPong
-	upTimer     *time.Timer
+	transport    int
+	closed       bool
+	upgrading    bool
+	ws           Link // the WebSocket once on (or upgraded to) websocket
+	probe        Link // the WebSocket being probed during an upgrade
+	getLink      Link // the pending long-poll GET
+	getOrigin    string
+	postBusy     bool
+	buf          []outPacket
+	bufBytes     int
+	waitingPong  bool
+	pendingClose CloseReason // a close waiting for an upgrade in progress to settle
+	graceGET     bool        // closed; one late GET may still get lastWords
+	lastWords    [][]byte    // what that GET gets: a noop, or the final packets and a close
+	timer        *time.Timer // heartbeat: next ping, or ping timeout while waitingPong
+	upTimer      *time.Timer
 }
 
 func (e *EngineServer) newSession(r *Request, tr int) *Session {
@@ -231,7 +233,7 @@ func (s *Session) pollGET(r *Request, l Link) {
 	if s.closed {
 		if s.graceGET {
 			s.graceGET = false
-			l.Respond(s.pollResponse(r.Origin, 200, packetNoop))
+			l.Respond(s.pollResponse(r.Origin, 200, s.lastWords...))
 			return
 		}
 		s.e.fail(r, l, engineio.ErrSessionIDUnknown)
@@ -339,13 +341,7 @@ func (s *Session) onPacket(p engineio.Packet, probe Link) error {
 		} else if s.transport == transportPolling {
 			// The client fires its last GET and the POST "1" together; if the POST wins, that
 			// GET still gets the noop it expects (not 400) during a short grace.
-			s.graceGET = true
-			time.AfterFunc(closeGrace, func() {
-				s.mu.Lock()
-				s.graceGET = false
-				s.mu.Unlock()
-				s.e.unregister(s)
-			})
+			s.keepForLateGET(closeGrace, packetNoop)
 		}
 		s.closeLocked(ReasonClientClose, false)
 		s.mu.Unlock()
@@ -387,23 +383,41 @@ func (s *Session) closeLocked(reason CloseReason, notify bool) {
 	if s.closed {
 		return
 	}
+	if notify && deliberate(reason) && s.upgrading && s.probe != nil && len(s.buf) > 0 && s.pendingClose == "" {
+		// Mid-upgrade the client may already have switched to the new WebSocket: let the
+		// upgrade finish (or fail) so the final packets (e.g. "pushgate:close") reach it on
+		// whichever transport it ends on, then close. Bounded by upgradeCloseGrace.
+		s.pendingClose = reason
+		time.AfterFunc(upgradeCloseGrace, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.upgrading = false
+			s.closeLocked(reason, true)
+		})
+		return
+	}
 	s.closed = true
 	s.timer.Stop()
 	if s.upTimer != nil {
 		s.upTimer.Stop()
 	}
+	switch {
+	case s.getLink != nil && notify:
+		// The packets queued before the close (e.g. "pushgate:close" with its reason) go out
+		// with the close packet.
+		s.answerGETLocked(s.finalWordsLocked()...)
+	case s.getLink != nil:
+		s.getLink.SetCloseHandler(nil)
+		s.getLink = nil
+	case notify && s.transport == transportPolling && len(s.buf) > 0 && deliberate(reason):
+		// No GET is waiting: the client's next one (normally within milliseconds) still gets
+		// the final packets and the close.
+		s.keepForLateGET(finalWordsGrace, s.finalWordsLocked()...)
+	}
+	s.buf, s.bufBytes = nil, 0
 	if !s.graceGET {
 		s.e.unregister(s)
 	}
-	if s.getLink != nil {
-		if notify {
-			s.answerGETLocked(packetClose)
-		} else {
-			s.getLink.SetCloseHandler(nil)
-			s.getLink = nil
-		}
-	}
-	s.buf, s.bufBytes = nil, 0
 	if s.ws != nil {
 		closeWS(s.ws, reason)
 	}
@@ -412,6 +426,48 @@ func (s *Session) closeLocked(reason CloseReason, notify bool) {
 	}
 	go s.e.h.OnClose(s, reason)
 }
+
+// deliberate reports whether the server ends the session on purpose with something to say
+// (e.g. "pushgate:close"), as opposed to a dead peer (ping timeout, where the reference answers
+// 400 to any later request).
+func deliberate(r CloseReason) bool {
+	return r == ReasonServerClose || r == ReasonShutdown
+}
+
+// finalWordsLocked is the buffered packets followed by a close packet, as one polling payload.
+func (s *Session) finalWordsLocked() [][]byte {
+	body := make([][]byte, 0, 2*len(s.buf)+1)
+	for _, p := range s.buf {
+		body = append(body, p.record(), recordSep)
+	}
+	return append(body, packetClose)
+}
+
+// keepForLateGET keeps a closed session findable for d so that one late GET gets words instead
+// of "Session ID unknown".
+func (s *Session) keepForLateGET(d time.Duration, words ...[]byte) {
+	s.graceGET, s.lastWords = true, words
+	time.AfterFunc(d, func() {
+		s.mu.Lock()
+		s.graceGET, s.lastWords = false, nil
+		s.mu.Unlock()
+		s.e.unregister(s)
+	})
+}
+
+// upgradeCloseGrace bounds how long a server close waits for an upgrade in progress.
+const upgradeCloseGrace = time.Second
+
+// settleCloseLocked runs a close deferred by an upgrade, once the upgrade completed or failed.
+func (s *Session) settleCloseLocked() {
+	if s.pendingClose != "" && !s.closed {
+		s.closeLocked(s.pendingClose, true)
+	}
+}
+
+// finalWordsGrace is how long a server-closed polling session waits for the GET that carries
+// its last packets.
+const finalWordsGrace = 2 * time.Second
 
 func closeWS(l Link, reason CloseReason) {
 	if c, ok := l.(interface{ CloseWS(CloseReason) }); ok {

@@ -96,6 +96,8 @@ func (p *probeEndpoint) OnOpen(l Link) {
 		if s.probe == l {
 			s.probe, s.upgrading = nil, false
 			closeWS(l, ReasonProtocolError)
+			s.flushPollLocked()
+			s.settleCloseLocked()
 		}
 	})
 }
@@ -131,12 +133,14 @@ func (p *probeEndpoint) OnMessage(l Link, data []byte, binary bool) {
 		s.buf, s.bufBytes = nil, 0
 		p.upgraded = true
 		p.ws.s = s
+		s.settleCloseLocked()
 	default:
 		// Anything else before the upgrade completes aborts it; polling goes on.
 		s.upTimer.Stop()
 		s.probe, s.upgrading = nil, false
 		closeWS(l, ReasonProtocolError)
 		s.flushPollLocked()
+		s.settleCloseLocked()
 	}
 }
 
@@ -151,6 +155,7 @@ func (p *probeEndpoint) OnClose(l Link, reason CloseReason) {
 		s.probe, s.upgrading = nil, false
 		s.upTimer.Stop()
 		s.flushPollLocked()
+		s.settleCloseLocked()
 	}
 	s.mu.Unlock()
 }
