@@ -1,0 +1,139 @@
+package transport
+
+import (
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeLink records responses and sends.
+type fakeLink struct {
+	mu     sync.Mutex
+	resps  []*Response
+	sent   [][]byte
+	closed bool
+	onCl   func(CloseReason)
+}
+
+func (f *fakeLink) Respond(r *Response) { f.mu.Lock(); f.resps = append(f.resps, r); f.mu.Unlock() }
+func (f *fakeLink) Send(b ...[]byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, x := range b {
+		f.sent = append(f.sent, append([]byte(nil), x...))
+	}
+	return nil
+}
+func (f *fakeLink) Enqueue(b []byte) bool                { _ = f.Send(b); return true }
+func (f *fakeLink) Flush()                               {}
+func (f *fakeLink) Close(CloseReason)                    { f.mu.Lock(); f.closed = true; f.mu.Unlock() }
+func (f *fakeLink) SetCloseHandler(fn func(CloseReason)) { f.mu.Lock(); f.onCl = fn; f.mu.Unlock() }
+func (f *fakeLink) RemoteAddr() string                   { return "127.0.0.1:1" }
+func (f *fakeLink) last() *Response                      { f.mu.Lock(); defer f.mu.Unlock(); return f.resps[len(f.resps)-1] }
+
+type nopHandler struct{}
+
+func (nopHandler) OnOpen(*Session)                  {}
+func (nopHandler) OnMessage(*Session, []byte, bool) {}
+func (nopHandler) OnClose(*Session, CloseReason)    {}
+
+func get(sid string) *Request {
+	q := url.Values{"EIO": {"4"}, "transport": {"polling"}}
+	if sid != "" {
+		q.Set("sid", sid)
+	}
+	return &Request{Method: "GET", Query: q}
+}
+
+func body(r *Response) string {
+	var b strings.Builder
+	for _, p := range r.Body {
+		b.Write(p)
+	}
+	return b.String()
+}
+
+func handshake(t *testing.T, e *EngineServer) string {
+	t.Helper()
+	l := &fakeLink{}
+	e.ServeRequest(get(""), l)
+	b := body(l.last())
+	i := strings.Index(b, `"sid":"`)
+	return b[i+7 : i+7+strings.Index(b[i+7:], `"`)]
+}
+
+// A deliberate server close with packets queued and no GET waiting: the next GET still gets
+// those packets and the close packet instead of 400.
+func TestServerCloseDeliversFinalPacketsToTheNextGET(t *testing.T) {
+	e := NewEngine(EngineConfig{}, nopHandler{})
+	sid := handshake(t, e)
+	s := e.lookup(sid)
+	s.SendText([]byte(`42["pushgate:close",{"reason":"stream-deleted"}]`))
+	s.Close(ReasonServerClose)
+	l := &fakeLink{}
+	e.ServeRequest(get(sid), l)
+	if r := l.last(); r.Status != 200 || body(r) != "42[\"pushgate:close\",{\"reason\":\"stream-deleted\"}]\x1e1" {
+		t.Fatalf("late GET: %d %q", r.Status, body(r))
+	}
+	l2 := &fakeLink{}
+	e.ServeRequest(get(sid), l2)
+	if r := l2.last(); r.Status != 400 {
+		t.Fatalf("second GET after close: %d", r.Status)
+	}
+}
+
+// A dead peer (ping timeout) gets no grace: the reference answers 400.
+func TestPingTimeoutGetsNoGrace(t *testing.T) {
+	e := NewEngine(EngineConfig{PingInterval: 20 * time.Millisecond, PingTimeout: 20 * time.Millisecond}, nopHandler{})
+	sid := handshake(t, e)
+	deadline := time.Now().Add(2 * time.Second)
+	for e.lookup(sid) != nil && !e.lookup(sid).closedForTest() {
+		if time.Now().After(deadline) {
+			t.Fatal("session not closed by the ping timeout")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	l := &fakeLink{}
+	e.ServeRequest(get(sid), l)
+	if r := l.last(); r.Status != 400 {
+		t.Fatalf("GET after ping timeout: %d %q", r.Status, body(r))
+	}
+}
+
+func (s *Session) closedForTest() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// A client close (POST "1") racing its own last GET: that GET gets a noop, not 400.
+func TestClientCloseRacingGETGetsNoop(t *testing.T) {
+	e := NewEngine(EngineConfig{}, nopHandler{})
+	sid := handshake(t, e)
+	post := get(sid)
+	post.Method, post.Body = "POST", []byte("1")
+	pl := &fakeLink{}
+	e.ServeRequest(post, pl)
+	l := &fakeLink{}
+	e.ServeRequest(get(sid), l)
+	if r := l.last(); r.Status != 200 || body(r) != "6" {
+		t.Fatalf("racing GET: %d %q", r.Status, body(r))
+	}
+}
+
+// Two GETs at once: the second is refused, the first gets a close packet, the session ends.
+func TestDuplicateGETClosesTheSession(t *testing.T) {
+	e := NewEngine(EngineConfig{}, nopHandler{})
+	sid := handshake(t, e)
+	first, second := &fakeLink{}, &fakeLink{}
+	e.ServeRequest(get(sid), first)
+	e.ServeRequest(get(sid), second)
+	if r := second.last(); r.Status != 400 {
+		t.Fatalf("second GET: %d", r.Status)
+	}
+	if r := first.last(); body(r) != "1" {
+		t.Fatalf("first GET: %q", body(r))
+	}
+}
