@@ -20,6 +20,7 @@ import (
 	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/netserver"
 	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
 )
@@ -41,21 +42,23 @@ type ParentConfig struct {
 type Parent struct {
 	Store    *store.Store
 	Issuer   *devissuer.Issuer // nil in production mode
-	Bus      *source.Bus
+	Bus      *source.Bus       // the embedded bus, or nil with Kafka
+	Kafka    *kafka.Source     // the Kafka events source, or nil
 	Links    *LinkServer
 	API      *api.API
 	Verifier *auth.Verifier
 	Addr     string // the shared listen address, port resolved
 	URL      string // the public URL
 
-	cfg      ParentConfig
-	log      *slog.Logger
-	run      string
-	registry atomic.Pointer[stream.Registry]
-	apiLn    net.Listener
-	linkLn   net.Listener
-	http     *fasthttp.Server
-	sup      *supervisor
+	cfg       ParentConfig
+	log       *slog.Logger
+	kafkaSync *kafka.ConfigSync
+	run       string
+	registry  atomic.Pointer[stream.Registry]
+	apiLn     net.Listener
+	linkLn    net.Listener
+	http      *fasthttp.Server
+	sup       *supervisor
 }
 
 // NewParent opens everything and listens on the sockets; Run starts the workers.
@@ -101,7 +104,19 @@ func NewParent(cfg ParentConfig) (p *Parent, err error) {
 	}()
 	// The store's file lock refuses a second parent on the same data dir before any socket is
 	// touched.
-	p.Store, err = store.Open(ec.DataDir, store.Options{Validate: stream.ValidateDocument, Seed: stream.CoreStreams})
+	sopts := store.Options{Validate: stream.ValidateDocument, Seed: stream.CoreStreams}
+	if ec.Kafka != nil { // tenants and documents shared through the config topic
+		if err = ec.Kafka.Validate(); err != nil {
+			return nil, fmt.Errorf("cluster: kafka: %w", err)
+		}
+		kc := *ec.Kafka
+		kc.Logger = p.log
+		if p.kafkaSync, err = kafka.NewConfigSync(kc); err != nil {
+			return nil, fmt.Errorf("cluster: kafka config topic: %w", err)
+		}
+		sopts.Replicate = p.kafkaSync.Replicate
+	}
+	p.Store, err = store.Open(ec.DataDir, sopts)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
@@ -127,18 +142,38 @@ func NewParent(cfg ParentConfig) (p *Parent, err error) {
 	if p.Verifier, err = auth.NewVerifier(acfg, p.Store); err != nil {
 		return nil, fmt.Errorf("cluster: verifier: %w", err)
 	}
-	p.Bus = source.NewBus(source.BusConfig{})
 	p.Links = NewLinkServer(LinkConfig{Logger: p.log})
-	p.Bus.Subscribe(p.Links.Publish)
+	var pub source.Publisher
+	ready := func() error { return nil }
+	if p.kafkaSync != nil {
+		p.kafkaSync.Start(p.Store)
+		kc := *ec.Kafka
+		kc.Logger = p.log
+		st := p.Store
+		kc.ResolveTenant = func(ref string) (string, bool) {
+			t, ok := st.ResolveTenant(ref)
+			return t.ID, ok
+		}
+		if p.Kafka, err = kafka.New(kc, nil); err != nil {
+			return nil, fmt.Errorf("cluster: kafka events topic: %w", err)
+		}
+		p.Kafka.Subscribe(p.Links.Publish)
+		pub = p.Kafka
+		ready = func() error { return errors.Join(p.Kafka.Ready(), p.kafkaSync.Ready()) }
+	} else {
+		p.Bus = source.NewBus(source.BusConfig{})
+		p.Bus.Subscribe(p.Links.Publish)
+		pub, ready = p.Bus, p.Bus.Ready
+	}
 	p.refresh()
 	var issuer api.Issuer
 	if p.Issuer != nil {
 		issuer = p.Issuer
 	}
 	p.API = api.New(api.Deps{
-		Store: p.Store, Registry: p.registry.Load, Publisher: p.Bus, Issuer: issuer, PublicURL: ec.PublicURL,
+		Store: p.Store, Registry: p.registry.Load, Publisher: pub, Issuer: issuer, PublicURL: ec.PublicURL,
 		Verify: func(ctx context.Context, tok string) (*auth.Principal, error) { return p.Verifier.Verify(ctx, tok) },
-		Ready:  p.Bus.Ready, Gatherer: newClusterGatherer(metrics.Registry(), p.run, p.Links.Workers), Logger: p.log,
+		Ready:  ready, Gatherer: newClusterGatherer(metrics.Registry(), p.run, p.Links.Workers), Logger: p.log,
 	})
 	p.http = &fasthttp.Server{Handler: p.API.Handle, Name: "pushgate", MaxRequestBodySize: 1<<20 + 64<<10,
 		ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute, Logger: fasthttpLogger{p.log}}
@@ -250,6 +285,12 @@ func (p *Parent) close() {
 	}
 	if p.Bus != nil {
 		p.Bus.Close()
+	}
+	if p.Kafka != nil {
+		_ = p.Kafka.Close()
+	}
+	if p.kafkaSync != nil {
+		_ = p.kafkaSync.Close()
 	}
 	if p.Verifier != nil {
 		p.Verifier.Close()
