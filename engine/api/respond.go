@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"github.com/pushgate/pushgate/protocol/jsontext"
 	"strings"
 	"time"
 
@@ -111,10 +112,4 @@ func (t isoTime) MarshalJSON() ([]byte, error) {
 }
 
 // appendJSONString appends s as a JSON string without HTML escaping.
-func appendJSONString(dst []byte, s string) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s) // a string always encodes
-	return append(dst, bytes.TrimRight(buf.Bytes(), "\n")...)
-}
+func appendJSONString(dst []byte, s string) []byte { return jsontext.AppendString(dst, s) }

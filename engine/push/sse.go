@@ -9,6 +9,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine/hub"
 	"github.com/pushgate/pushgate/engine/transport"
+	"github.com/pushgate/pushgate/protocol/jsontext"
 	"github.com/pushgate/pushgate/protocol/sse"
 )
 
@@ -145,7 +146,7 @@ func (s *SSE) ServeRequest(r *transport.Request, l transport.Link) transport.WSH
 var resetEvent, _ = sse.AppendEvent(nil, "", "reset", []byte(`{"reason":"history-gap"}`))
 
 func (s *SSE) fail(r *transport.Request, l transport.Link, f *Failure) {
-	body := append([]byte(`{"errorMessage":`), jsonString(f.Message)...)
+	body := append([]byte(`{"errorMessage":`), jsontext.AppendString(nil, f.Message)...)
 	body = append(body, '}')
 	h := s.cfg.CORS.Headers(r.Origin)
 	if f.Code == "unauthorized" {
@@ -197,33 +198,4 @@ func (k *sseSink) stop() {
 		delete(k.s.subs, k)
 		k.s.mu.Unlock()
 	})
-}
-
-func jsonString(s string) []byte {
-	b := make([]byte, 0, len(s)+2)
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			const hex = "0123456789abcdef"
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
-}
-
-// Streams returns the open SSE streams as enders (for a graceful drain).
-func (s *SSE) Streams() []interface{ End(reason string) } {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]interface{ End(string) }, 0, len(s.subs))
-	for k := range s.subs {
-		out = append(out, k)
-	}
-	return out
 }

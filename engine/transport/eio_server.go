@@ -6,6 +6,8 @@ import (
 	"hash/maphash"
 	"slices"
 	"strings"
+
+	"github.com/pushgate/pushgate/protocol/jsontext"
 	"sync"
 	"time"
 
@@ -289,7 +291,7 @@ func (e *EngineServer) failMessage(r *Request, l Link, code engineio.ErrorCode, 
 	if msg == "" {
 		body = engineio.AppendError(nil, code)
 	} else {
-		body = append([]byte(`{"code":4,"message":`), quoteJSON(msg)...)
+		body = append([]byte(`{"code":4,"message":`), jsontext.AppendString(nil, msg)...)
 		body = append(body, '}')
 	}
 	l.Respond(&Response{Status: status, ContentType: "application/json", Header: e.cfg.CORS.Headers(r.Origin), Body: [][]byte{body}})
@@ -303,25 +305,4 @@ func (e *EngineServer) failUpgrade(l Link, code engineio.ErrorCode) {
 
 func (e *EngineServer) failUpgradeStatus(l Link, status int, code engineio.ErrorCode) {
 	l.Respond(&Response{Status: status, ContentType: "application/json", Body: [][]byte{engineio.AppendError(nil, code)}, Close: true})
-}
-
-func quoteJSON(s string) []byte {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20:
-			b.WriteString(`\u00`)
-			const hex = "0123456789abcdef"
-			b.WriteByte(hex[r>>4])
-			b.WriteByte(hex[r&0xf])
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return []byte(b.String())
 }

@@ -1,8 +1,8 @@
 package socketio
 
 import (
+	"github.com/pushgate/pushgate/protocol/jsontext"
 	"strconv"
-	"unicode/utf8"
 )
 
 // AppendPacket appends p as <type>[<attachments>-][<nsp>,][<ackId>][<Data>].
@@ -101,53 +101,6 @@ func AppendArray(dst []byte, name string, args []byte) []byte {
 	return append(dst, ']')
 }
 
-const hexDigits = "0123456789abcdef"
-
-// AppendJSONString appends s as a JSON string literal the way JSON.stringify
-// writes it: `"` and `\` escaped, control characters as \b \f \n \r \t or
-// \u00XX, no HTML escaping of <>&, U+2028/U+2029 unescaped. Invalid UTF-8
-// bytes become \ufffd so the output is always valid JSON.
-func AppendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r != utf8.RuneError || size != 1 {
-				i += size
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// AppendJSONString appends s as a JSON string literal the way JSON.stringify writes it (see
+// protocol/jsontext).
+func AppendJSONString(dst []byte, s string) []byte { return jsontext.AppendString(dst, s) }
