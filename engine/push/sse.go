@@ -199,3 +199,14 @@ func (k *sseSink) stop() {
 		k.s.mu.Unlock()
 	})
 }
+
+// Streams returns the open SSE streams as enders (for a graceful drain).
+func (s *SSE) Streams() []interface{ End(reason string) } {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]interface{ End(string) }, 0, len(s.subs))
+	for k := range s.subs {
+		out = append(out, k)
+	}
+	return out
+}
