@@ -27,7 +27,7 @@ func (s *Server) registerMetrics() {
 	c("pushgate_slow_consumer_closes_total", "Connections closed because their queue passed --max-pending-bytes.", func() float64 { return float64(ns.SlowConsumers.Load()) })
 	c("pushgate_write_timeout_closes_total", "Connections closed because their socket stayed unwritable for --write-timeout.", func() float64 { return float64(ns.WriteTimeouts.Load()) })
 	c("pushgate_header_timeout_closes_total", "Connections closed for not completing a request head in time.", func() float64 { return float64(ns.HeaderTimeouts.Load()) })
-	g("pushgate_queued_bytes", "Bytes queued for clients, not yet written.", func() float64 { return float64(ns.QueuedBytes.Load()) })
+	g("pushgate_queued_bytes", "Bytes queued for clients, not yet written.", func() float64 { return float64(s.Net.QueuedBytes()) })
 	c("pushgate_write_syscalls_total", "writev calls made to client sockets.", func() float64 { return float64(ns.WriteSyscalls.Load()) })
 	c("pushgate_events_total", "Events received from the source.", func() float64 { return float64(hs.Events.Load()) })
 	c("pushgate_stream_items_total", "Projected stream items (one per matching stream scope per event).", func() float64 { return float64(hs.Items.Load()) })

@@ -301,6 +301,31 @@ func (h *Hub) SetRegistry(reg *stream.Registry) {
 	}
 }
 
+// deliverOne is the common case of one event for one stream scope: the subscriber list is copied
+// under the lock (into a reused slice), then each subscriber is written and flushed at once —
+// no lock held across the writes, no set of links to remember.
+func (sh *shard) deliverOne(it *Item) {
+	sh.mu.Lock()
+	subs := append(sh.scratch[:0], sh.byStream[it.Stream.Key()]...)
+	sh.mu.Unlock()
+	var n int64
+	for _, sub := range subs {
+		if it.Seq <= sub.minSeq || sub.gone.Load() || !sub.Criteria.Match(it.JSON) {
+			continue
+		}
+		n++
+		if sub.catching.Load() && sub.hold(it) {
+			continue
+		}
+		if l := sub.Sink.Deliver(it); l != nil {
+			l.Flush()
+		}
+	}
+	clear(subs)
+	sh.scratch = subs[:0]
+	sh.hub.Stats.Deliveries.Add(n)
+}
+
 // hold buffers it while sub catches up; false when the catch-up just ended (deliver now).
 func (sub *Subscription) hold(it *Item) bool {
 	sub.mu.Lock()
@@ -323,6 +348,7 @@ type shard struct {
 	byStream map[string][]*Subscription
 	ch       chan []*Item
 	dirty    map[transport.Link]struct{}
+	scratch  []*Subscription // reused by deliverOne (only the shard's goroutine touches it)
 }
 
 func (sh *shard) add(sub *Subscription) {
@@ -380,6 +406,10 @@ func (sh *shard) run() {
 }
 
 func (sh *shard) deliver(batch [][]*Item) {
+	if len(batch) == 1 && len(batch[0]) == 1 {
+		sh.deliverOne(batch[0][0])
+		return
+	}
 	var n int64
 	sh.mu.Lock()
 	for _, items := range batch {

@@ -111,7 +111,6 @@ type Stats struct {
 	SlowConsumers  atomic.Int64
 	WriteTimeouts  atomic.Int64
 	HeaderTimeouts atomic.Int64
-	QueuedBytes    atomic.Int64
 	WriteSyscalls  atomic.Int64
 }
 
@@ -277,6 +276,16 @@ func (s *Server) Shutdown(ctx context.Context, reason transport.CloseReason) err
 	}
 	s.poller.close()
 	return err
+}
+
+// QueuedBytes sums the bytes queued on every connection (computed on demand: keeping a global
+// counter current would cost an atomic on every enqueue and write of the fan-out path).
+func (s *Server) QueuedBytes() int64 {
+	var n int64
+	for _, c := range s.Connections() {
+		n += int64(c.Pending())
+	}
+	return n
 }
 
 // Connections returns a snapshot of open connections.

@@ -82,7 +82,7 @@ func TestSlowConsumerClosedAtByteCap(t *testing.T) {
 	stalledClient(t, addr)
 	waitFor(t, 5*time.Second, "slow-consumer close", func() bool { return srv.Stats.SlowConsumers.Load() == 1 })
 	waitFor(t, 2*time.Second, "connection gone", func() bool { return srv.Stats.Conns.Load() == 0 })
-	if q := srv.Stats.QueuedBytes.Load(); q != 0 {
+	if q := srv.QueuedBytes(); q != 0 {
 		t.Fatalf("queued bytes after close = %d", q)
 	}
 	// The queue held at most the cap: the kernel buffers plus 512 KiB, never the whole flood.

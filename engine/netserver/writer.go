@@ -73,7 +73,6 @@ func (c *Conn) enqueue(bufs ...[]byte) error {
 	}
 	q.n += size
 	q.mu.Unlock()
-	c.srv.Stats.QueuedBytes.Add(int64(size))
 	return nil
 }
 
@@ -119,7 +118,13 @@ func (c *Conn) drain() (failed bool) {
 		}
 		q.mu.Unlock()
 
-		n, err := unix.Writev(c.fd, batch)
+		var n int
+		var err error
+		if len(batch) == 1 {
+			n, err = unix.Write(c.fd, batch[0]) // the common fan-out case: no iovec array
+		} else {
+			n, err = unix.Writev(c.fd, batch)
+		}
 		c.srv.Stats.WriteSyscalls.Add(1)
 
 		q.mu.Lock()
@@ -148,7 +153,6 @@ func (c *Conn) drain() (failed bool) {
 func (c *Conn) consume(n int) {
 	q := &c.out
 	q.n -= n
-	c.srv.Stats.QueuedBytes.Add(int64(-n))
 	i := 0
 	for i < len(q.bufs) && n >= len(q.bufs[i]) {
 		n -= len(q.bufs[i])
@@ -175,7 +179,6 @@ func (q *outq) shut(c *Conn) {
 	q.wmu.Lock()
 	q.mu.Lock()
 	q.closed = true
-	c.srv.Stats.QueuedBytes.Add(int64(-q.n))
 	q.bufs, q.n = nil, 0
 	q.mu.Unlock()
 	q.wmu.Unlock()
