@@ -4,7 +4,7 @@ BIN       := bin/pushgate
 LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= ./data
 
-.PHONY: run-kafka all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
+.PHONY: bench-micro run-kafka all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
 
 all: build
 
@@ -39,9 +39,12 @@ conformance-server: build
 conformance:
 	SOCKETIO_REPO=$(SOCKETIO_REPO) RUNS=$${RUNS:-5} scripts/conformance.sh
 
-## bench: Go micro-benchmarks (codecs, publish path)
-bench:
-	$(GO) test -run=NONE -bench=. -benchmem ./protocol/... ./bench/...
+## bench: the side-by-side comparison (pushgate vs Node socket.io 4.8.4 vs the floor server; QUICK=1 for ~3 min)
+bench: bench-compare
+
+## bench-micro: Go micro-benchmarks (codecs, publish path, Kafka decode, cluster link)
+bench-micro:
+	$(GO) test -run=NONE -bench=. -benchmem ./protocol/... ./bench/ ./engine/source/... ./engine/cluster/...
 
 ## fuzz: run each fuzz target for FUZZTIME (default 10s)
 fuzz:
@@ -52,3 +55,5 @@ vet:
 
 clean:
 	rm -rf bin
+
+include bench/bench.mk

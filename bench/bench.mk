@@ -1,0 +1,35 @@
+# Side-by-side benchmarks (bench/). Included from the top-level Makefile:
+#     include bench/bench.mk
+#
+#   make bench-compare            pushgate vs Node socket.io 4.8.4 vs the floor server, ~25 min;
+#                                 writes bench/results/{results.jsonl,ratios.md,*.svg}
+#   make bench-compare QUICK=1    the same in < 3 min (fewer levels, 1 round), to /tmp/pushgate-bench-quick
+#   make scale-test               >= 200k connections: pushgate serve --workers N + pushload --procs N
+#   make soak                     15 min steady fan-out with 1% slow consumers and connect churn: RSS/goroutine drift
+GO ?= go
+BENCH_OUT   ?= $(if $(filter 1,$(QUICK)),/tmp/pushgate-bench-quick,bench/results)
+BENCH_FLAGS ?=
+
+.PHONY: bench-build bench-node-deps bench-compare scale-test soak
+
+bench-build:
+	$(GO) build -o bin/pushgate ./cmd/pushgate
+	$(GO) build -o bin/pushload ./loadtest/cmd/pushload
+	$(GO) build -o bin/floor ./bench/cmd/floor
+	$(GO) build -o bin/benchcmp ./bench/cmd/benchcmp
+
+bench-node-deps:
+	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
+
+## bench-compare: side-by-side harness (QUICK=1 for the < 3 min version; BENCH_FLAGS=--pprof adds CPU/heap profiles of pushgate)
+bench-compare: bench-build bench-node-deps
+	bin/benchcmp $(if $(filter 1,$(QUICK)),--quick) --out $(BENCH_OUT) \
+		--pushgate bin/pushgate --floor bin/floor --node-script bench/node/server.mjs $(BENCH_FLAGS)
+
+## scale-test: >= 200,000 concurrent connections (CONNS, WORKERS, PROCS, SOURCES, PUBLISH_RATE, HOLD)
+scale-test: bench-build
+	bench/scripts/scale-test.sh
+
+## soak: SOAK_DURATION (default 15m) steady run with slow consumers and churn; RSS/goroutine drift
+soak: bench-build
+	bench/scripts/soak.sh
