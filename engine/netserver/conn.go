@@ -128,10 +128,13 @@ func (c *Conn) armTimer(d time.Duration) {
 	c.timer.Reset(d)
 }
 
+// stopTimer stops and drops the header/idle timer: a WebSocket or SSE connection never needs it
+// again, and an idle connection should not keep one alive.
 func (c *Conn) stopTimer() {
 	c.timerMu.Lock()
 	if c.timer != nil {
 		c.timer.Stop()
+		c.timer = nil
 	}
 	c.timerMu.Unlock()
 }

@@ -137,8 +137,8 @@ var configureOnce sync.Once
 // minimum node) would dominate the memory of an idle connection (performance.md addendum).
 func configureNetpoll() {
 	configureOnce.Do(func() {
-		netpoll.LinkBufferCap = 512
-		_ = netpoll.Configure(netpoll.Config{BufferSize: 512, PollerNum: max(1, runtime.GOMAXPROCS(0)/2)})
+		netpoll.LinkBufferCap = 256
+		_ = netpoll.Configure(netpoll.Config{BufferSize: 256, PollerNum: max(1, runtime.GOMAXPROCS(0)/2)})
 		netpoll.SetLoggerOutput(slogWriter{})
 	})
 }

@@ -78,20 +78,21 @@ func (n *namespace) Authorize(k *transport.Socket, raw []byte) error {
 		return &transport.ConnectError{Message: "Invalid auth payload.", Data: codeJSON("bad_request")}
 	}
 	sess := k.Session()
+	q := sess.Query()
 	r := request{defaultNS: n.defaultNS, tenantRef: n.tenantRef}
 	switch {
 	case a.Token != nil:
 		r.token, r.hasToken = *a.Token, true
 	case sess.Authorization != "":
 		r.token, r.hasToken = bearer(sess.Authorization)
-	case sess.Query.Has("token"):
-		r.token, r.hasToken = sess.Query.Get("token"), true
+	case q.Has("token"):
+		r.token, r.hasToken = q.Get("token"), true
 	}
-	r.streamID = sess.Query.Get("stream")
+	r.streamID = q.Get("stream")
 	if a.Stream != nil {
 		r.streamID = *a.Stream
 	}
-	r.criteria = criteriaBytes(a.Criteria, sess.Query.Get("criteria"))
+	r.criteria = criteriaBytes(a.Criteria, q.Get("criteria"))
 	ctx, cancel := context.WithTimeout(context.Background(), AuthTimeout)
 	defer cancel()
 	g, f := n.d.authorize(ctx, r)

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,8 +53,9 @@ const closeGrace = 100 * time.Millisecond
 // safe because Link methods never block (see LOCKING.md).
 type Session struct {
 	ID string
-	// Query is the query of the request that opened the session; Authorization its header.
-	Query         url.Values
+	// RawQuery is the query of the request that opened the session (parsed on demand by Query:
+	// a copied url.Values would cost every idle session a map); Authorization its header.
+	RawQuery      string
 	Authorization string
 	Origin        string
 	RemoteAddr    string
@@ -82,12 +84,8 @@ type Session struct {
 }
 
 func (e *EngineServer) newSession(r *Request, tr int) *Session {
-	q := make(url.Values, len(r.Query))
-	for k, v := range r.Query {
-		q[k] = append([]string(nil), v...)
-	}
 	s := &Session{
-		ID: e.cfg.SIDPrefix + NewID(), Query: q, Authorization: r.Authorization, Origin: r.Origin, RemoteAddr: r.RemoteAddr,
+		ID: e.cfg.SIDPrefix + NewID(), RawQuery: strings.Clone(r.RawQuery), Authorization: r.Authorization, Origin: r.Origin, RemoteAddr: r.RemoteAddr,
 		e: e, transport: tr,
 	}
 	// The heartbeat starts with the session (not after the handshake is flushed): the reference
@@ -113,6 +111,12 @@ func (s *Session) handshakePolling(r *Request, l Link) {
 func (s *Session) pollResponse(origin string, status int, body ...[]byte) *Response {
 	h := append([]Header{{"Cache-Control", "no-store"}}, s.e.cfg.CORS.Headers(origin)...)
 	return &Response{Status: status, ContentType: "text/plain; charset=UTF-8", Header: h, Body: body}
+}
+
+// Query parses the query of the request that opened the session.
+func (s *Session) Query() url.Values {
+	q, _ := url.ParseQuery(s.RawQuery)
+	return q
 }
 
 // IsWebSocket reports whether the session is on the WebSocket transport.

@@ -132,7 +132,11 @@ func (s *SocketServer) OnOpen(sess *Session) {
 		joined, busy := c.joined, c.connecting > 0
 		c.mu.Unlock()
 		if busy && !joined {
-			c.timer.Reset(s.cfg.ConnectTimeout / 4) // decide once the pending CONNECT is answered
+			c.mu.Lock()
+			if c.timer != nil {
+				c.timer.Reset(s.cfg.ConnectTimeout / 4) // decide once the pending CONNECT is answered
+			}
+			c.mu.Unlock()
 			return
 		}
 		if !joined {
@@ -147,8 +151,10 @@ func (s *SocketServer) OnClose(sess *Session, reason CloseReason) {
 	if c == nil {
 		return
 	}
-	c.timer.Stop()
 	c.mu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	socks := make([]*Socket, 0, len(c.sockets))
 	for _, k := range c.sockets {
 		socks = append(socks, k)
@@ -283,7 +289,7 @@ func (c *client) connect(pkt socketio.Packet) error {
 	if len(auth) == 0 {
 		auth = emptyAuth
 	}
-	k := &Socket{ID: NewID(), Namespace: nsp, Auth: append([]byte(nil), auth...), client: c, ns: ns}
+	k := &Socket{ID: NewID(), Namespace: nsp, client: c, ns: ns}
 	c.mu.Lock()
 	c.connecting++
 	c.mu.Unlock()
@@ -302,6 +308,10 @@ func (c *client) connect(pkt socketio.Packet) error {
 	c.mu.Lock()
 	c.sockets[nsp] = k
 	c.joined = true
+	if c.timer != nil {
+		c.timer.Stop() // joined: the connect timeout is over; drop the timer with it
+		c.timer = nil
+	}
 	c.mu.Unlock()
 	if p, ok := ns.(PreConnecter); ok {
 		p.PreConnect(k)

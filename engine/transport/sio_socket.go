@@ -14,8 +14,6 @@ type Socket struct {
 	PID string
 	// Namespace is the namespace exactly as the client spelled it; replies use this string.
 	Namespace string
-	// Auth is a copy of the CONNECT payload.
-	Auth []byte
 	// Data belongs to the namespace logic.
 	Data any
 
