@@ -57,6 +57,16 @@ func startServer(t *testing.T, cfg engine.Config) (*engine.Server, context.Cance
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// The PATCH above reaches the registry through the configuration watcher started by Run.
+	for deadline := time.Now().Add(3 * time.Second); ; {
+		if _, ok := srv.Hub.Registry().Lookup(demo.ID, "news"); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("stream news never reached the registry")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	return srv, cancel, done
 }
 
