@@ -62,6 +62,8 @@ type Config struct {
 	// DrainTimeout is the graceful-shutdown window over which clients are told to reconnect
 	// elsewhere. Zero means 10s; negative closes everyone at once.
 	DrainTimeout time.Duration
+	// MaxSSEPerToken caps the open SSE streams of one token subject (0 = no limit).
+	MaxSSEPerToken int
 	// MaxConnsPerIP, ConnectRate: per-address admission (0 = no limit).
 	MaxConnsPerIP int
 	ConnectRate   float64

@@ -35,6 +35,11 @@ func (s *Server) registerMetrics() {
 	g("pushgate_subscriptions", "Active stream subscriptions (Socket.IO and SSE).", func() float64 { return float64(hs.Subs.Load()) })
 	g("pushgate_sse_streams", "Open SSE streams.", func() float64 { return float64(s.SSE.Count()) })
 
+	as := &s.Verifier.Stats
+	c("pushgate_jwks_refreshes_total", "Key-set fetches (discovery + JWKS) of the token issuers.", func() float64 { return float64(as.Refreshes.Load()) })
+	c("pushgate_jwks_refresh_errors_total", "Failed key-set fetches.", func() float64 { return float64(as.RefreshErrors.Load()) })
+	c("pushgate_tokens_verified_total", "Tokens accepted.", func() float64 { return float64(as.Verified.Load()) })
+	c("pushgate_tokens_rejected_total", "Tokens rejected (expired, bad signature, wrong audience or issuer, …).", func() float64 { return float64(as.Rejected.Load()) })
 	ps := &s.pushStats
 	for ti, tname := range []string{"socketio", "sse"} {
 		ti := ti

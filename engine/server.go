@@ -147,7 +147,7 @@ func (s *Server) build() error {
 		ConnectTimeout: cfg.ConnectTimeout,
 	})
 	deps.MountSocketIO(s.SIO)
-	s.SSE = deps.NewSSE(push.SSEConfig{Heartbeat: cfg.SSEHeartbeat, CORS: cors})
+	s.SSE = deps.NewSSE(push.SSEConfig{Heartbeat: cfg.SSEHeartbeat, CORS: cors, MaxPerToken: cfg.MaxSSEPerToken})
 
 	s.Metrics = metrics.Registry()
 	var issuer api.Issuer
@@ -305,3 +305,6 @@ func (s *Server) logStart() {
 		s.log.Info("get a token", "command", fmt.Sprintf("pushgate token --data-dir %s --tenant demo --roles stream-listener,urn:ads:platform:event-service:event-sender,urn:ads:platform:configuration-service:configuration-admin", s.cfg.DataDir))
 	}
 }
+
+// Config returns the effective configuration.
+func (s *Server) Config() Config { return s.cfg }

@@ -37,6 +37,7 @@ func runServe(args []string) error {
 	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 0, "maximum open connections per client IP (0 = no limit)")
 	fs.Float64Var(&c.ConnectRate, "connect-rate", 0, "new connections per second per client IP (0 = no limit); above it 429")
 	fs.DurationVar(&c.SSEHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
+	fs.IntVar(&c.MaxSSEPerToken, "max-sse-per-token", 100, "open SSE streams per token subject (0 = no limit); above it 429")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Second, "graceful shutdown window: clients are told to reconnect elsewhere, spread over it")
 	pprofAddr := fs.String("pprof", "", "address for the pprof HTTP endpoint (off when empty), e.g. 127.0.0.1:6060")
 	var kc kafka.Config

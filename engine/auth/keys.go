@@ -83,6 +83,10 @@ func (rk *realmKeys) keyfunc(ctx context.Context, token *jwt.Token) (any, error)
 		rk.mu.Unlock()
 
 		store, uri, err := rk.fetch()
+		rk.v.Stats.Refreshes.Add(1)
+		if err != nil {
+			rk.v.Stats.RefreshErrors.Add(1)
+		}
 
 		rk.mu.Lock()
 		rk.lastErr = err

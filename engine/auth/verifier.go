@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -14,6 +15,15 @@ import (
 
 // RealmCore is the realm of core (platform) users.
 const RealmCore = "core"
+
+// Stats are the verifier's counters.
+type Stats struct {
+	// Refreshes counts key-set fetches (first use, unknown kid, expiry); RefreshErrors the
+	// failed ones.
+	Refreshes, RefreshErrors atomic.Int64
+	// Verified and Rejected count Verify outcomes.
+	Verified, Rejected atomic.Int64
+}
 
 // TenantResolver maps a tenant realm to its tenant URN. It is called for every token of a non-core
 // realm, so it should be an in-memory lookup.
@@ -24,6 +34,8 @@ type TenantResolver interface {
 // Verifier verifies bearer tokens of the core realm and of tenant realms. It is safe for
 // concurrent use. It starts no goroutine: keys are fetched by the Verify call that needs them.
 type Verifier struct {
+	// Stats counts key fetches (discovery + JWKS) and verification outcomes, for metrics.
+	Stats   Stats
 	cfg     Config
 	tenants TenantResolver
 	client  interface {
@@ -96,6 +108,16 @@ type issued struct {
 // and aud are required; iss must be <IssuerBase>/realms/<realm> for the core realm or a realm the
 // TenantResolver knows (no key is fetched for any other issuer); aud must contain Audience.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
+	p, err := v.verify(ctx, token)
+	if err != nil {
+		v.Stats.Rejected.Add(1)
+		return nil, err
+	}
+	v.Stats.Verified.Add(1)
+	return p, nil
+}
+
+func (v *Verifier) verify(ctx context.Context, token string) (*Principal, error) {
 	if v.ctx.Err() != nil {
 		return nil, reject(ReasonClosed, nil)
 	}

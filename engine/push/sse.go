@@ -24,6 +24,8 @@ type SSEConfig struct {
 	Retry time.Duration
 	// CORS decides the Access-Control-* headers.
 	CORS transport.CORS
+	// MaxPerToken caps the open streams of one token subject (0 = no limit); above it: 429.
+	MaxPerToken int
 }
 
 // SSE serves the Server-Sent Events route on the event loop.
@@ -32,7 +34,9 @@ type SSE struct {
 	cfg  SSEConfig
 	mu   sync.Mutex
 	subs map[*sseSink]struct{}
-	quit chan struct{}
+	// perSubject counts open streams per token subject (MaxPerToken).
+	perSubject map[string]int
+	quit       chan struct{}
 }
 
 // NewSSE returns the SSE handler and starts its heartbeat.
@@ -43,7 +47,7 @@ func (d *Deps) NewSSE(cfg SSEConfig) *SSE {
 	if cfg.Retry <= 0 {
 		cfg.Retry = 3 * time.Second
 	}
-	s := &SSE{d: d, cfg: cfg, subs: make(map[*sseSink]struct{}), quit: make(chan struct{})}
+	s := &SSE{d: d, cfg: cfg, subs: make(map[*sseSink]struct{}), perSubject: make(map[string]int), quit: make(chan struct{})}
 	if cfg.Heartbeat > 0 {
 		go s.heartbeat()
 	}
@@ -119,7 +123,14 @@ func (s *SSE) ServeRequest(r *transport.Request, l transport.Link) transport.WSH
 	if lastID == "" {
 		lastID = r.Query.Get("lastEventId")
 	}
-	k := &sseSink{s: s, link: l, exp: g.principal.Expires}
+	k := &sseSink{s: s, link: l, exp: g.principal.Expires, subject: subjectKey(g)}
+	if !s.admit(k.subject) {
+		s.d.Stats.refused(TransportSSE, &Failure{Code: "unavailable"})
+		l.Respond(&transport.Response{Status: 429, ContentType: "application/json",
+			Header: append(s.cfg.CORS.Headers(r.Origin), transport.Header{Name: "Retry-After", Value: "5"}),
+			Body:   [][]byte{[]byte(`{"errorMessage":"Too many open streams for this token."}`)}})
+		return nil
+	}
 	k.sub = &hub.Subscription{
 		Stream: g.stream.Key(), StreamID: g.stream.ID, Scope: g.stream.TenantID,
 		Criteria: g.criteria, Principal: g.principal, Sink: k,
@@ -141,6 +152,29 @@ func (s *SSE) ServeRequest(r *transport.Request, l transport.Link) transport.WSH
 	return nil
 }
 
+// subjectKey identifies the token behind a grant for MaxPerToken; anonymous callers are limited
+// by the per-address connection limits instead.
+func subjectKey(g *grant) string {
+	if g.principal.Anonymous {
+		return ""
+	}
+	return g.principal.TenantID + "\x00" + g.principal.Subject
+}
+
+// admit counts a new stream for subject, or refuses it at MaxPerToken.
+func (s *SSE) admit(subject string) bool {
+	if subject == "" || s.cfg.MaxPerToken <= 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perSubject[subject] >= s.cfg.MaxPerToken {
+		return false
+	}
+	s.perSubject[subject]++
+	return true
+}
+
 // resetEvent tells a client that resumed with Last-Event-ID outside the history window that it
 // missed events (contract.md): it should reload its state; the stream continues live.
 var resetEvent, _ = sse.AppendEvent(nil, "", "reset", []byte(`{"reason":"history-gap"}`))
@@ -157,12 +191,13 @@ func (s *SSE) fail(r *transport.Request, l transport.Link, f *Failure) {
 
 // sseSink is one SSE subscriber.
 type sseSink struct {
-	s     *SSE
-	link  transport.Link
-	sub   *hub.Subscription
-	exp   time.Time
-	timer *time.Timer
-	once  sync.Once
+	s       *SSE
+	subject string // token subject counted against MaxPerToken ("" when not counted)
+	link    transport.Link
+	sub     *hub.Subscription
+	exp     time.Time
+	timer   *time.Timer
+	once    sync.Once
 }
 
 // Deliver implements hub.Sink.
@@ -196,6 +231,11 @@ func (k *sseSink) stop() {
 		}
 		k.s.mu.Lock()
 		delete(k.s.subs, k)
+		if k.subject != "" {
+			if k.s.perSubject[k.subject]--; k.s.perSubject[k.subject] <= 0 {
+				delete(k.s.perSubject, k.subject)
+			}
+		}
 		k.s.mu.Unlock()
 	})
 }
