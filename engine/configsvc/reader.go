@@ -58,7 +58,7 @@ type Reader struct {
 	log      *slog.Logger
 
 	mu       sync.Mutex
-	cache    map[string]entry   // key: tenant URN, "" = core
+	cache    map[string]entry     // key: tenant URN, "" = core
 	failed   map[string]time.Time // key -> retry due
 	inflight map[string]*call
 	gen      map[string]uint64 // bumped on invalidation
