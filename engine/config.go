@@ -10,6 +10,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/transport"
@@ -78,6 +79,10 @@ type Config struct {
 	// Kafka, when set, reads events from a Kafka topic and shares tenants and stream documents
 	// through a compacted topic (docs/KAFKA.md) instead of the embedded bus.
 	Kafka *kafka.Config
+
+	// ConfigService, when set, reads stream documents from an ADSP configuration-service instead
+	// of the local store (tenants and events are unchanged).
+	ConfigService *configsvc.Config
 
 	// Source replaces the embedded bus as the event source next to the local store (Kafka), and
 	// Publisher replaces it for ingest (the Kafka producer).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine/api"
 	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/devissuer"
 	"github.com/pushgate/pushgate/engine/history"
 	"github.com/pushgate/pushgate/engine/hub"
@@ -95,6 +96,17 @@ func New(cfg Config) (*Server, error) {
 			src = s.Bus
 		}
 		s.backend = localBackend{Store: st, src: src}
+	}
+	if cfg.ConfigService != nil && cfg.Backend == nil {
+		cc := *cfg.ConfigService
+		cc.Logger = s.log
+		r, err := configsvc.New(cc)
+		if err != nil {
+			_ = s.backend.Close()
+			_ = ln.Close()
+			return nil, fmt.Errorf("engine: configuration service: %w", err)
+		}
+		s.backend = newRemoteConfigBackend(s.backend, storeTenants{s.backend}, r)
 	}
 	if err := s.build(); err != nil {
 		_ = s.backend.Close()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine"
+	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 )
 
@@ -50,6 +51,9 @@ func runServe(args []string) error {
 	fs.StringVar(&kc.SASLMechanism, "kafka-sasl-mechanism", "", "PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512")
 	fs.StringVar(&kc.SASLUser, "kafka-sasl-user", "", "SASL user")
 	fs.StringVar(&kc.SASLPassword, "kafka-sasl-password", "", "SASL password (prefer PUSHGATE_KAFKA_SASL_PASSWORD)")
+	csURL := fs.String("configuration-service-url", "", "read stream documents from this ADSP configuration-service instead of the local store")
+	csClient := fs.String("configuration-service-client-id", "urn:ads:platform:push-service", "client id for the client-credentials token (realm core of --oidc-base)")
+	csSecret := fs.String("configuration-service-client-secret", "", "client secret for the client-credentials token (prefer PUSHGATE_CONFIGURATION_SERVICE_CLIENT_SECRET)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
 	workers := fs.Int("workers", 1, "server processes sharing --listen (SO_REUSEPORT); >1 runs a parent and N workers")
@@ -77,6 +81,16 @@ func runServe(args []string) error {
 			}
 		}
 		c.Kafka = &kc
+	}
+	if *csURL != "" {
+		cs := configsvc.Config{URL: *csURL}
+		if *csSecret != "" {
+			if c.OIDCBase == "" {
+				return fmt.Errorf("--configuration-service-client-secret needs --oidc-base (the token comes from <oidc-base>/realms/core)")
+			}
+			cs.Token = configsvc.ClientCredentials(strings.TrimRight(c.OIDCBase, "/")+"/realms/core/protocol/openid-connect/token", *csClient, *csSecret, nil)
+		}
+		c.ConfigService = &cs
 	}
 	logger, err := newLogger(*level, *format)
 	if err != nil {
