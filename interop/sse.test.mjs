@@ -7,82 +7,11 @@
 
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import crypto from "node:crypto";
 import { EventSource } from "eventsource";
 
-const FX = JSON.parse(readFileSync(process.env.PUSHGATE_FIXTURE, "utf8"));
-const BASE = (process.env.PUSHGATE_URL || FX.url).replace(/\/+$/, "");
-const DEMO = FX.tenants.demo;
-const ACME = FX.tenants.acme;
-const DEMO_TOKEN = FX.tokens.demo;
-const ACME_TOKEN = FX.tokens.acme;
-const CORE_TOKEN = FX.tokens.core;
+import { FX, BASE, DEMO, ACME, DEMO_TOKEN, ACME_TOKEN, CORE_TOKEN, QS_ROLES, CONFIG, T, mint, sign, claims, forgedTokens } from "./fixture.mjs";
 const HEARTBEAT_MS = FX.timings.sseHeartbeatMs;
-const QS_ROLES =
-  "stream-listener,urn:ads:platform:event-service:event-sender,urn:ads:platform:configuration-service:configuration-admin";
-const CONFIG = "/configuration/v2/configuration/platform/push-service";
-const T = { timeout: 30_000 };
-
-// ---------------------------------------------------------------------------------------------
-// tokens (same helpers as product.test.mjs)
-
-function mint({ tenant, core = false, roles = "", ttl, sub, name } = {}) {
-  const args = ["token", "--data-dir", FX.dataDir];
-  if (core) args.push("--core");
-  else args.push("--tenant", tenant ?? "demo");
-  if (roles) args.push("--roles", roles);
-  if (ttl) args.push("--ttl", ttl);
-  if (sub) args.push("--sub", sub);
-  if (name) args.push("--name", name);
-  return execFileSync(FX.bin, args, { encoding: "utf8" }).trim();
-}
-
-const b64u = (v) => Buffer.from(typeof v === "string" ? v : JSON.stringify(v)).toString("base64url");
-const devKey = crypto.createPrivateKey(readFileSync(join(FX.dataDir, "dev-signing-key.pem")));
-const devIssuer = JSON.parse(readFileSync(join(FX.dataDir, "dev-issuer.json"), "utf8"));
-
-function sign(header, claims, { key = devKey, hmac } = {}) {
-  const input = `${b64u(header)}.${b64u(claims)}`;
-  let sig;
-  if (header.alg === "none") sig = "";
-  else if (hmac) sig = crypto.createHmac("sha256", hmac).update(input).digest("base64url");
-  else sig = crypto.sign("sha256", Buffer.from(input), key).toString("base64url");
-  return `${input}.${sig}`;
-}
-
-function claims(over = {}) {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: `${devIssuer.issuerBase}/realms/demo`,
-    sub: "forged-user",
-    aud: ["urn:ads:platform:push-service"],
-    iat: now,
-    exp: now + 3600,
-    realm_access: { roles: ["stream-listener"] },
-    ...over,
-  };
-}
-
-function forgedTokens() {
-  const hdr = { alg: "RS256", typ: "JWT", kid: devIssuer.kid };
-  const otherKey = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
-  const publicPem = crypto.createPublicKey(devKey).export({ type: "spki", format: "pem" });
-  return {
-    valid: sign(hdr, claims()),
-    bad: {
-      expired: mint({ tenant: "demo", roles: QS_ROLES, ttl: "-1h" }),
-      "wrong aud": sign(hdr, claims({ aud: ["account"] })),
-      "wrong iss": sign(hdr, claims({ iss: "http://evil.example/auth/realms/demo" })),
-      "unknown kid": sign({ ...hdr, kid: "no-such-kid" }, claims(), { key: otherKey }),
-      "alg none": sign({ alg: "none", typ: "JWT", kid: devIssuer.kid }, claims()),
-      "HS256 with the public key": sign({ alg: "HS256", typ: "JWT", kid: devIssuer.kid }, claims(), { hmac: publicPem }),
-      garbage: "garbage.not-a.jwt",
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // REST helpers
