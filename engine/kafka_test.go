@@ -4,16 +4,19 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/devissuer"
 	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/protocol/wsframe"
 )
 
 // Two instances on one broker: a PATCH on A is seen by B, an event posted to B reaches SSE
@@ -260,4 +263,87 @@ func waitStream(t *testing.T, base, tok string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Socket.IO connection state recovery across instances: a client that saw some events on A
+// reconnects to B with its pid and last offset; B replays what it missed (re-read from the topic)
+// before the CONNECT reply, which carries the client's pid, so socket.io-client reports
+// socket.recovered === true.
+func TestKafkaSocketIORecoveryOnAnotherInstance(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.SeedTopics(3, "domain-events"), kfake.SeedTopics(1, "pushgate.config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	a := startInstance(t, engine.Config{Kafka: &kc})
+	b := startInstance(t, engine.Config{Kafka: &kc, OIDCBase: a.URL() + "/auth", HistorySize: -1})
+	iss, err := devissuer.Load(a.cfgDataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := iss.Mint(devissuer.Claims{Realm: "demo", Roles: []string{"stream-listener",
+		"urn:ads:platform:event-service:event-sender", "urn:ads:platform:configuration-service:configuration-admin"}})
+	patch := `{"operation":"UPDATE","update":{"orders":{"id":"orders","name":"Orders","publicSubscribe":false,"subscriberRoles":[],"events":[{"namespace":"shop","name":"order-placed"}]}}}`
+	if code := do(t, "PATCH", a.URL()+"/configuration/v2/configuration/platform/push-service", tok, patch); code != 200 {
+		t.Fatalf("PATCH: %d", code)
+	}
+	waitStream(t, b.URL(), tok)
+	var ids []string
+	sa := openSSE(t, a.URL()+"/stream/v1/streams/orders", tok)
+	for i := 1; i <= 5; i++ {
+		body := fmt.Sprintf(`{"namespace":"shop","name":"order-placed","timestamp":"2026-01-01T00:00:00Z","payload":{"seq":%d}}`, i)
+		if code := do(t, "POST", a.URL()+"/event/v1/events", tok, body); code != 200 {
+			t.Fatalf("POST: %d", code)
+		}
+	}
+	for _, e := range sa.next(t, 5) {
+		ids = append(ids, e.id)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for !strings.Contains(get(t, b.URL()+"/metrics", ""), "pushgate_events_total 5") {
+		if time.Now().After(deadline) {
+			t.Fatal("B did not consume the events")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The client last saw event 2 (its offset) on A; it reconnects to B.
+	conn, br := dialWS(t, b.Addr().String(), "stream=orders")
+	auth := fmt.Sprintf(`{"token":%q,"pid":"pid-from-a","offset":%q}`, tok, ids[1])
+	conn.Write(wsframe.AppendMaskedFrame(nil, ws.OpText, []byte("40/demo,"+auth), [4]byte{1, 2, 3, 4}))
+	var seqs []string
+	for {
+		p := string(frame(t, br))
+		if strings.HasPrefix(p, "40/demo,") {
+			if !strings.Contains(p, `"pid":"pid-from-a"`) {
+				t.Fatalf("CONNECT reply %s: the client's pid must come back (recovered)", p)
+			}
+			break
+		}
+		if i := strings.Index(p, `"seq":`); i >= 0 {
+			seqs = append(seqs, p[i+6:i+7])
+		}
+	}
+	if strings.Join(seqs, ",") != "3,4,5" {
+		t.Fatalf("replayed before the CONNECT reply: %v, want 3,4,5", seqs)
+	}
+}
+
+// dialWS opens an Engine.IO WebSocket session with the extra query and reads the open packet.
+func dialWS(t *testing.T, addr, query string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("GET /socket.io/?EIO=4&transport=websocket&" + query + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+	br := bufio.NewReader(c)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	frame(t, br) // open packet
+	return c, br
 }

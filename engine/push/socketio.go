@@ -108,10 +108,16 @@ func (n *namespace) Authorize(k *transport.Socket, raw []byte) error {
 	}
 	if rec := n.d.recovery(); rec != nil {
 		k.PID = newPID()
-		if a.PID != nil && a.Offset != nil {
-			if p, ok := rec.take(*a.PID, n.d.now()); ok && p.nsp == k.Namespace && p.streamKey == m.sub.Stream {
-				m.resume, m.resumePID, m.offset = &p, *a.PID, *a.Offset
+		if a.PID != nil && a.Offset != nil && *a.PID != "" && *a.Offset != "" {
+			p, ok := rec.take(*a.PID, n.d.now())
+			if !ok || p.nsp != k.Namespace || p.streamKey != m.sub.Stream {
+				// Not parked here: the session lived on another instance (or this one
+				// forgot it). Event ids are instance-independent, so the missed events can
+				// still be replayed from the offset; the socket gets a new id. The token and
+				// the permission were checked above like for any CONNECT.
+				p = parked{nsp: k.Namespace, streamKey: m.sub.Stream}
 			}
+			m.resume, m.resumePID, m.offset = &p, *a.PID, *a.Offset
 		}
 	}
 	k.Data = m
@@ -131,7 +137,10 @@ func (n *namespace) PreConnect(k *transport.Socket) {
 		return
 	}
 	if n.d.Hub.Subscribe(m.sub, m.offset, nil) {
-		k.ID, k.PID = m.resume.sid, m.resumePID
+		if m.resume.sid != "" {
+			k.ID = m.resume.sid
+		}
+		k.PID = m.resumePID
 	}
 }
 
