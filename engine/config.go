@@ -50,6 +50,10 @@ type Config struct {
 	HistorySize int
 	HistoryAge  time.Duration
 
+	// SendBuffer sets SO_SNDBUF on client sockets, so a client that stops reading reaches the
+	// queue cap (and is closed) instead of parking megabytes in the kernel. Zero means 64 KiB;
+	// negative leaves the kernel's auto-tuning.
+	SendBuffer int
 	// MaxPendingBytes and WriteTimeout are the slow-consumer policy. Zero means 1 MiB and 10s.
 	MaxPendingBytes int
 	WriteTimeout    time.Duration
@@ -104,6 +108,9 @@ func (c *Config) applyDefaults() {
 		c.DataDir = "./data"
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/") // empty: set from the bound address
+	if c.SendBuffer == 0 {
+		c.SendBuffer = 64 << 10
+	}
 	if c.RecoveryWindow == 0 {
 		c.RecoveryWindow = 2 * time.Minute
 	}

@@ -187,7 +187,7 @@ func (s *Server) build() error {
 	n, err := netserver.New(netserver.Config{
 		Listen: cfg.Listen, ReusePort: cfg.ReusePort, MaxMessageBytes: maxMsg,
 		HeaderTimeout: cfg.HeaderTimeout, MaxPendingBytes: cfg.MaxPendingBytes, WriteTimeout: cfg.WriteTimeout,
-		MaxConns: cfg.MaxConns, MaxConnsPerIP: cfg.MaxConnsPerIP, ConnectRate: cfg.ConnectRate, Logger: s.log,
+		SendBuffer: cfg.SendBuffer, MaxConns: cfg.MaxConns, MaxConnsPerIP: cfg.MaxConnsPerIP, ConnectRate: cfg.ConnectRate, Logger: s.log,
 	}, netserver.Routes{
 		Mounts: []netserver.Mount{
 			{Prefix: "/socket.io/", Handler: s.SIO},

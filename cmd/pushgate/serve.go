@@ -33,6 +33,7 @@ func runServe(args []string) error {
 	fs.DurationVar(&c.HistoryAge, "history-age", 5*time.Minute, "longest an event is kept for replay")
 	pending := fs.String("max-pending-bytes", "1MiB", "bytes queued per connection before it is closed as a slow consumer")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", 10*time.Second, "close a connection whose socket stays unwritable this long")
+	sndbuf := fs.String("socket-send-buffer", "64KiB", "SO_SNDBUF per client socket (-1 = the kernel's auto-tuning)")
 	fs.DurationVar(&c.HeaderTimeout, "header-timeout", 10*time.Second, "close connections that do not complete a request head in time")
 	fs.IntVar(&c.MaxConns, "max-conns", 0, "maximum open connections (0 = no limit)")
 	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 0, "maximum open connections per client IP (0 = no limit)")
@@ -67,6 +68,11 @@ func runServe(args []string) error {
 		return fmt.Errorf("--max-pending-bytes: %w", err)
 	}
 	c.MaxPendingBytes = n
+	if *sndbuf == "-1" {
+		c.SendBuffer = -1
+	} else if c.SendBuffer, err = parseBytes(*sndbuf); err != nil {
+		return fmt.Errorf("--socket-send-buffer: %w", err)
+	}
 	if *origins != "" {
 		for _, o := range strings.Split(*origins, ",") {
 			if o = strings.TrimSpace(o); o != "" {

@@ -44,6 +44,10 @@ type Config struct {
 	MaxPendingBytes int
 	// WriteTimeout closes a connection whose socket stays unwritable this long. Zero means 10s.
 	WriteTimeout time.Duration
+	// SendBuffer sets SO_SNDBUF on client sockets (0 = the kernel's auto-tuning, up to
+	// net.ipv4.tcp_wmem max). A small value makes a client that stops reading hit the queue cap
+	// and the write timeout sooner instead of parking megabytes in the kernel.
+	SendBuffer int
 	// MaxConns caps open connections (0 = no limit); over it new connections get 503.
 	MaxConns int
 	// MaxConnsPerIP caps open connections per client IP (0 = no limit); over it: 503.
@@ -303,6 +307,9 @@ type connKey struct{}
 
 func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
 	c := newConn(s, nc)
+	if s.cfg.SendBuffer > 0 && c.fd > 0 {
+		_ = unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, s.cfg.SendBuffer)
+	}
 	s.Stats.Accepted.Add(1)
 	n := s.Stats.Conns.Add(1)
 	s.mu.Lock()
