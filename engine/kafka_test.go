@@ -194,25 +194,7 @@ func (s *sseStream) next(t *testing.T, n int) []sseEvent {
 // not hold its id: the missed events are re-read from the topic, then live delivery continues,
 // with no gap and no duplicate.
 func TestKafkaResumeOnAnotherInstanceRereadsTheTopic(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.SeedTopics(3, "domain-events"), kfake.SeedTopics(1, "pushgate.config"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
-	a := startInstance(t, engine.Config{Kafka: &kc})
-	b := startInstance(t, engine.Config{Kafka: &kc, OIDCBase: a.URL() + "/auth", HistorySize: -1})
-	iss, err := devissuer.Load(a.cfgDataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := iss.Mint(devissuer.Claims{Realm: "demo", Roles: []string{"stream-listener",
-		"urn:ads:platform:event-service:event-sender", "urn:ads:platform:configuration-service:configuration-admin"}})
-	patch := `{"operation":"UPDATE","update":{"orders":{"id":"orders","name":"Orders","publicSubscribe":false,"subscriberRoles":[],"events":[{"namespace":"shop","name":"order-placed"}]}}}`
-	if code := do(t, "PATCH", a.URL()+"/configuration/v2/configuration/platform/push-service", tok, patch); code != 200 {
-		t.Fatalf("PATCH: %d", code)
-	}
-	waitStream(t, b.URL(), tok)
+	a, b, tok := twoInstancesWithOrders(t, engine.Config{HistorySize: -1})
 	post := func(i int) {
 		body := fmt.Sprintf(`{"namespace":"shop","name":"order-placed","timestamp":"2026-01-01T00:00:00Z","payload":{"seq":%d}}`, i)
 		if code := do(t, "POST", a.URL()+"/event/v1/events", tok, body); code != 200 {
@@ -270,25 +252,7 @@ func waitStream(t *testing.T, base, tok string) {
 // before the CONNECT reply, which carries the client's pid, so socket.io-client reports
 // socket.recovered === true.
 func TestKafkaSocketIORecoveryOnAnotherInstance(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.SeedTopics(3, "domain-events"), kfake.SeedTopics(1, "pushgate.config"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
-	a := startInstance(t, engine.Config{Kafka: &kc})
-	b := startInstance(t, engine.Config{Kafka: &kc, OIDCBase: a.URL() + "/auth", HistorySize: -1})
-	iss, err := devissuer.Load(a.cfgDataDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := iss.Mint(devissuer.Claims{Realm: "demo", Roles: []string{"stream-listener",
-		"urn:ads:platform:event-service:event-sender", "urn:ads:platform:configuration-service:configuration-admin"}})
-	patch := `{"operation":"UPDATE","update":{"orders":{"id":"orders","name":"Orders","publicSubscribe":false,"subscriberRoles":[],"events":[{"namespace":"shop","name":"order-placed"}]}}}`
-	if code := do(t, "PATCH", a.URL()+"/configuration/v2/configuration/platform/push-service", tok, patch); code != 200 {
-		t.Fatalf("PATCH: %d", code)
-	}
-	waitStream(t, b.URL(), tok)
+	a, b, tok := twoInstancesWithOrders(t, engine.Config{HistorySize: -1})
 	var ids []string
 	sa := openSSE(t, a.URL()+"/stream/v1/streams/orders", tok)
 	for i := 1; i <= 5; i++ {
@@ -346,4 +310,35 @@ func dialWS(t *testing.T, addr, query string) (net.Conn, *bufio.Reader) {
 	}
 	frame(t, br) // open packet
 	return c, br
+}
+
+// twoInstancesWithOrders starts a kfake broker and two instances on it (B trusts A's development
+// issuer; bcfg adds B's settings), mints a token for the demo tenant, PATCHes the "orders" stream
+// on A and waits until B sees it.
+func twoInstancesWithOrders(t *testing.T, bcfg engine.Config) (a, b instance, tok string) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.SeedTopics(3, "domain-events"), kfake.SeedTopics(1, "pushgate.config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	a = startInstance(t, engine.Config{Kafka: &kc})
+	bcfg.Kafka, bcfg.OIDCBase = &kc, a.URL()+"/auth"
+	b = startInstance(t, bcfg)
+	iss, err := devissuer.Load(a.cfgDataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err = iss.Mint(devissuer.Claims{Realm: "demo", Roles: []string{"stream-listener",
+		"urn:ads:platform:event-service:event-sender", "urn:ads:platform:configuration-service:configuration-admin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := `{"operation":"UPDATE","update":{"orders":{"id":"orders","name":"Orders","publicSubscribe":false,"subscriberRoles":[],"events":[{"namespace":"shop","name":"order-placed"}]}}}`
+	if code := do(t, "PATCH", a.URL()+"/configuration/v2/configuration/platform/push-service", tok, patch); code != 200 {
+		t.Fatalf("PATCH on A: %d", code)
+	}
+	waitStream(t, b.URL(), tok)
+	return a, b, tok
 }

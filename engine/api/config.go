@@ -149,19 +149,11 @@ func (a *API) patchConfig(ctx *fasthttp.RequestCtx, _ map[string]string) {
 		return
 	}
 	rev, err := a.d.Store.PatchConfig(tenant, body)
-	var ve *store.ValidationError
 	switch {
-	case errors.As(err, &ve):
-		fail(ctx, fasthttp.StatusBadRequest, ve.Reason)
 	case errors.Is(err, store.ErrNotFound):
 		fail(ctx, fasthttp.StatusNotFound, "Tenant not found.")
-	case errors.Is(err, store.ErrClosed):
-		fail(ctx, fasthttp.StatusServiceUnavailable, "Store is not available.")
-	case errors.Is(err, store.ErrReplication):
-		ctx.Response.Header.Set("Retry-After", "1")
-		fail(ctx, fasthttp.StatusServiceUnavailable, "The change could not be shared with the other instances; try again.")
 	case err != nil:
-		a.failInternal(ctx, "patch configuration", err)
+		a.failWrite(ctx, "patch configuration", err)
 	default:
 		writeJSON(ctx, fasthttp.StatusOK, configBody{URN: configURN, Namespace: configNamespace,
 			Name: configName, Latest: newRevisionBody(rev)})

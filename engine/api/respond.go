@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"github.com/pushgate/pushgate/protocol/jsontext"
 	"strings"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/store"
+	"github.com/pushgate/pushgate/protocol/jsontext"
 )
 
 const contentTypeJSON = "application/json"
@@ -113,3 +114,20 @@ func (t isoTime) MarshalJSON() ([]byte, error) {
 
 // appendJSONString appends s as a JSON string without HTML escaping.
 func appendJSONString(dst []byte, s string) []byte { return jsontext.AppendString(dst, s) }
+
+// failWrite answers the errors every store write shares: invalid documents (400), a closed store
+// (503), a change Kafka did not acknowledge (503, retry), anything else (500, logged).
+func (a *API) failWrite(ctx *fasthttp.RequestCtx, what string, err error) {
+	var ve *store.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		fail(ctx, fasthttp.StatusBadRequest, ve.Reason)
+	case errors.Is(err, store.ErrClosed):
+		fail(ctx, fasthttp.StatusServiceUnavailable, "Store is not available.")
+	case errors.Is(err, store.ErrReplication):
+		ctx.Response.Header.Set("Retry-After", "1")
+		fail(ctx, fasthttp.StatusServiceUnavailable, "The change could not be shared with the other instances; try again.")
+	default:
+		a.failInternal(ctx, what, err)
+	}
+}

@@ -75,19 +75,11 @@ func (a *API) postTenant(ctx *fasthttp.RequestCtx, _ map[string]string) {
 		return
 	}
 	t, err := a.d.Store.CreateTenant(*req.Name)
-	var ve *store.ValidationError
 	switch {
-	case errors.As(err, &ve):
-		fail(ctx, fasthttp.StatusBadRequest, ve.Reason)
 	case errors.Is(err, store.ErrConflict):
 		fail(ctx, fasthttp.StatusConflict, "A tenant with that name already exists.")
-	case errors.Is(err, store.ErrClosed):
-		fail(ctx, fasthttp.StatusServiceUnavailable, "Store is not available.")
-	case errors.Is(err, store.ErrReplication):
-		ctx.Response.Header.Set("Retry-After", "1")
-		fail(ctx, fasthttp.StatusServiceUnavailable, "The change could not be shared with the other instances; try again.")
 	case err != nil:
-		a.failInternal(ctx, "create tenant", err)
+		a.failWrite(ctx, "create tenant", err)
 	default:
 		writeJSON(ctx, fasthttp.StatusCreated, t)
 	}

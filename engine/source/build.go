@@ -1,8 +1,9 @@
 package source
 
 import (
-	"github.com/pushgate/pushgate/protocol/jsontext"
 	"time"
+
+	"github.com/pushgate/pushgate/protocol/jsontext"
 )
 
 // TimestampLayout is the canonical timestamp form: UTC with milliseconds, as JavaScript's

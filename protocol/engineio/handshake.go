@@ -1,9 +1,10 @@
 package engineio
 
 import (
-	"github.com/pushgate/pushgate/protocol/jsontext"
 	"strconv"
 	"time"
+
+	"github.com/pushgate/pushgate/protocol/jsontext"
 )
 
 // Handshake holds the values of the open packet.

@@ -1,8 +1,9 @@
 package socketio
 
 import (
-	"github.com/pushgate/pushgate/protocol/jsontext"
 	"strconv"
+
+	"github.com/pushgate/pushgate/protocol/jsontext"
 )
 
 // AppendPacket appends p as <type>[<attachments>-][<nsp>,][<ackId>][<Data>].
