@@ -158,6 +158,16 @@ func (h *Hub) route(ev *source.Event, seq uint64, streamKey string) []*Item {
 // buffer. When neither can, onGap runs before any live item reaches sub and Subscribe reports
 // false. Re-reading runs on the caller's goroutine without holding the publish lock.
 func (h *Hub) Subscribe(sub *Subscription, lastID string, onGap func()) (replayed bool) {
+	replayed = h.subscribe(sub, lastID, onGap)
+	// The caller authorised sub against the registry of its time; a configuration change that
+	// landed before sub was registered did not see it, so it is checked against the current one.
+	if reason := endReason(h.reg.Load(), sub); reason != "" {
+		h.end(sub, reason)
+	}
+	return replayed
+}
+
+func (h *Hub) subscribe(sub *Subscription, lastID string, onGap func()) (replayed bool) {
 	h.pubMu.Lock()
 	sub.minSeq = h.seq
 	upTo := h.lastID
@@ -259,45 +269,66 @@ const rereadTimeout = 10 * time.Second
 const maxPending = 10000
 
 // Unsubscribe removes sub (idempotent).
-func (h *Hub) Unsubscribe(sub *Subscription) {
+func (h *Hub) Unsubscribe(sub *Subscription) { h.remove(sub) }
+
+// remove takes sub out of its shard; it reports false when sub was gone already.
+func (h *Hub) remove(sub *Subscription) bool {
 	if sub.gone.Swap(true) {
-		return
+		return false
 	}
 	if sub.shard != nil {
 		sub.shard.remove(sub)
 		h.Stats.Subs.Add(-1)
 	}
+	return true
 }
 
 // SetRegistry installs a rebuilt registry and ends the subscriptions whose stream disappeared
 // ("stream-deleted") or whose principal may no longer subscribe ("permission-revoked").
 func (h *Hub) SetRegistry(reg *stream.Registry) {
-	h.pubMu.Lock()
-	h.reg.Store(reg)
-	h.pubMu.Unlock()
 	type ended struct {
 		sub    *Subscription
 		reason string
 	}
 	var ends []ended
+	// The publish lock covers the scan too: a subscription is registered and started under it,
+	// so every one seen here has written its acknowledgement (OnStart) before it is ended.
+	h.pubMu.Lock()
+	h.reg.Store(reg)
 	for _, sh := range h.shards {
 		sh.mu.Lock()
 		for _, subs := range sh.byStream {
 			for _, sub := range subs {
-				s, ok := reg.Lookup(sub.Scope, sub.StreamID)
-				switch {
-				case !ok:
-					ends = append(ends, ended{sub, "stream-deleted"})
-				case !s.CanSubscribe(sub.Principal):
-					ends = append(ends, ended{sub, "permission-revoked"})
+				if reason := endReason(reg, sub); reason != "" {
+					ends = append(ends, ended{sub, reason})
 				}
 			}
 		}
 		sh.mu.Unlock()
 	}
+	h.pubMu.Unlock()
 	for _, e := range ends {
-		h.Unsubscribe(e.sub)
-		e.sub.Sink.End(e.reason)
+		h.end(e.sub, e.reason)
+	}
+}
+
+// endReason says why reg no longer allows sub ("" when it does).
+func endReason(reg *stream.Registry, sub *Subscription) string {
+	s, ok := reg.Lookup(sub.Scope, sub.StreamID)
+	switch {
+	case !ok:
+		return "stream-deleted"
+	case !s.CanSubscribe(sub.Principal):
+		return "permission-revoked"
+	}
+	return ""
+}
+
+// end removes sub and tells its sink why, once: a subscription gone already (the client left,
+// or another change ended it) is not ended twice.
+func (h *Hub) end(sub *Subscription, reason string) {
+	if h.remove(sub) {
+		sub.Sink.End(reason)
 	}
 }
 

@@ -77,15 +77,20 @@ func (s *SSE) heartbeat() {
 			return
 		case <-t.C:
 		}
-		s.mu.Lock()
-		sinks := make([]*sseSink, 0, len(s.subs))
-		for k := range s.subs {
-			sinks = append(sinks, k)
-		}
-		s.mu.Unlock()
-		for _, k := range sinks {
-			_ = k.link.Send(heartbeatComment)
-		}
+		s.beat()
+	}
+}
+
+// beat writes the heartbeat comment once to every open stream.
+func (s *SSE) beat() {
+	s.mu.Lock()
+	sinks := make([]*sseSink, 0, len(s.subs))
+	for k := range s.subs {
+		sinks = append(sinks, k)
+	}
+	s.mu.Unlock()
+	for _, k := range sinks {
+		_ = k.link.Send(heartbeatComment)
 	}
 }
 
@@ -141,11 +146,15 @@ func (s *SSE) ServeRequest(r *transport.Request, l transport.Link) transport.WSH
 			Status: 200, ContentType: "text/event-stream; charset=utf-8", Header: h, Stream: true,
 			Body: [][]byte{sse.AppendRetry(nil, s.cfg.Retry)},
 		})
+		// Only now may the heartbeat and a drain write to the stream: a comment queued before
+		// the response head would reach the client as a malformed HTTP response.
+		s.mu.Lock()
+		if !k.stopped {
+			s.subs[k] = struct{}{}
+		}
+		s.mu.Unlock()
 	}
 	l.SetCloseHandler(func(transport.CloseReason) { k.stop() })
-	s.mu.Lock()
-	s.subs[k] = struct{}{}
-	s.mu.Unlock()
 	s.d.Hub.Subscribe(k.sub, lastID, func() { l.Enqueue(resetEvent) })
 	l.Flush()
 	k.armExpiry()
@@ -198,6 +207,7 @@ type sseSink struct {
 	exp     time.Time
 	timer   *time.Timer
 	once    sync.Once
+	stopped bool // guarded by s.mu: the connection is gone, never list it in s.subs
 }
 
 // Deliver implements hub.Sink.
@@ -230,6 +240,7 @@ func (k *sseSink) stop() {
 			k.timer.Stop()
 		}
 		k.s.mu.Lock()
+		k.stopped = true
 		delete(k.s.subs, k)
 		if k.subject != "" {
 			if k.s.perSubject[k.subject]--; k.s.perSubject[k.subject] <= 0 {
