@@ -34,44 +34,6 @@ func waitGoroutines(t *testing.T, base, tolerance int, d time.Duration) {
 	}
 }
 
-// Half-open sockets (connected, never sending a byte) are closed by the header timeout and cost
-// no goroutine while they wait.
-func TestHalfOpenSocketsAreReaped(t *testing.T) {
-	srv, _, _ := startServer(t, engine.Config{HeaderTimeout: 500 * time.Millisecond})
-	base := runtime.NumGoroutine()
-	const n = 2000
-	conns := make([]net.Conn, 0, n)
-	for i := 0; i < n; i++ {
-		c, err := net.Dial("tcp", srv.Addr().String())
-		if err != nil {
-			t.Fatalf("dial %d: %v", i, err)
-		}
-		conns = append(conns, c)
-	}
-	t.Cleanup(func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	deadline := time.Now().Add(3 * time.Second)
-	for srv.Net.Stats.Conns.Load() < n/2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if g := runtime.NumGoroutine(); g > base+50 {
-		t.Fatalf("%d idle sockets cost %d goroutines", n, g-base)
-	}
-	deadline = time.Now().Add(5 * time.Second)
-	for srv.Net.Stats.Conns.Load() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d half-open sockets still open after the header timeout", srv.Net.Stats.Conns.Load())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if got := srv.Net.Stats.HeaderTimeouts.Load(); got < n {
-		t.Fatalf("header timeouts = %d, want %d", got, n)
-	}
-}
-
 // malformed inputs, one per layer: HTTP, Engine.IO polling, WebSocket framing, Engine.IO packet,
 // Socket.IO packet (including the CVE-2023-30591 shape and absurd attachment counts).
 var malformedWS = [][]byte{
