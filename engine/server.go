@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +53,7 @@ type Server struct {
 	backend   Backend
 	kafka     *kafka.Source
 	kafkaSync *kafka.ConfigSync
+	rebuildMu sync.Mutex // serialises registry rebuilds (rebuildRegistry)
 }
 
 // New opens the store, prepares every component and binds the port (so Addr is known), but
@@ -180,6 +182,7 @@ func (s *Server) build() error {
 		s.API = api.New(api.Deps{
 			Store: s.Store, Verify: s.verify, Registry: s.Hub.Registry, Publisher: pub, Issuer: issuer,
 			PublicURL: cfg.PublicURL, Ready: s.ready, Gatherer: s.Metrics, Logger: s.log,
+			Applied: s.rebuildRegistry,
 		})
 		fallback = s.API.Handle
 	}
@@ -290,14 +293,23 @@ func (s *Server) watchConfig(ctx context.Context) {
 			return
 		case <-s.backend.Changes():
 		}
-		core, tenants := s.backend.AllConfigs()
-		reg, err := stream.Build(core, tenants)
-		if err != nil {
-			s.log.Error("stream registry rebuild failed; keeping the previous one", "err", err)
-			continue
-		}
-		s.Hub.SetRegistry(reg)
+		s.rebuildRegistry()
 	}
+}
+
+// rebuildRegistry compiles the stored documents into a new registry and installs it. It runs
+// for every change notification and, synchronously, after this instance's own API writes
+// (api.Deps.Applied); the lock keeps a rebuild from an older read replacing a newer one.
+func (s *Server) rebuildRegistry() {
+	s.rebuildMu.Lock()
+	defer s.rebuildMu.Unlock()
+	core, tenants := s.backend.AllConfigs()
+	reg, err := stream.Build(core, tenants)
+	if err != nil {
+		s.log.Error("stream registry rebuild failed; keeping the previous one", "err", err)
+		return
+	}
+	s.Hub.SetRegistry(reg)
 }
 
 func (s *Server) logStart() {

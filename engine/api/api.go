@@ -45,6 +45,11 @@ type Deps struct {
 	Gatherer prometheus.Gatherer
 	// Logger receives unexpected errors (never tokens). Nil means slog.Default().
 	Logger *slog.Logger
+	// Applied, when set, runs after a tenant or configuration write has committed and before the
+	// answer is written: the server rebuilds its stream registry there, so a caller that saw the
+	// answer finds its change on this instance (read-your-writes; other instances follow within
+	// the replication delay).
+	Applied func()
 }
 
 // Route is one REST route: Method and a Pattern whose "{name}" segments match one path segment.
@@ -177,4 +182,11 @@ func (a *API) baseURL(ctx *fasthttp.RequestCtx) string {
 		return a.d.PublicURL
 	}
 	return "http://" + string(ctx.Host())
+}
+
+// applied runs Deps.Applied after a committed write.
+func (a *API) applied() {
+	if a.d.Applied != nil {
+		a.d.Applied()
+	}
 }

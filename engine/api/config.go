@@ -155,6 +155,7 @@ func (a *API) patchConfig(ctx *fasthttp.RequestCtx, _ map[string]string) {
 	case err != nil:
 		a.failWrite(ctx, "patch configuration", err)
 	default:
+		a.applied()
 		writeJSON(ctx, fasthttp.StatusOK, configBody{URN: configURN, Namespace: configNamespace,
 			Name: configName, Latest: newRevisionBody(rev)})
 	}

@@ -3,7 +3,11 @@ package api
 import (
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/pushgate/pushgate/engine/store"
+	"github.com/pushgate/pushgate/engine/stream"
 )
 
 const streamDoc = `{"my-stream":{"id":"my-stream","name":"My stream","subscriberRoles":["r1"],"events":[{"namespace":"svc","name":"done"}]}}`
@@ -126,5 +130,49 @@ func TestConfigurationErrors(t *testing.T) {
 		if _, err := f.st.Config(tn); err == nil {
 			t.Fatalf("tenant %s has a document after failed PATCHes", tn)
 		}
+	}
+}
+
+// A caller that saw its write answered finds the change on this instance at once: the API runs
+// Deps.Applied (the server's registry rebuild) before answering. The registry here is a cache
+// that only Applied refreshes, as the server's is.
+func TestWritesAreAppliedBeforeTheAnswer(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		cached *stream.Registry
+		calls  int
+	)
+	var st *store.Store
+	rebuild := func() {
+		core, tenants := st.AllConfigs()
+		reg, err := stream.Build(core, tenants)
+		if err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		cached, calls = reg, calls+1
+		mu.Unlock()
+	}
+	f := newFixture(t, func(d *Deps) {
+		st = d.Store
+		d.Registry = func() *stream.Registry { mu.Lock(); defer mu.Unlock(); return cached }
+		d.Applied = rebuild
+	})
+	rebuild()
+	r := f.do("PATCH", configPath, "acme-admin", `{"operation":"UPDATE","update":{"fresh":{"id":"fresh","name":"Fresh","events":[]}}}`)
+	if r.status != 200 {
+		t.Fatalf("PATCH = %d %s", r.status, r.body)
+	}
+	if got := f.do("GET", "/stream/v1/streams", "acme-admin", ""); !strings.Contains(string(got.body), `"fresh"`) {
+		t.Fatalf("streams right after the PATCH = %d %s, want the new stream", got.status, got.body)
+	}
+	if r := f.do("POST", "/tenant/v2/tenants", "core-admin", `{"name":"Gamma"}`); r.status != 201 {
+		t.Fatalf("POST tenant = %d %s", r.status, r.body)
+	}
+	if r := f.do("PATCH", configPath, "acme-admin", `{"operation":"UPDATE","update":{"bad":{"name":7}}}`); r.status != 400 {
+		t.Fatalf("invalid PATCH = %d %s", r.status, r.body)
+	}
+	if calls != 3 { // the initial build, the PATCH and the tenant: not the refused write
+		t.Fatalf("Applied ran %d times after 2 committed writes, want 2", calls-1)
 	}
 }

@@ -81,6 +81,7 @@ func (a *API) postTenant(ctx *fasthttp.RequestCtx, _ map[string]string) {
 	case err != nil:
 		a.failWrite(ctx, "create tenant", err)
 	default:
+		a.applied()
 		writeJSON(ctx, fasthttp.StatusCreated, t)
 	}
 }
