@@ -27,6 +27,8 @@ func (s *Server) registerMetrics() {
 	c("pushgate_slow_consumer_closes_total", "Connections closed because their queue passed --max-pending-bytes.", func() float64 { return float64(ns.SlowConsumers.Load()) })
 	c("pushgate_write_timeout_closes_total", "Connections closed because their socket stayed unwritable for --write-timeout.", func() float64 { return float64(ns.WriteTimeouts.Load()) })
 	c("pushgate_header_timeout_closes_total", "Connections closed for not completing a request head in time.", func() float64 { return float64(ns.HeaderTimeouts.Load()) })
+	c("pushgate_connections_handed_off_total", "WebSocket upgrades passed to the worker process owning their session (--workers).", func() float64 { return float64(ns.HandedOff.Load()) })
+	c("pushgate_connections_adopted_total", "WebSocket upgrades received from another worker process for a session of this one (--workers).", func() float64 { return float64(ns.Adopted.Load()) })
 	g("pushgate_queued_bytes", "Bytes queued for clients, not yet written.", func() float64 { return float64(s.Net.QueuedBytes()) })
 	c("pushgate_write_syscalls_total", "writev calls made to client sockets.", func() float64 { return float64(ns.WriteSyscalls.Load()) })
 	c("pushgate_events_total", "Events received from the source.", func() float64 { return float64(hs.Events.Load()) })

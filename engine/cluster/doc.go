@@ -28,10 +28,14 @@
 // connections, one goroutine per request in flight, a GET waits at most the ping interval) and
 // the answer is relayed to the client, so polling works whichever worker a request reaches. A
 // sid naming a worker without a socket is answered "Session ID unknown" by the transport. A
-// WebSocket upgrade for another worker's session cannot be relayed (the connection would have
-// to move): it is answered 400 and socket.io-client keeps polling (or, with websocket-only
-// transports, the first connection already lands on its owner). Forwarded requests reach the
-// owner from a Unix address, so --max-conns-per-ip and --connect-rate see them as one client.
+// WebSocket upgrade for another worker's session cannot be relayed, so the connection moves:
+// the worker that accepted it passes its descriptor (SCM_RIGHTS) and the request bytes it read
+// over the owner's run/handoff-<j>.sock (SOCK_SEQPACKET, one message per connection, see
+// handoff.go) and lets go of it; the owner adopts the descriptor into its event loop
+// (netserver.Server.Adopt) and answers the upgrade itself. When the handoff fails the upgrade is
+// answered 400 and socket.io-client keeps polling. Forwarded polling requests reach the owner
+// from a Unix address, so --max-conns-per-ip and --connect-rate see them as one client; adopted
+// connections were admitted by the worker that accepted them.
 //
 // # Link protocol
 //

@@ -39,7 +39,8 @@ func ownerOf(sid string) (int, bool) {
 }
 
 // Forwarder relays Engine.IO polling requests whose sid belongs to another worker to that
-// worker's Unix socket and the answer back (engine.Config.ForwardPolling). Connections to the
+// worker's Unix socket and the answer back, and moves WebSocket upgrades for such sessions to
+// their owner (handoff.go) (engine.Config.ForwardPolling). Connections to the
 // other workers are kept alive and reused; each forwarded request holds one (a long-poll GET up
 // to the owner's ping interval) and runs on its own goroutine.
 type Forwarder struct {
@@ -50,8 +51,11 @@ type Forwarder struct {
 	mu   sync.Mutex
 	idle map[int][]*fwdConn
 
-	Forwarded atomic.Int64
-	Failed    atomic.Int64
+	handoffs handoffSender
+
+	Forwarded atomic.Int64 // polling requests relayed to their owner
+	HandedOff atomic.Int64 // WebSocket upgrades whose connection moved to their owner
+	Failed    atomic.Int64 // relays and handoffs that did not happen
 }
 
 type fwdConn struct {
@@ -66,17 +70,21 @@ func NewForwarder(runDir string, self int, timeout time.Duration) *Forwarder {
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	return &Forwarder{dir: runDir, self: self, timeout: timeout, idle: map[int][]*fwdConn{}}
+	return &Forwarder{dir: runDir, self: self, timeout: timeout, idle: map[int][]*fwdConn{},
+		handoffs: handoffSender{dir: runDir, conns: map[int]*net.UnixConn{}}}
 }
 
 // Forward implements engine.Config.ForwardPolling.
 func (f *Forwarder) Forward(sid string, r *transport.Request, l transport.Link) bool {
 	j, ok := ownerOf(sid)
-	if !ok || j == f.self || r.Upgrade {
+	if !ok || j == f.self {
 		return false
 	}
 	if _, err := os.Stat(WorkerSocket(f.dir, j)); err != nil {
 		return false // no such worker: the transport answers "Session ID unknown"
+	}
+	if r.Upgrade {
+		return f.handOff(j, r, l)
 	}
 	raw := append([]byte(nil), r.Raw...)
 	origin := r.Origin
@@ -157,6 +165,7 @@ func (f *Forwarder) put(j int, c *fwdConn) {
 
 // Close closes the idle connections.
 func (f *Forwarder) Close() {
+	f.handoffs.close()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for j, list := range f.idle {

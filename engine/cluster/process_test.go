@@ -195,6 +195,7 @@ func TestProcesses(t *testing.T) {
 	}
 	t.Run("sse", func(t *testing.T) { e.testSSE(t) })
 	t.Run("polling", func(t *testing.T) { e.testPolling(t) })
+	t.Run("upgrade", func(t *testing.T) { e.testUpgrade(t) })
 	t.Run("restart", func(t *testing.T) { e.testRestart(t) })
 
 	// SIGTERM: workers drain and exit 0, then the parent exits 0.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"time"
@@ -33,6 +34,8 @@ type Worker struct {
 	cfg       WorkerConfig
 	ln        net.Listener
 	sock      string
+	handoff   *handoffReceiver
+	hsock     string
 }
 
 // NewWorker connects to the parent, waits for its snapshot, binds the shared port (SO_REUSEPORT)
@@ -84,7 +87,22 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: worker socket: %w", err)
 	}
-	return &Worker{Server: srv, Link: link, Forwarder: fwd, cfg: cfg, ln: ln, sock: sock}, nil
+	hsock := HandoffSocket(run, cfg.Index)
+	if err := os.Remove(hsock); err != nil && !errors.Is(err, os.ErrNotExist) {
+		_ = ln.Close()
+		return nil, fmt.Errorf("cluster: remove stale %s: %w", hsock, err)
+	}
+	hln, err := listenHandoff(hsock)
+	if err != nil {
+		_ = ln.Close()
+		return nil, err
+	}
+	log := ec.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	recv := &handoffReceiver{ln: hln, adopt: srv.Net.Adopt, log: log}
+	return &Worker{Server: srv, Link: link, Forwarder: fwd, cfg: cfg, ln: ln, sock: sock, handoff: recv, hsock: hsock}, nil
 }
 
 // Run serves the shared port and the worker socket until ctx is done, then drains like a single
@@ -93,9 +111,12 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 func (w *Worker) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- w.Server.Net.ServeListener(w.ln) }()
+	go w.handoff.serve()
 	err := w.Server.Run(ctx)
 	_ = w.ln.Close()
 	_ = os.Remove(w.sock)
+	_ = w.handoff.ln.Close()
+	_ = os.Remove(w.hsock)
 	w.Forwarder.Close()
 	select {
 	case e := <-errc:

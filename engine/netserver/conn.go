@@ -45,14 +45,16 @@ type Conn struct {
 
 	out outq
 
+	handoff atomic.Pointer[handoff] // set when the connection moves to another process
+
 	closeOnce    sync.Once
 	closeReason  atomic.Value // transport.CloseReason
 	handlerMu    sync.Mutex
 	closeHandler func(transport.CloseReason)
 }
 
-func newConn(s *Server, nc netpoll.Connection) *Conn {
-	c := &Conn{srv: s, nc: nc, remote: nc.RemoteAddr().String()}
+func newConn(s *Server, nc netpoll.Connection, remote string) *Conn {
+	c := &Conn{srv: s, nc: nc, remote: remote}
 	c.ip = hostOf(c.remote)
 	if fc, ok := nc.(netpoll.Conn); ok {
 		c.fd = fc.Fd()
@@ -93,6 +95,9 @@ func (c *Conn) onNetpollClose(netpoll.Connection) error {
 		c.srv.poller.forget(c)
 		c.stopTimer()
 		c.srv.forget(c)
+		if h := c.handoff.Load(); h != nil {
+			c.finishHandOff(h)
+		}
 		reason, _ := c.closeReason.Load().(transport.CloseReason)
 		if reason == "" {
 			reason = transport.ReasonTransportClose
@@ -164,6 +169,12 @@ func (c *Conn) onReadable() {
 		c.closeNow(transport.ReasonTransportClose)
 		return
 	}
+	c.processInput(b)
+	_ = r.Release()
+}
+
+// processInput processes newly read bytes b after what c.in carries over.
+func (c *Conn) processInput(b []byte) {
 	data := b
 	if len(c.in) > 0 {
 		c.in = append(c.in, b...)
@@ -185,7 +196,6 @@ func (c *Conn) onReadable() {
 	default:
 		c.in = append(c.in[:0], rest...)
 	}
-	_ = r.Release()
 }
 
 // process consumes complete units from data and returns how many bytes it used.

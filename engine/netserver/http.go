@@ -190,6 +190,19 @@ func (c *Conn) serveFallback(req *fasthttp.Request, body []byte) {
 
 // Respond implements transport.Link.
 func (c *Conn) Respond(r *transport.Response) {
+	if r.Stream {
+		c.stopTimer()
+		c.mode = modeStream
+	}
+	_ = c.Send(appendResponse(r)...)
+	c.pending.Add(-1)
+	if r.Close {
+		c.Close(transport.ReasonServerClose)
+	}
+}
+
+// appendResponse renders r: the head, then the body slices.
+func appendResponse(r *transport.Response) [][]byte {
 	n := 0
 	for _, b := range r.Body {
 		n += len(b)
@@ -220,18 +233,9 @@ func (c *Conn) Respond(r *transport.Response) {
 		head = append(head, "Connection: close\r\n"...)
 	}
 	head = append(head, "\r\n"...)
-	if r.Stream {
-		c.stopTimer()
-		c.mode = modeStream
-	}
 	bufs := make([][]byte, 0, 1+len(r.Body))
 	bufs = append(bufs, head)
-	bufs = append(bufs, r.Body...)
-	_ = c.Send(bufs...)
-	c.pending.Add(-1)
-	if r.Close {
-		c.Close(transport.ReasonServerClose)
-	}
+	return append(bufs, r.Body...)
 }
 
 // refuse answers a connection refused at admission (before any request is read) and closes it.

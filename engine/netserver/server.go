@@ -116,6 +116,8 @@ type Stats struct {
 	WriteTimeouts  atomic.Int64
 	HeaderTimeouts atomic.Int64
 	WriteSyscalls  atomic.Int64
+	HandedOff      atomic.Int64 // connections passed to another process (Conn.HandOff)
+	Adopted        atomic.Int64 // connections received from another process (Server.Adopt)
 }
 
 // Server is the netpoll event loop serving every route of pushgate on one port.
@@ -306,7 +308,7 @@ func (s *Server) Connections() []*Conn {
 type connKey struct{}
 
 func (s *Server) onPrepare(nc netpoll.Connection) context.Context {
-	c := newConn(s, nc)
+	c := newConn(s, nc, nc.RemoteAddr().String())
 	if s.cfg.SendBuffer > 0 && c.fd > 0 {
 		_ = unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_SNDBUF, s.cfg.SendBuffer)
 	}

@@ -263,8 +263,10 @@ func (e *EngineServer) serveUpgrade(r *Request, l Link, tr, sid string) WSHandle
 	}
 	s := e.lookup(sid)
 	if s == nil {
-		// A WebSocket upgrade cannot be proxied between processes: the client falls back to
-		// polling (which is forwarded) — or reconnects with websocket-only transports.
+		// Another process's session: Forward may move the connection to its owner (Handoff).
+		if e.forward(sid, r, l) {
+			return nil
+		}
 		e.failUpgrade(l, engineio.ErrSessionIDUnknown)
 		return nil
 	}

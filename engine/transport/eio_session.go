@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -59,8 +60,9 @@ type Session struct {
 	Authorization string
 	Origin        string
 	RemoteAddr    string
-	// Data belongs to the layer above (Socket.IO keeps its client state here).
-	Data any
+	// data belongs to the layer above (Socket.IO keeps its client state here): set in OnOpen,
+	// read by later callbacks on other goroutines (timers, the close handler).
+	data atomic.Value
 
 	e  *EngineServer
 	mu sync.Mutex
@@ -90,7 +92,9 @@ func (e *EngineServer) newSession(r *Request, tr int) *Session {
 	}
 	// The heartbeat starts with the session (not after the handshake is flushed): the reference
 	// closes a silent session pingInterval+pingTimeout after it was created.
+	s.mu.Lock() // onTimer reads s.timer under the lock: it may fire before this assignment
 	s.timer = time.AfterFunc(e.cfg.PingInterval, s.onTimer)
+	s.mu.Unlock()
 	e.register(s)
 	return s
 }
@@ -104,8 +108,10 @@ func (s *Session) handshake(upgrades []string) []byte {
 
 func (s *Session) handshakePolling(r *Request, l Link) {
 	body := s.handshake([]string{"websocket"})
-	l.Respond(s.pollResponse(r.Origin, 200, body))
+	// The layer above opens first: a client may POST its first packets (the Socket.IO CONNECT)
+	// on another connection as soon as it reads the handshake, and they must find it ready.
 	s.e.h.OnOpen(s)
+	l.Respond(s.pollResponse(r.Origin, 200, body))
 }
 
 func (s *Session) pollResponse(origin string, status int, body ...[]byte) *Response {
@@ -480,3 +486,9 @@ func closeWS(l Link, reason CloseReason) {
 	}
 	l.Close(reason)
 }
+
+// SetData stores the layer above's state for this session (never nil).
+func (s *Session) SetData(v any) { s.data.Store(v) }
+
+// Data returns what SetData stored, nil before.
+func (s *Session) Data() any { return s.data.Load() }

@@ -22,6 +22,7 @@ const (
 	ReasonServerClose    CloseReason = "server-close"
 	ReasonShutdown       CloseReason = "shutdown"
 	ReasonUpgraded       CloseReason = "upgraded"
+	ReasonHandedOff      CloseReason = "handed-off" // the connection moved to another worker process (Handoff)
 	ReasonTokenExpired   CloseReason = "token-expired"
 )
 
@@ -84,6 +85,17 @@ type Link interface {
 	SetCloseHandler(fn func(reason CloseReason))
 	// RemoteAddr is the peer address ("ip:port").
 	RemoteAddr() string
+}
+
+// Handoff is implemented by links whose connection can move to another process of the same
+// server (--workers): a WebSocket upgrade that reaches one worker for a session another worker
+// owns is passed to the owner instead of refused.
+type Handoff interface {
+	// HandOff lets go of the connection, whose only traffic is the request being served, and
+	// reports true; it reports false (and changes nothing) when the connection is not in that
+	// state. Once this process no longer reads the socket, send is called with its descriptor
+	// (the receiver gets its own copy); if send fails, fallback is written to the client instead.
+	HandOff(send func(fd int) error, fallback *Response) bool
 }
 
 // WSHandler receives the messages of an upgraded WebSocket connection. Calls for one connection

@@ -137,3 +137,52 @@ func TestDuplicateGETClosesTheSession(t *testing.T) {
 		t.Fatalf("first GET: %q", body(r))
 	}
 }
+
+// eagerLink is a client that POSTs its first packet the moment it reads the handshake, before
+// the server's handshake call has returned (another connection, another goroutine in life).
+type eagerLink struct {
+	fakeLink
+	e    *EngineServer
+	post string
+}
+
+func (l *eagerLink) Respond(r *Response) {
+	l.fakeLink.Respond(r)
+	b := body(r)
+	i := strings.Index(b, `"sid":"`)
+	sid := b[i+7 : i+7+strings.Index(b[i+7:], `"`)]
+	q := url.Values{"EIO": {"4"}, "transport": {"polling"}, "sid": {sid}}
+	l.e.ServeRequest(&Request{Method: "POST", Query: q, Body: []byte(l.post)}, &fakeLink{})
+}
+
+type recordingHandler struct {
+	mu     sync.Mutex
+	opened bool
+	early  int // messages before OnOpen
+	msgs   []string
+}
+
+func (h *recordingHandler) OnOpen(*Session) { h.mu.Lock(); h.opened = true; h.mu.Unlock() }
+func (h *recordingHandler) OnMessage(_ *Session, b []byte, _ bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.opened {
+		h.early++
+	}
+	h.msgs = append(h.msgs, string(b))
+}
+func (h *recordingHandler) OnClose(*Session, CloseReason) {}
+
+// A packet POSTed as soon as the client has the handshake reaches an opened session (it was
+// dropped by the Socket.IO layer when it arrived before OnOpen).
+func TestPacketsRightAfterTheHandshakeFindTheSessionOpen(t *testing.T) {
+	h := &recordingHandler{}
+	e := NewEngine(EngineConfig{}, h)
+	l := &eagerLink{e: e, post: "40/demo,{}"}
+	e.ServeRequest(get(""), l)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.early != 0 || len(h.msgs) != 1 || h.msgs[0] != "0/demo,{}" {
+		t.Fatalf("messages %q, %d of them before OnOpen", h.msgs, h.early)
+	}
+}

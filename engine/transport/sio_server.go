@@ -126,7 +126,7 @@ type partialPacket struct {
 // OnOpen implements SessionHandler.
 func (s *SocketServer) OnOpen(sess *Session) {
 	c := &client{srv: s, sess: sess, sockets: make(map[string]*Socket)}
-	sess.Data = c
+	c.mu.Lock() // the timer reads c.timer under c.mu and may fire before this assignment
 	c.timer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
 		c.mu.Lock()
 		joined, busy := c.joined, c.connecting > 0
@@ -143,11 +143,13 @@ func (s *SocketServer) OnOpen(sess *Session) {
 			sess.Close(ReasonConnectTimeout)
 		}
 	})
+	c.mu.Unlock()
+	sess.SetData(c)
 }
 
 // OnClose implements SessionHandler: every socket of the session disconnects.
 func (s *SocketServer) OnClose(sess *Session, reason CloseReason) {
-	c, _ := sess.Data.(*client)
+	c, _ := sess.Data().(*client)
 	if c == nil {
 		return
 	}
@@ -185,7 +187,7 @@ var errProtocol = errors.New("transport: socket.io protocol violation")
 
 // OnMessage implements SessionHandler.
 func (s *SocketServer) OnMessage(sess *Session, data []byte, binary bool) {
-	c, _ := sess.Data.(*client)
+	c, _ := sess.Data().(*client)
 	if c == nil {
 		return
 	}
@@ -353,7 +355,7 @@ func (c *client) remove(k *Socket) {
 // Notify emits event with one pre-encoded argument on every namespace the session has joined
 // (used to tell clients why the server is about to close their transport).
 func (s *SocketServer) Notify(sess *Session, event string, arg []byte) {
-	c, _ := sess.Data.(*client)
+	c, _ := sess.Data().(*client)
 	if c == nil {
 		return
 	}

@@ -1,0 +1,117 @@
+package netserver_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pushgate/pushgate/engine/netserver"
+	"github.com/pushgate/pushgate/engine/transport"
+)
+
+type handlerFunc func(r *transport.Request, l transport.Link) transport.WSHandler
+
+func (f handlerFunc) ServeRequest(r *transport.Request, l transport.Link) transport.WSHandler {
+	return f(r, l)
+}
+
+func serveRoutes(t *testing.T, h handlerFunc) (*netserver.Server, string) {
+	t.Helper()
+	srv, err := netserver.New(netserver.Config{Listen: "127.0.0.1:0"}, netserver.Routes{
+		Mounts: []netserver.Mount{{Prefix: "/", Handler: h}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := srv.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve() }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx, transport.ReasonShutdown)
+	})
+	return srv, addr.String()
+}
+
+func text(status int, s string) *transport.Response {
+	return &transport.Response{Status: status, ContentType: "text/plain", Body: [][]byte{[]byte(s)}}
+}
+
+// A connection handed off by server A (as one worker does for another's session) is served by
+// server B from its first request on, on the same client socket; A reads nothing more from it.
+// When the send fails, the client gets the fallback answer instead.
+func TestHandOffMovesTheConnection(t *testing.T) {
+	b, _ := serveRoutes(t, func(r *transport.Request, l transport.Link) transport.WSHandler {
+		l.Respond(text(200, "B "+r.Path))
+		return nil
+	})
+	a, addr := serveRoutes(t, func(r *transport.Request, l transport.Link) transport.WSHandler {
+		send := func(fd int) error {
+			if r.Path == "/refuse" {
+				return errors.New("no receiver")
+			}
+			dup, err := unix.Dup(fd) // in one process: B's own descriptor, as SCM_RIGHTS gives it
+			if err != nil {
+				return err
+			}
+			return b.Adopt(dup, r.RemoteAddr, r.Raw)
+		}
+		if !l.(transport.Handoff).HandOff(send, text(400, "fallback")) {
+			l.Respond(text(500, "not movable"))
+		}
+		return nil
+	})
+
+	c := dial(t, addr)
+	br := bufio.NewReader(c)
+	for i, path := range []string{"/first", "/second", "/third"} {
+		if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		got, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(got) != "B "+path {
+			t.Fatalf("request %d: %d %q, want B's answer", i, resp.StatusCode, got)
+		}
+	}
+	if n := a.Stats.HandedOff.Load(); n != 1 {
+		t.Fatalf("A handed off %d connections, want 1", n)
+	}
+	if n := b.Stats.Adopted.Load(); n != 1 {
+		t.Fatalf("B adopted %d connections, want 1", n)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for a.Stats.Conns.Load() != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n, m := a.Stats.Conns.Load(), b.Stats.Conns.Load(); n != 0 || m != 1 {
+		t.Fatalf("open connections: A %d, B %d; want 0 and 1", n, m)
+	}
+
+	c2 := dial(t, addr)
+	if _, err := io.WriteString(c2, "GET /refuse HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp := readResponse(t, c2)
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(got), "fallback") {
+		t.Fatalf("failed handoff answered %d %q, want the fallback", resp.StatusCode, got)
+	}
+	waitClosed(t, c2, 2*time.Second)
+	if n := a.Stats.HandedOff.Load(); n != 1 {
+		t.Fatalf("A counts %d handoffs after a failed one, want 1", n)
+	}
+}
