@@ -1,0 +1,72 @@
+package interop
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// TestWorkersDefaultTransports runs workers.test.mjs (socket.io-client 4.8.4, default transports)
+// against `pushgate serve --workers 2`: polling requests and WebSocket upgrades that reach the
+// worker not owning their session are forwarded / handed off, so every client upgrades.
+func TestWorkersDefaultTransports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := productLookTool(t, "node")
+	productEnsureNodeModules(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "pushgate")
+	build := exec.CommandContext(ctx, productLookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
+	build.Dir = filepath.Dir(dir)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	data := filepath.Join(tmp, "d") // short: Unix socket paths live under it
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(productFreePort(t)))
+	srv := productStartLogged(t, exec.Command(bin, "serve", "--workers", "2", "--listen", addr,
+		"--data-dir", data, "--log-level", "warn", "--drain-timeout", "200ms"), "server")
+	t.Cleanup(func() {
+		_ = srv.cmd.Process.Kill()
+		<-srv.done
+	})
+	url := "http://" + addr
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if resp, err := http.Get(url + "/readyz"); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("pushgate --workers 2 not ready")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	token := productRun(t, bin, "token", "--data-dir", data, "--tenant", "demo", "--roles", quickStartRoles)
+
+	run := exec.CommandContext(ctx, node, "--test", "--test-force-exit", "--test-reporter=spec", "workers.test.mjs")
+	run.Dir = dir
+	run.Env = append(os.Environ(), "PUSHGATE_URL="+url, "PUSHGATE_TOKEN="+token, "NO_COLOR=1", "FORCE_COLOR=0")
+	run.WaitDelay = 10 * time.Second
+	p := productStartLogged(t, run, "node")
+	<-p.done
+	if p.err != nil {
+		t.Fatalf("node --test workers.test.mjs: %v", p.err)
+	}
+}
