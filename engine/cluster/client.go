@@ -165,11 +165,12 @@ func (c *Client) session(epoch *string, last *uint64) error {
 				}
 			}
 			c.once.Do(func() { close(c.first) })
-		case TypeEvent:
+		case TypeEvent, TypeBacklog:
 			seq, ev, err := ParseEvent(f.Payload)
 			if err != nil {
 				return err
 			}
+			ev.Backlog = f.Type == TypeBacklog
 			if seq <= *last {
 				continue // already delivered
 			}

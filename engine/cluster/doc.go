@@ -55,6 +55,8 @@
 //	'E' EVENT    uvarint seq | str id | str tenantId | str namespace | str name | str correlationId |
 //	             varint unix seconds | uvarint nanoseconds | bytes event JSON
 //	'P' PING     (empty)                                     every 5s; a worker reconnects after 20s of silence
+//	'B' BACKLOG  same payload as EVENT                       to a new worker process (HELLO with epoch ""), after the
+//	                                                         snapshot: each retained event, for its replay history only
 //
 // Example: PING is 00 00 00 01 50. The parent sends SNAPSHOT first on every link and again after
 // every store change, in order with the events. seq counts events per parent epoch. Each event
@@ -76,8 +78,10 @@
 //
 //   - --listen needs a concrete address the parent can bind with SO_REUSEPORT; port 0 is resolved
 //     by the parent once and passed to the workers, as is --public-url (default http://<listen>).
-//   - A restarted worker starts with an empty replay history (SSE Last-Event-ID and Socket.IO
-//     recovery reach back only to its start); its clients reconnect to any worker.
+//   - A restarted worker's replay history (SSE Last-Event-ID, Socket.IO recovery) starts with the
+//     parent's retained events (the last ResumeFrames, 4096 by default) rather than with the
+//     --history-size its siblings may hold; those events count from their arrival for
+//     --history-age.
 //   - Unix socket paths are limited to ~100 bytes: keep --data-dir short.
 //   - --pprof is served by worker 0 only.
 //   - While a worker restarts (or drains), connections the kernel already queued on its closing

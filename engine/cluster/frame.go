@@ -18,6 +18,7 @@ const (
 	TypeSnapshot byte = 'S' // parent → worker: tenants and every stream document
 	TypeEvent    byte = 'E' // parent → worker: one event with its link sequence number
 	TypePing     byte = 'P' // parent → worker: keep-alive
+	TypeBacklog  byte = 'B' // parent → new worker: an earlier event, for its replay history only
 )
 
 // MaxFrame bounds one frame (type byte and payload). Snapshots carry every tenant's document, so
@@ -281,4 +282,11 @@ func ParseEvent(p []byte) (uint64, *source.Event, error) {
 		return 0, nil, err
 	}
 	return seq, ev, nil
+}
+
+// backlogFrame turns an EVENT frame into the BACKLOG frame with the same payload.
+func backlogFrame(event []byte) []byte {
+	f := append([]byte(nil), event...)
+	f[4] = TypeBacklog
+	return f
 }

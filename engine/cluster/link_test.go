@@ -243,3 +243,59 @@ func BenchmarkLinkPublish(b *testing.B) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// A new worker process receives the retained events as backlog (for its replay history only),
+// then the live events; a worker that resumes gets only what it missed, none as backlog.
+func TestLinkNewWorkerGetsTheBacklog(t *testing.T) {
+	s, path := startLink(t, LinkConfig{ResumeFrames: 40})
+	publishN(s, 1, 50) // the ring keeps 11..50
+	c := Dial(ClientConfig{Path: path, Index: 3})
+	t.Cleanup(func() { _ = c.Close() })
+	var mu sync.Mutex
+	var got []string
+	c.Subscribe(func(ev *source.Event) {
+		mu.Lock()
+		got = append(got, fmt.Sprintf("%s:%v", ev.ID, ev.Backlog))
+		mu.Unlock()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		if n := len(s.Workers()); n != 1 {
+			return fmt.Errorf("%d workers linked", n)
+		}
+		return nil
+	})
+	publishN(s, 51, 55)
+	var want []string
+	for i := 11; i <= 55; i++ {
+		want = append(want, fmt.Sprintf("%d:%v", i, i <= 50))
+	}
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("got %v\nwant %v", got, want)
+		}
+		return nil
+	})
+	// Resuming after a dropped link: the missed events only, live.
+	s.mu.Lock()
+	for p := range s.peers {
+		s.dropLocked(p, "test")
+	}
+	s.mu.Unlock()
+	publishN(s, 56, 58)
+	want = append(want, "56:false", "57:false", "58:false")
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("got %v\nwant %v", got, want)
+		}
+		return nil
+	})
+}

@@ -227,8 +227,11 @@ func (s *LinkServer) handle(c net.Conn) {
 	s.mu.Unlock()
 }
 
-// attach queues the snapshot, then the events the worker missed when it can resume, and adds p
-// to the fan-out, all under one lock so nothing is lost or doubled in between.
+// attach queues the snapshot, then the events the worker missed when it can resume — or, for a
+// new worker process, every retained event, so that its replay history (SSE Last-Event-ID,
+// Socket.IO recovery) reaches back as far as its siblings' — and adds p to the fan-out, all under
+// one lock so nothing is lost or doubled in between. The retained events go as BACKLOG frames:
+// the worker records them in its history without delivering them to anyone.
 func (s *LinkServer) attach(p *peer, h Hello) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -238,6 +241,10 @@ func (s *LinkServer) attach(p *peer, h Hello) bool {
 	p.enqueue(s.snapshot)
 	n := uint64(len(s.ring))
 	switch {
+	case h.Epoch == "":
+		for q := s.seq - min(s.seq, n) + 1; q <= s.seq; q++ {
+			p.enqueue(backlogFrame(s.ring[q%n]))
+		}
 	case h.Epoch != s.epoch || h.LastSeq == 0:
 	case h.LastSeq > s.seq || s.seq-h.LastSeq >= n:
 		s.log.Warn("worker missed events that can no longer be resumed", "worker", h.Index, "last", h.LastSeq, "now", s.seq)

@@ -320,8 +320,18 @@ func (e *procEnv) testPolling(t *testing.T) {
 	}
 }
 
-// A worker that dies is restarted by the parent and serves again.
+// A worker that dies is restarted by the parent and serves again, with the parent's retained
+// events in its replay history: an SSE client resuming on it from an id published before the
+// restart gets the events after that id, not a reset.
 func (e *procEnv) testRestart(t *testing.T) {
+	var ids []string
+	for n := 0; n < 3; n++ {
+		st, body := e.do(e.http, "POST", e.base+"/event/v1/events", fmt.Sprintf(`{"namespace":"shop","name":"order-placed","timestamp":"2026-01-01T00:00:00Z","payload":{"before-restart":%d}}`, n), nil)
+		if st != 200 {
+			t.Fatalf("POST event: %d %s", st, body)
+		}
+		ids = append(ids, strings.TrimSuffix(strings.TrimPrefix(body, `{"id":"`), `"}`))
+	}
 	old := e.pid(1)
 	if old == 0 {
 		t.Fatal("no pid file for worker 1")
@@ -341,4 +351,31 @@ func (e *procEnv) testRestart(t *testing.T) {
 		}
 		return nil
 	})
+	if got := e.resumeSSE(t, 1, ids[0], 2); fmt.Sprint(got) != fmt.Sprint(ids[1:]) {
+		t.Fatalf("SSE resumed on the restarted worker from %s: %v, want %v", ids[0], got, ids[1:])
+	}
+}
+
+// resumeSSE opens the orders stream on a worker's socket with Last-Event-ID: from and returns
+// the first n ids it replays ("reset" for a history gap).
+func (e *procEnv) resumeSSE(t *testing.T, worker int, from string, n int) []string {
+	t.Helper()
+	c, err := net.Dial("unix", WorkerSocket(e.run, worker))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(c, "GET /stream/v1/streams/orders HTTP/1.1\r\nHost: w\r\nAuthorization: Bearer %s\r\nLast-Event-ID: %s\r\n\r\n", e.token, from)
+	var got []string
+	sc := bufio.NewScanner(c)
+	for len(got) < n && sc.Scan() {
+		switch line := sc.Text(); {
+		case line == "event: reset":
+			got = append(got, "reset")
+		case strings.HasPrefix(line, "id: "):
+			got = append(got, strings.TrimPrefix(line, "id: "))
+		}
+	}
+	return got
 }

@@ -125,6 +125,9 @@ func (h *Hub) Publish(ev *source.Event) {
 	seq := h.seq
 	h.lastID = ev.ID
 	h.hist.Add(seq, ev, time.Now())
+	if ev.Backlog {
+		return
+	}
 	h.Stats.Events.Add(1)
 	items := h.route(ev, seq, "")
 	if len(items) == 0 {

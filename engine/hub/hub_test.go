@@ -1,10 +1,14 @@
 package hub
 
 import (
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/history"
+	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/stream"
 	"github.com/pushgate/pushgate/engine/transport"
 )
@@ -110,5 +114,39 @@ func TestSetRegistryPermissionRevoked(t *testing.T) {
 	h.SetRegistry(build(t, `{"s":{"id":"s","name":"S","subscriberRoles":["r"],"events":[{"namespace":"n","name":"e"}]}}`))
 	if got := sink.events(); len(got) != 2 || got[1] != "end:permission-revoked" {
 		t.Fatalf("sink saw %v, want [start end:permission-revoked]", got)
+	}
+}
+
+func event(id string, backlog bool) *source.Event {
+	return &source.Event{ID: id, TenantID: tenant, Namespace: "n", Name: "e", Backlog: backlog,
+		JSON: []byte(`{"tenantId":"` + tenant + `","namespace":"n","name":"e","timestamp":"2026-01-01T00:00:00.000Z","payload":{"id":"` + id + `"}}`)}
+}
+
+// Backlog events (a new worker's inheritance) fill the replay history without reaching anyone
+// live; a subscriber resuming from one of them gets the rest replayed.
+func TestBacklogIsRecordedNotDelivered(t *testing.T) {
+	reg := build(t, pubDoc)
+	h := New(Config{Shards: 1, History: history.Config{Size: 100, Age: time.Hour}}, reg)
+	defer h.Close()
+	live := &recordingSink{}
+	h.Subscribe(newSub(t, reg, "s", live), "", nil)
+	for _, id := range []string{"b1", "b2", "b3"} {
+		h.Publish(event(id, true))
+	}
+	h.Publish(event("l1", false))
+	resumed := &recordingSink{}
+	if !h.Subscribe(newSub(t, reg, "s", resumed), "b1", nil) {
+		t.Fatal("resume from a backlog id found no history")
+	}
+	h.Publish(event("l2", false))
+	deadline := time.Now().Add(2 * time.Second)
+	for (len(live.events()) < 3 || len(resumed.events()) < 4) && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := live.events(); fmt.Sprint(got) != "[start item item]" {
+		t.Fatalf("live subscriber saw %v, want only the two live events", got)
+	}
+	if got := resumed.events(); fmt.Sprint(got) != "[start item item item item]" {
+		t.Fatalf("resumed subscriber saw %v, want b2 b3 l1 replayed, then l2", got)
 	}
 }

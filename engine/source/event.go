@@ -22,4 +22,7 @@ type Event struct {
 	// ("correlationId" and "context" omitted when absent). Streams without a map deliver exactly
 	// these bytes; map paths and criteria are resolved against them.
 	JSON []byte
+	// Backlog marks an event published before this process started, passed on only to fill its
+	// replay history (a new --workers process): it is recorded, never delivered live.
+	Backlog bool
 }
