@@ -72,6 +72,9 @@ type Config struct {
 	// MaxConnsPerIP, ConnectRate: per-address admission (0 = no limit).
 	MaxConnsPerIP int
 	ConnectRate   float64
+	// MaxInboundRate caps the packets one client session may send per second, with bursts of one
+	// second's worth (0 = no limit); above it the session is closed ("rate-limited").
+	MaxInboundRate float64
 
 	// Logger receives structured logs. Zero means slog.Default().
 	Logger *slog.Logger

@@ -29,6 +29,7 @@ func (s *Server) registerMetrics() {
 	c("pushgate_header_timeout_closes_total", "Connections closed for not completing a request head in time.", func() float64 { return float64(ns.HeaderTimeouts.Load()) })
 	c("pushgate_connections_handed_off_total", "WebSocket upgrades passed to the worker process owning their session (--workers).", func() float64 { return float64(ns.HandedOff.Load()) })
 	c("pushgate_connections_adopted_total", "WebSocket upgrades received from another worker process for a session of this one (--workers).", func() float64 { return float64(ns.Adopted.Load()) })
+	c("pushgate_rate_limited_closes_total", "Client sessions closed for sending above --max-inbound-rate.", func() float64 { return float64(s.SIO.RateLimited.Load()) })
 	g("pushgate_queued_bytes", "Bytes queued for clients, not yet written.", func() float64 { return float64(s.Net.QueuedBytes()) })
 	c("pushgate_write_syscalls_total", "writev calls made to client sockets.", func() float64 { return float64(ns.WriteSyscalls.Load()) })
 	c("pushgate_events_total", "Events received from the source.", func() float64 { return float64(hs.Events.Load()) })

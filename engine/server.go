@@ -156,7 +156,7 @@ func (s *Server) build() error {
 		Engine: transport.EngineConfig{
 			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, MaxPayload: cfg.MaxPayload,
 			MaxBufferedBytes: cfg.MaxPendingBytes, CORS: cors, AllowOrigin: s.originAllowed,
-			SIDPrefix: cfg.SIDPrefix, Forward: cfg.ForwardPolling,
+			SIDPrefix: cfg.SIDPrefix, Forward: cfg.ForwardPolling, MaxInboundRate: cfg.MaxInboundRate,
 		},
 		ConnectTimeout: cfg.ConnectTimeout,
 	})

@@ -84,9 +84,13 @@ func (c *Conn) wsFail(code ws.StatusCode, reason string, cr transport.CloseReaso
 	c.Close(cr)
 }
 
-// CloseWS sends a WebSocket close frame (1000) and closes the connection: how the server ends a
-// WebSocket transport.
+// CloseWS sends a WebSocket close frame (1000; 1008 "rate-limited" for a flooding client) and
+// closes the connection: how the server ends a WebSocket transport.
 func (c *Conn) CloseWS(reason transport.CloseReason) {
-	_ = c.Send(wsframe.AppendClose(nil, ws.StatusNormalClosure, ""))
+	code, text := ws.StatusNormalClosure, ""
+	if reason == transport.ReasonRateLimited {
+		code, text = ws.StatusPolicyViolation, string(reason)
+	}
+	_ = c.Send(wsframe.AppendClose(nil, code, text))
 	c.Close(reason)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pushgate/pushgate/protocol/jsontext"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pushgate/pushgate/protocol/engineio"
@@ -27,6 +28,10 @@ type EngineConfig struct {
 	// MaxBufferedBytes caps what a polling session buffers between two GETs; over it the session
 	// is closed as a slow consumer. Zero means 1 MiB.
 	MaxBufferedBytes int
+	// MaxInboundRate caps the packets a client may send per second (any transport), with bursts
+	// of one second's worth; a session above it is closed with ReasonRateLimited. Zero means no
+	// limit.
+	MaxInboundRate float64
 	// CORS decides the Access-Control-* headers of polling responses.
 	CORS CORS
 	// AllowRequest, when set, can refuse a handshake (403, Engine.IO code 4) with its error text.
@@ -114,10 +119,12 @@ const sessionShards = 64
 
 // EngineServer serves Engine.IO v4 over HTTP long-polling and WebSocket (one path prefix).
 type EngineServer struct {
-	cfg    EngineConfig
-	h      SessionHandler
-	seed   maphash.Seed
-	shards [sessionShards]struct {
+	cfg  EngineConfig
+	h    SessionHandler
+	seed maphash.Seed
+	// RateLimited counts sessions closed for sending above MaxInboundRate.
+	RateLimited atomic.Int64
+	shards      [sessionShards]struct {
 		mu sync.RWMutex
 		m  map[string]*Session
 	}

@@ -78,6 +78,7 @@ type Session struct {
 	buf          []outPacket
 	bufBytes     int
 	waitingPong  bool
+	inboundTAT   int64       // MaxInboundRate: theoretical arrival time (unix ns) of the next packet
 	pendingClose CloseReason // a close waiting for an upgrade in progress to settle
 	graceGET     bool        // closed; one late GET may still get lastWords
 	lastWords    [][]byte    // what that GET gets: a noop, or the final packets and a close
@@ -334,6 +335,11 @@ const errSessionEnded = sessionError("transport: session ended")
 // onPacket handles one client packet from any transport (probe is the probing WebSocket, nil
 // otherwise).
 func (s *Session) onPacket(p engineio.Packet, probe Link) error {
+	if !s.admitInbound() {
+		s.e.RateLimited.Add(1)
+		s.Close(ReasonRateLimited)
+		return errSessionEnded
+	}
 	switch p.Type {
 	case engineio.PacketMessage:
 		s.e.h.OnMessage(s, p.Data, p.Binary)
@@ -492,3 +498,23 @@ func (s *Session) SetData(v any) { s.data.Store(v) }
 
 // Data returns what SetData stored, nil before.
 func (s *Session) Data() any { return s.data.Load() }
+
+// admitInbound applies MaxInboundRate as a GCRA (a token bucket in one number): each packet moves
+// the theoretical arrival time inboundTAT one interval ahead; a packet arriving more than one
+// second before it is over the rate.
+func (s *Session) admitInbound() bool {
+	rate := s.e.cfg.MaxInboundRate
+	if rate <= 0 {
+		return true
+	}
+	interval := int64(float64(time.Second) / rate)
+	now := time.Now().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tat := max(s.inboundTAT, now)
+	if tat-now > int64(time.Second) {
+		return false
+	}
+	s.inboundTAT = tat + interval
+	return true
+}

@@ -24,6 +24,7 @@ const (
 	ReasonUpgraded       CloseReason = "upgraded"
 	ReasonHandedOff      CloseReason = "handed-off" // the connection moved to another worker process (Handoff)
 	ReasonTokenExpired   CloseReason = "token-expired"
+	ReasonRateLimited    CloseReason = "rate-limited" // the client sent above EngineConfig.MaxInboundRate
 )
 
 // Request is one parsed HTTP request handed to a transport. Body and every byte slice alias the

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/protocol/engineio"
 )
 
 // fakeLink records responses and sends.
@@ -185,4 +187,34 @@ func TestPacketsRightAfterTheHandshakeFindTheSessionOpen(t *testing.T) {
 	if h.early != 0 || len(h.msgs) != 1 || h.msgs[0] != "0/demo,{}" {
 		t.Fatalf("messages %q, %d of them before OnOpen", h.msgs, h.early)
 	}
+}
+
+// MaxInboundRate admits one second's worth of packets at once, then closes the session.
+func TestInboundRateLimit(t *testing.T) {
+	e := NewEngine(EngineConfig{MaxInboundRate: 10}, nopHandler{})
+	s := e.lookup(handshake(t, e))
+	admitted := 0
+	for i := 0; i < 20 && s.admitInbound(); i++ {
+		admitted++
+	}
+	if admitted != 11 { // packets at now, now+100ms, …, now+1s
+		t.Fatalf("admitted %d packets in a burst at 10/s, want 11", admitted)
+	}
+	if err := s.onPacket(engineioMessage("x"), nil); err != errSessionEnded {
+		t.Fatalf("packet above the rate: %v, want the session ended", err)
+	}
+	if e.RateLimited.Load() != 1 || e.lookup(s.ID) != nil {
+		t.Fatalf("rate-limited = %d, session still registered: %v", e.RateLimited.Load(), e.lookup(s.ID) != nil)
+	}
+	unlimited := NewEngine(EngineConfig{}, nopHandler{})
+	u := unlimited.lookup(handshake(t, unlimited))
+	for i := 0; i < 10000; i++ {
+		if !u.admitInbound() {
+			t.Fatalf("no limit configured, packet %d refused", i)
+		}
+	}
+}
+
+func engineioMessage(s string) engineio.Packet {
+	return engineio.Packet{Type: engineio.PacketMessage, Data: []byte(s)}
 }
