@@ -2,9 +2,7 @@ package interop
 
 import (
 	"context"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,18 +43,8 @@ func TestWorkersDefaultTransports(t *testing.T) {
 		<-srv.done
 	})
 	url := "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if resp, err := http.Get(url + "/readyz"); err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("pushgate --workers 2 not ready")
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !productWaitReady(t, &productServer{addr: addr, url: url, proc: srv}, 30*time.Second) {
+		t.Fatalf("pushgate --workers 2 exited before it was ready: %v", srv.err)
 	}
 	token := productRun(t, bin, "token", "--data-dir", data, "--tenant", "demo", "--roles", quickStartRoles)
 

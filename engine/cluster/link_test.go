@@ -269,19 +269,23 @@ func TestLinkNewWorkerGetsTheBacklog(t *testing.T) {
 		}
 		return nil
 	})
+	expect := func(want []string) {
+		t.Helper()
+		checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+			mu.Lock()
+			defer mu.Unlock()
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				return fmt.Errorf("got %v\nwant %v", got, want)
+			}
+			return nil
+		})
+	}
 	publishN(s, 51, 55)
 	var want []string
 	for i := 11; i <= 55; i++ {
 		want = append(want, fmt.Sprintf("%d:%v", i, i <= 50))
 	}
-	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			return fmt.Errorf("got %v\nwant %v", got, want)
-		}
-		return nil
-	})
+	expect(want)
 	// Resuming after a dropped link: the missed events only, live.
 	s.mu.Lock()
 	for p := range s.peers {
@@ -290,12 +294,5 @@ func TestLinkNewWorkerGetsTheBacklog(t *testing.T) {
 	s.mu.Unlock()
 	publishN(s, 56, 58)
 	want = append(want, "56:false", "57:false", "58:false")
-	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
-		mu.Lock()
-		defer mu.Unlock()
-		if fmt.Sprint(got) != fmt.Sprint(want) {
-			return fmt.Errorf("got %v\nwant %v", got, want)
-		}
-		return nil
-	})
+	expect(want)
 }

@@ -2,7 +2,6 @@ package netserver_test
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -24,23 +23,7 @@ func (f handlerFunc) ServeRequest(r *transport.Request, l transport.Link) transp
 
 func serveRoutes(t *testing.T, h handlerFunc) (*netserver.Server, string) {
 	t.Helper()
-	srv, err := netserver.New(netserver.Config{Listen: "127.0.0.1:0"}, netserver.Routes{
-		Mounts: []netserver.Mount{{Prefix: "/", Handler: h}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx, transport.ReasonShutdown)
-	})
-	return srv, addr.String()
+	return serveOn(t, netserver.Config{}, netserver.Routes{Mounts: []netserver.Mount{{Prefix: "/", Handler: h}}})
 }
 
 func text(status int, s string) *transport.Response {

@@ -23,11 +23,17 @@ import (
 // start runs a server with the conformance fixture routes on a free loopback port.
 func start(t *testing.T, cfg netserver.Config) (*netserver.Server, string) {
 	t.Helper()
-	cfg.Listen = "127.0.0.1:0"
-	srv, err := netserver.New(cfg, fixture.Routes(transport.SocketConfig{
+	return serveOn(t, cfg, fixture.Routes(transport.SocketConfig{
 		Engine:         transport.EngineConfig{PingInterval: 300 * time.Millisecond, PingTimeout: 200 * time.Millisecond},
 		ConnectTimeout: time.Second,
 	}))
+}
+
+// serveOn runs a server with routes on a free loopback port until the test ends.
+func serveOn(t *testing.T, cfg netserver.Config, routes netserver.Routes) (*netserver.Server, string) {
+	t.Helper()
+	cfg.Listen = "127.0.0.1:0"
+	srv, err := netserver.New(cfg, routes)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package netserver_test
 
 import (
-	"context"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -33,22 +32,8 @@ func (f *flood) OnClose(transport.Link, transport.CloseReason) {}
 func startFlood(t *testing.T, cfg netserver.Config) (*netserver.Server, string, *flood) {
 	t.Helper()
 	f := &flood{}
-	cfg.Listen = "127.0.0.1:0"
-	srv, err := netserver.New(cfg, netserver.Routes{Mounts: []netserver.Mount{{Prefix: "/", Handler: f}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr, err := srv.Listen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx, transport.ReasonShutdown)
-	})
-	return srv, addr.String(), f
+	srv, addr := serveOn(t, cfg, netserver.Routes{Mounts: []netserver.Mount{{Prefix: "/", Handler: f}}})
+	return srv, addr, f
 }
 
 // stalledClient upgrades and then never reads, with a tiny receive buffer.
