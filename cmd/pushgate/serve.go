@@ -108,6 +108,9 @@ func runServe(args []string) error {
 	if *workerIndex >= 0 {
 		return runWorker(c, *workerIndex, *workerLink, *pprofAddr)
 	}
+	if *workers > 1 || c.ReusePort {
+		warnWithoutMigrateReq(logger)
+	}
 	if *workers > 1 {
 		return runParent(c, *workers, args)
 	}
