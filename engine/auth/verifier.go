@@ -253,8 +253,9 @@ func resolveRoles(c *claims) []string {
 	for _, r := range roles {
 		if _, dup := seen[r]; !dup && r != "" {
 			seen[r] = struct{}{}
-			out = append(out, r)
+			out = append(out, roleNames.intern(r))
 		}
 	}
-	return out
+	// Kept for the connection's life: exactly sized, and the names shared between principals.
+	return slices.Clip(slices.Clone(out))
 }

@@ -186,11 +186,7 @@ func (c *Conn) processInput(b []byte) {
 	case c.mode == modeClosed:
 		c.in = nil
 	case len(rest) == 0:
-		if cap(c.in) > 4<<10 {
-			c.in = nil // do not keep a large body buffer on an idle connection
-		} else {
-			c.in = c.in[:0]
-		}
+		c.in = nil // an idle connection keeps no buffer; partial input is the rare case
 	case len(c.in) > 0 && &rest[0] == &c.in[used]:
 		c.in = c.in[:copy(c.in, rest)]
 	default:

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -105,10 +106,12 @@ func (s *SocketServer) resolve(name string) Namespace {
 
 // client is the Socket.IO state of one Engine.IO session.
 type client struct {
-	srv     *SocketServer
-	sess    *Session
-	mu      sync.Mutex
-	sockets map[string]*Socket
+	srv  *SocketServer
+	sess *Session
+	mu   sync.Mutex
+	// sockets are the joined namespaces: a slice, not a map (at most MaxNamespaces, usually one;
+	// an idle connection should not carry a map).
+	sockets []*Socket
 	joined  bool
 	// connecting counts CONNECTs being authorised: a slow token check (key discovery) must not
 	// let the connect timeout close the session under it.
@@ -125,7 +128,7 @@ type partialPacket struct {
 
 // OnOpen implements SessionHandler.
 func (s *SocketServer) OnOpen(sess *Session) {
-	c := &client{srv: s, sess: sess, sockets: make(map[string]*Socket)}
+	c := &client{srv: s, sess: sess}
 	c.mu.Lock() // the timer reads c.timer under c.mu and may fire before this assignment
 	c.timer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
 		c.mu.Lock()
@@ -157,11 +160,8 @@ func (s *SocketServer) OnClose(sess *Session, reason CloseReason) {
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, k := range c.sockets {
-		socks = append(socks, k)
-	}
-	clear(c.sockets)
+	socks := c.sockets
+	c.sockets = nil
 	c.mu.Unlock()
 	for _, k := range socks {
 		k.leave(disconnectReason(reason))
@@ -231,7 +231,16 @@ func (c *client) onMessage(data []byte, binary bool) error {
 func (c *client) socket(nsp string) *Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sockets[nsp]
+	return c.socketLocked(nsp)
+}
+
+func (c *client) socketLocked(nsp string) *Socket {
+	for _, k := range c.sockets {
+		if k.Namespace == nsp {
+			return k
+		}
+	}
+	return nil
 }
 
 func (c *client) dispatch(pkt socketio.Packet, attachments [][]byte) error {
@@ -272,7 +281,7 @@ var emptyAuth = []byte("{}")
 func (c *client) connect(pkt socketio.Packet) error {
 	nsp := pkt.Namespace
 	c.mu.Lock()
-	_, dup := c.sockets[nsp]
+	dup := c.socketLocked(nsp) != nil
 	tooMany := len(c.sockets) >= c.srv.cfg.MaxNamespaces
 	c.mu.Unlock()
 	if dup {
@@ -308,7 +317,7 @@ func (c *client) connect(pkt socketio.Packet) error {
 		return nil
 	}
 	c.mu.Lock()
-	c.sockets[nsp] = k
+	c.sockets = append(c.sockets, k)
 	c.joined = true
 	if c.timer != nil {
 		c.timer.Stop() // joined: the connect timeout is over; drop the timer with it
@@ -346,8 +355,8 @@ func appendConnectReply(dst []byte, nsp, sid, pid string) []byte {
 
 func (c *client) remove(k *Socket) {
 	c.mu.Lock()
-	if c.sockets[k.Namespace] == k {
-		delete(c.sockets, k.Namespace)
+	if i := slices.Index(c.sockets, k); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }
@@ -360,10 +369,7 @@ func (s *SocketServer) Notify(sess *Session, event string, arg []byte) {
 		return
 	}
 	c.mu.Lock()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, k := range c.sockets {
-		socks = append(socks, k)
-	}
+	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, k := range socks {
 		k.Emit(event, arg)
