@@ -3,6 +3,7 @@ package transport
 import (
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +62,10 @@ type SocketServer struct {
 	mu      sync.RWMutex
 	static  map[string]Namespace
 	dynamic func(name string) Namespace
+	// names holds one copy of each namespace name joined so far (only names that resolved, so
+	// as many as there are namespaces): sockets share it, and the fan-out compares names by
+	// pointer instead of by bytes.
+	names sync.Map
 }
 
 // NewSocketServer returns a Socket.IO server. Register namespaces before serving.
@@ -300,7 +305,7 @@ func (c *client) connect(pkt socketio.Packet) error {
 	if len(auth) == 0 {
 		auth = emptyAuth
 	}
-	k := &Socket{ID: NewID(), Namespace: nsp, client: c, ns: ns}
+	k := &Socket{ID: NewID(), Namespace: c.srv.canonicalName(nsp), client: c, ns: ns}
 	c.mu.Lock()
 	c.connecting++
 	c.mu.Unlock()
@@ -374,4 +379,13 @@ func (s *SocketServer) Notify(sess *Session, event string, arg []byte) {
 	for _, k := range socks {
 		k.Emit(event, arg)
 	}
+}
+
+// canonicalName returns the shared copy of a resolved namespace name.
+func (s *SocketServer) canonicalName(nsp string) string {
+	if v, ok := s.names.Load(nsp); ok {
+		return v.(string)
+	}
+	v, _ := s.names.LoadOrStore(nsp, strings.Clone(nsp))
+	return v.(string)
 }
