@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/hub"
@@ -158,8 +157,9 @@ func TestSSEClosedWhileOpeningIsForgotten(t *testing.T) {
 	done := make(chan struct{})
 	go func() { s.ServeRequest(sseRequest(), l); close(done) }()
 	<-l.entered
-	go l.Close(transport.ReasonClientClose)
-	time.Sleep(10 * time.Millisecond) // let the close handler run while Respond is held
+	closed := make(chan struct{})
+	go func() { l.Close(transport.ReasonClientClose); close(closed) }()
+	<-closed // the close handler ran while Respond is held
 	close(l.hold)
 	<-done
 	if n := s.Count(); n != 0 {

@@ -336,8 +336,12 @@ const errSessionEnded = sessionError("transport: session ended")
 // otherwise).
 func (s *Session) onPacket(p engineio.Packet, probe Link) error {
 	if !s.admitInbound() {
-		s.e.RateLimited.Add(1)
-		s.Close(ReasonRateLimited)
+		s.mu.Lock()
+		if !s.closed { // packets read in the same batch as the one over the rate count once
+			s.e.RateLimited.Add(1)
+			s.closeLocked(ReasonRateLimited, true)
+		}
+		s.mu.Unlock()
 		return errSessionEnded
 	}
 	switch p.Type {

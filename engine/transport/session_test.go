@@ -218,3 +218,15 @@ func TestInboundRateLimit(t *testing.T) {
 func engineioMessage(s string) engineio.Packet {
 	return engineio.Packet{Type: engineio.PacketMessage, Data: []byte(s)}
 }
+
+// Packets that keep arriving after the session was closed for its rate count no further closes.
+func TestInboundRateLimitCountsOnce(t *testing.T) {
+	e := NewEngine(EngineConfig{MaxInboundRate: 1}, nopHandler{})
+	s := e.lookup(handshake(t, e))
+	for i := 0; i < 10; i++ {
+		_ = s.onPacket(engineioMessage("x"), nil)
+	}
+	if n := e.RateLimited.Load(); n != 1 {
+		t.Fatalf("rate-limited closes = %d for one session, want 1", n)
+	}
+}
