@@ -1,15 +1,12 @@
 package interop
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 )
@@ -82,89 +79,6 @@ func TestSocketIOClientInterop(t *testing.T) {
 		}
 		t.Fatalf("node --test socketio.test.mjs failed against %s: %v", addr, err)
 	}
-}
-
-// lookTool finds an executable on PATH; a missing tool fails the test (CI must run the real client).
-func lookTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found on PATH: the interop tests need Node.js 20+ and npm (%v)", name, err)
-	}
-	return p
-}
-
-func ensureNodeModules(t *testing.T, dir string) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client", "package.json")); err == nil {
-		return
-	}
-	npm := lookTool(t, "npm")
-	cmd := exec.Command(npm, "ci", "--no-audit", "--no-fund")
-	cmd.Dir = dir
-	t.Logf("installing interop/node_modules: npm ci --no-audit --no-fund")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// proc is a started process; done is closed once it has exited and its output is drained, then err
-// holds the result of cmd.Wait.
-type proc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-}
-
-// startLogged starts cmd with stdout and stderr streamed line by line to t.Log.
-func startLogged(t *testing.T, cmd *exec.Cmd, prefix string) *proc {
-	t.Helper()
-	pr, pw := io.Pipe()
-	cmd.Stdout = pw
-	cmd.Stderr = pw
-	dieWithParent(cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", cmd, err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			logLine(t, prefix, sc.Text())
-		}
-		io.Copy(io.Discard, pr) // keep draining after an over-long line
-	}()
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		pw.Close()
-		wg.Wait()
-		close(p.done)
-	}()
-	return p
-}
-
-// logLine logs unless the test has already finished (t.Log panics after completion).
-var logMu sync.Mutex
-
-func logLine(t *testing.T, prefix, line string) {
-	logMu.Lock()
-	defer logMu.Unlock()
-	defer func() { _ = recover() }()
-	t.Logf("%s| %s", prefix, line)
 }
 
 func waitForPort(t *testing.T, addr string, server *proc, timeout time.Duration) {

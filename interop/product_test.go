@@ -42,13 +42,7 @@ const quickStartRoles = "stream-listener,urn:ads:platform:event-service:event-se
 
 type productServer struct {
 	bin, dataDir, addr, url string
-	proc                    *productProc
-}
-
-type productProc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	proc                    *proc
 }
 
 func TestProductEndToEnd(t *testing.T) {
@@ -60,8 +54,8 @@ func TestProductEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := filepath.Dir(dir)
-	node := productLookTool(t, "node")
-	productEnsureNodeModules(t, dir)
+	node := lookTool(t, "node")
+	ensureNodeModules(t, dir)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
@@ -85,7 +79,7 @@ func TestProductEndToEnd(t *testing.T) {
 	})
 	// ... and verbatim through `go run ./cmd/pushgate token …` as the README writes it.
 	goArgs := append([]string{"run", "./cmd/pushgate"}, args...)
-	cmd := exec.CommandContext(ctx, productLookTool(t, "go"), goArgs...)
+	cmd := exec.CommandContext(ctx, lookTool(t, "go"), goArgs...)
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
@@ -184,7 +178,7 @@ func TestProductEndToEnd(t *testing.T) {
 	run.Dir = dir
 	run.Env = append(os.Environ(), "PUSHGATE_URL="+srv.url, "PUSHGATE_FIXTURE="+fixturePath, "NO_COLOR=1", "FORCE_COLOR=0")
 	run.WaitDelay = 10 * time.Second
-	p := productStartLogged(t, run, "node")
+	p := startLogged(t, run, "node")
 	<-p.done
 	if p.err != nil {
 		if ctx.Err() != nil {
@@ -204,19 +198,19 @@ func productStart(t *testing.T, ctx context.Context, root string) *productServer
 	t.Helper()
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "pushgate")
-	build := exec.CommandContext(ctx, productLookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
+	build := exec.CommandContext(ctx, lookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/pushgate: %v\n%s", err, out)
 	}
 	s := &productServer{bin: bin, dataDir: filepath.Join(tmp, "data")}
 	for attempt := 0; ; attempt++ {
-		s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(productFreePort(t)))
+		s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 		s.url = "http://" + s.addr
 		cmd := exec.Command(bin, "serve", "--listen", s.addr, "--data-dir", s.dataDir,
 			"--ping-interval", productPingInterval, "--ping-timeout", productPingTimeout,
 			"--sse-heartbeat", productSSEHeartbeat, "--log-level", "warn")
-		s.proc = productStartLogged(t, cmd, "server")
+		s.proc = startLogged(t, cmd, "server")
 		if productWaitReady(t, s, 30*time.Second) {
 			break
 		}
@@ -506,76 +500,4 @@ func productRun(t *testing.T, bin string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, stderr.String())
 	}
 	return strings.TrimSpace(string(out))
-}
-
-func productLookTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Fatalf("%s not found on PATH: the product tests need Go, Node.js 20+ and npm (%v)", name, err)
-	}
-	return p
-}
-
-func productEnsureNodeModules(t *testing.T, dir string) {
-	t.Helper()
-	_, e1 := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client", "package.json"))
-	_, e2 := os.Stat(filepath.Join(dir, "node_modules", "eventsource", "package.json"))
-	if e1 == nil && e2 == nil {
-		return
-	}
-	cmd := exec.Command(productLookTool(t, "npm"), "ci", "--no-audit", "--no-fund")
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-	}
-}
-
-func productFreePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// productStartLogged starts cmd with its output streamed to t.Log.
-func productStartLogged(t *testing.T, cmd *exec.Cmd, prefix string) *productProc {
-	t.Helper()
-	pr, pw := io.Pipe()
-	cmd.Stdout = pw
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", cmd, err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64*1024), 1024*1024)
-		for sc.Scan() {
-			productLog(t, prefix, sc.Text())
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	p := &productProc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		pw.Close()
-		wg.Wait()
-		close(p.done)
-	}()
-	return p
-}
-
-var productLogMu sync.Mutex
-
-func productLog(t *testing.T, prefix, line string) {
-	productLogMu.Lock()
-	defer productLogMu.Unlock()
-	defer func() { _ = recover() }() // t.Log after the test ended
-	t.Logf("%s| %s", prefix, line)
 }

@@ -22,21 +22,21 @@ func TestWorkersDefaultTransports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	node := productLookTool(t, "node")
-	productEnsureNodeModules(t, dir)
+	node := lookTool(t, "node")
+	ensureNodeModules(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	tmp := t.TempDir()
 	bin := filepath.Join(tmp, "pushgate")
-	build := exec.CommandContext(ctx, productLookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
+	build := exec.CommandContext(ctx, lookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
 	build.Dir = filepath.Dir(dir)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	data := filepath.Join(tmp, "d") // short: Unix socket paths live under it
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(productFreePort(t)))
-	srv := productStartLogged(t, exec.Command(bin, "serve", "--workers", "2", "--listen", addr,
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	srv := startLogged(t, exec.Command(bin, "serve", "--workers", "2", "--listen", addr,
 		"--data-dir", data, "--log-level", "warn", "--drain-timeout", "200ms"), "server")
 	t.Cleanup(func() {
 		_ = srv.cmd.Process.Kill()
@@ -52,7 +52,7 @@ func TestWorkersDefaultTransports(t *testing.T) {
 	run.Dir = dir
 	run.Env = append(os.Environ(), "PUSHGATE_URL="+url, "PUSHGATE_TOKEN="+token, "NO_COLOR=1", "FORCE_COLOR=0")
 	run.WaitDelay = 10 * time.Second
-	p := productStartLogged(t, run, "node")
+	p := startLogged(t, run, "node")
 	<-p.done
 	if p.err != nil {
 		t.Fatalf("node --test workers.test.mjs: %v", p.err)
