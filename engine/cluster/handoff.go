@@ -100,11 +100,13 @@ func (f *Forwarder) handOff(j int, r *transport.Request, l transport.Link) bool 
 	if !ok {
 		return false
 	}
-	raw := append([]byte(nil), r.Raw...) // sent after this call returns
+	// The descriptor is sent after this call returns (from the connection's close callback):
+	// keep copies, not the request.
+	raw, remote := append([]byte(nil), r.Raw...), r.RemoteAddr
 	fallback := sessionUnknown(r.Origin)
 	fallback.Close = true
 	return h.HandOff(func(fd int) error {
-		if err := f.handoffs.send(j, fd, r.RemoteAddr, raw); err != nil {
+		if err := f.handoffs.send(j, fd, remote, raw); err != nil {
 			f.Failed.Add(1)
 			return err
 		}
