@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,6 +56,7 @@ type Parent struct {
 	kafkaSync *kafka.ConfigSync
 	run       string
 	registry  atomic.Pointer[stream.Registry]
+	refreshMu sync.Mutex // a refresh from an older read must not replace a newer one
 	apiLn     net.Listener
 	linkLn    net.Listener
 	http      *fasthttp.Server
@@ -174,6 +176,9 @@ func NewParent(cfg ParentConfig) (p *Parent, err error) {
 		Store: p.Store, Registry: p.registry.Load, Publisher: pub, Issuer: issuer, PublicURL: ec.PublicURL,
 		Verify: func(ctx context.Context, tok string) (*auth.Principal, error) { return p.Verifier.Verify(ctx, tok) },
 		Ready:  ready, Gatherer: newClusterGatherer(metrics.Registry(), p.run, p.Links.Workers), Logger: p.log,
+		// The parent's own list and the workers' snapshot are updated before a write is answered
+		// (the workers apply it as soon as it arrives, in order with the events).
+		Applied: p.refresh,
 	})
 	p.http = &fasthttp.Server{Handler: p.API.Handle, Name: "pushgate", MaxRequestBodySize: 1<<20 + 64<<10,
 		ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute, Logger: fasthttpLogger{p.log}}
@@ -201,6 +206,8 @@ func unixHTTPClient(path string) *http.Client {
 
 // refresh rebuilds the stream registry and the workers' snapshot from the store.
 func (p *Parent) refresh() {
+	p.refreshMu.Lock()
+	defer p.refreshMu.Unlock()
 	core, tenants := p.Store.AllConfigs()
 	reg, err := stream.Build(core, tenants)
 	if err != nil {
