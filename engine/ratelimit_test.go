@@ -12,8 +12,9 @@ import (
 	"github.com/pushgate/pushgate/protocol/wsframe"
 )
 
-// A client sending above --max-inbound-rate is closed (WebSocket 1008 "rate-limited") within
-// its one-second burst allowance; a client on the same stream keeps receiving events.
+// A client sending above --max-inbound-rate is told (pushgate:close {"reason":"rate-limited"}) and
+// closed (WebSocket 1008 "rate-limited") once past its one-second burst allowance; a client on the
+// same stream keeps receiving events.
 func TestInboundFloodIsClosed(t *testing.T) {
 	srv, _, _ := startServer(t, engine.Config{MaxInboundRate: 20})
 	addr := srv.Addr().String()
@@ -37,10 +38,17 @@ func TestInboundFloodIsClosed(t *testing.T) {
 		}
 	}
 	var closing []byte
+	told := false
 	for closing == nil {
-		if p := frame(t, fbr); bytes.HasPrefix(p, []byte("CLOSE:")) {
+		switch p := frame(t, fbr); {
+		case bytes.HasPrefix(p, []byte("CLOSE:")):
 			closing = p
+		case string(p) == `42/demo,["pushgate:close",{"reason":"rate-limited"}]`:
+			told = true
 		}
+	}
+	if !told {
+		t.Fatal(`no pushgate:close {"reason":"rate-limited"} before the close frame`)
 	}
 	if code, reason := int(closing[6])<<8|int(closing[7]), string(closing[8:]); code != int(ws.StatusPolicyViolation) || reason != "rate-limited" {
 		t.Fatalf("close frame %d %q, want 1008 rate-limited", code, reason)

@@ -159,6 +159,7 @@ func (s *Server) build() error {
 			SIDPrefix: cfg.SIDPrefix, Forward: cfg.ForwardPolling, MaxInboundRate: cfg.MaxInboundRate,
 		},
 		ConnectTimeout: cfg.ConnectTimeout,
+		CloseEvent:     "pushgate:close",
 	})
 	deps.MountSocketIO(s.SIO)
 	s.SSE = deps.NewSSE(push.SSEConfig{Heartbeat: cfg.SSEHeartbeat, CORS: cors, MaxPerToken: cfg.MaxSSEPerToken})

@@ -79,6 +79,7 @@ type Session struct {
 	bufBytes     int
 	waitingPong  bool
 	inboundTAT   int64       // MaxInboundRate: theoretical arrival time (unix ns) of the next packet
+	closing      bool        // closeRateLimited has begun (its farewell is on the way)
 	pendingClose CloseReason // a close waiting for an upgrade in progress to settle
 	graceGET     bool        // closed; one late GET may still get lastWords
 	lastWords    [][]byte    // what that GET gets: a noop, or the final packets and a close
@@ -336,12 +337,7 @@ const errSessionEnded = sessionError("transport: session ended")
 // otherwise).
 func (s *Session) onPacket(p engineio.Packet, probe Link) error {
 	if !s.admitInbound() {
-		s.mu.Lock()
-		if !s.closed { // packets read in the same batch as the one over the rate count once
-			s.e.RateLimited.Add(1)
-			s.closeLocked(ReasonRateLimited, true)
-		}
-		s.mu.Unlock()
+		s.closeRateLimited()
 		return errSessionEnded
 	}
 	switch p.Type {
@@ -451,7 +447,30 @@ func (s *Session) closeLocked(reason CloseReason, notify bool) {
 // (e.g. "pushgate:close"), as opposed to a dead peer (ping timeout, where the reference answers
 // 400 to any later request).
 func deliberate(r CloseReason) bool {
-	return r == ReasonServerClose || r == ReasonShutdown
+	return r == ReasonServerClose || r == ReasonShutdown || r == ReasonRateLimited
+}
+
+// farewell is implemented by session handlers that tell the client why the server closes its
+// session for the client's own conduct (Socket.IO: an event on every joined namespace).
+type farewell interface {
+	Farewell(s *Session, reason CloseReason)
+}
+
+// closeRateLimited closes the session once (packets read in the same batch as the one over the
+// rate count once), after the handler's farewell, which is queued before the close.
+func (s *Session) closeRateLimited() {
+	s.mu.Lock()
+	first := !s.closed && !s.closing
+	s.closing = true
+	s.mu.Unlock()
+	if !first {
+		return
+	}
+	s.e.RateLimited.Add(1)
+	if f, ok := s.e.h.(farewell); ok {
+		f.Farewell(s, ReasonRateLimited) // takes s.mu to queue: not held here
+	}
+	s.Close(ReasonRateLimited)
 }
 
 // finalWordsLocked is the buffered packets followed by a close packet, as one polling payload.

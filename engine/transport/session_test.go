@@ -230,3 +230,27 @@ func TestInboundRateLimitCountsOnce(t *testing.T) {
 		t.Fatalf("rate-limited closes = %d for one session, want 1", n)
 	}
 }
+
+type farewellHandler struct{ nopHandler }
+
+func (farewellHandler) Farewell(s *Session, reason CloseReason) {
+	s.SendText([]byte(`42["bye",{"reason":"` + string(reason) + `"}]`))
+}
+
+// A polling client closed for its rate gets the farewell and the close on its next GET.
+func TestRateLimitedPollingClientGetsTheFarewell(t *testing.T) {
+	e := NewEngine(EngineConfig{MaxInboundRate: 1}, farewellHandler{})
+	sid := handshake(t, e)
+	s := e.lookup(sid)
+	for i := 0; i < 5; i++ {
+		_ = s.onPacket(engineioMessage("x"), nil)
+	}
+	l := &fakeLink{}
+	e.ServeRequest(get(sid), l)
+	if r := l.last(); r.Status != 200 || body(r) != "42[\"bye\",{\"reason\":\"rate-limited\"}]\x1e1" {
+		t.Fatalf("GET after the rate limit: %d %q", r.Status, body(r))
+	}
+	if n := e.RateLimited.Load(); n != 1 {
+		t.Fatalf("rate-limited = %d, want 1", n)
+	}
+}

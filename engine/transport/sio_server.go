@@ -53,6 +53,10 @@ type SocketConfig struct {
 	MaxAttachments int
 	// MaxNamespaces bounds namespaces joined over one session. Zero means 16.
 	MaxNamespaces int
+	// CloseEvent, when set, is emitted with {"reason": …} on every joined namespace before the
+	// server closes a session for the client's own conduct (rate-limited), so the application
+	// learns why (pushgate: "pushgate:close").
+	CloseEvent string
 }
 
 // SocketServer is a Socket.IO v5 server over an EngineServer.
@@ -364,6 +368,14 @@ func (c *client) remove(k *Socket) {
 		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
+}
+
+// Farewell implements the Engine.IO server's farewell hook: CloseEvent with the reason.
+func (s *SocketServer) Farewell(sess *Session, reason CloseReason) {
+	if s.cfg.CloseEvent == "" {
+		return
+	}
+	s.Notify(sess, s.cfg.CloseEvent, append(append([]byte(`{"reason":`), socketio.AppendJSONString(nil, string(reason))...), '}'))
 }
 
 // Notify emits event with one pre-encoded argument on every namespace the session has joined
