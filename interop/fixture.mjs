@@ -76,3 +76,35 @@ export function forgedTokens() {
     },
   };
 }
+
+/**
+ * A list of received items that tests can await: push(x) appends and wakes the waiters;
+ * until(pred, ms, what) resolves with the list once pred(list) holds, or rejects after ms with
+ * show(list) in the message. Shared by the Socket.IO and SSE recorders.
+ */
+export function awaitable(show = (items) => JSON.stringify(items)) {
+  const items = [];
+  let waiters = [];
+  const push = (x) => {
+    items.push(x);
+    for (const w of waiters) w();
+  };
+  const until = (pred, ms = 5000, what = "condition") =>
+    new Promise((resolve, reject) => {
+      const check = () => {
+        if (pred(items)) {
+          clearTimeout(timer);
+          waiters = waiters.filter((w) => w !== check);
+          resolve(items);
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        waiters = waiters.filter((w) => w !== check);
+        reject(new Error(`timed out after ${ms} ms waiting for ${what}; got ${show(items)}`));
+      }, ms);
+      if (!check()) waiters.push(check);
+    });
+  return { items, push, until };
+}

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { io, Manager } from "socket.io-client";
 
-import { FX, BASE, DEMO, ACME, DEMO_TOKEN, ACME_TOKEN, CORE_TOKEN, QS_ROLES, CONFIG, T, mint, sign, claims, forgedTokens } from "./fixture.mjs";
+import { FX, BASE, DEMO, ACME, DEMO_TOKEN, ACME_TOKEN, CORE_TOKEN, QS_ROLES, CONFIG, T, mint, sign, claims, forgedTokens, awaitable } from "./fixture.mjs";
 
 const UNAUTHORIZED = "User not authorized to connect.";
 
@@ -122,29 +122,8 @@ const connectError = (s, ms) => once(s, "connect_error", { ms, failOn: ["connect
 
 /** Records every event a socket receives (onAny); next()/until() await with deadlines. */
 function record(socket) {
-  const items = [];
-  let waiters = [];
-  socket.onAny((event, ...args) => {
-    items.push({ event, item: args[0], args });
-    for (const w of waiters) w();
-  });
-  const until = (pred, ms = 5000, what = "condition") =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        if (pred(items)) {
-          clearTimeout(timer);
-          waiters = waiters.filter((w) => w !== check);
-          resolve(items);
-          return true;
-        }
-        return false;
-      };
-      const timer = setTimeout(() => {
-        waiters = waiters.filter((w) => w !== check);
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}; got ${JSON.stringify(items.map((i) => i.event))}`));
-      }, ms);
-      if (!check()) waiters.push(check);
-    });
+  const { items, push, until } = awaitable((l) => JSON.stringify(l.map((i) => i.event)));
+  socket.onAny((event, ...args) => push({ event, item: args[0], args }));
   return { items, until, count: (n, ms) => until((l) => l.length >= n, ms, `${n} events`) };
 }
 

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import { EventSource } from "eventsource";
 
-import { FX, BASE, DEMO, ACME, DEMO_TOKEN, ACME_TOKEN, CORE_TOKEN, QS_ROLES, CONFIG, T, mint, sign, claims, forgedTokens } from "./fixture.mjs";
+import { FX, BASE, DEMO, ACME, DEMO_TOKEN, ACME_TOKEN, CORE_TOKEN, QS_ROLES, CONFIG, T, mint, sign, claims, forgedTokens, awaitable } from "./fixture.mjs";
 const HEARTBEAT_MS = FX.timings.sseHeartbeatMs;
 
 // ---------------------------------------------------------------------------------------------
@@ -80,12 +80,8 @@ function sse(t, path, { token, lastEventId, reconnect = false } = {}) {
         },
       }),
   });
-  const items = [];
-  let waiters = [];
-  const push = (type) => (e) => {
-    items.push({ type, id: e.lastEventId, data: JSON.parse(e.data) });
-    for (const w of waiters) w();
-  };
+  const { items, push: add, until } = awaitable();
+  const push = (type) => (e) => add({ type, id: e.lastEventId, data: JSON.parse(e.data) });
   src.onmessage = push("message");
   src.addEventListener("reset", push("reset"));
   src.addEventListener("close", (e) => {
@@ -103,23 +99,6 @@ function sse(t, path, { token, lastEventId, reconnect = false } = {}) {
       }
     };
   });
-  const until = (pred, ms = 5000, what = "condition") =>
-    new Promise((resolve, reject) => {
-      const check = () => {
-        if (pred(items)) {
-          clearTimeout(timer);
-          waiters = waiters.filter((w) => w !== check);
-          resolve(items);
-          return true;
-        }
-        return false;
-      };
-      const timer = setTimeout(() => {
-        waiters = waiters.filter((w) => w !== check);
-        reject(new Error(`timed out after ${ms} ms waiting for ${what}; got ${JSON.stringify(items)}`));
-      }, ms);
-      if (!check()) waiters.push(check);
-    });
   return { src, items, opened, until, count: (n, ms) => until((l) => l.length >= n, ms, `${n} SSE events`) };
 }
 
