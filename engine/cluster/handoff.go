@@ -44,8 +44,7 @@ type handoffSender struct {
 // a peer that does not read is given 100 ms before the handoff fails and the client is answered
 // "Session ID unknown", as when no handoff is possible.
 func (h *handoffSender) send(j, fd int, remote string, head []byte) error {
-	msg := binary.AppendUvarint(make([]byte, 0, 16+len(remote)+len(head)), uint64(len(remote)))
-	msg = append(append(msg, remote...), head...)
+	msg := appendHandoff(make([]byte, 0, 16+len(remote)+len(head)), remote, head)
 	if len(msg) > maxHandoff {
 		return fmt.Errorf("cluster: handoff of %d bytes exceeds %d", len(msg), maxHandoff)
 	}
@@ -169,6 +168,13 @@ func (r *handoffReceiver) read(c *net.UnixConn) {
 	}
 }
 
+// appendHandoff appends the data part of a handoff message: uvarint len(remote) | remote | head.
+func appendHandoff(dst []byte, remote string, head []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(remote)))
+	return append(append(dst, remote...), head...)
+}
+
+// parseHandoff is the inverse of appendHandoff; ok is false for a message that is not one.
 func parseHandoff(msg []byte) (remote string, head []byte, ok bool) {
 	n, k := binary.Uvarint(msg)
 	if k <= 0 || n > uint64(len(msg)-k) {
