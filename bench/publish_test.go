@@ -6,28 +6,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/hub"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/stream"
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
 const tenant = "urn:ads:platform:tenant-service:v2:/tenants/000000000000000000000001"
 
-// nullLink is a transport.Link that keeps the last queued reference and counts bytes, so the
+// nullLink is a conn.Link that keeps the last queued reference and counts bytes, so the
 // benchmark measures routing, projection, encoding and queueing, not the kernel.
 type nullLink struct {
 	last  []byte
 	bytes atomic.Int64
 }
 
-func (l *nullLink) Respond(*transport.Response)                 {}
-func (l *nullLink) Send(b ...[]byte) error                      { return nil }
-func (l *nullLink) Enqueue(b []byte) bool                       { l.last = b; l.bytes.Add(int64(len(b))); return true }
-func (l *nullLink) Flush()                                      {}
-func (l *nullLink) Close(transport.CloseReason)                 {}
-func (l *nullLink) SetCloseHandler(func(transport.CloseReason)) {}
-func (l *nullLink) RemoteAddr() string                          { return "" }
+func (l *nullLink) Respond(*conn.Response)                 {}
+func (l *nullLink) Send(b ...[]byte) error                 { return nil }
+func (l *nullLink) Enqueue(b []byte) bool                  { l.last = b; l.bytes.Add(int64(len(b))); return true }
+func (l *nullLink) Flush()                                 {}
+func (l *nullLink) Close(conn.CloseReason)                 {}
+func (l *nullLink) SetCloseHandler(func(conn.CloseReason)) {}
+func (l *nullLink) RemoteAddr() string                     { return "" }
 
 // wsSink delivers the Socket.IO WebSocket frame, like a socket on the WebSocket transport.
 type wsSink struct {
@@ -35,7 +35,7 @@ type wsSink struct {
 	n    *atomic.Int64
 }
 
-func (s *wsSink) Deliver(it *hub.Item) transport.Link {
+func (s *wsSink) Deliver(it *hub.Item) conn.Link {
 	s.link.Enqueue(it.SocketIO("/acme").Frame)
 	s.n.Add(1)
 	return s.link
@@ -47,7 +47,7 @@ type sseSink struct {
 	n    *atomic.Int64
 }
 
-func (s *sseSink) Deliver(it *hub.Item) transport.Link {
+func (s *sseSink) Deliver(it *hub.Item) conn.Link {
 	s.link.Enqueue(it.SSE())
 	s.n.Add(1)
 	return s.link

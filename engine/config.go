@@ -11,9 +11,9 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pushgate/pushgate/engine/configsvc"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
 // Config is the whole server's configuration. Zero values mean the documented defaults
@@ -100,7 +100,7 @@ type Config struct {
 	// landing on another worker can be forwarded to the owner); ForwardPolling is called for a
 	// polling request whose sid carries another prefix and reports whether it took the request.
 	SIDPrefix      string
-	ForwardPolling func(sid string, r *transport.Request, l transport.Link) bool
+	ForwardPolling func(sid string, r *conn.Request, l conn.Link) bool
 }
 
 func (c *Config) applyDefaults() {

@@ -6,7 +6,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/pushgate/pushgate/engine/transport"
+	"github.com/pushgate/pushgate/engine/conn"
 )
 
 var errDraining = errors.New("draining: the server is shutting down")
@@ -24,7 +24,7 @@ func (s *Server) drain(ctx context.Context, window time.Duration) {
 		sess := sess
 		ends = append(ends, func() {
 			s.SIO.Notify(sess, "pushgate:close", []byte(`{"reason":"shutdown"}`))
-			sess.Close(transport.ReasonShutdown)
+			sess.Close(conn.ReasonShutdown)
 		})
 	}
 	for _, k := range s.SSE.Streams() {

@@ -17,6 +17,7 @@ import (
 	"github.com/pushgate/pushgate/engine/api"
 	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/configsvc"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/devissuer"
 	"github.com/pushgate/pushgate/engine/history"
 	"github.com/pushgate/pushgate/engine/hub"
@@ -215,12 +216,12 @@ func (s *Server) verify(ctx context.Context, token string) (*auth.Principal, err
 	return s.Verifier.Verify(ctx, token)
 }
 
-func (s *Server) cors() transport.CORS {
+func (s *Server) cors() conn.CORS {
 	o := s.cfg.AllowedOrigins
 	if s.cfg.DevMode() && (len(o) == 0 || slices.Contains(o, "*")) {
-		return transport.CORS{AllowAll: true}
+		return conn.CORS{AllowAll: true}
 	}
-	return transport.CORS{Origins: o}
+	return conn.CORS{Origins: o}
 }
 
 // originAllowed guards WebSocket upgrades against cross-site hijacking in production mode.
@@ -270,7 +271,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.drain(dctx, window*9/10)
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	err := s.Net.Shutdown(sctx, transport.ReasonShutdown)
+	err := s.Net.Shutdown(sctx, conn.ReasonShutdown)
 	s.close()
 	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err

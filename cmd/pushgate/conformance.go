@@ -9,6 +9,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/fixture"
 	"github.com/pushgate/pushgate/engine/netserver"
 	"github.com/pushgate/pushgate/engine/transport"
@@ -27,7 +28,7 @@ func runConformance(args []string) error {
 	cfg := transport.SocketConfig{
 		Engine: transport.EngineConfig{
 			PingInterval: *pingInterval, PingTimeout: *pingTimeout, MaxPayload: *maxPayload,
-			CORS: transport.CORS{AllowAll: true},
+			CORS: conn.CORS{AllowAll: true},
 		},
 		ConnectTimeout: *connectTimeout,
 	}
@@ -47,7 +48,7 @@ func runConformance(args []string) error {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(sctx, transport.ReasonShutdown)
+		_ = srv.Shutdown(sctx, conn.ReasonShutdown)
 	}()
 	return srv.Serve()
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/pushgate/pushgate/engine/transport"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/protocol/engineio"
 )
 
@@ -75,7 +75,7 @@ func NewForwarder(runDir string, self int, timeout time.Duration) *Forwarder {
 }
 
 // Forward implements engine.Config.ForwardPolling.
-func (f *Forwarder) Forward(sid string, r *transport.Request, l transport.Link) bool {
+func (f *Forwarder) Forward(sid string, r *conn.Request, l conn.Link) bool {
 	j, ok := ownerOf(sid)
 	if !ok || j == f.self {
 		return false
@@ -178,14 +178,14 @@ func (f *Forwarder) Close() {
 
 // relay turns the owner's answer into the response for the client (hop-by-hop and length
 // headers are recomputed by the local server).
-func relay(resp *fasthttp.Response) *transport.Response {
-	out := &transport.Response{Status: resp.StatusCode(), ContentType: string(resp.Header.ContentType())}
+func relay(resp *fasthttp.Response) *conn.Response {
+	out := &conn.Response{Status: resp.StatusCode(), ContentType: string(resp.Header.ContentType())}
 	for k, v := range resp.Header.All() {
 		switch strings.ToLower(string(k)) {
 		case "content-length", "content-type", "connection", "date", "server", "transfer-encoding", "keep-alive":
 			continue
 		}
-		out.Header = append(out.Header, transport.Header{Name: string(k), Value: string(v)})
+		out.Header = append(out.Header, conn.Header{Name: string(k), Value: string(v)})
 	}
 	out.Body = [][]byte{append([]byte(nil), resp.Body()...)}
 	return out
@@ -193,11 +193,11 @@ func relay(resp *fasthttp.Response) *transport.Response {
 
 // sessionUnknown is the Engine.IO answer when the owner cannot be reached (it is gone, and so
 // is the session).
-func sessionUnknown(origin string) *transport.Response {
-	r := &transport.Response{Status: 400, ContentType: "application/json",
+func sessionUnknown(origin string) *conn.Response {
+	r := &conn.Response{Status: 400, ContentType: "application/json",
 		Body: [][]byte{engineio.AppendError(nil, engineio.ErrSessionIDUnknown)}}
 	if origin != "" {
-		r.Header = []transport.Header{{Name: "Access-Control-Allow-Origin", Value: origin}, {Name: "Access-Control-Allow-Credentials", Value: "true"}}
+		r.Header = []conn.Header{{Name: "Access-Control-Allow-Origin", Value: origin}, {Name: "Access-Control-Allow-Credentials", Value: "true"}}
 	}
 	return r
 }

@@ -11,9 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"golang.org/x/sys/unix"
-
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
 // A WebSocket upgrade that reaches worker i for a session of worker j moves to j: i passes the
@@ -94,8 +93,8 @@ func (h *handoffSender) close() {
 
 // handOff moves the upgrade r on l to worker j; it reports whether l is gone (then the transport
 // leaves it alone).
-func (f *Forwarder) handOff(j int, r *transport.Request, l transport.Link) bool {
-	h, ok := l.(transport.Handoff)
+func (f *Forwarder) handOff(j int, r *conn.Request, l conn.Link) bool {
+	h, ok := l.(conn.Handoff)
 	if !ok {
 		return false
 	}

@@ -9,16 +9,16 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/history"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/stream"
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
 // Sink receives items: a Socket.IO socket or an SSE stream. Deliver queues the item's shared
 // bytes without blocking and returns the link to flush once the batch is queued (nil if none).
 type Sink interface {
-	Deliver(it *Item) transport.Link
+	Deliver(it *Item) conn.Link
 	// End tells the sink its subscription ended for reason (stream deleted, permission revoked);
 	// the sink closes its transport.
 	End(reason string)
@@ -99,7 +99,7 @@ func New(cfg Config, reg *stream.Registry) *Hub {
 	h := &Hub{cfg: cfg, hist: history.New(cfg.History), quit: make(chan struct{})}
 	h.reg.Store(reg)
 	for i := 0; i < n; i++ {
-		sh := &shard{hub: h, byStream: make(map[string][]*Subscription), ch: make(chan []*Item, 1024), dirty: make(map[transport.Link]struct{})}
+		sh := &shard{hub: h, byStream: make(map[string][]*Subscription), ch: make(chan []*Item, 1024), dirty: make(map[conn.Link]struct{})}
 		h.shards = append(h.shards, sh)
 		h.wg.Add(1)
 		go sh.run()
@@ -199,7 +199,7 @@ func (h *Hub) subscribe(sub *Subscription, lastID string, onGap func()) (replaye
 		}
 		return false
 	}
-	var flush transport.Link
+	var flush conn.Link
 	for _, e := range entries {
 		for _, it := range h.route(e.Event, e.Seq, sub.Stream) {
 			if l := deliverTo(sub, it); l != nil {
@@ -219,7 +219,7 @@ func (sub *Subscription) start() {
 	}
 }
 
-func deliverTo(sub *Subscription, it *Item) transport.Link {
+func deliverTo(sub *Subscription, it *Item) conn.Link {
 	if !sub.Criteria.Match(it.JSON) {
 		return nil
 	}
@@ -231,7 +231,7 @@ func deliverTo(sub *Subscription, it *Item) transport.Link {
 func (h *Hub) catchUp(sub *Subscription, lastID, upTo string, onGap func()) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), rereadTimeout)
 	defer cancel()
-	var flush transport.Link
+	var flush conn.Link
 	err := h.cfg.Reread(ctx, lastID, upTo, func(ev *source.Event) {
 		for _, it := range h.route(ev, 0, sub.Stream) {
 			if l := deliverTo(sub, it); l != nil {
@@ -381,7 +381,7 @@ type shard struct {
 	mu       sync.Mutex
 	byStream map[string][]*Subscription
 	ch       chan []*Item
-	dirty    map[transport.Link]struct{}
+	dirty    map[conn.Link]struct{}
 	scratch  []*Subscription // reused by deliverOne (only the shard's goroutine touches it)
 }
 

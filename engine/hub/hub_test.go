@@ -7,10 +7,10 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/history"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/stream"
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
 const tenant = "urn:ads:platform:tenant-service:v2:/tenants/aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -27,8 +27,8 @@ func (s *recordingSink) add(e string) {
 	s.mu.Unlock()
 }
 
-func (s *recordingSink) Deliver(*Item) transport.Link { s.add("item"); return nil }
-func (s *recordingSink) End(reason string)            { s.add("end:" + reason) }
+func (s *recordingSink) Deliver(*Item) conn.Link { s.add("item"); return nil }
+func (s *recordingSink) End(reason string)       { s.add("end:" + reason) }
 
 func (s *recordingSink) events() []string {
 	s.mu.Lock()

@@ -7,8 +7,7 @@ import (
 
 	"github.com/cloudwego/netpoll"
 	"github.com/gobwas/ws"
-
-	"github.com/pushgate/pushgate/engine/transport"
+	"github.com/pushgate/pushgate/engine/conn"
 )
 
 type mode uint8
@@ -33,7 +32,7 @@ type Conn struct {
 	// Read side: touched only from onReadable (serialised per connection).
 	mode    mode
 	in      []byte // carried-over partial input (a head, a body or a frame not yet complete)
-	ws      transport.WSHandler
+	ws      conn.WSHandler
 	msg     []byte // fragmented WebSocket message being reassembled
 	msgOp   ws.OpCode
 	inFrag  bool
@@ -48,9 +47,9 @@ type Conn struct {
 	handoff atomic.Pointer[handoff] // set when the connection moves to another process
 
 	closeOnce    sync.Once
-	closeReason  atomic.Value // transport.CloseReason
+	closeReason  atomic.Value // conn.CloseReason
 	handlerMu    sync.Mutex
-	closeHandler func(transport.CloseReason)
+	closeHandler func(conn.CloseReason)
 }
 
 func newConn(s *Server, nc netpoll.Connection, remote string) *Conn {
@@ -64,25 +63,25 @@ func newConn(s *Server, nc netpoll.Connection, remote string) *Conn {
 	return c
 }
 
-// RemoteAddr implements transport.Link.
+// RemoteAddr implements conn.Link.
 func (c *Conn) RemoteAddr() string { return c.remote }
 
-// SetCloseHandler implements transport.Link.
-func (c *Conn) SetCloseHandler(fn func(transport.CloseReason)) {
+// SetCloseHandler implements conn.Link.
+func (c *Conn) SetCloseHandler(fn func(conn.CloseReason)) {
 	c.handlerMu.Lock()
 	c.closeHandler = fn
 	c.handlerMu.Unlock()
 }
 
-// Close implements transport.Link: flush what is queued (non-blocking), then close.
-func (c *Conn) Close(reason transport.CloseReason) {
+// Close implements conn.Link: flush what is queued (non-blocking), then close.
+func (c *Conn) Close(reason conn.CloseReason) {
 	c.closeReason.CompareAndSwap(nil, reason)
 	c.Flush()
 	_ = c.nc.Close()
 }
 
 // closeNow closes without flushing (slow consumers, protocol errors on a full queue).
-func (c *Conn) closeNow(reason transport.CloseReason) {
+func (c *Conn) closeNow(reason conn.CloseReason) {
 	c.closeReason.CompareAndSwap(nil, reason)
 	_ = c.nc.Close()
 }
@@ -98,9 +97,9 @@ func (c *Conn) onNetpollClose(netpoll.Connection) error {
 		if h := c.handoff.Load(); h != nil {
 			c.finishHandOff(h)
 		}
-		reason, _ := c.closeReason.Load().(transport.CloseReason)
+		reason, _ := c.closeReason.Load().(conn.CloseReason)
 		if reason == "" {
-			reason = transport.ReasonTransportClose
+			reason = conn.ReasonTransportClose
 		}
 		c.handlerMu.Lock()
 		h := c.closeHandler
@@ -152,7 +151,7 @@ func (c *Conn) onTimer() {
 		return
 	}
 	c.srv.Stats.HeaderTimeouts.Add(1)
-	c.closeNow(transport.ReasonHeaderTimeout)
+	c.closeNow(conn.ReasonHeaderTimeout)
 }
 
 // onReadable consumes everything netpoll has buffered (netpoll is level-triggered: leaving input
@@ -166,7 +165,7 @@ func (c *Conn) onReadable() {
 	}
 	b, err := r.Next(n)
 	if err != nil {
-		c.closeNow(transport.ReasonTransportClose)
+		c.closeNow(conn.ReasonTransportClose)
 		return
 	}
 	c.processInput(b)

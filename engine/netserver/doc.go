@@ -20,7 +20,7 @@
 // HTTP heads are parsed by fasthttp (only once the whole head is in memory, so parsing never
 // blocks); WebSocket upgrades and frames use gobwas/ws and protocol/wsframe. Routes: Mounts
 // (Socket.IO, the conformance Engine.IO echo, SSE) are served on the event loop by
-// transport.HTTPHandler; everything else goes to a fasthttp.RequestHandler.
+// conn.HTTPHandler; everything else goes to a fasthttp.RequestHandler.
 //
 // # Writes
 //

@@ -5,31 +5,30 @@ import (
 	"fmt"
 
 	"github.com/cloudwego/netpoll"
+	"github.com/pushgate/pushgate/engine/conn"
 	"golang.org/x/sys/unix"
-
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
 // handoff is a connection on its way to another process (Conn.HandOff).
 type handoff struct {
 	send     func(fd int) error
-	fallback *transport.Response
+	fallback *conn.Response
 }
 
-// HandOff implements transport.Handoff. It is called while the connection's only request is
+// HandOff implements conn.Handoff. It is called while the connection's only request is
 // being served (a WebSocket upgrade, on the event loop): nothing has been written to the client
 // and nothing else was read, so the receiver can serve the same request bytes as if it had
 // accepted the connection. The descriptor is passed only from the close callback, after netpoll
 // has removed it from its poller: were it passed earlier, this process could still read (and
 // lose) the first frames the client sends once the receiver has answered.
-func (c *Conn) HandOff(send func(fd int) error, fallback *transport.Response) bool {
+func (c *Conn) HandOff(send func(fd int) error, fallback *conn.Response) bool {
 	if c.fd <= 0 || c.mode != modeHTTP || c.ws != nil || c.pending.Load() != 1 || c.Pending() != 0 {
 		return false
 	}
 	c.handoff.Store(&handoff{send: send, fallback: fallback})
 	c.pending.Add(-1)
 	c.mode = modeClosed
-	c.closeNow(transport.ReasonHandedOff)
+	c.closeNow(conn.ReasonHandedOff)
 	return true
 }
 
@@ -71,7 +70,7 @@ func (s *Server) Adopt(fd int, remote string, head []byte) error {
 		c.onReadable()
 		return nil
 	}); err != nil {
-		c.closeNow(transport.ReasonServerClose)
+		c.closeNow(conn.ReasonServerClose)
 		return fmt.Errorf("netserver: adopt connection from %s: %w", remote, err)
 	}
 	return nil

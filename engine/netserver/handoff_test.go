@@ -11,13 +11,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/netserver"
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
-type handlerFunc func(r *transport.Request, l transport.Link) transport.WSHandler
+type handlerFunc func(r *conn.Request, l conn.Link) conn.WSHandler
 
-func (f handlerFunc) ServeRequest(r *transport.Request, l transport.Link) transport.WSHandler {
+func (f handlerFunc) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
 	return f(r, l)
 }
 
@@ -26,19 +26,19 @@ func serveRoutes(t *testing.T, h handlerFunc) (*netserver.Server, string) {
 	return serveOn(t, netserver.Config{}, netserver.Routes{Mounts: []netserver.Mount{{Prefix: "/", Handler: h}}})
 }
 
-func text(status int, s string) *transport.Response {
-	return &transport.Response{Status: status, ContentType: "text/plain", Body: [][]byte{[]byte(s)}}
+func text(status int, s string) *conn.Response {
+	return &conn.Response{Status: status, ContentType: "text/plain", Body: [][]byte{[]byte(s)}}
 }
 
 // A connection handed off by server A (as one worker does for another's session) is served by
 // server B from its first request on, on the same client socket; A reads nothing more from it.
 // When the send fails, the client gets the fallback answer instead.
 func TestHandOffMovesTheConnection(t *testing.T) {
-	b, _ := serveRoutes(t, func(r *transport.Request, l transport.Link) transport.WSHandler {
+	b, _ := serveRoutes(t, func(r *conn.Request, l conn.Link) conn.WSHandler {
 		l.Respond(text(200, "B "+r.Path))
 		return nil
 	})
-	a, addr := serveRoutes(t, func(r *transport.Request, l transport.Link) transport.WSHandler {
+	a, addr := serveRoutes(t, func(r *conn.Request, l conn.Link) conn.WSHandler {
 		send := func(fd int) error {
 			if r.Path == "/refuse" {
 				return errors.New("no receiver")
@@ -49,7 +49,7 @@ func TestHandOffMovesTheConnection(t *testing.T) {
 			}
 			return b.Adopt(dup, r.RemoteAddr, r.Raw)
 		}
-		if !l.(transport.Handoff).HandOff(send, text(400, "fallback")) {
+		if !l.(conn.Handoff).HandOff(send, text(400, "fallback")) {
 			l.Respond(text(500, "not movable"))
 		}
 		return nil

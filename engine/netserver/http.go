@@ -12,9 +12,8 @@ import (
 	"sync"
 
 	"github.com/gobwas/ws"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/valyala/fasthttp"
-
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
 var headEnd = []byte("\r\n\r\n")
@@ -44,7 +43,7 @@ func (c *Conn) processHTTP(data []byte) int {
 		c.discard -= n
 		if c.discard == 0 {
 			c.mode = modeClosed
-			c.Close(transport.ReasonTooLarge)
+			c.Close(conn.ReasonTooLarge)
 		}
 		return n
 	}
@@ -115,10 +114,10 @@ func (c *Conn) dispatch(req *fasthttp.Request, head, body, raw []byte) {
 	c.serveFallback(req, body)
 }
 
-func (c *Conn) serveMount(h transport.HTTPHandler, req *fasthttp.Request, method, path string, head, body, raw []byte) {
+func (c *Conn) serveMount(h conn.HTTPHandler, req *fasthttp.Request, method, path string, head, body, raw []byte) {
 	rawQuery := string(req.URI().QueryString())
 	q, _ := url.ParseQuery(rawQuery)
-	tr := &transport.Request{
+	tr := &conn.Request{
 		Method:        method,
 		Path:          path,
 		RawQuery:      rawQuery,
@@ -143,7 +142,7 @@ func (c *Conn) serveMount(h transport.HTTPHandler, req *fasthttp.Request, method
 
 // upgrade completes a WebSocket handshake with gobwas/ws on the head already in memory, so the
 // upgrade never blocks the event loop on a slow client.
-func (c *Conn) upgrade(h transport.WSHandler, head []byte) {
+func (c *Conn) upgrade(h conn.WSHandler, head []byte) {
 	var out bytes.Buffer
 	rw := struct {
 		io.Reader
@@ -157,7 +156,7 @@ func (c *Conn) upgrade(h transport.WSHandler, head []byte) {
 			return
 		}
 		_ = c.Send(out.Bytes())
-		c.Close(transport.ReasonProtocolError)
+		c.Close(conn.ReasonProtocolError)
 		return
 	}
 	c.stopTimer()
@@ -184,12 +183,12 @@ func (c *Conn) serveFallback(req *fasthttp.Request, body []byte) {
 	_, _ = ctx.Response.WriteTo(&out)
 	_ = c.Send(out.Bytes())
 	if closeAfter {
-		c.Close(transport.ReasonClientClose)
+		c.Close(conn.ReasonClientClose)
 	}
 }
 
-// Respond implements transport.Link.
-func (c *Conn) Respond(r *transport.Response) {
+// Respond implements conn.Link.
+func (c *Conn) Respond(r *conn.Response) {
 	if r.Stream {
 		c.stopTimer()
 		c.mode = modeStream
@@ -197,12 +196,12 @@ func (c *Conn) Respond(r *transport.Response) {
 	_ = c.Send(appendResponse(r)...)
 	c.pending.Add(-1)
 	if r.Close {
-		c.Close(transport.ReasonServerClose)
+		c.Close(conn.ReasonServerClose)
 	}
 }
 
 // appendResponse renders r: the head, then the body slices.
-func appendResponse(r *transport.Response) [][]byte {
+func appendResponse(r *conn.Response) [][]byte {
 	n := 0
 	for _, b := range r.Body {
 		n += len(b)
@@ -243,8 +242,8 @@ func (c *Conn) refuse(status int, msg string) {
 	body := append([]byte(`{"errorMessage":`), strconv.Quote(msg)...)
 	body = append(body, '}')
 	c.pending.Add(1)
-	c.Respond(&transport.Response{Status: status, ContentType: "application/json",
-		Header: []transport.Header{{Name: "Retry-After", Value: "1"}}, Body: [][]byte{body}, Close: true})
+	c.Respond(&conn.Response{Status: status, ContentType: "application/json",
+		Header: []conn.Header{{Name: "Retry-After", Value: "1"}}, Body: [][]byte{body}, Close: true})
 	c.mode = modeClosed
 }
 
@@ -253,7 +252,7 @@ func (c *Conn) respondError(status int, msg string, closeConn bool) {
 	body := append([]byte(`{"errorMessage":`), strconv.Quote(msg)...)
 	body = append(body, '}')
 	c.pending.Add(1)
-	c.Respond(&transport.Response{Status: status, ContentType: "application/json", Body: [][]byte{body}, Close: closeConn})
+	c.Respond(&conn.Response{Status: status, ContentType: "application/json", Body: [][]byte{body}, Close: closeConn})
 	if closeConn {
 		c.mode = modeClosed
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/fixture"
 	"github.com/pushgate/pushgate/engine/netserver"
 	"github.com/pushgate/pushgate/engine/transport"
@@ -45,7 +46,7 @@ func serveOn(t *testing.T, cfg netserver.Config, routes netserver.Routes) (*nets
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(ctx, transport.ReasonShutdown)
+		_ = srv.Shutdown(ctx, conn.ReasonShutdown)
 	})
 	return srv, addr.String()
 }

@@ -14,10 +14,9 @@ import (
 	"time"
 
 	"github.com/cloudwego/netpoll"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/sys/unix"
-
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
 // Config tunes the network server. Zero values mean the documented defaults.
@@ -93,7 +92,7 @@ func (c *Config) applyDefaults() {
 // Mount routes every request whose path starts with Prefix to Handler (on the event loop).
 type Mount struct {
 	Prefix  string
-	Handler transport.HTTPHandler
+	Handler conn.HTTPHandler
 	// Exact, when set, matches only the path equal to Prefix or Prefix+"/..." segments as a
 	// prefix with a method filter; used for the SSE route.
 	Method string
@@ -268,7 +267,7 @@ func (s *Server) StopAccepting() {
 }
 
 // Shutdown stops accepting and closes every connection with reason.
-func (s *Server) Shutdown(ctx context.Context, reason transport.CloseReason) error {
+func (s *Server) Shutdown(ctx context.Context, reason conn.CloseReason) error {
 	s.StopAccepting()
 	for _, c := range s.Connections() {
 		c.Close(reason)

@@ -8,16 +8,16 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/netserver"
-	"github.com/pushgate/pushgate/engine/transport"
 	"github.com/pushgate/pushgate/protocol/wsframe"
 )
 
 // flood accepts every WebSocket and writes a shared 64 KiB frame to it until the link refuses.
 type flood struct{ sent atomic.Int64 }
 
-func (f *flood) ServeRequest(r *transport.Request, l transport.Link) transport.WSHandler { return f }
-func (f *flood) OnOpen(l transport.Link) {
+func (f *flood) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler { return f }
+func (f *flood) OnOpen(l conn.Link) {
 	frame := wsframe.AppendFrame(nil, ws.OpBinary, make([]byte, 64<<10))
 	go func() {
 		for l.Send(frame) == nil {
@@ -26,8 +26,8 @@ func (f *flood) OnOpen(l transport.Link) {
 		}
 	}()
 }
-func (f *flood) OnMessage(transport.Link, []byte, bool)        {}
-func (f *flood) OnClose(transport.Link, transport.CloseReason) {}
+func (f *flood) OnMessage(conn.Link, []byte, bool)   {}
+func (f *flood) OnClose(conn.Link, conn.CloseReason) {}
 
 func startFlood(t *testing.T, cfg netserver.Config) (*netserver.Server, string, *flood) {
 	t.Helper()

@@ -5,9 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"golang.org/x/sys/unix"
-
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
 // ErrClosed is returned by Send on a closed connection.
@@ -35,7 +34,7 @@ type outq struct {
 	wmu sync.Mutex // the writer token, also held by shut so the fd is never written after close
 }
 
-// Send implements transport.Link.
+// Send implements conn.Link.
 func (c *Conn) Send(bufs ...[]byte) error {
 	if err := c.enqueue(bufs...); err != nil {
 		return err
@@ -44,7 +43,7 @@ func (c *Conn) Send(bufs ...[]byte) error {
 	return nil
 }
 
-// Enqueue implements transport.Link.
+// Enqueue implements conn.Link.
 func (c *Conn) Enqueue(b []byte) bool {
 	return c.enqueue(b) == nil
 }
@@ -63,7 +62,7 @@ func (c *Conn) enqueue(bufs ...[]byte) error {
 	if q.n+size > q.cap {
 		q.mu.Unlock()
 		c.srv.Stats.SlowConsumers.Add(1)
-		c.closeNow(transport.ReasonSlowConsumer)
+		c.closeNow(conn.ReasonSlowConsumer)
 		return ErrSlowConsumer
 	}
 	for _, b := range bufs {
@@ -76,7 +75,7 @@ func (c *Conn) enqueue(bufs ...[]byte) error {
 	return nil
 }
 
-// Flush implements transport.Link: write what is queued unless another goroutine is already
+// Flush implements conn.Link: write what is queued unless another goroutine is already
 // writing (it re-checks the queue after it finishes) or the socket is full (the write poller
 // resumes when it drains).
 func (c *Conn) Flush() {
@@ -90,7 +89,7 @@ func (c *Conn) Flush() {
 		if failed {
 			// Close only after releasing wmu: netpoll may run the close callback (which takes
 			// wmu) synchronously inside Close.
-			c.closeNow(transport.ReasonTransportClose)
+			c.closeNow(conn.ReasonTransportClose)
 			return
 		}
 		q.mu.Lock()
@@ -278,7 +277,7 @@ func (p *writePoller) sweep() {
 	p.mu.Unlock()
 	for _, c := range expired {
 		p.srv.Stats.WriteTimeouts.Add(1)
-		c.closeNow(transport.ReasonWriteTimeout)
+		c.closeNow(conn.ReasonWriteTimeout)
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 
 	"github.com/gobwas/ws"
 
-	"github.com/pushgate/pushgate/engine/transport"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/protocol/wsframe"
 )
 
@@ -18,10 +18,10 @@ func (c *Conn) processWS(data []byte) int {
 	case errors.Is(err, wsframe.ErrShort):
 		return 0
 	case errors.Is(err, wsframe.ErrTooLarge):
-		c.wsFail(ws.StatusMessageTooBig, "message too large", transport.ReasonTooLarge)
+		c.wsFail(ws.StatusMessageTooBig, "message too large", conn.ReasonTooLarge)
 		return len(data)
 	case err != nil:
-		c.wsFail(ws.StatusProtocolError, "protocol error", transport.ReasonProtocolError)
+		c.wsFail(ws.StatusProtocolError, "protocol error", conn.ReasonProtocolError)
 		return len(data)
 	}
 	total := hn + int(h.Length)
@@ -39,11 +39,11 @@ func (c *Conn) processWS(data []byte) int {
 	case ws.OpClose:
 		_ = c.Send(wsframe.AppendFrame(nil, ws.OpClose, payload))
 		c.mode = modeClosed
-		c.Close(transport.ReasonClientClose)
+		c.Close(conn.ReasonClientClose)
 		return len(data)
 	case ws.OpText, ws.OpBinary:
 		if c.inFrag {
-			c.wsFail(ws.StatusProtocolError, "expected continuation frame", transport.ReasonProtocolError)
+			c.wsFail(ws.StatusProtocolError, "expected continuation frame", conn.ReasonProtocolError)
 			return len(data)
 		}
 		if !h.Fin {
@@ -54,11 +54,11 @@ func (c *Conn) processWS(data []byte) int {
 		c.ws.OnMessage(c, payload, h.OpCode == ws.OpBinary)
 	case ws.OpContinuation:
 		if !c.inFrag {
-			c.wsFail(ws.StatusProtocolError, "unexpected continuation frame", transport.ReasonProtocolError)
+			c.wsFail(ws.StatusProtocolError, "unexpected continuation frame", conn.ReasonProtocolError)
 			return len(data)
 		}
 		if int64(len(c.msg)+len(payload)) > limit {
-			c.wsFail(ws.StatusMessageTooBig, "message too large", transport.ReasonTooLarge)
+			c.wsFail(ws.StatusMessageTooBig, "message too large", conn.ReasonTooLarge)
 			return len(data)
 		}
 		c.msg = append(c.msg, payload...)
@@ -68,7 +68,7 @@ func (c *Conn) processWS(data []byte) int {
 			c.msg = nil
 		}
 	default:
-		c.wsFail(ws.StatusProtocolError, "unknown opcode", transport.ReasonProtocolError)
+		c.wsFail(ws.StatusProtocolError, "unknown opcode", conn.ReasonProtocolError)
 		return len(data)
 	}
 	if c.mode == modeClosed {
@@ -78,7 +78,7 @@ func (c *Conn) processWS(data []byte) int {
 }
 
 // wsFail sends a close frame with code and closes the connection.
-func (c *Conn) wsFail(code ws.StatusCode, reason string, cr transport.CloseReason) {
+func (c *Conn) wsFail(code ws.StatusCode, reason string, cr conn.CloseReason) {
 	_ = c.Send(wsframe.AppendClose(nil, code, reason))
 	c.mode = modeClosed
 	c.Close(cr)
@@ -86,9 +86,9 @@ func (c *Conn) wsFail(code ws.StatusCode, reason string, cr transport.CloseReaso
 
 // CloseWS sends a WebSocket close frame (1000; 1008 "rate-limited" for a flooding client) and
 // closes the connection: how the server ends a WebSocket transport.
-func (c *Conn) CloseWS(reason transport.CloseReason) {
+func (c *Conn) CloseWS(reason conn.CloseReason) {
 	code, text := ws.StatusNormalClosure, ""
-	if reason == transport.ReasonRateLimited {
+	if reason == conn.ReasonRateLimited {
 		code, text = ws.StatusPolicyViolation, string(reason)
 	}
 	_ = c.Send(wsframe.AppendClose(nil, code, text))

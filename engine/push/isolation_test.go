@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/hub"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
 // The tenancy model of the isolation test, written from the rules (not from the code): three
@@ -186,7 +186,7 @@ func TestTenantIsolationAgainstTheModel(t *testing.T) {
 		if l.ref != "" {
 			q["tenant"] = []string{l.ref}
 		}
-		req := &transport.Request{Method: "GET", Path: SSEPrefix + l.stream, Query: q}
+		req := &conn.Request{Method: "GET", Path: SSEPrefix + l.stream, Query: q}
 		if l.token != "" {
 			req.Authorization = "Bearer " + l.token
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/bytedance/sonic"
 
 	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/hub"
 	"github.com/pushgate/pushgate/engine/transport"
 )
@@ -196,7 +197,7 @@ func (n *namespace) OnDisconnect(k *transport.Socket, reason string) {
 }
 
 // Deliver implements hub.Sink.
-func (m *member) Deliver(it *hub.Item) transport.Link {
+func (m *member) Deliver(it *hub.Item) conn.Link {
 	return m.k.Deliver(it.SocketIO(m.k.Namespace))
 }
 
@@ -205,7 +206,7 @@ func (m *member) Deliver(it *hub.Item) transport.Link {
 func (m *member) End(reason string) {
 	m.d.Stats.ended(reason)
 	m.k.Emit("pushgate:close", closeJSON(reason))
-	m.k.CloseTransport(transport.ReasonServerClose)
+	m.k.CloseTransport(conn.ReasonServerClose)
 }
 
 // armExpiry ends the connection with "token-expired" at the token's exp, unless refreshed.

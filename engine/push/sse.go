@@ -7,8 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/hub"
-	"github.com/pushgate/pushgate/engine/transport"
 	"github.com/pushgate/pushgate/protocol/jsontext"
 	"github.com/pushgate/pushgate/protocol/sse"
 )
@@ -23,7 +23,7 @@ type SSEConfig struct {
 	// Retry is the reconnection delay sent once as "retry:". Zero means 3s.
 	Retry time.Duration
 	// CORS decides the Access-Control-* headers.
-	CORS transport.CORS
+	CORS conn.CORS
 	// MaxPerToken caps the open streams of one token subject (0 = no limit); above it: 429.
 	MaxPerToken int
 }
@@ -94,8 +94,8 @@ func (s *SSE) beat() {
 	}
 }
 
-// ServeRequest implements transport.HTTPHandler.
-func (s *SSE) ServeRequest(r *transport.Request, l transport.Link) transport.WSHandler {
+// ServeRequest implements conn.HTTPHandler.
+func (s *SSE) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
 	if r.Method == "OPTIONS" {
 		s.cfg.CORS.Preflight(r, l)
 		return nil
@@ -131,8 +131,8 @@ func (s *SSE) ServeRequest(r *transport.Request, l transport.Link) transport.WSH
 	k := &sseSink{s: s, link: l, exp: g.principal.Expires, subject: subjectKey(g)}
 	if !s.admit(k.subject) {
 		s.d.Stats.refused(TransportSSE, &Failure{Code: "unavailable"})
-		l.Respond(&transport.Response{Status: 429, ContentType: "application/json",
-			Header: append(s.cfg.CORS.Headers(r.Origin), transport.Header{Name: "Retry-After", Value: "5"}),
+		l.Respond(&conn.Response{Status: 429, ContentType: "application/json",
+			Header: append(s.cfg.CORS.Headers(r.Origin), conn.Header{Name: "Retry-After", Value: "5"}),
 			Body:   [][]byte{[]byte(`{"errorMessage":"Too many open streams for this token."}`)}})
 		return nil
 	}
@@ -140,9 +140,9 @@ func (s *SSE) ServeRequest(r *transport.Request, l transport.Link) transport.WSH
 		Stream: g.stream.Key(), StreamID: g.stream.ID, Scope: g.stream.TenantID,
 		Criteria: g.criteria, Principal: g.principal, Sink: k,
 	}
-	h := append([]transport.Header{{Name: "Cache-Control", Value: "no-cache"}, {Name: "X-Accel-Buffering", Value: "no"}}, s.cfg.CORS.Headers(r.Origin)...)
+	h := append([]conn.Header{{Name: "Cache-Control", Value: "no-cache"}, {Name: "X-Accel-Buffering", Value: "no"}}, s.cfg.CORS.Headers(r.Origin)...)
 	k.sub.OnStart = func() {
-		l.Respond(&transport.Response{
+		l.Respond(&conn.Response{
 			Status: 200, ContentType: "text/event-stream; charset=utf-8", Header: h, Stream: true,
 			Body: [][]byte{sse.AppendRetry(nil, s.cfg.Retry)},
 		})
@@ -154,7 +154,7 @@ func (s *SSE) ServeRequest(r *transport.Request, l transport.Link) transport.WSH
 		}
 		s.mu.Unlock()
 	}
-	l.SetCloseHandler(func(transport.CloseReason) { k.stop() })
+	l.SetCloseHandler(func(conn.CloseReason) { k.stop() })
 	s.d.Hub.Subscribe(k.sub, lastID, func() { l.Enqueue(resetEvent) })
 	l.Flush()
 	k.armExpiry()
@@ -188,21 +188,21 @@ func (s *SSE) admit(subject string) bool {
 // missed events (contract.md): it should reload its state; the stream continues live.
 var resetEvent, _ = sse.AppendEvent(nil, "", "reset", []byte(`{"reason":"history-gap"}`))
 
-func (s *SSE) fail(r *transport.Request, l transport.Link, f *Failure) {
+func (s *SSE) fail(r *conn.Request, l conn.Link, f *Failure) {
 	body := append([]byte(`{"errorMessage":`), jsontext.AppendString(nil, f.Message)...)
 	body = append(body, '}')
 	h := s.cfg.CORS.Headers(r.Origin)
 	if f.Code == "unauthorized" {
-		h = append(h, transport.Header{Name: "WWW-Authenticate", Value: `Bearer error="invalid_token"`})
+		h = append(h, conn.Header{Name: "WWW-Authenticate", Value: `Bearer error="invalid_token"`})
 	}
-	l.Respond(&transport.Response{Status: f.HTTPStatus(), ContentType: "application/json", Header: h, Body: [][]byte{body}})
+	l.Respond(&conn.Response{Status: f.HTTPStatus(), ContentType: "application/json", Header: h, Body: [][]byte{body}})
 }
 
 // sseSink is one SSE subscriber.
 type sseSink struct {
 	s       *SSE
 	subject string // token subject counted against MaxPerToken ("" when not counted)
-	link    transport.Link
+	link    conn.Link
 	sub     *hub.Subscription
 	exp     time.Time
 	timer   *time.Timer
@@ -211,7 +211,7 @@ type sseSink struct {
 }
 
 // Deliver implements hub.Sink.
-func (k *sseSink) Deliver(it *hub.Item) transport.Link {
+func (k *sseSink) Deliver(it *hub.Item) conn.Link {
 	if k.link.Enqueue(it.SSE()) {
 		return k.link
 	}
@@ -223,7 +223,7 @@ func (k *sseSink) End(reason string) {
 	k.s.d.Stats.ended(reason)
 	b, _ := sse.AppendEvent(nil, "", "close", closeJSON(reason))
 	_ = k.link.Send(b)
-	k.link.Close(transport.ReasonServerClose)
+	k.link.Close(conn.ReasonServerClose)
 }
 
 func (k *sseSink) armExpiry() {

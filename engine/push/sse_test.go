@@ -9,10 +9,10 @@ import (
 	"testing"
 
 	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/hub"
 	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
-	"github.com/pushgate/pushgate/engine/transport"
 )
 
 const testTenant = "urn:ads:platform:tenant-service:v2:/tenants/aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -23,7 +23,7 @@ type wireLink struct {
 	mu       sync.Mutex
 	wire     []string
 	closed   bool
-	onClose  func(transport.CloseReason)
+	onClose  func(conn.CloseReason)
 	entered  chan struct{} // closed when Respond starts
 	hold     chan struct{} // Respond waits for it when non-nil
 	enterOne sync.Once
@@ -43,7 +43,7 @@ func (l *wireLink) write(s string) {
 	l.mu.Unlock()
 }
 
-func (l *wireLink) Respond(r *transport.Response) {
+func (l *wireLink) Respond(r *conn.Response) {
 	l.enterOne.Do(func() { close(l.entered) })
 	if l.hold != nil {
 		<-l.hold
@@ -74,7 +74,7 @@ func (l *wireLink) Enqueue(b []byte) bool { return l.Send(b) == nil }
 func (l *wireLink) Flush()                {}
 func (l *wireLink) RemoteAddr() string    { return "127.0.0.1:1" }
 
-func (l *wireLink) Close(reason transport.CloseReason) {
+func (l *wireLink) Close(reason conn.CloseReason) {
 	l.mu.Lock()
 	fn := l.onClose
 	l.closed, l.onClose = true, nil
@@ -84,7 +84,7 @@ func (l *wireLink) Close(reason transport.CloseReason) {
 	}
 }
 
-func (l *wireLink) SetCloseHandler(fn func(transport.CloseReason)) {
+func (l *wireLink) SetCloseHandler(fn func(conn.CloseReason)) {
 	l.mu.Lock()
 	l.onClose = fn
 	l.mu.Unlock()
@@ -122,8 +122,8 @@ func newTestSSE(t *testing.T) (*SSE, *hub.Hub) {
 	return s, h
 }
 
-func sseRequest() *transport.Request {
-	return &transport.Request{Method: "GET", Path: SSEPrefix + "s", RawQuery: "tenant=demo",
+func sseRequest() *conn.Request {
+	return &conn.Request{Method: "GET", Path: SSEPrefix + "s", RawQuery: "tenant=demo",
 		Query: map[string][]string{"tenant": {"demo"}}}
 }
 
@@ -158,7 +158,7 @@ func TestSSEClosedWhileOpeningIsForgotten(t *testing.T) {
 	go func() { s.ServeRequest(sseRequest(), l); close(done) }()
 	<-l.entered
 	closed := make(chan struct{})
-	go func() { l.Close(transport.ReasonClientClose); close(closed) }()
+	go func() { l.Close(conn.ReasonClientClose); close(closed) }()
 	<-closed // the close handler ran while Respond is held
 	close(l.hold)
 	<-done

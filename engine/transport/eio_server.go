@@ -4,13 +4,14 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"hash/maphash"
-	"slices"
 	"strings"
 
-	"github.com/pushgate/pushgate/protocol/jsontext"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pushgate/pushgate/engine/conn"
+	"github.com/pushgate/pushgate/protocol/jsontext"
 
 	"github.com/pushgate/pushgate/protocol/engineio"
 )
@@ -33,9 +34,9 @@ type EngineConfig struct {
 	// limit.
 	MaxInboundRate float64
 	// CORS decides the Access-Control-* headers of polling responses.
-	CORS CORS
+	CORS conn.CORS
 	// AllowRequest, when set, can refuse a handshake (403, Engine.IO code 4) with its error text.
-	AllowRequest func(r *Request) error
+	AllowRequest func(r *conn.Request) error
 	// AllowOrigin, when set, refuses WebSocket upgrades whose Origin it rejects (403).
 	AllowOrigin func(origin string) bool
 	// SIDPrefix starts every session id this server creates (several worker processes share
@@ -43,7 +44,7 @@ type EngineConfig struct {
 	SIDPrefix string
 	// Forward, when set, is offered every request whose sid is unknown here and does not carry
 	// SIDPrefix; it reports whether it took the request (e.g. proxied it to the owning process).
-	Forward func(sid string, r *Request, l Link) bool
+	Forward func(sid string, r *conn.Request, l conn.Link) bool
 }
 
 func (c *EngineConfig) applyDefaults() {
@@ -64,55 +65,13 @@ func (c *EngineConfig) applyDefaults() {
 	}
 }
 
-// CORS is the cross-origin policy for HTTP responses.
-type CORS struct {
-	// AllowAll reflects any Origin (development mode).
-	AllowAll bool
-	// Origins are the allowed origins (exact match, e.g. "https://app.example").
-	Origins []string
-}
-
-// Allowed reports whether origin may read responses.
-func (c CORS) Allowed(origin string) bool {
-	if origin == "" {
-		return false
-	}
-	return c.AllowAll || slices.Contains(c.Origins, origin)
-}
-
-// Headers returns the CORS headers for a response to a request from origin (credentials are
-// allowed, so the origin is reflected, never "*").
-func (c CORS) Headers(origin string) []Header {
-	if !c.Allowed(origin) {
-		return nil
-	}
-	return []Header{
-		{"Access-Control-Allow-Origin", origin},
-		{"Access-Control-Allow-Credentials", "true"},
-		{"Vary", "Origin"},
-	}
-}
-
-// Preflight answers an OPTIONS request.
-func (c CORS) Preflight(r *Request, l Link) {
-	h := c.Headers(r.Origin)
-	if h != nil {
-		h = append(h, Header{"Access-Control-Allow-Methods", "GET,HEAD,PUT,PATCH,POST,DELETE"})
-		if r.ACRHeaders != "" {
-			h = append(h, Header{"Access-Control-Allow-Headers", r.ACRHeaders})
-		}
-		h[2].Value = "Origin, Access-Control-Request-Headers"
-	}
-	l.Respond(&Response{Status: 204, Header: h})
-}
-
 // SessionHandler is the layer above Engine.IO (Socket.IO, or the conformance echo). Calls for one
 // session are serialised except OnClose, which may race with a final OnMessage.
 type SessionHandler interface {
 	OnOpen(s *Session)
 	// OnMessage receives one message; data is valid only during the call.
 	OnMessage(s *Session, data []byte, binary bool)
-	OnClose(s *Session, reason CloseReason)
+	OnClose(s *Session, reason conn.CloseReason)
 }
 
 const sessionShards = 64
@@ -193,7 +152,7 @@ func NewID() string {
 }
 
 // ServeRequest implements HTTPHandler.
-func (e *EngineServer) ServeRequest(r *Request, l Link) WSHandler {
+func (e *EngineServer) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
 	if r.Method == "OPTIONS" && !r.Upgrade {
 		e.cfg.CORS.Preflight(r, l)
 		return nil
@@ -250,7 +209,7 @@ func (e *EngineServer) ServeRequest(r *Request, l Link) WSHandler {
 	return nil
 }
 
-func (e *EngineServer) serveUpgrade(r *Request, l Link, tr, sid string) WSHandler {
+func (e *EngineServer) serveUpgrade(r *conn.Request, l conn.Link, tr, sid string) conn.WSHandler {
 	if tr != "websocket" {
 		e.failUpgrade(l, engineio.ErrBadRequest)
 		return nil
@@ -280,18 +239,18 @@ func (e *EngineServer) serveUpgrade(r *Request, l Link, tr, sid string) WSHandle
 	return s.upgradeEndpoint()
 }
 
-func (e *EngineServer) forward(sid string, r *Request, l Link) bool {
+func (e *EngineServer) forward(sid string, r *conn.Request, l conn.Link) bool {
 	if e.cfg.Forward == nil || strings.HasPrefix(sid, e.cfg.SIDPrefix) {
 		return false
 	}
 	return e.cfg.Forward(sid, r, l)
 }
 
-func (e *EngineServer) fail(r *Request, l Link, code engineio.ErrorCode) {
+func (e *EngineServer) fail(r *conn.Request, l conn.Link, code engineio.ErrorCode) {
 	e.failMessage(r, l, code, "")
 }
 
-func (e *EngineServer) failMessage(r *Request, l Link, code engineio.ErrorCode, msg string) {
+func (e *EngineServer) failMessage(r *conn.Request, l conn.Link, code engineio.ErrorCode, msg string) {
 	status := 400
 	if code == engineio.ErrForbidden {
 		status = 403
@@ -303,15 +262,15 @@ func (e *EngineServer) failMessage(r *Request, l Link, code engineio.ErrorCode, 
 		body = append([]byte(`{"code":4,"message":`), jsontext.AppendString(nil, msg)...)
 		body = append(body, '}')
 	}
-	l.Respond(&Response{Status: status, ContentType: "application/json", Header: e.cfg.CORS.Headers(r.Origin), Body: [][]byte{body}})
+	l.Respond(&conn.Response{Status: status, ContentType: "application/json", Header: e.cfg.CORS.Headers(r.Origin), Body: [][]byte{body}})
 }
 
 // failUpgrade answers a refused WebSocket upgrade with a plain 400 and closes the connection, as
 // the reference does.
-func (e *EngineServer) failUpgrade(l Link, code engineio.ErrorCode) {
+func (e *EngineServer) failUpgrade(l conn.Link, code engineio.ErrorCode) {
 	e.failUpgradeStatus(l, 400, code)
 }
 
-func (e *EngineServer) failUpgradeStatus(l Link, status int, code engineio.ErrorCode) {
-	l.Respond(&Response{Status: status, ContentType: "application/json", Body: [][]byte{engineio.AppendError(nil, code)}, Close: true})
+func (e *EngineServer) failUpgradeStatus(l conn.Link, status int, code engineio.ErrorCode) {
+	l.Respond(&conn.Response{Status: status, ContentType: "application/json", Body: [][]byte{engineio.AppendError(nil, code)}, Close: true})
 }

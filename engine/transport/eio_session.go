@@ -9,6 +9,7 @@ import (
 
 	"github.com/gobwas/ws"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/protocol/engineio"
 	"github.com/pushgate/pushgate/protocol/wsframe"
 )
@@ -70,24 +71,24 @@ type Session struct {
 	transport    int
 	closed       bool
 	upgrading    bool
-	ws           Link // the WebSocket once on (or upgraded to) websocket
-	probe        Link // the WebSocket being probed during an upgrade
-	getLink      Link // the pending long-poll GET
+	ws           conn.Link // the WebSocket once on (or upgraded to) websocket
+	probe        conn.Link // the WebSocket being probed during an upgrade
+	getLink      conn.Link // the pending long-poll GET
 	getOrigin    string
 	postBusy     bool
 	buf          []outPacket
 	bufBytes     int
 	waitingPong  bool
-	inboundTAT   int64       // MaxInboundRate: theoretical arrival time (unix ns) of the next packet
-	closing      bool        // closeRateLimited has begun (its farewell is on the way)
-	pendingClose CloseReason // a close waiting for an upgrade in progress to settle
-	graceGET     bool        // closed; one late GET may still get lastWords
-	lastWords    [][]byte    // what that GET gets: a noop, or the final packets and a close
-	timer        *time.Timer // heartbeat: next ping, or ping timeout while waitingPong
+	inboundTAT   int64            // MaxInboundRate: theoretical arrival time (unix ns) of the next packet
+	closing      bool             // closeRateLimited has begun (its farewell is on the way)
+	pendingClose conn.CloseReason // a close waiting for an upgrade in progress to settle
+	graceGET     bool             // closed; one late GET may still get lastWords
+	lastWords    [][]byte         // what that GET gets: a noop, or the final packets and a close
+	timer        *time.Timer      // heartbeat: next ping, or ping timeout while waitingPong
 	upTimer      *time.Timer
 }
 
-func (e *EngineServer) newSession(r *Request, tr int) *Session {
+func (e *EngineServer) newSession(r *conn.Request, tr int) *Session {
 	s := &Session{
 		ID: e.cfg.SIDPrefix + NewID(), RawQuery: strings.Clone(r.RawQuery), Authorization: r.Authorization, Origin: r.Origin, RemoteAddr: r.RemoteAddr,
 		e: e, transport: tr,
@@ -108,7 +109,7 @@ func (s *Session) handshake(upgrades []string) []byte {
 	})
 }
 
-func (s *Session) handshakePolling(r *Request, l Link) {
+func (s *Session) handshakePolling(r *conn.Request, l conn.Link) {
 	body := s.handshake([]string{"websocket"})
 	// The layer above opens first: a client may POST its first packets (the Socket.IO CONNECT)
 	// on another connection as soon as it reads the handshake, and they must find it ready.
@@ -116,9 +117,9 @@ func (s *Session) handshakePolling(r *Request, l Link) {
 	l.Respond(s.pollResponse(r.Origin, 200, body))
 }
 
-func (s *Session) pollResponse(origin string, status int, body ...[]byte) *Response {
-	h := append([]Header{{"Cache-Control", "no-store"}}, s.e.cfg.CORS.Headers(origin)...)
-	return &Response{Status: status, ContentType: "text/plain; charset=UTF-8", Header: h, Body: body}
+func (s *Session) pollResponse(origin string, status int, body ...[]byte) *conn.Response {
+	h := append([]conn.Header{{Name: "Cache-Control", Value: "no-store"}}, s.e.cfg.CORS.Headers(origin)...)
+	return &conn.Response{Status: status, ContentType: "text/plain; charset=UTF-8", Header: h, Body: body}
 }
 
 // Query parses the query of the request that opened the session.
@@ -152,7 +153,7 @@ func (s *Session) SendBinary(data []byte) {
 // Deliver queues a shared prepared packet without flushing and returns the link to flush (nil
 // when nothing needs a flush). This is the fan-out path: the caller flushes each link once per
 // batch.
-func (s *Session) Deliver(p *Prepared) Link {
+func (s *Session) Deliver(p *Prepared) conn.Link {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -201,7 +202,7 @@ func (p outPacket) record() []byte {
 func (s *Session) bufferLocked(p outPacket) {
 	n := len(p.rec) + len(p.binary)
 	if s.bufBytes+n > s.e.cfg.MaxBufferedBytes {
-		s.closeLocked(ReasonSlowConsumer, true)
+		s.closeLocked(conn.ReasonSlowConsumer, true)
 		return
 	}
 	s.buf = append(s.buf, p)
@@ -239,7 +240,7 @@ var (
 	okBody      = []byte("ok")
 )
 
-func (s *Session) pollGET(r *Request, l Link) {
+func (s *Session) pollGET(r *conn.Request, l conn.Link) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -259,7 +260,7 @@ func (s *Session) pollGET(r *Request, l Link) {
 		// Two concurrent GETs: the reference answers the second with 400, the first with a
 		// close packet, and ends the session.
 		s.e.fail(r, l, engineio.ErrBadRequest)
-		s.closeLocked(ReasonProtocolError, true)
+		s.closeLocked(conn.ReasonProtocolError, true)
 		return
 	}
 	s.getLink, s.getOrigin = l, r.Origin
@@ -267,19 +268,19 @@ func (s *Session) pollGET(r *Request, l Link) {
 		s.answerGETLocked(packetNoop)
 		return
 	}
-	l.SetCloseHandler(func(CloseReason) {
+	l.SetCloseHandler(func(conn.CloseReason) {
 		// The client went away while its long-poll was pending.
 		s.mu.Lock()
 		if s.getLink == l {
 			s.getLink = nil
-			s.closeLocked(ReasonTransportClose, false)
+			s.closeLocked(conn.ReasonTransportClose, false)
 		}
 		s.mu.Unlock()
 	})
 	s.flushPollLocked()
 }
 
-func (s *Session) pollPOST(r *Request, l Link) {
+func (s *Session) pollPOST(r *conn.Request, l conn.Link) {
 	s.mu.Lock()
 	switch {
 	case s.closed:
@@ -291,17 +292,17 @@ func (s *Session) pollPOST(r *Request, l Link) {
 		s.e.fail(r, l, engineio.ErrBadRequest)
 		return
 	case s.postBusy:
-		s.closeLocked(ReasonProtocolError, true)
+		s.closeLocked(conn.ReasonProtocolError, true)
 		s.mu.Unlock()
 		s.e.fail(r, l, engineio.ErrBadRequest)
 		return
 	case int64(len(r.Body)) > s.e.cfg.MaxPayload:
 		s.mu.Unlock()
-		l.Respond(&Response{Status: 413, ContentType: "application/json", Header: s.e.cfg.CORS.Headers(r.Origin),
+		l.Respond(&conn.Response{Status: 413, ContentType: "application/json", Header: s.e.cfg.CORS.Headers(r.Origin),
 			Body: [][]byte{[]byte(`{"code":3,"message":"Payload too large"}`)}})
 		return
 	case r.ContentType == "application/octet-stream":
-		s.closeLocked(ReasonProtocolError, true)
+		s.closeLocked(conn.ReasonProtocolError, true)
 		s.mu.Unlock()
 		s.e.fail(r, l, engineio.ErrBadRequest)
 		return
@@ -317,13 +318,13 @@ func (s *Session) pollPOST(r *Request, l Link) {
 	s.mu.Lock()
 	s.postBusy = false
 	if err != nil {
-		s.closeLocked(ReasonProtocolError, true)
+		s.closeLocked(conn.ReasonProtocolError, true)
 		s.mu.Unlock()
 		s.e.fail(r, l, engineio.ErrBadRequest)
 		return
 	}
 	s.mu.Unlock()
-	l.Respond(&Response{Status: 200, ContentType: "text/html", Header: s.e.cfg.CORS.Headers(r.Origin), Body: [][]byte{okBody}})
+	l.Respond(&conn.Response{Status: 200, ContentType: "text/html", Header: s.e.cfg.CORS.Headers(r.Origin), Body: [][]byte{okBody}})
 }
 
 // errSessionEnded stops payload decoding after a close packet.
@@ -335,7 +336,7 @@ const errSessionEnded = sessionError("transport: session ended")
 
 // onPacket handles one client packet from any transport (probe is the probing WebSocket, nil
 // otherwise).
-func (s *Session) onPacket(p engineio.Packet, probe Link) error {
+func (s *Session) onPacket(p engineio.Packet, probe conn.Link) error {
 	if !s.admitInbound() {
 		s.closeRateLimited()
 		return errSessionEnded
@@ -359,12 +360,12 @@ func (s *Session) onPacket(p engineio.Packet, probe Link) error {
 			// GET still gets the noop it expects (not 400) during a short grace.
 			s.keepForLateGET(closeGrace, packetNoop)
 		}
-		s.closeLocked(ReasonClientClose, false)
+		s.closeLocked(conn.ReasonClientClose, false)
 		s.mu.Unlock()
 		return errSessionEnded
 	default:
 		// Pings from a v4 client, a stray upgrade or open packet: protocol violation.
-		s.Close(ReasonProtocolError)
+		s.Close(conn.ReasonProtocolError)
 		return errSessionEnded
 	}
 	return nil
@@ -378,7 +379,7 @@ func (s *Session) onTimer() {
 		return
 	}
 	if s.waitingPong {
-		s.closeLocked(ReasonPingTimeout, true)
+		s.closeLocked(conn.ReasonPingTimeout, true)
 		return
 	}
 	s.waitingPong = true
@@ -387,7 +388,7 @@ func (s *Session) onTimer() {
 }
 
 // Close ends the session from the server side.
-func (s *Session) Close(reason CloseReason) {
+func (s *Session) Close(reason conn.CloseReason) {
 	s.mu.Lock()
 	s.closeLocked(reason, true)
 	s.mu.Unlock()
@@ -395,7 +396,7 @@ func (s *Session) Close(reason CloseReason) {
 
 // closeLocked ends the session. notify says whether the client must be told (a close packet on a
 // pending GET, or closing the WebSocket).
-func (s *Session) closeLocked(reason CloseReason, notify bool) {
+func (s *Session) closeLocked(reason conn.CloseReason, notify bool) {
 	if s.closed {
 		return
 	}
@@ -446,14 +447,14 @@ func (s *Session) closeLocked(reason CloseReason, notify bool) {
 // deliberate reports whether the server ends the session on purpose with something to say
 // (e.g. "pushgate:close"), as opposed to a dead peer (ping timeout, where the reference answers
 // 400 to any later request).
-func deliberate(r CloseReason) bool {
-	return r == ReasonServerClose || r == ReasonShutdown || r == ReasonRateLimited
+func deliberate(r conn.CloseReason) bool {
+	return r == conn.ReasonServerClose || r == conn.ReasonShutdown || r == conn.ReasonRateLimited
 }
 
 // farewell is implemented by session handlers that tell the client why the server closes its
 // session for the client's own conduct (Socket.IO: an event on every joined namespace).
 type farewell interface {
-	Farewell(s *Session, reason CloseReason)
+	Farewell(s *Session, reason conn.CloseReason)
 }
 
 // closeRateLimited closes the session once (packets read in the same batch as the one over the
@@ -468,9 +469,9 @@ func (s *Session) closeRateLimited() {
 	}
 	s.e.RateLimited.Add(1)
 	if f, ok := s.e.h.(farewell); ok {
-		f.Farewell(s, ReasonRateLimited) // takes s.mu to queue: not held here
+		f.Farewell(s, conn.ReasonRateLimited) // takes s.mu to queue: not held here
 	}
-	s.Close(ReasonRateLimited)
+	s.Close(conn.ReasonRateLimited)
 }
 
 // finalWordsLocked is the buffered packets followed by a close packet, as one polling payload.
@@ -508,8 +509,8 @@ func (s *Session) settleCloseLocked() {
 // its last packets.
 const finalWordsGrace = 2 * time.Second
 
-func closeWS(l Link, reason CloseReason) {
-	if c, ok := l.(interface{ CloseWS(CloseReason) }); ok {
+func closeWS(l conn.Link, reason conn.CloseReason) {
+	if c, ok := l.(interface{ CloseWS(conn.CloseReason) }); ok {
 		c.CloseWS(reason)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/protocol/engineio"
 )
 
@@ -15,7 +16,7 @@ type wsEndpoint struct {
 }
 
 // OnOpen implements WSHandler for a WebSocket-only session: the open packet goes first.
-func (w *wsEndpoint) OnOpen(l Link) {
+func (w *wsEndpoint) OnOpen(l conn.Link) {
 	s := w.s
 	s.mu.Lock()
 	s.ws = l
@@ -25,13 +26,13 @@ func (w *wsEndpoint) OnOpen(l Link) {
 	}
 	s.mu.Unlock()
 	if closed {
-		closeWS(l, ReasonServerClose)
+		closeWS(l, conn.ReasonServerClose)
 		return
 	}
 	s.e.h.OnOpen(s)
 }
 
-func (w *wsEndpoint) OnMessage(l Link, data []byte, binary bool) {
+func (w *wsEndpoint) OnMessage(l conn.Link, data []byte, binary bool) {
 	if binary {
 		_ = w.s.onPacket(engineio.Packet{Type: engineio.PacketMessage, Data: data, Binary: true}, nil)
 		return
@@ -39,18 +40,18 @@ func (w *wsEndpoint) OnMessage(l Link, data []byte, binary bool) {
 	p, scratch, err := engineio.DecodePacket(data, w.scratch[:0])
 	w.scratch = scratch
 	if err != nil {
-		w.s.Close(ReasonProtocolError)
+		w.s.Close(conn.ReasonProtocolError)
 		return
 	}
 	_ = w.s.onPacket(p, nil)
 }
 
-func (w *wsEndpoint) OnClose(l Link, reason CloseReason) {
+func (w *wsEndpoint) OnClose(l conn.Link, reason conn.CloseReason) {
 	s := w.s
 	s.mu.Lock()
 	if s.ws == l {
 		s.ws = nil // already gone: do not try to close it again
-		s.closeLocked(ReasonTransportClose, false)
+		s.closeLocked(conn.ReasonTransportClose, false)
 	}
 	s.mu.Unlock()
 }
@@ -58,7 +59,7 @@ func (w *wsEndpoint) OnClose(l Link, reason CloseReason) {
 // upgradeEndpoint returns the WSHandler for a WebSocket that wants to take over a polling
 // session. A session that is already upgrading or upgraded gets an endpoint that accepts and
 // then closes the socket (answering 400 instead crashes the official suite's client).
-func (s *Session) upgradeEndpoint() WSHandler {
+func (s *Session) upgradeEndpoint() conn.WSHandler {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.transport != transportPolling || s.upgrading || s.probe != nil {
@@ -69,9 +70,9 @@ func (s *Session) upgradeEndpoint() WSHandler {
 
 type rejectEndpoint struct{}
 
-func (rejectEndpoint) OnOpen(l Link)                { closeWS(l, ReasonProtocolError) }
-func (rejectEndpoint) OnMessage(Link, []byte, bool) {}
-func (rejectEndpoint) OnClose(Link, CloseReason)    {}
+func (rejectEndpoint) OnOpen(l conn.Link)                  { closeWS(l, conn.ReasonProtocolError) }
+func (rejectEndpoint) OnMessage(conn.Link, []byte, bool)   {}
+func (rejectEndpoint) OnClose(conn.Link, conn.CloseReason) {}
 
 // probeEndpoint runs the upgrade handshake: 2probe → 3probe, every GET answered with a noop
 // while upgrading, then 5 switches the session to this WebSocket.
@@ -81,12 +82,12 @@ type probeEndpoint struct {
 	ws       wsEndpoint
 }
 
-func (p *probeEndpoint) OnOpen(l Link) {
+func (p *probeEndpoint) OnOpen(l conn.Link) {
 	s := p.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.probe != nil {
-		closeWS(l, ReasonProtocolError)
+		closeWS(l, conn.ReasonProtocolError)
 		return
 	}
 	s.probe = l
@@ -95,14 +96,14 @@ func (p *probeEndpoint) OnOpen(l Link) {
 		defer s.mu.Unlock()
 		if s.probe == l {
 			s.probe, s.upgrading = nil, false
-			closeWS(l, ReasonProtocolError)
+			closeWS(l, conn.ReasonProtocolError)
 			s.flushPollLocked()
 			s.settleCloseLocked()
 		}
 	})
 }
 
-func (p *probeEndpoint) OnMessage(l Link, data []byte, binary bool) {
+func (p *probeEndpoint) OnMessage(l conn.Link, data []byte, binary bool) {
 	if p.upgraded {
 		p.ws.OnMessage(l, data, binary)
 		return
@@ -138,13 +139,13 @@ func (p *probeEndpoint) OnMessage(l Link, data []byte, binary bool) {
 		// Anything else before the upgrade completes aborts it; polling goes on.
 		s.upTimer.Stop()
 		s.probe, s.upgrading = nil, false
-		closeWS(l, ReasonProtocolError)
+		closeWS(l, conn.ReasonProtocolError)
 		s.flushPollLocked()
 		s.settleCloseLocked()
 	}
 }
 
-func (p *probeEndpoint) OnClose(l Link, reason CloseReason) {
+func (p *probeEndpoint) OnClose(l conn.Link, reason conn.CloseReason) {
 	if p.upgraded {
 		p.ws.OnClose(l, reason)
 		return

@@ -7,19 +7,24 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/protocol/engineio"
 )
 
 // fakeLink records responses and sends.
 type fakeLink struct {
 	mu     sync.Mutex
-	resps  []*Response
+	resps  []*conn.Response
 	sent   [][]byte
 	closed bool
-	onCl   func(CloseReason)
+	onCl   func(conn.CloseReason)
 }
 
-func (f *fakeLink) Respond(r *Response) { f.mu.Lock(); f.resps = append(f.resps, r); f.mu.Unlock() }
+func (f *fakeLink) Respond(r *conn.Response) {
+	f.mu.Lock()
+	f.resps = append(f.resps, r)
+	f.mu.Unlock()
+}
 func (f *fakeLink) Send(b ...[]byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -28,28 +33,36 @@ func (f *fakeLink) Send(b ...[]byte) error {
 	}
 	return nil
 }
-func (f *fakeLink) Enqueue(b []byte) bool                { _ = f.Send(b); return true }
-func (f *fakeLink) Flush()                               {}
-func (f *fakeLink) Close(CloseReason)                    { f.mu.Lock(); f.closed = true; f.mu.Unlock() }
-func (f *fakeLink) SetCloseHandler(fn func(CloseReason)) { f.mu.Lock(); f.onCl = fn; f.mu.Unlock() }
-func (f *fakeLink) RemoteAddr() string                   { return "127.0.0.1:1" }
-func (f *fakeLink) last() *Response                      { f.mu.Lock(); defer f.mu.Unlock(); return f.resps[len(f.resps)-1] }
+func (f *fakeLink) Enqueue(b []byte) bool  { _ = f.Send(b); return true }
+func (f *fakeLink) Flush()                 {}
+func (f *fakeLink) Close(conn.CloseReason) { f.mu.Lock(); f.closed = true; f.mu.Unlock() }
+func (f *fakeLink) SetCloseHandler(fn func(conn.CloseReason)) {
+	f.mu.Lock()
+	f.onCl = fn
+	f.mu.Unlock()
+}
+func (f *fakeLink) RemoteAddr() string { return "127.0.0.1:1" }
+func (f *fakeLink) last() *conn.Response {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.resps[len(f.resps)-1]
+}
 
 type nopHandler struct{}
 
-func (nopHandler) OnOpen(*Session)                  {}
-func (nopHandler) OnMessage(*Session, []byte, bool) {}
-func (nopHandler) OnClose(*Session, CloseReason)    {}
+func (nopHandler) OnOpen(*Session)                    {}
+func (nopHandler) OnMessage(*Session, []byte, bool)   {}
+func (nopHandler) OnClose(*Session, conn.CloseReason) {}
 
-func get(sid string) *Request {
+func get(sid string) *conn.Request {
 	q := url.Values{"EIO": {"4"}, "transport": {"polling"}}
 	if sid != "" {
 		q.Set("sid", sid)
 	}
-	return &Request{Method: "GET", Query: q}
+	return &conn.Request{Method: "GET", Query: q}
 }
 
-func body(r *Response) string {
+func body(r *conn.Response) string {
 	var b strings.Builder
 	for _, p := range r.Body {
 		b.Write(p)
@@ -73,7 +86,7 @@ func TestServerCloseDeliversFinalPacketsToTheNextGET(t *testing.T) {
 	sid := handshake(t, e)
 	s := e.lookup(sid)
 	s.SendText([]byte(`42["pushgate:close",{"reason":"stream-deleted"}]`))
-	s.Close(ReasonServerClose)
+	s.Close(conn.ReasonServerClose)
 	l := &fakeLink{}
 	e.ServeRequest(get(sid), l)
 	if r := l.last(); r.Status != 200 || body(r) != "42[\"pushgate:close\",{\"reason\":\"stream-deleted\"}]\x1e1" {
@@ -148,13 +161,13 @@ type eagerLink struct {
 	post string
 }
 
-func (l *eagerLink) Respond(r *Response) {
+func (l *eagerLink) Respond(r *conn.Response) {
 	l.fakeLink.Respond(r)
 	b := body(r)
 	i := strings.Index(b, `"sid":"`)
 	sid := b[i+7 : i+7+strings.Index(b[i+7:], `"`)]
 	q := url.Values{"EIO": {"4"}, "transport": {"polling"}, "sid": {sid}}
-	l.e.ServeRequest(&Request{Method: "POST", Query: q, Body: []byte(l.post)}, &fakeLink{})
+	l.e.ServeRequest(&conn.Request{Method: "POST", Query: q, Body: []byte(l.post)}, &fakeLink{})
 }
 
 type recordingHandler struct {
@@ -173,7 +186,7 @@ func (h *recordingHandler) OnMessage(_ *Session, b []byte, _ bool) {
 	}
 	h.msgs = append(h.msgs, string(b))
 }
-func (h *recordingHandler) OnClose(*Session, CloseReason) {}
+func (h *recordingHandler) OnClose(*Session, conn.CloseReason) {}
 
 // A packet POSTed as soon as the client has the handshake reaches an opened session (it was
 // dropped by the Socket.IO layer when it arrived before OnOpen).
@@ -233,7 +246,7 @@ func TestInboundRateLimitCountsOnce(t *testing.T) {
 
 type farewellHandler struct{ nopHandler }
 
-func (farewellHandler) Farewell(s *Session, reason CloseReason) {
+func (farewellHandler) Farewell(s *Session, reason conn.CloseReason) {
 	s.SendText([]byte(`42["bye",{"reason":"` + string(reason) + `"}]`))
 }
 

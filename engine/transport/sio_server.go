@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/protocol/socketio"
 )
 
@@ -152,7 +153,7 @@ func (s *SocketServer) OnOpen(sess *Session) {
 			return
 		}
 		if !joined {
-			sess.Close(ReasonConnectTimeout)
+			sess.Close(conn.ReasonConnectTimeout)
 		}
 	})
 	c.mu.Unlock()
@@ -160,7 +161,7 @@ func (s *SocketServer) OnOpen(sess *Session) {
 }
 
 // OnClose implements SessionHandler: every socket of the session disconnects.
-func (s *SocketServer) OnClose(sess *Session, reason CloseReason) {
+func (s *SocketServer) OnClose(sess *Session, reason conn.CloseReason) {
 	c, _ := sess.Data().(*client)
 	if c == nil {
 		return
@@ -177,15 +178,15 @@ func (s *SocketServer) OnClose(sess *Session, reason CloseReason) {
 	}
 }
 
-func disconnectReason(r CloseReason) string {
+func disconnectReason(r conn.CloseReason) string {
 	switch r {
-	case ReasonPingTimeout:
+	case conn.ReasonPingTimeout:
 		return "ping timeout"
-	case ReasonClientClose:
+	case conn.ReasonClientClose:
 		return "client namespace disconnect"
-	case ReasonShutdown:
+	case conn.ReasonShutdown:
 		return "server shutting down"
-	case ReasonTransportClose:
+	case conn.ReasonTransportClose:
 		return "transport close"
 	default:
 		return "forced close"
@@ -201,7 +202,7 @@ func (s *SocketServer) OnMessage(sess *Session, data []byte, binary bool) {
 		return
 	}
 	if err := c.onMessage(data, binary); err != nil {
-		sess.Close(ReasonProtocolError)
+		sess.Close(conn.ReasonProtocolError)
 	}
 }
 
@@ -371,7 +372,7 @@ func (c *client) remove(k *Socket) {
 }
 
 // Farewell implements the Engine.IO server's farewell hook: CloseEvent with the reason.
-func (s *SocketServer) Farewell(sess *Session, reason CloseReason) {
+func (s *SocketServer) Farewell(sess *Session, reason conn.CloseReason) {
 	if s.cfg.CloseEvent == "" {
 		return
 	}

@@ -3,6 +3,7 @@ package transport
 import (
 	"sync"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/protocol/socketio"
 )
 
@@ -81,7 +82,7 @@ func (k *Socket) sendPacket(t socketio.PacketType, ack int64, data []byte, attac
 }
 
 // Deliver queues a shared prepared event (fan-out) and returns the link to flush, if any.
-func (k *Socket) Deliver(p *Prepared) Link {
+func (k *Socket) Deliver(p *Prepared) conn.Link {
 	return k.client.sess.Deliver(p)
 }
 
@@ -94,7 +95,7 @@ func (k *Socket) Disconnect() {
 }
 
 // CloseTransport closes the whole Engine.IO session (socket.io-client then reconnects).
-func (k *Socket) CloseTransport(reason CloseReason) {
+func (k *Socket) CloseTransport(reason conn.CloseReason) {
 	k.client.sess.Close(reason)
 }
 
