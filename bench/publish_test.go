@@ -40,7 +40,7 @@ func (s *wsSink) Deliver(it *hub.Item) conn.Link {
 	s.n.Add(1)
 	return s.link
 }
-func (s *wsSink) End(string) {}
+func (s *wsSink) End(conn.CloseReason) {}
 
 type sseSink struct {
 	link *nullLink
@@ -52,7 +52,7 @@ func (s *sseSink) Deliver(it *hub.Item) conn.Link {
 	s.n.Add(1)
 	return s.link
 }
-func (s *sseSink) End(string) {}
+func (s *sseSink) End(conn.CloseReason) {}
 
 func registry(b *testing.B, withMap bool) *stream.Registry {
 	mapping := ""

@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/control"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
+	"github.com/pushgate/pushgate/engine/stream"
 )
 
 // ErrLinkDown is Client.Ready's answer while the link to the parent is down or has not delivered
@@ -36,27 +36,28 @@ type ClientConfig struct {
 	Logger *slog.Logger
 }
 
-// Client is a worker's link to the parent. It implements engine.Backend: tenants and stream
+// Client is a worker's link to the parent. It implements edge.Backend: tenants and stream
 // documents come from the latest snapshot, events from EVENT frames (in order, once each, resumed
 // across reconnections while the parent still holds the missed ones).
 type Client struct {
 	cfg ClientConfig
 	log *slog.Logger
 
-	mu      sync.RWMutex // guards the snapshot and its tenant index
+	mu      sync.RWMutex // guards the snapshot, its tenant index and its registry
 	snap    *Snapshot
-	byID    map[string]int // bare id → index in snap.Tenants
-	byName  map[string]int
-	byRealm map[string]int
+	tenants *store.TenantIndex
+	reg     *stream.Registry
+
+	watchMu  sync.Mutex // guards watchers
+	watchers []func()
 
 	deliverMu sync.Mutex // serialises delivery; guards fn and pending
 	fn        func(*source.Event)
 	pending   []*source.Event
 
-	changes chan struct{}
-	ready   atomic.Bool
-	first   chan struct{}
-	once    sync.Once
+	ready atomic.Bool
+	first chan struct{}
+	once  sync.Once
 
 	connMu sync.Mutex
 	conn   net.Conn
@@ -79,7 +80,7 @@ func Dial(cfg ClientConfig) *Client {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	c := &Client{cfg: cfg, log: cfg.Logger, changes: make(chan struct{}, 1), first: make(chan struct{}),
+	c := &Client{cfg: cfg, log: cfg.Logger, first: make(chan struct{}),
 		quit: make(chan struct{}), done: make(chan struct{})}
 	go c.run()
 	return c
@@ -187,25 +188,19 @@ func (c *Client) session(epoch *string, last *uint64) error {
 	}
 }
 
-var bareIDRE = regexp.MustCompile(`^[0-9a-f]{24}$`)
-
-func foldName(s string) string { return strings.ToLower(strings.ReplaceAll(s, "-", " ")) }
-
+// apply installs a snapshot: the tenant index and the registry compiled from its documents (the
+// same index type and the same build as the parent's control half), then tells the watchers.
 func (c *Client) apply(s *Snapshot) {
-	byID := make(map[string]int, len(s.Tenants))
-	byName := make(map[string]int, len(s.Tenants))
-	byRealm := make(map[string]int, len(s.Tenants))
-	for i, t := range s.Tenants {
-		byID[strings.TrimPrefix(t.ID, store.TenantURNPrefix)] = i
-		byName[foldName(t.Name)] = i
-		byRealm[t.Realm] = i
-	}
+	idx := store.NewTenantIndex(s.Tenants)
+	reg := control.BuildRegistry(c.log, s.Core, s.Configs)
 	c.mu.Lock()
-	c.snap, c.byID, c.byName, c.byRealm = s, byID, byName, byRealm
+	c.snap, c.tenants, c.reg = s, idx, reg
 	c.mu.Unlock()
-	select {
-	case c.changes <- struct{}{}:
-	default:
+	c.watchMu.Lock()
+	watchers := c.watchers
+	c.watchMu.Unlock()
+	for _, fn := range watchers {
+		fn()
 	}
 }
 
@@ -221,7 +216,7 @@ func (c *Client) deliver(ev *source.Event) {
 	c.fn(ev)
 }
 
-// Subscribe implements engine.Backend; events received before it are delivered first.
+// Subscribe implements edge.Backend; events received before it are delivered first.
 func (c *Client) Subscribe(fn func(*source.Event)) {
 	c.deliverMu.Lock()
 	defer c.deliverMu.Unlock()
@@ -232,59 +227,42 @@ func (c *Client) Subscribe(fn func(*source.Event)) {
 	c.pending = nil
 }
 
-// ResolveTenant implements engine.Backend with the store's rules (URN, bare id, realm or name).
+// ResolveTenant implements edge.Backend with the store's rules (URN, bare id, realm or name).
 func (c *Client) ResolveTenant(ref string) (store.Tenant, bool) {
-	if ref == "" {
-		return store.Tenant{}, false
-	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if c.snap == nil {
-		return store.Tenant{}, false
-	}
-	if id, ok := strings.CutPrefix(ref, store.TenantURNPrefix); ok {
-		i, found := c.byID[id]
-		if !found {
-			return store.Tenant{}, false
-		}
-		return c.snap.Tenants[i], true
-	}
-	if bareIDRE.MatchString(ref) {
-		if i, found := c.byID[ref]; found {
-			return c.snap.Tenants[i], true
-		}
-	}
-	if i, found := c.byName[foldName(ref)]; found {
-		return c.snap.Tenants[i], true
-	}
-	return store.Tenant{}, false
+	return c.tenants.Resolve(ref)
 }
 
-// TenantByRealm implements engine.Backend.
+// TenantByRealm implements edge.Backend.
 func (c *Client) TenantByRealm(realm string) (string, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	i, ok := c.byRealm[realm]
-	if !ok {
-		return "", false
-	}
-	return c.snap.Tenants[i].ID, true
+	return c.tenants.ByRealm(realm)
 }
 
-// AllConfigs implements engine.Backend (the maps are shared and must not be modified).
-func (c *Client) AllConfigs() ([]byte, map[string][]byte) {
+// Registry implements edge.Backend: the registry of the latest snapshot (nil before the first).
+func (c *Client) Registry() *stream.Registry {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if c.snap == nil {
-		return nil, nil
-	}
-	return c.snap.Core, c.snap.Configs
+	return c.reg
 }
 
-// Changes implements engine.Backend: it fires after every snapshot.
-func (c *Client) Changes() <-chan struct{} { return c.changes }
+// Snapshot returns the latest snapshot (shared: do not modify), nil before the first.
+func (c *Client) Snapshot() *Snapshot {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.snap
+}
 
-// Ready implements engine.Backend.
+// OnChange implements edge.Backend: fn runs after every snapshot, on the link's goroutine.
+func (c *Client) OnChange(fn func()) {
+	c.watchMu.Lock()
+	defer c.watchMu.Unlock()
+	c.watchers = append(c.watchers, fn)
+}
+
+// Ready implements edge.Backend.
 func (c *Client) Ready() error {
 	if !c.ready.Load() {
 		return ErrLinkDown
@@ -292,7 +270,7 @@ func (c *Client) Ready() error {
 	return nil
 }
 
-// Close implements engine.Backend: it stops reconnecting and closes the link.
+// Close implements edge.Backend: it stops reconnecting and closes the link.
 func (c *Client) Close() error {
 	if c.closed.Swap(true) {
 		return nil

@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -132,20 +133,29 @@ func TestLinkSnapshotAndEvents(t *testing.T) {
 	if urn, ok := c0.TenantByRealm("demo-tenant"); !ok || urn != id {
 		t.Errorf("TenantByRealm = %s, %v", urn, ok)
 	}
-	// A configuration change reaches the worker as a new snapshot, after the events before it.
-	<-c0.Changes() // the first snapshot
+	// A configuration change reaches the worker as a new snapshot, after the events before it,
+	// and its watchers run once the new registry is visible.
+	changed := make(chan struct{}, 1)
+	c0.OnChange(func() {
+		if _, ok := c0.Registry().Lookup(id, "changed"); ok {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	})
 	snap := sampleSnapshot()
-	snap.Configs[id] = []byte(`{"changed":{}}`)
+	snap.Configs[id] = []byte(`{"changed":{"id":"changed","name":"Changed","events":[{"namespace":"a","name":"b"}]}}`)
 	if err := s.SetSnapshot(snap); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case <-c0.Changes():
+	case <-changed:
 	case <-time.After(5 * time.Second):
-		t.Fatal("no change notification")
+		t.Fatal("no change notification with the new registry")
 	}
-	if _, cfgs := c0.AllConfigs(); string(cfgs[id]) != `{"changed":{}}` {
-		t.Errorf("AllConfigs after change = %s", cfgs[id])
+	if got := c0.Snapshot().Configs[id]; !strings.Contains(string(got), `"changed"`) {
+		t.Errorf("snapshot after change = %s", got)
 	}
 }
 

@@ -8,29 +8,26 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/api"
 	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/config"
+	"github.com/pushgate/pushgate/engine/control"
 	"github.com/pushgate/pushgate/engine/devissuer"
 	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/netserver"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/store"
-	"github.com/pushgate/pushgate/engine/stream"
 )
 
 // ParentConfig configures the parent process.
 type ParentConfig struct {
-	// Engine holds the user's settings; the parent uses Listen, DataDir, PublicURL, OIDCBase,
-	// DrainTimeout and Logger.
-	Engine engine.Config
+	// Engine holds the operator's settings; the parent's control half reads them all.
+	Engine config.Config
 	// Workers is the number of worker processes. Zero means 1.
 	Workers int
 	// Command starts worker i: it returns the executable and its arguments, given the concrete
@@ -38,42 +35,36 @@ type ParentConfig struct {
 	Command func(i int, listen, publicURL, link string) (exe string, args []string)
 }
 
-// Parent owns the store, the development issuer, the event bus (and so event-id assignment) and
-// the REST API; it feeds the workers over the link and keeps them running.
+// Parent is the control half (engine/control) plus the link server that feeds the workers: the
+// Plane's registry changes become snapshots and its events become EVENT frames, in order. The
+// fields below Control are shortcuts into it.
 type Parent struct {
+	Control  *control.Plane
 	Store    *store.Store
 	Issuer   *devissuer.Issuer // nil in production mode
 	Bus      *source.Bus       // the embedded bus, or nil with Kafka
 	Kafka    *kafka.Source     // the Kafka events source, or nil
-	Links    *LinkServer
 	API      *api.API
 	Verifier *auth.Verifier
+	Links    *LinkServer
 	Addr     string // the shared listen address, port resolved
 	URL      string // the public URL
 
-	cfg       ParentConfig
-	log       *slog.Logger
-	kafkaSync *kafka.ConfigSync
-	run       string
-	registry  atomic.Pointer[stream.Registry]
-	refreshMu sync.Mutex // a refresh from an older read must not replace a newer one
-	apiLn     net.Listener
-	linkLn    net.Listener
-	http      *fasthttp.Server
-	sup       *supervisor
+	cfg    ParentConfig
+	log    *slog.Logger
+	run    string
+	apiLn  net.Listener
+	linkLn net.Listener
+	http   *fasthttp.Server
+	sup    *supervisor
 }
 
-// NewParent opens everything and listens on the sockets; Run starts the workers.
+// NewParent opens the control half and listens on the sockets; Run starts the workers.
 func NewParent(cfg ParentConfig) (p *Parent, err error) {
 	ec := &cfg.Engine
-	if ec.Listen == "" {
-		ec.Listen = "127.0.0.1:8080"
-	}
-	if ec.DataDir == "" {
-		ec.DataDir = "./data"
-	}
-	if ec.Logger == nil {
-		ec.Logger = slog.Default()
+	ec.ApplyDefaults()
+	if err := ec.Validate(); err != nil {
+		return nil, fmt.Errorf("cluster: invalid configuration: %w", err)
 	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = 1
@@ -92,7 +83,8 @@ func NewParent(cfg ParentConfig) (p *Parent, err error) {
 	if ec.PublicURL == "" {
 		ec.PublicURL = "http://" + addr
 	}
-	p = &Parent{cfg: cfg, log: ec.Logger.With("role", "parent"), run: RunDir(ec.DataDir), Addr: addr, URL: ec.PublicURL}
+	ec.Logger = ec.Logger.With("role", "parent")
+	p = &Parent{cfg: cfg, log: ec.Logger, run: RunDir(ec.DataDir), Addr: addr, URL: ec.PublicURL}
 	if err := os.MkdirAll(p.run, 0o700); err != nil {
 		return nil, fmt.Errorf("cluster: run dir: %w", err)
 	}
@@ -104,85 +96,41 @@ func NewParent(cfg ParentConfig) (p *Parent, err error) {
 			p.close()
 		}
 	}()
+	p.Links = NewLinkServer(LinkConfig{Logger: p.log})
+	own := metrics.Registry()
+	opts := control.Options{Gatherer: newClusterGatherer(own, p.run, p.Links.Workers), Metrics: own}
+	if ec.DevMode() { // fetch the development keys from our own API, not through a worker
+		opts.KeysClient = unixHTTPClient(APISocket(p.run))
+	}
 	// The store's file lock refuses a second parent on the same data dir before any socket is
 	// touched.
-	sopts := store.Options{Validate: stream.ValidateDocument, Seed: stream.CoreStreams}
-	if ec.Kafka != nil { // tenants and documents shared through the config topic
-		if err = ec.Kafka.Validate(); err != nil {
-			return nil, fmt.Errorf("cluster: kafka: %w", err)
-		}
-		kc := *ec.Kafka
-		kc.Logger = p.log
-		if p.kafkaSync, err = kafka.NewConfigSync(kc); err != nil {
-			return nil, fmt.Errorf("cluster: kafka config topic: %w", err)
-		}
-		sopts.Replicate = p.kafkaSync.Replicate
-	}
-	p.Store, err = store.Open(ec.DataDir, sopts)
-	if err != nil {
+	if p.Control, err = control.New(*ec, opts); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
-	issuerBase := ec.OIDCBase
-	if ec.DevMode() {
-		issuerBase = ec.PublicURL + "/auth"
-		if p.Issuer, err = devissuer.Open(ec.DataDir, issuerBase); err != nil {
-			return nil, fmt.Errorf("cluster: development issuer: %w", err)
-		}
-	}
-	p.apiLn, err = listenUnix(APISocket(p.run))
-	if err != nil {
+	c := p.Control
+	p.Store, p.Issuer, p.Bus, p.Kafka, p.API, p.Verifier = c.Store, c.Issuer, c.Bus, c.Kafka, c.API, c.Verifier
+	// Every rebuild (a store change, a configuration-service invalidation, an API write) is
+	// queued to the workers before the write is answered, in order with the events.
+	c.OnChange(p.snapshot)
+	p.snapshot()
+	c.Subscribe(p.Links.Publish)
+	if p.apiLn, err = listenUnix(APISocket(p.run)); err != nil {
 		return nil, err
 	}
-	p.linkLn, err = listenUnix(LinkSocket(p.run))
-	if err != nil {
+	if p.linkLn, err = listenUnix(LinkSocket(p.run)); err != nil {
 		return nil, err
 	}
-	acfg := auth.Config{IssuerBase: issuerBase}
-	if ec.DevMode() { // fetch the development keys from our own API, not through a worker
-		acfg.HTTPClient = unixHTTPClient(APISocket(p.run))
-	}
-	if p.Verifier, err = auth.NewVerifier(acfg, p.Store); err != nil {
-		return nil, fmt.Errorf("cluster: verifier: %w", err)
-	}
-	p.Links = NewLinkServer(LinkConfig{Logger: p.log})
-	var pub source.Publisher
-	ready := func() error { return nil }
-	if p.kafkaSync != nil {
-		p.kafkaSync.Start(p.Store)
-		kc := *ec.Kafka
-		kc.Logger = p.log
-		st := p.Store
-		kc.ResolveTenant = func(ref string) (string, bool) {
-			t, ok := st.ResolveTenant(ref)
-			return t.ID, ok
-		}
-		if p.Kafka, err = kafka.New(kc, nil); err != nil {
-			return nil, fmt.Errorf("cluster: kafka events topic: %w", err)
-		}
-		p.Kafka.Subscribe(p.Links.Publish)
-		pub = p.Kafka
-		ready = func() error { return errors.Join(p.Kafka.Ready(), p.kafkaSync.Ready()) }
-	} else {
-		p.Bus = source.NewBus(source.BusConfig{})
-		p.Bus.Subscribe(p.Links.Publish)
-		pub, ready = p.Bus, p.Bus.Ready
-	}
-	p.refresh()
-	var issuer api.Issuer
-	if p.Issuer != nil {
-		issuer = p.Issuer
-	}
-	p.API = api.New(api.Deps{
-		Store: p.Store, Registry: p.registry.Load, Publisher: pub, Issuer: issuer, PublicURL: ec.PublicURL,
-		Verify: func(ctx context.Context, tok string) (*auth.Principal, error) { return p.Verifier.Verify(ctx, tok) },
-		Ready:  ready, Gatherer: newClusterGatherer(metrics.Registry(), p.run, p.Links.Workers), Logger: p.log,
-		// The parent's own list and the workers' snapshot are updated before a write is answered
-		// (the workers apply it as soon as it arrives, in order with the events).
-		Applied: p.refresh,
-	})
-	p.http = &fasthttp.Server{Handler: p.API.Handle, Name: "pushgate", MaxRequestBodySize: 1<<20 + 64<<10,
+	p.http = &fasthttp.Server{Handler: c.API.Handle, Name: "pushgate", MaxRequestBodySize: 1<<20 + 64<<10,
 		ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute, Logger: fasthttpLogger{p.log}}
 	return p, nil
+}
+
+// snapshot queues the control half's current tenants and documents to every worker.
+func (p *Parent) snapshot() {
+	d := p.Control.Documents()
+	if err := p.Links.SetSnapshot(&Snapshot{Tenants: p.Control.Tenants(), Core: d.Core, Configs: d.Tenants}); err != nil {
+		p.log.Error("worker snapshot", "err", err)
+	}
 }
 
 func listenUnix(path string) (net.Listener, error) {
@@ -204,23 +152,6 @@ func unixHTTPClient(path string) *http.Client {
 	}}
 }
 
-// refresh rebuilds the stream registry and the workers' snapshot from the store.
-func (p *Parent) refresh() {
-	p.refreshMu.Lock()
-	defer p.refreshMu.Unlock()
-	core, tenants := p.Store.AllConfigs()
-	reg, err := stream.Build(core, tenants)
-	if err != nil {
-		p.log.Error("stream registry: some documents were skipped", "err", err)
-	}
-	if reg != nil {
-		p.registry.Store(reg)
-	}
-	if err := p.Links.SetSnapshot(&Snapshot{Tenants: p.Store.Tenants(), Core: core, Configs: tenants}); err != nil {
-		p.log.Error("worker snapshot", "err", err)
-	}
-}
-
 // Run serves the API and the link, starts the workers and keeps them running until ctx is done;
 // then it sends SIGTERM to every worker, waits for their drain and closes everything. It returns
 // an error when a worker did not exit cleanly.
@@ -233,18 +164,6 @@ func (p *Parent) Run(ctx context.Context) error {
 	go func() {
 		if err := p.Links.Serve(p.linkLn); err != nil {
 			p.log.Error("link socket", "err", err)
-		}
-	}()
-	wctx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
-	go func() {
-		for {
-			select {
-			case <-wctx.Done():
-				return
-			case <-p.Store.Changes():
-				p.refresh()
-			}
 		}
 	}()
 	p.sup = newSupervisor(p.log, p.cfg.Workers, func(i int) (string, []string) {
@@ -290,20 +209,8 @@ func (p *Parent) close() {
 	if p.Links != nil {
 		p.Links.Close()
 	}
-	if p.Bus != nil {
-		p.Bus.Close()
-	}
-	if p.Kafka != nil {
-		_ = p.Kafka.Close()
-	}
-	if p.kafkaSync != nil {
-		_ = p.kafkaSync.Close()
-	}
-	if p.Verifier != nil {
-		p.Verifier.Close()
-	}
-	if p.Store != nil {
-		_ = p.Store.Close()
+	if p.Control != nil {
+		p.Control.Close()
 	}
 	_ = os.Remove(APISocket(p.run))
 	_ = os.Remove(LinkSocket(p.run))

@@ -4,20 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
 	"time"
 
-	"github.com/pushgate/pushgate/engine"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/config"
+	"github.com/pushgate/pushgate/engine/control"
+	"github.com/pushgate/pushgate/engine/edge"
+	"github.com/pushgate/pushgate/engine/metrics"
+	"github.com/pushgate/pushgate/engine/netserver"
 )
 
 // WorkerConfig configures one worker process.
 type WorkerConfig struct {
-	// Engine holds the user's settings. Listen must be the concrete shared address and PublicURL
-	// the parent's (the parent passes both); Backend, Fallback, SIDPrefix, ForwardPolling and
-	// ReusePort are set by RunWorker.
-	Engine engine.Config
+	// Engine holds the operator's settings. Listen must be the concrete shared address and
+	// PublicURL the parent's (the parent passes both).
+	Engine config.Config
 	// Index is this worker's index (its sid prefix is "w<Index>.").
 	Index int
 	// Link is the parent's link socket. Zero means <DataDir>/run/link.sock.
@@ -26,11 +30,15 @@ type WorkerConfig struct {
 	SnapshotTimeout time.Duration
 }
 
-// Worker is a running worker: an engine.Server whose backend is the link to the parent.
+// Worker is the edge half (engine/edge) on a link to the parent: its Backend is the link
+// Client, its non-push routes go to the parent through a Proxy, and sessions of other workers
+// are routed to them by the Forwarder.
 type Worker struct {
-	Server    *engine.Server
+	Edge      *edge.Server
 	Link      *Client
 	Forwarder *Forwarder
+	Verifier  *auth.Verifier
+	Metrics   *prometheus.Registry
 	cfg       WorkerConfig
 	ln        net.Listener
 	sock      string
@@ -40,14 +48,14 @@ type Worker struct {
 
 // NewWorker connects to the parent, waits for its snapshot, binds the shared port (SO_REUSEPORT)
 // and this worker's socket, but serves nothing until Run.
-func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
+func NewWorker(ctx context.Context, cfg WorkerConfig) (w *Worker, err error) {
 	ec := cfg.Engine
-	if ec.DataDir == "" {
-		ec.DataDir = "./data"
+	ec.ApplyDefaults()
+	if err := ec.Validate(); err != nil {
+		return nil, fmt.Errorf("cluster: worker %d: invalid configuration: %w", cfg.Index, err)
 	}
-	if ec.Logger != nil {
-		ec.Logger = ec.Logger.With("worker", cfg.Index)
-	}
+	ec.Logger = ec.Logger.With("worker", cfg.Index)
+	ec.ReusePort = true
 	run := RunDir(ec.DataDir)
 	if cfg.Link == "" {
 		cfg.Link = LinkSocket(run)
@@ -55,11 +63,16 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	if cfg.SnapshotTimeout <= 0 {
 		cfg.SnapshotTimeout = 30 * time.Second
 	}
-	link := Dial(ClientConfig{Path: cfg.Link, Index: cfg.Index, Logger: ec.Logger})
+	w = &Worker{cfg: cfg, Metrics: metrics.Registry()}
+	defer func() {
+		if err != nil {
+			w.close()
+		}
+	}()
+	w.Link = Dial(ClientConfig{Path: cfg.Link, Index: cfg.Index, Logger: ec.Logger})
 	wctx, cancel := context.WithTimeout(ctx, cfg.SnapshotTimeout)
 	defer cancel()
-	if err := link.WaitReady(wctx); err != nil {
-		_ = link.Close()
+	if err := w.Link.WaitReady(wctx); err != nil {
 		return nil, err
 	}
 	ping, pingTimeout := ec.PingInterval, ec.PingTimeout
@@ -69,40 +82,62 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 	if pingTimeout <= 0 {
 		pingTimeout = 20 * time.Second
 	}
-	proxy := NewProxy(APISocket(run), 0, link.Ready)
-	fwd := NewForwarder(run, cfg.Index, ping+pingTimeout+10*time.Second)
-	ec.Backend, ec.Fallback = link, proxy.Handle
-	ec.SIDPrefix, ec.ForwardPolling, ec.ReusePort = SIDPrefix(cfg.Index), fwd.Forward, true
-	srv, err := engine.New(ec)
-	if err != nil {
-		_ = link.Close()
-		return nil, fmt.Errorf("cluster: worker %d: %w", cfg.Index, err)
-	}
-	proxy.ServeMetrics(srv.Metrics)
-	sock := WorkerSocket(run, cfg.Index)
-	if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("cluster: remove stale %s: %w", sock, err)
-	}
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: worker socket: %w", err)
-	}
-	hsock := HandoffSocket(run, cfg.Index)
-	if err := os.Remove(hsock); err != nil && !errors.Is(err, os.ErrNotExist) {
-		_ = ln.Close()
-		return nil, fmt.Errorf("cluster: remove stale %s: %w", hsock, err)
-	}
-	hln, err := listenHandoff(hsock)
-	if err != nil {
-		_ = ln.Close()
+	proxy := NewProxy(APISocket(run), 0, w.Link.Ready)
+	w.Forwarder = NewForwarder(run, cfg.Index, ping+pingTimeout+10*time.Second)
+	if w.Verifier, err = control.NewVerifier(ec, w.Link, nil); err != nil {
 		return nil, err
 	}
-	log := ec.Logger
-	if log == nil {
-		log = slog.Default()
+	pub, err := netserver.Listen(ec.Listen, true)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: worker %d: %w", cfg.Index, err)
 	}
-	recv := &handoffReceiver{ln: hln, adopt: srv.Net.Adopt, log: log}
-	return &Worker{Server: srv, Link: link, Forwarder: fwd, cfg: cfg, ln: ln, sock: sock, handoff: recv, hsock: hsock}, nil
+	w.Edge, err = edge.New(ec, w.Link, edge.Seams{
+		Listener: pub, Fallback: proxy.Handle, Verifier: w.Verifier, Metrics: w.Metrics,
+		SIDPrefix: SIDPrefix(cfg.Index), Forward: w.Forwarder.Forward,
+	})
+	if err != nil {
+		_ = pub.Close()
+		return nil, fmt.Errorf("cluster: worker %d: %w", cfg.Index, err)
+	}
+	proxy.ServeMetrics(w.Metrics)
+	w.sock = WorkerSocket(run, cfg.Index)
+	if err := os.Remove(w.sock); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("cluster: remove stale %s: %w", w.sock, err)
+	}
+	if w.ln, err = net.Listen("unix", w.sock); err != nil {
+		return nil, fmt.Errorf("cluster: worker socket: %w", err)
+	}
+	w.hsock = HandoffSocket(run, cfg.Index)
+	if err := os.Remove(w.hsock); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("cluster: remove stale %s: %w", w.hsock, err)
+	}
+	hln, err := listenHandoff(w.hsock)
+	if err != nil {
+		return nil, err
+	}
+	w.handoff = &handoffReceiver{ln: hln, adopt: w.Edge.Net.Adopt, log: ec.Logger}
+	return w, nil
+}
+
+// close releases what NewWorker opened when it fails, and what Run leaves after the drain.
+func (w *Worker) close() {
+	if w.ln != nil {
+		_ = w.ln.Close()
+		_ = os.Remove(w.sock)
+	}
+	if w.handoff != nil {
+		_ = w.handoff.ln.Close()
+		_ = os.Remove(w.hsock)
+	}
+	if w.Forwarder != nil {
+		w.Forwarder.Close()
+	}
+	if w.Verifier != nil {
+		w.Verifier.Close()
+	}
+	if w.Link != nil {
+		_ = w.Link.Close()
+	}
 }
 
 // Run serves the shared port and the worker socket until ctx is done, then drains like a single
@@ -110,14 +145,10 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (*Worker, error) {
 // the drain.
 func (w *Worker) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
-	go func() { errc <- w.Server.Net.ServeListener(w.ln) }()
+	go func() { errc <- w.Edge.Net.ServeListener(w.ln) }()
 	go w.handoff.serve()
-	err := w.Server.Run(ctx)
-	_ = w.ln.Close()
-	_ = os.Remove(w.sock)
-	_ = w.handoff.ln.Close()
-	_ = os.Remove(w.hsock)
-	w.Forwarder.Close()
+	err := w.Edge.Run(ctx)
+	w.close()
 	select {
 	case e := <-errc:
 		err = errors.Join(err, e)

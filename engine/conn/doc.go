@@ -11,7 +11,7 @@
 //
 // # Close reasons
 //
-// Every connection, session and subscription end records one CloseReason. The reasons a client
-// is told about (in "pushgate:close" / SSE "event: close", contract.md "Errors and closes") are
-// the Told ones; the others label metrics and logs only.
+// Every connection, session and subscription end records one CloseReason (link.go lists them).
+// The "told" ones are also sent to the client before its transport closes ("pushgate:close" /
+// SSE "event: close", contract.md "Errors and closes"); the others label metrics and logs only.
 package conn

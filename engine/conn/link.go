@@ -4,28 +4,54 @@ import (
 	"net/url"
 )
 
-// CloseReason says why a connection or session ended. It labels metrics and logs and decides
-// what the client is told (see contract.md "Errors and closes").
+// CloseReason says why a connection, session or subscription ended: one vocabulary for the
+// whole server. It labels metrics and logs, decides what the client is told (contract.md
+// "Errors and closes": the Told reasons go out in "pushgate:close" / SSE "event: close") and
+// whether a Socket.IO session may be recovered (Recoverable).
 type CloseReason string
 
 const (
-	ReasonClientClose    CloseReason = "client-close"
-	ReasonTransportClose CloseReason = "transport-close"
+	ReasonClientClose    CloseReason = "client-close"    // the client closed (Engine.IO close, Socket.IO DISCONNECT)
+	ReasonTransportClose CloseReason = "transport-close" // the connection went away
 	ReasonPingTimeout    CloseReason = "ping-timeout"
 	ReasonProtocolError  CloseReason = "protocol-error"
-	ReasonSlowConsumer   CloseReason = "slow-consumer"
+	ReasonSlowConsumer   CloseReason = "slow-consumer" // the queue passed its byte cap
 	ReasonWriteTimeout   CloseReason = "write-timeout"
 	ReasonHeaderTimeout  CloseReason = "header-timeout"
 	ReasonIdleTimeout    CloseReason = "idle-timeout"
 	ReasonConnectTimeout CloseReason = "connect-timeout"
 	ReasonTooLarge       CloseReason = "message-too-large"
 	ReasonServerClose    CloseReason = "server-close"
-	ReasonShutdown       CloseReason = "shutdown"
 	ReasonUpgraded       CloseReason = "upgraded"
 	ReasonHandedOff      CloseReason = "handed-off" // the connection moved to another worker process (Handoff)
-	ReasonTokenExpired   CloseReason = "token-expired"
-	ReasonRateLimited    CloseReason = "rate-limited" // the client sent above EngineConfig.MaxInboundRate
+	// ReasonNamespaceLeft: one Socket.IO namespace was left (client or server DISCONNECT packet)
+	// while the session lives on.
+	ReasonNamespaceLeft CloseReason = "namespace-left"
+
+	// Told reasons: the server says why (engine/push) before it closes the transport.
+	ReasonStreamDeleted     CloseReason = "stream-deleted"
+	ReasonPermissionRevoked CloseReason = "permission-revoked"
+	ReasonTokenExpired      CloseReason = "token-expired"
+	ReasonShutdown          CloseReason = "shutdown"
+	ReasonRateLimited       CloseReason = "rate-limited" // the client sent above its inbound allowance
 )
+
+// Told reports whether the client is told r before its transport closes (the server ends it on
+// purpose and says why).
+func (r CloseReason) Told() bool {
+	switch r {
+	case ReasonStreamDeleted, ReasonPermissionRevoked, ReasonTokenExpired, ReasonShutdown, ReasonRateLimited:
+		return true
+	}
+	return false
+}
+
+// Recoverable reports whether a Socket.IO session that ended for r may be recovered within the
+// recovery window (socket.io's connection state recovery keeps the session after transport
+// losses and server-initiated closes, not after the client left on purpose).
+func (r CloseReason) Recoverable() bool {
+	return r != ReasonClientClose && r != ReasonNamespaceLeft
+}
 
 // Request is one parsed HTTP request handed to a transport. Body and every byte slice alias the
 // connection's input buffer and are valid only during the call: copy what you keep.

@@ -19,9 +19,9 @@ import (
 // bytes without blocking and returns the link to flush once the batch is queued (nil if none).
 type Sink interface {
 	Deliver(it *Item) conn.Link
-	// End tells the sink its subscription ended for reason (stream deleted, permission revoked);
-	// the sink closes its transport.
-	End(reason string)
+	// End tells the sink its subscription ended for reason (conn.ReasonStreamDeleted,
+	// conn.ReasonPermissionRevoked); the sink closes its transport.
+	End(reason conn.CloseReason)
 }
 
 // Subscription is one subscriber of one stream scope.
@@ -164,7 +164,7 @@ func (h *Hub) Subscribe(sub *Subscription, lastID string, onGap func()) (replaye
 	replayed = h.subscribe(sub, lastID, onGap)
 	// The caller authorised sub against the registry of its time; a configuration change that
 	// landed before sub was registered did not see it, so it is checked against the current one.
-	if reason := endReason(h.reg.Load(), sub); reason != "" {
+	if reason, ok := endReason(h.reg.Load(), sub); ok {
 		h.end(sub, reason)
 	}
 	return replayed
@@ -271,8 +271,9 @@ const rereadTimeout = 10 * time.Second
 // maxPending bounds the live items buffered for one subscriber while it catches up.
 const maxPending = 10000
 
-// Unsubscribe removes sub (idempotent).
-func (h *Hub) Unsubscribe(sub *Subscription) { h.remove(sub) }
+// Unsubscribe removes sub (idempotent). It reports whether sub was still registered, so that of
+// several parties ending one subscription exactly one goes on to tell its client.
+func (h *Hub) Unsubscribe(sub *Subscription) bool { return h.remove(sub) }
 
 // remove takes sub out of its shard; it reports false when sub was gone already.
 func (h *Hub) remove(sub *Subscription) bool {
@@ -291,7 +292,7 @@ func (h *Hub) remove(sub *Subscription) bool {
 func (h *Hub) SetRegistry(reg *stream.Registry) {
 	type ended struct {
 		sub    *Subscription
-		reason string
+		reason conn.CloseReason
 	}
 	var ends []ended
 	// The publish lock covers the scan too: a subscription is registered and started under it,
@@ -302,7 +303,7 @@ func (h *Hub) SetRegistry(reg *stream.Registry) {
 		sh.mu.Lock()
 		for _, subs := range sh.byStream {
 			for _, sub := range subs {
-				if reason := endReason(reg, sub); reason != "" {
+				if reason, ok := endReason(reg, sub); ok {
 					ends = append(ends, ended{sub, reason})
 				}
 			}
@@ -315,21 +316,21 @@ func (h *Hub) SetRegistry(reg *stream.Registry) {
 	}
 }
 
-// endReason says why reg no longer allows sub ("" when it does).
-func endReason(reg *stream.Registry, sub *Subscription) string {
+// endReason says why reg no longer allows sub (false when it does).
+func endReason(reg *stream.Registry, sub *Subscription) (conn.CloseReason, bool) {
 	s, ok := reg.Lookup(sub.Scope, sub.StreamID)
 	switch {
 	case !ok:
-		return "stream-deleted"
+		return conn.ReasonStreamDeleted, true
 	case !s.CanSubscribe(sub.Principal):
-		return "permission-revoked"
+		return conn.ReasonPermissionRevoked, true
 	}
-	return ""
+	return "", false
 }
 
 // end removes sub and tells its sink why, once: a subscription gone already (the client left,
 // or another change ended it) is not ended twice.
-func (h *Hub) end(sub *Subscription, reason string) {
+func (h *Hub) end(sub *Subscription, reason conn.CloseReason) {
 	if h.remove(sub) {
 		sub.Sink.End(reason)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/hub"
 	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
@@ -162,7 +163,12 @@ func bearer(h string) (string, bool) {
 	return "", true // present but not a bearer token: rejected, never anonymous
 }
 
-// closeJSON is the body of "pushgate:close" and SSE "event: close".
-func closeJSON(reason string) []byte {
-	return []byte(`{"reason":"` + reason + `"}`)
+// CloseEvent is the Socket.IO event that tells a client why the server is about to close its
+// transport (SSE: "event: close"), with closeJSON as its argument (contract.md "Errors and
+// closes").
+const CloseEvent = "pushgate:close"
+
+// closeJSON is the argument of CloseEvent and the data of SSE "event: close".
+func closeJSON(reason conn.CloseReason) []byte {
+	return []byte(`{"reason":"` + string(reason) + `"}`)
 }

@@ -32,12 +32,6 @@ func newRecovery(window time.Duration) *recovery {
 	return &recovery{window: window, parked: make(map[string]parked)}
 }
 
-// recoverableReasons are the disconnects after which the reference keeps the session.
-var recoverableReasons = map[string]bool{
-	"transport close": true, "transport error": true, "ping timeout": true,
-	"forced close": true, "server shutting down": true,
-}
-
 func (r *recovery) park(pid string, p parked) {
 	if r == nil || pid == "" {
 		return

@@ -180,13 +180,13 @@ func (n *namespace) OnEvent(k *transport.Socket, ev *transport.Event) {
 	m.refresh(ev)
 }
 
-func (n *namespace) OnDisconnect(k *transport.Socket, reason string) {
+func (n *namespace) OnDisconnect(k *transport.Socket, reason conn.CloseReason) {
 	m, _ := k.Data.(*member)
 	if m == nil {
 		return
 	}
 	n.d.Hub.Unsubscribe(m.sub)
-	if recoverableReasons[reason] {
+	if reason.Recoverable() {
 		n.d.recovery().park(k.PID, parked{sid: k.ID, nsp: k.Namespace, streamKey: m.sub.Stream, at: n.d.now()})
 	}
 	m.mu.Lock()
@@ -203,10 +203,36 @@ func (m *member) Deliver(it *hub.Item) conn.Link {
 
 // End implements hub.Sink: say why, then close the transport so the client reconnects (and is
 // told the stream is gone, or that it may no longer subscribe, by CONNECT_ERROR).
-func (m *member) End(reason string) {
+func (m *member) End(reason conn.CloseReason) {
+	m.tell(reason)
+	m.k.CloseTransport(reason)
+}
+
+// tell counts a server-initiated end and says why on the member's namespace.
+func (m *member) tell(reason conn.CloseReason) {
 	m.d.Stats.ended(reason)
-	m.k.Emit("pushgate:close", closeJSON(reason))
-	m.k.CloseTransport(conn.ReasonServerClose)
+	m.k.Emit(CloseEvent, closeJSON(reason))
+}
+
+// end is the one way the server ends a Socket.IO subscription: the hub lets go of it first, so
+// of several parties ending it (a configuration change, the token's expiry, a drain) exactly one
+// goes on to tell the client.
+func (m *member) end(reason conn.CloseReason) {
+	if m.d.Hub.Unsubscribe(m.sub) {
+		m.End(reason)
+	}
+}
+
+// EndSession ends every subscription of a Socket.IO session for reason — each told once,
+// through the same path as any server-initiated end — and then closes the session's transport
+// once (a drain: conn.ReasonShutdown).
+func (d *Deps) EndSession(srv *transport.SocketServer, sess *transport.Session, reason conn.CloseReason) {
+	for _, k := range srv.Sockets(sess) {
+		if m, _ := k.Data.(*member); m != nil && d.Hub.Unsubscribe(m.sub) {
+			m.tell(reason)
+		}
+	}
+	sess.Close(reason)
 }
 
 // armExpiry ends the connection with "token-expired" at the token's exp, unless refreshed.
@@ -229,7 +255,7 @@ func (m *member) expired() {
 	late := !m.exp.IsZero() && !m.d.now().Before(m.exp)
 	m.mu.Unlock()
 	if late {
-		m.End("token-expired")
+		m.end(conn.ReasonTokenExpired)
 	}
 }
 

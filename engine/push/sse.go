@@ -219,18 +219,18 @@ func (k *sseSink) Deliver(it *hub.Item) conn.Link {
 }
 
 // End implements hub.Sink: an "event: close" with the reason, then the response ends.
-func (k *sseSink) End(reason string) {
+func (k *sseSink) End(reason conn.CloseReason) {
 	k.s.d.Stats.ended(reason)
 	b, _ := sse.AppendEvent(nil, "", "close", closeJSON(reason))
 	_ = k.link.Send(b)
-	k.link.Close(conn.ReasonServerClose)
+	k.link.Close(reason)
 }
 
 func (k *sseSink) armExpiry() {
 	if k.exp.IsZero() {
 		return
 	}
-	k.timer = time.AfterFunc(k.exp.Sub(k.s.d.now()), func() { k.End("token-expired") })
+	k.timer = time.AfterFunc(k.exp.Sub(k.s.d.now()), func() { k.end(conn.ReasonTokenExpired) })
 }
 
 func (k *sseSink) stop() {
@@ -251,13 +251,23 @@ func (k *sseSink) stop() {
 	})
 }
 
-// Streams returns the open SSE streams as enders (for a graceful drain).
-func (s *SSE) Streams() []interface{ End(reason string) } {
+// end is the one way the server ends an SSE subscription (see member.end).
+func (k *sseSink) end(reason conn.CloseReason) {
+	if k.s.d.Hub.Unsubscribe(k.sub) {
+		k.End(reason)
+	}
+}
+
+// Ender ends one subscription (or session) for a reason, through its one end path.
+type Ender func(reason conn.CloseReason)
+
+// Streams returns an Ender per open SSE stream (for a graceful drain).
+func (s *SSE) Streams() []Ender {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]interface{ End(string) }, 0, len(s.subs))
+	out := make([]Ender, 0, len(s.subs))
 	for k := range s.subs {
-		out = append(out, k)
+		out = append(out, k.end)
 	}
 	return out
 }

@@ -1,6 +1,10 @@
 package push
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/pushgate/pushgate/engine/conn"
+)
 
 // Stats counts subscription outcomes per transport, read by the metrics at scrape time.
 type Stats struct {
@@ -20,8 +24,9 @@ var Codes = [...]string{"unauthorized", "forbidden", "not_found", "bad_request",
 
 const numCodes = len(Codes)
 
-// EndReasons are the reasons of server-initiated ends, in index order.
-var EndReasons = [...]string{"stream-deleted", "permission-revoked", "token-expired", "shutdown"}
+// EndReasons are the reasons of server-initiated subscription ends, in index order
+// (pushgate_server_disconnects_total{reason}).
+var EndReasons = [...]conn.CloseReason{conn.ReasonStreamDeleted, conn.ReasonPermissionRevoked, conn.ReasonTokenExpired, conn.ReasonShutdown}
 
 const numEndReasons = len(EndReasons)
 
@@ -46,7 +51,7 @@ func (s *Stats) accepted(transport int) {
 	}
 }
 
-func (s *Stats) ended(reason string) {
+func (s *Stats) ended(reason conn.CloseReason) {
 	if s == nil {
 		return
 	}

@@ -99,18 +99,18 @@ func (s *Store) applyTenant(key string, value []byte) error {
 	if s.confirmed == nil {
 		s.confirmed = map[string]struct{}{}
 	}
-	if _, known := s.byID[id]; known {
+	if _, known := s.idx.byID[id]; known {
 		s.confirmed[id] = struct{}{}
 		return nil
 	}
 	losers := map[string]struct{}{}
-	for _, i := range []int{s.lookup(s.byName, foldName(tr.Name)), s.lookup(s.byRealm, tr.Realm)} {
+	for _, i := range []int{s.lookup(s.idx.byName, foldName(tr.Name)), s.lookup(s.idx.byRealm, tr.Realm)} {
 		if i < 0 {
 			continue
 		}
-		other := bareID(s.tenants[i].ID)
+		other := bareID(s.idx.tenants[i].ID)
 		if _, conf := s.confirmed[other]; conf {
-			return fmt.Errorf("%w: remote tenant %q (%s) conflicts with %s", ErrConflict, tr.Name, tr.ID, s.tenants[i].ID)
+			return fmt.Errorf("%w: remote tenant %q (%s) conflicts with %s", ErrConflict, tr.Name, tr.ID, s.idx.tenants[i].ID)
 		}
 		losers[other] = struct{}{}
 	}
@@ -126,9 +126,8 @@ func (s *Store) applyTenant(key string, value []byte) error {
 		return fmt.Errorf("store: apply tenant: %w", err)
 	}
 	if len(losers) > 0 {
-		keep := s.tenants
-		s.tenants = nil
-		s.byID, s.byName, s.byRealm = map[string]int{}, map[string]int{}, map[string]int{}
+		keep := s.idx.tenants
+		s.idx = *NewTenantIndex(nil)
 		for _, t := range keep {
 			if _, lost := losers[bareID(t.ID)]; !lost {
 				s.index(t)
@@ -191,7 +190,7 @@ func (s *Store) applyConfig(key string, value []byte) error {
 func (s *Store) Records() ([]Record, error) {
 	var out []Record
 	s.mu.RLock()
-	tenants := append([]Tenant(nil), s.tenants...)
+	tenants := append([]Tenant(nil), s.idx.tenants...)
 	s.mu.RUnlock()
 	known := map[string]bool{keyCore: true}
 	err := s.view(func(tx *bolt.Tx) error {

@@ -47,11 +47,8 @@ type Store struct {
 	db   *bolt.DB
 	opts Options
 
-	mu      sync.RWMutex // guards the tenant index; held across tenant writes
-	tenants []Tenant     // creation order
-	byID    map[string]int
-	byName  map[string]int // lower-case name (== realm with '-' as ' ')
-	byRealm map[string]int
+	mu  sync.RWMutex // guards the tenant index; held across tenant writes
+	idx TenantIndex
 
 	changes chan struct{}
 	closed  atomic.Bool
@@ -128,13 +125,7 @@ func (s *Store) seed(tx *bolt.Tx) error {
 }
 
 // index adds t to the in-memory index; s.mu must be held for writing.
-func (s *Store) index(t Tenant) {
-	i := len(s.tenants)
-	s.tenants = append(s.tenants, t)
-	s.byID[bareID(t.ID)] = i
-	s.byName[foldName(t.Name)] = i
-	s.byRealm[t.Realm] = i
-}
+func (s *Store) index(t Tenant) { s.idx.add(t) }
 
 // Changes returns the change-notification channel (buffered 1, coalescing, never closed). A value is
 // sent after every tenant creation and every stored configuration change; a receiver should re-read

@@ -87,8 +87,7 @@ func (s *Store) loadTenants() error {
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Created.Before(recs[j].Created) })
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.tenants = nil
-	s.byID, s.byName, s.byRealm = map[string]int{}, map[string]int{}, map[string]int{}
+	s.idx = *NewTenantIndex(nil)
 	for _, r := range recs {
 		s.index(r.Tenant)
 	}
@@ -107,10 +106,10 @@ func (s *Store) CreateTenant(name string) (Tenant, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, taken := s.byName[foldName(name)]; taken || t.Realm == CoreRealm {
+	if _, taken := s.idx.byName[foldName(name)]; taken || t.Realm == CoreRealm {
 		return Tenant{}, fmt.Errorf("%w: %q", ErrConflict, name)
 	}
-	if _, taken := s.byRealm[t.Realm]; taken {
+	if _, taken := s.idx.byRealm[t.Realm]; taken {
 		return Tenant{}, fmt.Errorf("%w: realm %q", ErrConflict, t.Realm)
 	}
 	rec := tenantRecord{Tenant: t, Created: time.Now().UTC()}
@@ -129,46 +128,22 @@ func (s *Store) CreateTenant(name string) (Tenant, error) {
 func (s *Store) Tenants() []Tenant {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return append([]Tenant(nil), s.tenants...)
+	return append([]Tenant(nil), s.idx.tenants...)
 }
 
-// ResolveTenant finds a tenant by any accepted reference: the URN, the bare 24-hex id, the realm
-// (slug) or the name, the last two ignoring case ("-" and " " are equivalent). An id match wins over
-// a name that happens to look like an id.
+// ResolveTenant finds a tenant by any accepted reference (TenantIndex.Resolve).
 func (s *Store) ResolveTenant(ref string) (Tenant, bool) {
-	if ref == "" {
-		return Tenant{}, false
-	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if id, ok := strings.CutPrefix(ref, TenantURNPrefix); ok {
-		i, found := s.byID[id]
-		if !found {
-			return Tenant{}, false
-		}
-		return s.tenants[i], true
-	}
-	if bareIDRE.MatchString(ref) {
-		if i, found := s.byID[ref]; found {
-			return s.tenants[i], true
-		}
-	}
-	if i, found := s.byName[foldName(ref)]; found {
-		return s.tenants[i], true
-	}
-	return Tenant{}, false
+	return s.idx.Resolve(ref)
 }
 
-// TenantByRealm returns the URN of the tenant whose realm is exactly realm (an issuer's realm is
-// case-sensitive). It reads only the in-memory index; it satisfies auth.TenantResolver.
+// TenantByRealm returns the URN of the tenant whose realm is exactly realm. It reads only the
+// in-memory index; it satisfies auth.TenantResolver.
 func (s *Store) TenantByRealm(realm string) (tenantURN string, ok bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	i, found := s.byRealm[realm]
-	if !found {
-		return "", false
-	}
-	return s.tenants[i].ID, true
+	return s.idx.ByRealm(realm)
 }
 
 // hasTenant reports whether urn names a known tenant.
@@ -179,6 +154,6 @@ func (s *Store) hasTenant(urn string) bool {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, found := s.byID[id]
+	_, found := s.idx.byID[id]
 	return found
 }

@@ -448,7 +448,7 @@ func (s *Session) closeLocked(reason conn.CloseReason, notify bool) {
 // (e.g. "pushgate:close"), as opposed to a dead peer (ping timeout, where the reference answers
 // 400 to any later request).
 func deliberate(r conn.CloseReason) bool {
-	return r == conn.ReasonServerClose || r == conn.ReasonShutdown || r == conn.ReasonRateLimited
+	return r == conn.ReasonServerClose || r.Told()
 }
 
 // farewell is implemented by session handlers that tell the client why the server closes its

@@ -31,9 +31,9 @@ type Namespace interface {
 	OnConnect(k *Socket)
 	// OnEvent receives a client event. ev and its slices are valid only during the call.
 	OnEvent(k *Socket, ev *Event)
-	// OnDisconnect runs once when the socket leaves (client/server namespace disconnect or the
-	// transport closing).
-	OnDisconnect(k *Socket, reason string)
+	// OnDisconnect runs once when the socket leaves: ReasonNamespaceLeft for a client or server
+	// namespace DISCONNECT, else the reason the session closed.
+	OnDisconnect(k *Socket, reason conn.CloseReason)
 }
 
 // Event is one client EVENT (or BINARY_EVENT with its attachments).
@@ -174,22 +174,7 @@ func (s *SocketServer) OnClose(sess *Session, reason conn.CloseReason) {
 	c.sockets = nil
 	c.mu.Unlock()
 	for _, k := range socks {
-		k.leave(disconnectReason(reason))
-	}
-}
-
-func disconnectReason(r conn.CloseReason) string {
-	switch r {
-	case conn.ReasonPingTimeout:
-		return "ping timeout"
-	case conn.ReasonClientClose:
-		return "client namespace disconnect"
-	case conn.ReasonShutdown:
-		return "server shutting down"
-	case conn.ReasonTransportClose:
-		return "transport close"
-	default:
-		return "forced close"
+		k.leave(reason)
 	}
 }
 
@@ -263,7 +248,7 @@ func (c *client) dispatch(pkt socketio.Packet, attachments [][]byte) error {
 			return errProtocol
 		}
 		c.remove(k)
-		k.leave("client namespace disconnect")
+		k.leave(conn.ReasonNamespaceLeft)
 	case socketio.Event, socketio.BinaryEvent:
 		k := c.socket(pkt.Namespace)
 		if k == nil {
@@ -382,16 +367,20 @@ func (s *SocketServer) Farewell(sess *Session, reason conn.CloseReason) {
 // Notify emits event with one pre-encoded argument on every namespace the session has joined
 // (used to tell clients why the server is about to close their transport).
 func (s *SocketServer) Notify(sess *Session, event string, arg []byte) {
-	c, _ := sess.Data().(*client)
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	socks := slices.Clone(c.sockets)
-	c.mu.Unlock()
-	for _, k := range socks {
+	for _, k := range s.Sockets(sess) {
 		k.Emit(event, arg)
 	}
+}
+
+// Sockets returns the sockets (joined namespaces) of a session, a copy.
+func (s *SocketServer) Sockets(sess *Session) []*Socket {
+	c, _ := sess.Data().(*client)
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sockets)
 }
 
 // canonicalName returns the shared copy of a resolved namespace name.

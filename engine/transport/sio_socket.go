@@ -91,7 +91,7 @@ func (k *Socket) Deliver(p *Prepared) conn.Link {
 func (k *Socket) Disconnect() {
 	k.client.sess.SendText(append([]byte{'4'}, socketio.AppendDisconnect(nil, k.Namespace)...))
 	k.client.remove(k)
-	k.leave("server namespace disconnect")
+	k.leave(conn.ReasonNamespaceLeft)
 }
 
 // CloseTransport closes the whole Engine.IO session (socket.io-client then reconnects).
@@ -114,7 +114,7 @@ func (k *Socket) onAck(id int64, data []byte, attachments [][]byte) {
 	fn(args, attachments)
 }
 
-func (k *Socket) leave(reason string) {
+func (k *Socket) leave(reason conn.CloseReason) {
 	k.mu.Lock()
 	if k.left {
 		k.mu.Unlock()

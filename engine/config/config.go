@@ -1,23 +1,23 @@
-package engine
+package config
 
 import (
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/valyala/fasthttp"
-
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/conn"
-	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 )
 
-// Config is the whole server's configuration. Zero values mean the documented defaults
-// (contract.md "Flags"); cmd/pushgate fills it from flags and PUSHGATE_* variables.
+// Config is what an operator sets: every flag of `pushgate serve` (contract.md "Flags"), filled
+// by cmd/pushgate from flags and PUSHGATE_* variables. Zero values mean the documented defaults.
+// It holds no wiring: how the halves of the server are joined (one process, --workers) is
+// decided by the code that assembles them (engine, engine/cluster), not by settings.
 type Config struct {
 	// Listen is the one HTTP port. Zero means "127.0.0.1:8080".
 	Listen string
@@ -79,10 +79,6 @@ type Config struct {
 	// Logger receives structured logs. Zero means slog.Default().
 	Logger *slog.Logger
 
-	// Backend replaces the local store and embedded bus (worker processes use their link to the
-	// parent). With a Backend, Fallback serves the REST routes (typically a proxy to the parent).
-	Backend  Backend
-	Fallback fasthttp.RequestHandler
 	// Kafka, when set, reads events from a Kafka topic and shares tenants and stream documents
 	// through a compacted topic (docs/KAFKA.md) instead of the embedded bus.
 	Kafka *kafka.Config
@@ -90,20 +86,11 @@ type Config struct {
 	// ConfigService, when set, reads stream documents from an ADSP configuration-service instead
 	// of the local store (tenants and events are unchanged).
 	ConfigService *configsvc.Config
-
-	// Source replaces the embedded bus as the event source next to the local store (Kafka), and
-	// Publisher replaces it for ingest (the Kafka producer).
-	Source    EventSource
-	Publisher source.Publisher
-
-	// SIDPrefix starts every Engine.IO session id (a worker's index, so that a polling request
-	// landing on another worker can be forwarded to the owner); ForwardPolling is called for a
-	// polling request whose sid carries another prefix and reports whether it took the request.
-	SIDPrefix      string
-	ForwardPolling func(sid string, r *conn.Request, l conn.Link) bool
 }
 
-func (c *Config) applyDefaults() {
+// ApplyDefaults sets the defaults that more than one half of the server reads; each component
+// applies its own for the rest (zero values are documented per field).
+func (c *Config) ApplyDefaults() {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:8080"
 	}
@@ -145,4 +132,30 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("ping-interval, ping-timeout and max-payload must not be negative"))
 	}
 	return errors.Join(errs...)
+}
+
+// IssuerBase is where tokens come from: the OIDC base in production mode, the development
+// issuer (<PublicURL>/auth) in development mode. PublicURL must be set.
+func (c *Config) IssuerBase() string {
+	if c.DevMode() {
+		return c.PublicURL + "/auth"
+	}
+	return c.OIDCBase
+}
+
+// CORS is the cross-origin policy of HTTP answers: any origin in development mode unless origins
+// are listed (and "*" is not among them), else exactly AllowedOrigins.
+func (c *Config) CORS() conn.CORS {
+	o := c.AllowedOrigins
+	if c.DevMode() && (len(o) == 0 || slices.Contains(o, "*")) {
+		return conn.CORS{AllowAll: true}
+	}
+	return conn.CORS{Origins: o}
+}
+
+// OriginAllowed guards WebSocket upgrades against cross-site hijacking: the CORS policy, or the
+// server's own origin (PublicURL).
+func (c *Config) OriginAllowed(origin string) bool {
+	p := c.CORS()
+	return p.AllowAll || p.Allowed(origin) || origin == c.PublicURL
 }

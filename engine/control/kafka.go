@@ -1,4 +1,4 @@
-package engine
+package control
 
 import (
 	"context"
@@ -12,11 +12,9 @@ import (
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/store"
-	"github.com/pushgate/pushgate/engine/stream"
 )
 
-// kafkaSource is the Kafka events topic plus the configuration topic, as the local backend's
-// event source: ready when both are.
+// kafkaSource is the events topic plus the configuration topic: ready when both are.
 type kafkaSource struct {
 	*kafka.Source
 	sync *kafka.ConfigSync
@@ -29,21 +27,21 @@ func (k kafkaSource) Close() {
 	_ = k.sync.Close()
 }
 
-// openKafka opens the store with replication through the configuration topic and the events
+// openKafka opens the store with replication through the configuration topic, and the events
 // source; both follow their topics until Close.
-func (s *Server) openKafka(kc kafka.Config) error {
+func (p *Plane) openKafka(kc kafka.Config) error {
 	if err := kc.Validate(); err != nil {
-		return fmt.Errorf("engine: kafka: %w", err)
+		return fmt.Errorf("control: kafka: %w", err)
 	}
-	kc.Logger = s.log
+	kc.Logger = p.log
 	csync, err := kafka.NewConfigSync(kc)
 	if err != nil {
-		return fmt.Errorf("engine: kafka config topic: %w", err)
+		return fmt.Errorf("control: kafka config topic: %w", err)
 	}
-	st, err := store.Open(s.cfg.DataDir, store.Options{Validate: stream.ValidateDocument, Seed: stream.CoreStreams, Replicate: csync.Replicate})
+	st, err := store.Open(p.cfg.DataDir, storeOptions(csync.Replicate))
 	if err != nil {
 		_ = csync.Close()
-		return fmt.Errorf("engine: %w", err)
+		return fmt.Errorf("control: %w", err)
 	}
 	csync.Start(st)
 	kc.ResolveTenant = func(ref string) (string, bool) {
@@ -54,36 +52,38 @@ func (s *Server) openKafka(kc kafka.Config) error {
 	if err != nil {
 		_ = csync.Close()
 		_ = st.Close()
-		return fmt.Errorf("engine: kafka events topic: %w", err)
+		return fmt.Errorf("control: kafka events topic: %w", err)
 	}
-	s.Store = st
-	s.kafka = src
-	s.kafkaSync = csync
-	s.backend = localBackend{Store: st, src: kafkaSource{Source: src, sync: csync}}
+	p.Store, p.Kafka, p.kafkaSync = st, src, csync
+	p.src, p.pub = kafkaSource{Source: src, sync: csync}, src
 	return nil
 }
 
-// reread serves the hub's catch-ups from the topic: the events after fromID up to toID (both
-// position ids), bounded in concurrency and time by the source.
-func (s *Server) reread(ctx context.Context, fromID, toID string, fn func(*source.Event)) error {
-	from, err := kafka.DecodePosition(fromID)
-	if err != nil {
-		return err
+// Reread returns the catch-up reader of the Kafka source for the hub (hub.Config.Reread), or
+// nil when the source cannot re-read (the embedded bus).
+func (p *Plane) Reread() func(ctx context.Context, fromID, toID string, fn func(*source.Event)) error {
+	if p.Kafka == nil {
+		return nil
 	}
-	to, err := kafka.DecodePosition(toID)
-	if err != nil {
-		return err
+	return func(ctx context.Context, fromID, toID string, fn func(*source.Event)) error {
+		from, err := kafka.DecodePosition(fromID)
+		if err != nil {
+			return err
+		}
+		to, err := kafka.DecodePosition(toID)
+		if err != nil {
+			return err
+		}
+		return p.Kafka.ReadRange(ctx, from, to, fn)
 	}
-	return s.kafka.ReadRange(ctx, from, to, fn)
 }
 
 // registerKafkaMetrics exposes the consumer's counters (docs/KAFKA.md "Metrics").
-func (s *Server) registerKafkaMetrics() {
-	if s.kafka == nil {
+func (p *Plane) registerKafkaMetrics(r prometheus.Registerer) {
+	if p.Kafka == nil {
 		return
 	}
-	r := s.Metrics
-	st := s.kafka.Stats()
+	st := p.Kafka.Stats()
 	c := func(name, help string, fn func() float64) { metrics.Counter(r, name, help, fn) }
 	c("pushgate_kafka_records_total", "Records fetched from the events topic (valid and malformed).", func() float64 { return float64(st.Records.Load()) })
 	c("pushgate_kafka_events_total", "Events handed to the hub.", func() float64 { return float64(st.Delivered.Load()) })
@@ -93,7 +93,7 @@ func (s *Server) registerKafkaMetrics() {
 	c("pushgate_kafka_offset_gaps_total", "Offsets skipped by the broker (retention, compaction, transaction markers).", func() float64 { return float64(st.Gaps.Load()) })
 	metrics.Gauge(r, "pushgate_kafka_last_event_age_seconds", "Seconds since the last event was handed to the hub.", st.SecondsSinceLastEvent)
 	r.MustRegister(lagCollector{st})
-	cs := s.kafkaSync.Stats()
+	cs := p.kafkaSync.Stats()
 	c("pushgate_kafka_config_records_total", "Configuration-topic records read.", func() float64 { return float64(cs.Records.Load()) })
 	c("pushgate_kafka_config_errors_total", "Configuration-topic records not applicable (invalid or conflicting).", func() float64 { return float64(cs.DecodeErrors.Load()) })
 }
@@ -106,7 +106,7 @@ var lagDesc = prometheus.NewDesc("pushgate_kafka_lag", "High-water mark minus th
 func (l lagCollector) Describe(ch chan<- *prometheus.Desc) { ch <- lagDesc }
 
 func (l lagCollector) Collect(ch chan<- prometheus.Metric) {
-	for _, p := range l.st.Partitions() {
-		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(p.Lag), strconv.Itoa(p.Partition))
+	for _, part := range l.st.Partitions() {
+		ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(part.Lag), strconv.Itoa(part.Partition))
 	}
 }

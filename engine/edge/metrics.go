@@ -1,4 +1,4 @@
-package engine
+package edge
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
@@ -8,8 +8,7 @@ import (
 )
 
 // registerMetrics exposes the components' counters (README "Metrics" documents each name).
-func (s *Server) registerMetrics() {
-	r := s.Metrics
+func (s *Server) registerMetrics(r prometheus.Registerer) {
 	ns := &s.Net.Stats
 	hs := &s.Hub.Stats
 	g := func(name, help string, fn func() float64) { metrics.Gauge(r, name, help, fn) }
@@ -38,7 +37,7 @@ func (s *Server) registerMetrics() {
 	g("pushgate_subscriptions", "Active stream subscriptions (Socket.IO and SSE).", func() float64 { return float64(hs.Subs.Load()) })
 	g("pushgate_sse_streams", "Open SSE streams.", func() float64 { return float64(s.SSE.Count()) })
 
-	as := &s.Verifier.Stats
+	as := &s.seams.Verifier.Stats
 	c("pushgate_jwks_refreshes_total", "Key-set fetches (discovery + JWKS) of the token issuers.", func() float64 { return float64(as.Refreshes.Load()) })
 	c("pushgate_jwks_refresh_errors_total", "Failed key-set fetches.", func() float64 { return float64(as.RefreshErrors.Load()) })
 	c("pushgate_tokens_verified_total", "Tokens accepted.", func() float64 { return float64(as.Verified.Load()) })
@@ -57,7 +56,7 @@ func (s *Server) registerMetrics() {
 	}
 	for i, reason := range push.EndReasons {
 		i := i
-		o := prometheus.CounterOpts{Name: "pushgate_server_disconnects_total", Help: "Subscriptions ended by the server, by reason.", ConstLabels: prometheus.Labels{"reason": reason}}
+		o := prometheus.CounterOpts{Name: "pushgate_server_disconnects_total", Help: "Subscriptions ended by the server, by reason.", ConstLabels: prometheus.Labels{"reason": string(reason)}}
 		r.MustRegister(prometheus.NewCounterFunc(o, func() float64 { return float64(ps.Ended[i].Load()) }))
 	}
 }

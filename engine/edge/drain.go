@@ -1,4 +1,4 @@
-package engine
+package edge
 
 import (
 	"context"
@@ -11,25 +11,22 @@ import (
 
 var errDraining = errors.New("draining: the server is shutting down")
 
-// drain is the graceful half of shutdown: readiness turns 503 (load balancers stop sending new
+// Drain is the graceful half of shutdown: readiness turns 503 (load balancers stop sending new
 // clients), the listener closes, and every client is told "shutdown" and disconnected at the
 // transport level — spread over the window with jitter (NATS lame-duck style) so the clients'
 // reconnects do not arrive as one storm elsewhere. Queued bytes are flushed before each close.
-func (s *Server) drain(ctx context.Context, window time.Duration) {
+func (s *Server) Drain(ctx context.Context, window time.Duration) {
 	s.draining.Store(true)
 	s.Net.StopAccepting()
-	type ender func()
-	var ends []ender
+	// Every client is ended through the one end path of its kind, so each is told "shutdown",
+	// counted once in pushgate_server_disconnects_total{reason="shutdown"}, and not ended twice
+	// by a configuration change or an expiry racing the drain.
+	var ends []func()
 	for _, sess := range s.SIO.Sessions() {
-		sess := sess
-		ends = append(ends, func() {
-			s.SIO.Notify(sess, "pushgate:close", []byte(`{"reason":"shutdown"}`))
-			sess.Close(conn.ReasonShutdown)
-		})
+		ends = append(ends, func() { s.push.EndSession(s.SIO, sess, conn.ReasonShutdown) })
 	}
-	for _, k := range s.SSE.Streams() {
-		k := k
-		ends = append(ends, func() { k.End("shutdown") })
+	for _, end := range s.SSE.Streams() {
+		ends = append(ends, func() { end(conn.ReasonShutdown) })
 	}
 	if len(ends) == 0 || window <= 0 {
 		for _, e := range ends {

@@ -1,0 +1,237 @@
+package control
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pushgate/pushgate/engine/api"
+	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/config"
+	"github.com/pushgate/pushgate/engine/configsvc"
+	"github.com/pushgate/pushgate/engine/devissuer"
+	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/store"
+)
+
+// Options are what the assembling code supplies beyond the operator's settings.
+type Options struct {
+	// Gatherer is served on /metrics by the API. Nil means prometheus.DefaultGatherer.
+	Gatherer prometheus.Gatherer
+	// Metrics, when set, receives the control half's own series (Kafka consumer).
+	Metrics prometheus.Registerer
+	// KeysClient fetches the token issuers' keys for the API's verifier. Nil means the
+	// verifier's default client (the parent of --workers uses its own API socket).
+	KeysClient *http.Client
+	// Ready, when set, is part of /readyz (the edge reports draining there).
+	Ready func() error
+}
+
+// Plane is the control half (see the package doc). Its exported fields are set by New and never
+// change; Bus is nil with Kafka, Kafka nil without, Issuer nil in production mode.
+type Plane struct {
+	Store    *store.Store
+	Issuer   *devissuer.Issuer
+	Verifier *auth.Verifier
+	Bus      *source.Bus
+	Kafka    *kafka.Source
+	API      *api.API
+
+	cfg       config.Config
+	log       *slog.Logger
+	opts      Options
+	kafkaSync *kafka.ConfigSync
+	reader    *configsvc.Reader
+	src       eventSource
+	pub       source.Publisher
+
+	snap      atomic.Pointer[Snapshot]
+	rebuildMu sync.Mutex // serialises rebuilds
+	watchMu   sync.Mutex // guards watchers
+	watchers  []func()
+
+	cancel   context.CancelFunc
+	watching bool
+	done     chan struct{}
+}
+
+// eventSource is where events come from: the embedded bus or the Kafka topic (with the
+// configuration topic, which must be read before the instance is ready).
+type eventSource interface {
+	Subscribe(fn func(*source.Event))
+	Ready() error
+	Close()
+}
+
+// New opens the store, the event source, the development issuer (development mode) and the
+// configuration-service reader (when configured), compiles the registry and builds the API.
+// cfg must have had ApplyDefaults and carry the final PublicURL.
+func New(cfg config.Config, opts Options) (p *Plane, err error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("control: data dir: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p = &Plane{cfg: cfg, log: cfg.Logger, opts: opts, cancel: cancel, done: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			p.Close()
+		}
+	}()
+	if cfg.Kafka != nil {
+		err = p.openKafka(*cfg.Kafka)
+	} else {
+		err = p.openEmbedded()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ConfigService != nil {
+		cc := *cfg.ConfigService
+		cc.Logger = p.log
+		if p.reader, err = configsvc.New(cc); err != nil {
+			return nil, fmt.Errorf("control: configuration service: %w", err)
+		}
+		p.reader.Start(ctx)
+	}
+	if cfg.DevMode() {
+		if p.Issuer, err = devissuer.Open(cfg.DataDir, cfg.IssuerBase()); err != nil {
+			return nil, fmt.Errorf("control: development issuer: %w", err)
+		}
+	}
+	if p.Verifier, err = NewVerifier(cfg, p.Store, opts.KeysClient); err != nil {
+		return nil, err
+	}
+	p.rebuild()
+	p.API = p.newAPI()
+	if opts.Metrics != nil {
+		p.registerKafkaMetrics(opts.Metrics)
+	}
+	p.watching = true
+	go p.watch(ctx)
+	return p, nil
+}
+
+// NewVerifier is the token verifier of cfg's mode: tokens from <IssuerBase>/realms/<realm>, the
+// realm mapped to a tenant by tenants. Both halves build theirs with it.
+func NewVerifier(cfg config.Config, tenants auth.TenantResolver, keys *http.Client) (*auth.Verifier, error) {
+	v, err := auth.NewVerifier(auth.Config{IssuerBase: cfg.IssuerBase(), HTTPClient: keys}, tenants)
+	if err != nil {
+		return nil, fmt.Errorf("control: verifier: %w", err)
+	}
+	return v, nil
+}
+
+func (p *Plane) openEmbedded() error {
+	st, err := store.Open(p.cfg.DataDir, storeOptions(nil))
+	if err != nil {
+		return fmt.Errorf("control: %w", err)
+	}
+	p.Store = st
+	p.Bus = source.NewBus(source.BusConfig{})
+	p.src, p.pub = busSource{p.Bus}, p.Bus
+	return nil
+}
+
+func (p *Plane) newAPI() *api.API {
+	var issuer api.Issuer
+	if p.Issuer != nil {
+		issuer = p.Issuer
+	}
+	return api.New(api.Deps{
+		Store: p.Store, Verify: p.Verifier.Verify, Registry: p.Registry, Publisher: p.pub, Issuer: issuer,
+		PublicURL: p.cfg.PublicURL, Ready: p.apiReady, Gatherer: p.opts.Gatherer, Logger: p.log,
+		Applied: p.rebuild,
+	})
+}
+
+// watch rebuilds after every change notification: the store's (tenants, documents, replicated
+// records) and the configuration-service reader's.
+func (p *Plane) watch(ctx context.Context) {
+	defer close(p.done)
+	var remote <-chan struct{}
+	if p.reader != nil {
+		remote = p.reader.Changes()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.Store.Changes():
+		case <-remote:
+		}
+		p.rebuild()
+	}
+}
+
+// ResolveTenant implements edge.Backend (any reference form).
+func (p *Plane) ResolveTenant(ref string) (store.Tenant, bool) { return p.Store.ResolveTenant(ref) }
+
+// TenantByRealm implements edge.Backend and auth.TenantResolver.
+func (p *Plane) TenantByRealm(realm string) (string, bool) { return p.Store.TenantByRealm(realm) }
+
+// Tenants returns every tenant in creation order.
+func (p *Plane) Tenants() []store.Tenant { return p.Store.Tenants() }
+
+// Subscribe implements edge.Backend: fn is the single consumer of events, in source order. With
+// a configuration-service, its events about platform:push-service invalidate the cached
+// documents on their way.
+func (p *Plane) Subscribe(fn func(*source.Event)) {
+	if p.reader == nil {
+		p.src.Subscribe(fn)
+		return
+	}
+	p.src.Subscribe(func(ev *source.Event) {
+		p.observe(ev)
+		fn(ev)
+	})
+}
+
+// Ready implements edge.Backend: events flow, the store is open and documents were read.
+func (p *Plane) Ready() error {
+	errs := []error{p.src.Ready(), p.Store.Ready()}
+	if p.reader != nil {
+		errs = append(errs, p.reader.Ready())
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Plane) apiReady() error {
+	if p.opts.Ready != nil {
+		if err := p.opts.Ready(); err != nil {
+			return err
+		}
+	}
+	return p.Ready()
+}
+
+// Publisher is where ingested events go (the bus or the Kafka producer).
+func (p *Plane) Publisher() source.Publisher { return p.pub }
+
+// Close stops the watchers and closes the source, the verifier and the store.
+func (p *Plane) Close() {
+	p.cancel()
+	if p.watching {
+		<-p.done
+	}
+	if p.src != nil {
+		p.src.Close()
+	}
+	if p.Verifier != nil {
+		p.Verifier.Close()
+	}
+	if p.Store != nil {
+		_ = p.Store.Close()
+	}
+}
+
+type busSource struct{ *source.Bus }
+
+func (b busSource) Close() { b.Bus.Close() }
