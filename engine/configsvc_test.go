@@ -93,3 +93,33 @@ func startPlain(t *testing.T, cfg engine.Config) *engine.Server {
 	})
 	return srv
 }
+
+// One tenant's document that does not compile is skipped and reported; it never freezes the
+// other tenants' changes (the registry rebuild used to keep the previous registry whenever any
+// document failed, so no change of anyone applied any more).
+func TestInvalidDocumentDoesNotFreezeOthers(t *testing.T) {
+	var mu sync.Mutex
+	docs := map[string]string{"": `{}`}
+	cs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		doc, ok := docs[r.URL.Query().Get("tenantId")]
+		mu.Unlock()
+		if !ok {
+			doc = `{}`
+		}
+		_, _ = w.Write([]byte(doc))
+	}))
+	t.Cleanup(cs.Close)
+	srv := startPlain(t, engine.Config{ConfigService: &configsvc.Config{URL: cs.URL}})
+	demo, _ := srv.Store.ResolveTenant("demo")
+	broken, err := srv.Store.CreateTenant("Broken")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	docs[broken.ID] = `{"bad":{"id":"bad","name":"Bad","events":[{"namespace":1}]}}` // JSON, but not a stream document
+	docs[demo.ID] = `{"later":{"id":"later","name":"Later","publicSubscribe":true,"subscriberRoles":[],"events":[{"namespace":"n","name":"e"}]}}`
+	mu.Unlock()
+	publish(t, srv, demo.ID, `{"namespace":"configuration-service","name":"configuration-updated","timestamp":"2026-01-01T00:00:00Z","payload":{"namespace":"platform","name":"push-service"}}`)
+	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(demo.ID, "later"); return ok })
+}

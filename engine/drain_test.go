@@ -167,3 +167,53 @@ func TestReadyzIs503WhileDraining(t *testing.T) {
 	}
 	t.Fatal("readyz still 200 while draining")
 }
+
+// Every client ended by a drain is counted once in
+// pushgate_server_disconnects_total{reason="shutdown"}, Socket.IO and SSE alike (the Socket.IO
+// drain used to bypass the end path and was never counted).
+func TestDrainCountsEveryShutdown(t *testing.T) {
+	srv, cancel, done := startServer(t, engine.Config{DrainTimeout: 300 * time.Millisecond})
+	for i := 0; i < 3; i++ {
+		subscribeWS(t, srv.Addr().String())
+	}
+	for i := 0; i < 2; i++ {
+		resp, err := http.Get(srv.URL() + "/stream/v1/streams/news?tenant=demo")
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("SSE: %v %v", resp, err)
+		}
+		t.Cleanup(func() { resp.Body.Close() })
+	}
+	waitFor(t, func() bool { return srv.Hub.Stats.Subs.Load() == 5 })
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after the drain")
+	}
+	if got := counterValue(t, srv, "pushgate_server_disconnects_total", "reason", "shutdown"); got != 5 {
+		t.Fatalf(`pushgate_server_disconnects_total{reason="shutdown"} = %v, want 5`, got)
+	}
+}
+
+// counterValue reads one labelled series from the server's registry.
+func counterValue(t *testing.T, srv *engine.Server, name, label, value string) float64 {
+	t.Helper()
+	fams, err := srv.Metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no series %s{%s=%q}", name, label, value)
+	return 0
+}
