@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -36,16 +35,8 @@ func TestProcessesConfigurationService(t *testing.T) {
 	t.Cleanup(cs.Close)
 
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "pushgate")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/pushgate/pushgate/cmd/pushgate").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	bin := buildPushgate(t, dir)
+	addr := freeAddr(t)
 	var logs syncBuffer
 	parent := exec.Command(bin, "serve", "--workers", "2", "--listen", addr, "--data-dir", filepath.Join(dir, "d"),
 		"--drain-timeout", "200ms", "--configuration-service-url", cs.URL)

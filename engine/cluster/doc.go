@@ -4,20 +4,26 @@
 //
 // # Processes
 //
-// The parent (Parent, RunParent) owns everything that must exist once: the store, the
-// development issuer and its key, the event bus (and so event-id assignment) and the REST API.
+// The parent (Parent, RunParent) is the control half of the server (engine/control: the store,
+// the development issuer and its key, the event source — and so event-id assignment —, the
+// configuration-service reader and the REST API) plus the LinkServer that feeds the workers:
+// every registry rebuild of the control half becomes a SNAPSHOT, every event an EVENT frame.
 // It serves the API on <data-dir>/run/api.sock and the worker links on <data-dir>/run/link.sock,
 // starts N copies of the executable as workers (each in its own process group, with SIGTERM as
 // its parent-death signal, pid in run/worker-<i>.pid) and restarts a worker that exits (backoff
 // 100ms doubling to 5s). On SIGTERM/SIGINT it sends SIGTERM to the workers, waits for their drain
 // (--drain-timeout + 5s, then SIGKILL) and exits 0 when every worker exited 0.
 //
-// A worker (Worker, RunWorker) is an engine.Server whose engine.Backend is its link Client:
-// tenants and stream documents come from the parent's latest snapshot, events from the link.
-// It binds the shared --listen address with SO_REUSEPORT (the kernel spreads new connections
+// A worker (Worker, RunWorker) is the edge half (engine/edge) whose edge.Backend is its link
+// Client: tenants (a store.TenantIndex) and the registry (control.BuildRegistry) come from the
+// parent's latest snapshot, events from the link. One process (engine.Server) joins the same two
+// halves in-process, so the three assemblies share every component and differ only in the
+// Seams they pass.
+//
+// A worker binds the shared --listen address with SO_REUSEPORT (the kernel spreads new connections
 // over the workers) and serves the same routes on run/worker-<i>.sock. Everything that is not a
 // push route (ingest, configuration, tenants, streams list, OpenAPI, the development issuer's
-// discovery and JWKS) goes to the engine's fallback, a Proxy to api.sock; when the parent is
+// discovery and JWKS) goes to the edge's fallback, a Proxy to api.sock; when the parent is
 // unreachable it answers 503 {"errorMessage":"…"}. /readyz answers 503 locally while the
 // worker's link is down.
 //

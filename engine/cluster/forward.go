@@ -40,7 +40,7 @@ func ownerOf(sid string) (int, bool) {
 
 // Forwarder relays Engine.IO polling requests whose sid belongs to another worker to that
 // worker's Unix socket and the answer back, and moves WebSocket upgrades for such sessions to
-// their owner (handoff.go) (engine.Config.ForwardPolling). Connections to the
+// their owner (handoff.go) (edge.Seams.Forward). Connections to the
 // other workers are kept alive and reused; each forwarded request holds one (a long-poll GET up
 // to the owner's ping interval) and runs on its own goroutine.
 type Forwarder struct {
@@ -74,7 +74,7 @@ func NewForwarder(runDir string, self int, timeout time.Duration) *Forwarder {
 		handoffs: handoffSender{dir: runDir, conns: map[int]*net.UnixConn{}}}
 }
 
-// Forward implements engine.Config.ForwardPolling.
+// Forward implements edge.Seams.Forward.
 func (f *Forwarder) Forward(sid string, r *conn.Request, l conn.Link) bool {
 	j, ok := ownerOf(sid)
 	if !ok || j == f.self {

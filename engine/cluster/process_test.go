@@ -139,24 +139,36 @@ func openSSE(t *testing.T, c *http.Client, u, token string) (chan string, func()
 	return ids, func() { _ = resp.Body.Close() }
 }
 
+// buildPushgate builds the binary into dir.
+func buildPushgate(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "pushgate")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/pushgate/pushgate/cmd/pushgate").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// freeAddr returns a loopback address whose port was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
 // TestProcesses runs a parent and two workers as real processes on one port.
 func TestProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	e := &procEnv{t: t, bin: filepath.Join(dir, "pushgate"), data: filepath.Join(dir, "d"), http: &http.Client{Timeout: 10 * time.Second}}
+	e := &procEnv{t: t, bin: buildPushgate(t, dir), data: filepath.Join(dir, "d"), http: &http.Client{Timeout: 10 * time.Second}}
 	e.run = RunDir(e.data)
-	build := exec.Command("go", "build", "-o", e.bin, "github.com/pushgate/pushgate/cmd/pushgate")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
+	addr := freeAddr(t)
 	e.base = "http://" + addr
 	var logs syncBuffer
 	parent := exec.Command(e.bin, "serve", "--workers", "2", "--listen", addr, "--data-dir", e.data,

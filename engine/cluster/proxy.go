@@ -50,7 +50,7 @@ func (p *Proxy) ServeMetrics(g prometheus.Gatherer) {
 	p.local = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 }
 
-// Handle is the fasthttp handler (engine.Config.Fallback).
+// Handle is the fasthttp handler (edge.Seams.Fallback).
 func (p *Proxy) Handle(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	if p.local != nil && path == "/metrics" && ctx.RemoteAddr().Network() == "unix" {
