@@ -51,7 +51,11 @@ type Server struct {
 
 // New binds the port (so Addr and the public URL are known), opens the control half and builds
 // the edge on it, but serves nothing until Run.
-func New(cfg Config) (*Server, error) {
+func New(cfg Config) (*Server, error) { return Assemble(cfg, edge.Routing{}) }
+
+// Assemble is New for a process that is one of several instances: routing sends requests for
+// other instances' sessions to their owner (engine/cluster).
+func Assemble(cfg Config, routing edge.Routing) (*Server, error) {
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: invalid configuration: %w", err)
@@ -72,6 +76,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	e, err := edge.New(cfg, cp, edge.Seams{
 		Listener: ln, Fallback: cp.API.Handle, Verifier: cp.Verifier, Metrics: s.Metrics, Reread: cp.Reread(),
+		Routing: routing,
 	})
 	if err != nil {
 		cp.Close()

@@ -93,7 +93,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (w *Worker, err error) {
 	}
 	w.Edge, err = edge.New(ec, w.Link, edge.Seams{
 		Listener: pub, Fallback: proxy.Handle, Verifier: w.Verifier, Metrics: w.Metrics,
-		SIDPrefix: SIDPrefix(cfg.Index), Forward: w.Forwarder.Forward,
+		Routing: edge.Routing{SIDPrefix: SIDPrefix(cfg.Index), Forward: w.Forwarder.Forward},
 	})
 	if err != nil {
 		_ = pub.Close()

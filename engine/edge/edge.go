@@ -56,9 +56,16 @@ type Seams struct {
 	// Reread, when set, re-reads missed events from the source for resuming clients whose last
 	// id is older than the history (Kafka; hub.Config.Reread).
 	Reread func(ctx context.Context, fromID, toID string, fn func(*source.Event)) error
-	// SIDPrefix starts every Engine.IO session id (it names the owning process); Forward is
-	// offered each request for a session id of another owner and reports whether it took it
-	// (transport.EngineConfig.Forward).
+	// Routing sends requests for sessions of other processes to their owner.
+	Routing Routing
+}
+
+// Routing is the owner routing of Engine.IO sessions across processes (--workers, several
+// instances): SIDPrefix starts every session id this edge creates (it names the owner), and
+// Forward is offered each request whose session id carries another prefix and reports whether
+// it took it (transport.EngineConfig.Forward). The zero Routing serves this process's sessions
+// only.
+type Routing struct {
 	SIDPrefix string
 	Forward   func(sid string, r *conn.Request, l conn.Link) bool
 }
@@ -97,7 +104,7 @@ func New(cfg config.Config, b Backend, seams Seams) (*Server, error) {
 		Engine: transport.EngineConfig{
 			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, MaxPayload: cfg.MaxPayload,
 			MaxBufferedBytes: cfg.MaxPendingBytes, CORS: cors, AllowOrigin: cfg.OriginAllowed,
-			SIDPrefix: seams.SIDPrefix, Forward: seams.Forward, MaxInboundRate: cfg.MaxInboundRate,
+			SIDPrefix: seams.Routing.SIDPrefix, Forward: seams.Routing.Forward, MaxInboundRate: cfg.MaxInboundRate,
 		},
 		ConnectTimeout: cfg.ConnectTimeout,
 		CloseEvent:     push.CloseEvent,
