@@ -14,7 +14,7 @@ import (
 	"github.com/pushgate/pushgate/engine/transport"
 )
 
-func buildB(b *testing.B, doc string) *stream.Registry {
+func buildB(b testing.TB, doc string) *stream.Registry {
 	b.Helper()
 	reg, err := stream.Build(nil, map[string][]byte{tenant: []byte(doc)})
 	if err != nil {
@@ -23,7 +23,7 @@ func buildB(b *testing.B, doc string) *stream.Registry {
 	return reg
 }
 
-func key(b *testing.B, reg *stream.Registry, id string) string {
+func key(b testing.TB, reg *stream.Registry, id string) string {
 	b.Helper()
 	s, ok := reg.Lookup(tenant, id)
 	if !ok {
