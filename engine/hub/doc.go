@@ -3,12 +3,16 @@
 // subscriber of that scope whose own criteria match.
 //
 // Subscriptions are spread over shards, one worker goroutine each. A worker takes every batch
-// queued for it, queues the items to its subscribers' links (never blocking: links are bounded
-// queues), releases its lock, and then flushes each touched link once. Wire forms are built
-// lazily per Item: one Socket.IO packet per namespace spelling (a WebSocket frame and a polling
-// record sharing one buffer) and one SSE record.
+// queued for it; for each item it copies the subscriber list under the shard lock and queues the
+// item to those subscribers' links outside it (never blocking: links are bounded queues), then
+// flushes each touched link once per batch. Wire forms are built lazily per Item: one Socket.IO
+// packet per namespace spelling (a WebSocket frame and a polling record sharing one buffer) and
+// one SSE record.
 //
-// Every published event gets a sequence number and goes into the replay history; Subscribe with
-// a last event id replays the missed events before live delivery starts, under the publish lock,
-// so a subscriber sees no gap and no duplicate.
+// Every published event gets a sequence number and goes into the replay history under the
+// publish lock; Subscribe registers under the same lock and, with a last event id, replays the
+// missed events before live delivery starts, so a subscriber sees no gap and no duplicate. The
+// hand-off to the shard queues, which blocks while a shard is behind, happens after the publish
+// lock is released (under a send lock that keeps the order), so Subscribe never waits for a
+// slow shard. LOCKING.md has the lock order.
 package hub

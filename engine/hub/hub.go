@@ -38,7 +38,10 @@ type Subscription struct {
 	OnStart func()
 
 	minSeq uint64 // items up to this seq were (or will be) replayed, not delivered live
-	shard  *shard
+	// shard is set once, by shard.add, before it looks at gone: Unsubscribe sets gone before
+	// it loads shard, so one of the two always sees the other (an Unsubscribe racing the
+	// Subscribe never leaves the subscription registered).
+	shard atomic.Pointer[shard]
 	// catching is set while the subscriber re-reads missed events from the source; live items
 	// then wait in pending (guarded by mu).
 	catching atomic.Bool
@@ -82,7 +85,14 @@ type Hub struct {
 	shards []*shard
 	Stats  Stats
 
-	pubMu  sync.Mutex // serialises Publish so that sequence numbers follow source order
+	// sendMu orders the hand-off of items to the shards like their sequence numbers. Publish
+	// takes it before pubMu and keeps it, without pubMu, while it blocks on a full shard queue,
+	// so Subscribe and SetRegistry (pubMu only) never wait for a slow shard.
+	sendMu sync.Mutex
+	// pubMu orders sequence numbers, the history, routing and the registry with registration:
+	// a subscription is added under it, so every event is either before it (replayed, or not
+	// wanted) or after it (delivered live).
+	pubMu  sync.Mutex
 	seq    uint64
 	lastID string // id of the latest published event
 	next   atomic.Uint32
@@ -117,19 +127,12 @@ func (h *Hub) Close() {
 }
 
 // Publish routes ev and hands its items to every shard. It is called by one source goroutine;
-// the order of calls is the delivery order.
+// the order of calls is the delivery order. It blocks while a shard's queue is full (the
+// source slows down to the slowest shard) holding only sendMu.
 func (h *Hub) Publish(ev *source.Event) {
-	h.pubMu.Lock()
-	defer h.pubMu.Unlock()
-	h.seq++
-	seq := h.seq
-	h.lastID = ev.ID
-	h.hist.Add(seq, ev, time.Now())
-	if ev.Backlog {
-		return
-	}
-	h.Stats.Events.Add(1)
-	items := h.route(ev, seq, "")
+	h.sendMu.Lock()
+	defer h.sendMu.Unlock()
+	items := h.record(ev)
 	if len(items) == 0 {
 		return
 	}
@@ -141,6 +144,23 @@ func (h *Hub) Publish(ev *source.Event) {
 			return
 		}
 	}
+}
+
+// record numbers ev, adds it to the history and routes it, under the publish lock: an item
+// numbered here reaches exactly the subscriptions registered before (those registered after
+// have a minSeq at or above its number).
+func (h *Hub) record(ev *source.Event) []*Item {
+	h.pubMu.Lock()
+	defer h.pubMu.Unlock()
+	h.seq++
+	seq := h.seq
+	h.lastID = ev.ID
+	h.hist.Add(seq, ev, time.Now())
+	if ev.Backlog {
+		return nil
+	}
+	h.Stats.Events.Add(1)
+	return h.route(ev, seq, "")
 }
 
 // route projects ev for the scopes it matches (only streamKey's when non-empty).
@@ -175,9 +195,13 @@ func (h *Hub) subscribe(sub *Subscription, lastID string, onGap func()) (replaye
 	sub.minSeq = h.seq
 	upTo := h.lastID
 	sh := h.shards[int(h.next.Add(1))%len(h.shards)]
-	h.Stats.Subs.Add(1)
+	if !sh.add(sub) {
+		// Unsubscribed already (the connection closed while it was being authorised): nothing
+		// to start, nothing to replay.
+		h.pubMu.Unlock()
+		return true
+	}
 	if lastID == "" {
-		sh.add(sub)
 		sub.start()
 		h.pubMu.Unlock()
 		return true
@@ -185,13 +209,11 @@ func (h *Hub) subscribe(sub *Subscription, lastID string, onGap func()) (replaye
 	entries, ok := h.hist.After(lastID, sub.minSeq, time.Now())
 	if !ok && h.cfg.Reread != nil && upTo != "" {
 		sub.catching.Store(true)
-		sh.add(sub)
 		sub.start()
 		h.pubMu.Unlock()
 		return h.catchUp(sub, lastID, upTo, onGap)
 	}
 	defer h.pubMu.Unlock()
-	sh.add(sub)
 	sub.start()
 	if !ok {
 		if onGap != nil {
@@ -280,9 +302,8 @@ func (h *Hub) remove(sub *Subscription) bool {
 	if sub.gone.Swap(true) {
 		return false
 	}
-	if sub.shard != nil {
-		sub.shard.remove(sub)
-		h.Stats.Subs.Add(-1)
+	if sh := sub.shard.Load(); sh != nil {
+		sh.remove(sub)
 	}
 	return true
 }
@@ -340,9 +361,7 @@ func (h *Hub) end(sub *Subscription, reason conn.CloseReason) {
 // under the lock (into a reused slice), then each subscriber is written and flushed at once —
 // no lock held across the writes, no set of links to remember.
 func (sh *shard) deliverOne(it *Item) {
-	sh.mu.Lock()
-	subs := append(sh.scratch[:0], sh.byStream[it.Stream.Key()]...)
-	sh.mu.Unlock()
+	subs := sh.subscribers(it.Stream.Key())
 	var n int64
 	for _, sub := range subs {
 		if it.Seq <= sub.minSeq || sub.gone.Load() || !sub.Criteria.Match(it.JSON) {
@@ -356,8 +375,7 @@ func (sh *shard) deliverOne(it *Item) {
 			l.Flush()
 		}
 	}
-	clear(subs)
-	sh.scratch = subs[:0]
+	sh.release(subs)
 	sh.hub.Stats.Deliveries.Add(n)
 }
 
@@ -383,16 +401,22 @@ type shard struct {
 	byStream map[string][]*Subscription
 	ch       chan []*Item
 	dirty    map[conn.Link]struct{}
-	scratch  []*Subscription // reused by deliverOne (only the shard's goroutine touches it)
+	scratch  []*Subscription // reused by subscribers (only the shard's goroutine touches it)
 }
 
-func (sh *shard) add(sub *Subscription) {
+// add registers sub, unless it was unsubscribed already (false).
+func (sh *shard) add(sub *Subscription) bool {
 	sh.mu.Lock()
-	sub.shard = sh
+	defer sh.mu.Unlock()
+	sub.shard.Store(sh) // before gone is read: see Subscription.shard
+	if sub.gone.Load() {
+		return false
+	}
 	list := sh.byStream[sub.Stream]
 	sub.index = len(list)
 	sh.byStream[sub.Stream] = append(list, sub)
-	sh.mu.Unlock()
+	sh.hub.Stats.Subs.Add(1)
+	return true
 }
 
 func (sh *shard) remove(sub *Subscription) {
@@ -403,6 +427,7 @@ func (sh *shard) remove(sub *Subscription) {
 	if i >= len(list) || list[i] != sub {
 		return
 	}
+	sh.hub.Stats.Subs.Add(-1)
 	last := len(list) - 1
 	list[i] = list[last]
 	list[i].index = i
@@ -412,6 +437,22 @@ func (sh *shard) remove(sub *Subscription) {
 		return
 	}
 	sh.byStream[sub.Stream] = list[:last]
+}
+
+// subscribers copies the subscribers of streamKey into the shard's scratch slice under the
+// lock; the caller delivers outside it and then calls release. Only the shard's goroutine
+// calls it.
+func (sh *shard) subscribers(streamKey string) []*Subscription {
+	sh.mu.Lock()
+	subs := append(sh.scratch[:0], sh.byStream[streamKey]...)
+	sh.mu.Unlock()
+	return subs
+}
+
+// release drops the references subscribers copied and keeps the slice for the next item.
+func (sh *shard) release(subs []*Subscription) {
+	clear(subs)
+	sh.scratch = subs[:0]
 }
 
 // run delivers batches: it drains whatever is queued, queues every item to every matching
@@ -446,11 +487,14 @@ func (sh *shard) deliver(batch [][]*Item) {
 		return
 	}
 	var n int64
-	sh.mu.Lock()
 	for _, items := range batch {
 		for _, it := range items {
-			for _, sub := range sh.byStream[it.Stream.Key()] {
-				if it.Seq <= sub.minSeq || !sub.Criteria.Match(it.JSON) {
+			// The list is copied per item, like deliverOne, so no Deliver (which takes session
+			// locks and may answer a polling GET) runs under the shard lock: Subscribe and
+			// Unsubscribe never wait for the slowest subscriber of a batch.
+			subs := sh.subscribers(it.Stream.Key())
+			for _, sub := range subs {
+				if it.Seq <= sub.minSeq || sub.gone.Load() || !sub.Criteria.Match(it.JSON) {
 					continue
 				}
 				n++
@@ -461,9 +505,9 @@ func (sh *shard) deliver(batch [][]*Item) {
 					sh.dirty[l] = struct{}{}
 				}
 			}
+			sh.release(subs)
 		}
 	}
-	sh.mu.Unlock()
 	for l := range sh.dirty {
 		l.Flush()
 	}

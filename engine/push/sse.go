@@ -205,9 +205,9 @@ type sseSink struct {
 	link    conn.Link
 	sub     *hub.Subscription
 	exp     time.Time
-	timer   *time.Timer
+	timer   *time.Timer // guarded by s.mu (armExpiry and stop run on different goroutines)
 	once    sync.Once
-	stopped bool // guarded by s.mu: the connection is gone, never list it in s.subs
+	stopped bool // guarded by s.mu: the connection is gone, never list it in s.subs or arm timer
 }
 
 // Deliver implements hub.Sink.
@@ -226,8 +226,18 @@ func (k *sseSink) End(reason conn.CloseReason) {
 	k.link.Close(reason)
 }
 
+// armExpiry ends the stream with "token-expired" at the token's exp. It runs on the request
+// goroutine after Subscribe, when the connection's close handler (stop) may already have run
+// on another: timer and stopped are both guarded by s.mu, so a stream stopped first is never
+// armed, and a timer armed first is always stopped. The timer may fire before AfterFunc
+// returns (an exp in the past): its End → stop then waits for s.mu, so it sees k.timer set.
 func (k *sseSink) armExpiry() {
 	if k.exp.IsZero() {
+		return
+	}
+	k.s.mu.Lock()
+	defer k.s.mu.Unlock()
+	if k.stopped {
 		return
 	}
 	k.timer = time.AfterFunc(k.exp.Sub(k.s.d.now()), func() { k.end(conn.ReasonTokenExpired) })
@@ -236,10 +246,10 @@ func (k *sseSink) armExpiry() {
 func (k *sseSink) stop() {
 	k.once.Do(func() {
 		k.s.d.Hub.Unsubscribe(k.sub)
+		k.s.mu.Lock()
 		if k.timer != nil {
 			k.timer.Stop()
 		}
-		k.s.mu.Lock()
 		k.stopped = true
 		delete(k.s.subs, k)
 		if k.subject != "" {

@@ -21,6 +21,7 @@
 //
 // Session.mu guards a session's state and is held while writing to its links; Link methods never
 // block on the network, so this is safe. Handlers (SessionHandler, Namespace) are never called
-// with Session.mu held, except that nothing is. Lock order: Session.mu → client.mu / Socket.mu →
-// link internals. See LOCKING.md.
+// with Session.mu held; OnClose runs on its own goroutine. Lock order: Session.mu → the
+// EngineServer's sid-index locks and link internals. client.mu, Socket.mu and SocketServer.mu
+// are leaves, never held together with Session.mu. See LOCKING.md.
 package transport
