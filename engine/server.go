@@ -183,7 +183,8 @@ func (s *Server) build() error {
 		s.API = api.New(api.Deps{
 			Store: s.Store, Verify: s.verify, Registry: s.Hub.Registry, Publisher: pub, Issuer: issuer,
 			PublicURL: cfg.PublicURL, Ready: s.ready, Gatherer: s.Metrics, Logger: s.log,
-			Applied: s.rebuildRegistry,
+			Applied:  s.rebuildRegistry,
+			Starting: kafka.StartupCheck(s.kafka, s.kafkaSync), // issue 10: writes wait for the start-up
 		})
 		fallback = s.API.Handle
 	}

@@ -178,7 +178,8 @@ func NewParent(cfg ParentConfig) (p *Parent, err error) {
 		Ready:  ready, Gatherer: newClusterGatherer(metrics.Registry(), p.run, p.Links.Workers), Logger: p.log,
 		// The parent's own list and the workers' snapshot are updated before a write is answered
 		// (the workers apply it as soon as it arrives, in order with the events).
-		Applied: p.refresh,
+		Applied:  p.refresh,
+		Starting: kafka.StartupCheck(p.Kafka, p.kafkaSync), // issue 10: writes wait for the start-up
 	})
 	p.http = &fasthttp.Server{Handler: p.API.Handle, Name: "pushgate", MaxRequestBodySize: 1<<20 + 64<<10,
 		ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute, Logger: fasthttpLogger{p.log}}
