@@ -60,4 +60,5 @@ func (s *Server) registerMetrics() {
 		o := prometheus.CounterOpts{Name: "pushgate_server_disconnects_total", Help: "Subscriptions ended by the server, by reason.", ConstLabels: prometheus.Labels{"reason": reason}}
 		r.MustRegister(prometheus.NewCounterFunc(o, func() float64 { return float64(ps.Ended[i].Load()) }))
 	}
+	s.registerReadyMetric()
 }
