@@ -204,6 +204,7 @@ func (s *Source) run(start Position) {
 		offs, err = s.cn.offsets(s.ctx, s.cfg.Topic)
 		if err == nil {
 			s.tl.resolved(s.cfg.Topic)
+			s.lastErr.Store(nil) // a start-up error (missing topic) must not explain later stalls
 			break
 		}
 		if s.ctx.Err() != nil {

@@ -216,6 +216,7 @@ func (c *ConfigSync) openTopic() (offs map[int]bounds, ok bool) {
 		offs, err := c.cn.offsets(c.ctx, c.cfg.ConfigTopic)
 		if err == nil {
 			c.tl.resolved(c.cfg.ConfigTopic)
+			c.lastErr.Store(nil)
 			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.PublishTimeout)
 			c.cfg.checkCompacted(ctx, c.cn)
 			cancel()
