@@ -4,7 +4,7 @@ BIN       := bin/pushgate
 LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= ./data
 
-.PHONY: bench-micro run-kafka all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
+.PHONY: promtool bench-micro run-kafka all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
 
 all: build
 
@@ -19,8 +19,8 @@ run: build
 run-kafka:
 	scripts/run-kafka.sh
 
-## test: install what the tests need (Go modules, pinned npm packages) and run every test
-test: interop-deps
+## test: install what the tests need (Go modules, pinned npm packages, promtool) and run every test
+test: interop-deps promtool
 	$(GO) mod download
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 9m ./...
@@ -30,6 +30,14 @@ test-race:
 
 interop-deps:
 	cd interop && npm ci --no-audit --no-fund --loglevel=error
+
+## promtool: Prometheus' rule checker for deploy/deploy_test.go, taken from Debian's prometheus package
+## (only the promtool binary is extracted: installing the package would also start a Prometheus server)
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { set -e; d=$$(mktemp -d); cd $$d; \
+	  apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus; }; \
+	  dpkg-deb -x prometheus_*.deb x && install -m 0755 x/usr/bin/promtool /usr/local/bin/promtool; \
+	  cd /; rm -rf $$d; promtool --version | head -1; }
 
 ## conformance-server: the fixture the official suites expect, on :3000
 conformance-server: build

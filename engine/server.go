@@ -86,6 +86,7 @@ func Assemble(cfg Config, routing edge.Routing) (*Server, error) {
 	s.Control, s.Edge = cp, e
 	s.Store, s.Issuer, s.Verifier, s.Bus, s.API = cp.Store, cp.Issuer, cp.Verifier, cp.Bus, cp.API
 	s.Hub, s.Net, s.SIO, s.SSE = e.Hub, e.Net, e.SIO, e.SSE
+	s.registerReadyMetric()
 	return s, nil
 }
 

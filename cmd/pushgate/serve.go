@@ -46,6 +46,7 @@ func runServe(args []string) error {
 	var kc kafka.Config
 	fs.StringVar(&kc.Topic, "kafka-topic", "domain-events", "events topic")
 	fs.StringVar(&kc.ConfigTopic, "kafka-config-topic", "pushgate.config", "compacted topic of tenants and stream documents")
+	createTopics := fs.Bool("kafka-create-topics", true, "create the compacted --kafka-config-topic when it is missing (the events topic is never created; docs/DEPLOY.md)")
 	brokers := fs.String("kafka-brokers", "", "comma list of Kafka bootstrap brokers; set = Kafka source (docs/KAFKA.md)")
 	fs.StringVar(&kc.TLSCAFile, "kafka-tls-ca", "", "PEM CA bundle for TLS to the brokers")
 	fs.StringVar(&kc.TLSCertFile, "kafka-tls-cert", "", "PEM client certificate (mutual TLS)")
@@ -87,6 +88,7 @@ func runServe(args []string) error {
 				kc.Brokers = append(kc.Brokers, b)
 			}
 		}
+		kc.DisableTopicCreation = !*createTopics
 		c.Kafka = &kc
 	}
 	if *csURL != "" {

@@ -41,6 +41,9 @@ type Deps struct {
 	PublicURL string
 	// Ready reports readiness for /readyz (nil error = ready). Nil means the store's readiness only.
 	Ready func() error
+	// Starting, when set, reports why the server is still starting (nil once started): writes
+	// (POST events, POST tenants, PATCH configuration) answer 503 with Retry-After until then.
+	Starting func() error
 	// Gatherer is exposed on /metrics. Nil means prometheus.DefaultGatherer.
 	Gatherer prometheus.Gatherer
 	// Logger receives unexpected errors (never tokens). Nil means slog.Default().
@@ -101,11 +104,11 @@ func New(d Deps) *API {
 	add("GET", "/stream/v1/streams", (*API).getStreams)
 	add("GET", "/stream/v1/streams/{stream}", nil)
 	add("GET", "/tenant/v2/tenants", (*API).getTenants)
-	add("POST", "/tenant/v2/tenants", (*API).postTenant)
+	add("POST", "/tenant/v2/tenants", gated((*API).postTenant))
 	add("GET", configPath, (*API).getConfig)
-	add("PATCH", configPath, (*API).patchConfig)
+	add("PATCH", configPath, gated((*API).patchConfig))
 	add("GET", configPath+"/latest", (*API).getLatest)
-	add("POST", "/event/v1/events", (*API).postEvent)
+	add("POST", "/event/v1/events", gated((*API).postEvent))
 	if d.Issuer != nil {
 		add("GET", "/auth/realms/{realm}/.well-known/openid-configuration", (*API).getDiscovery)
 		add("GET", "/auth/realms/{realm}/protocol/openid-connect/certs", (*API).getJWKS)

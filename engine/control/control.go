@@ -148,7 +148,7 @@ func (p *Plane) newAPI() *api.API {
 	return api.New(api.Deps{
 		Store: p.Store, Verify: p.Verifier.Verify, Registry: p.Registry, Publisher: p.pub, Issuer: issuer,
 		PublicURL: p.cfg.PublicURL, Ready: p.apiReady, Gatherer: p.opts.Gatherer, Logger: p.log,
-		Applied: p.rebuild,
+		Applied: p.rebuild, Starting: kafka.StartupCheck(p.Kafka, p.kafkaSync),
 	})
 }
 

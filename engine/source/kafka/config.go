@@ -30,6 +30,10 @@ type Config struct {
 	Topic string
 	// ConfigTopic is the compacted topic of tenants and stream documents. Zero means "pushgate.config".
 	ConfigTopic string
+	// DisableTopicCreation stops ConfigSync from creating ConfigTopic when it is missing. Zero means
+	// create it (compacted, 1 partition, replication factor min(3, brokers), min.insync.replicas
+	// min(2, RF)). The events topic is never created.
+	DisableTopicCreation bool
 	// ClientID is sent to the brokers. Zero means "pushgate".
 	ClientID string
 

@@ -34,6 +34,7 @@ type ConfigSync struct {
 	writer *kafkago.Writer
 	stats  *Stats
 	rl     *rateLog
+	tl     *topicLog
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -61,6 +62,7 @@ func NewConfigSync(cfg Config) (*ConfigSync, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &ConfigSync{
 		cfg: cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Logger, time.Second),
+		tl:  &topicLog{log: cfg.Logger, interval: TopicLogInterval},
 		ctx: ctx, cancel: cancel, ready: make(chan struct{}),
 		seen: map[string]int64{}, targets: map[int]int64{},
 		writer: &kafkago.Writer{
@@ -119,6 +121,10 @@ func (c *ConfigSync) Ready() error {
 	default:
 	}
 	if e := c.lastErr.Load(); e != nil {
+		var te *TopicError
+		if errors.As(*e, &te) {
+			return te
+		}
 		return fmt.Errorf("kafka: config topic not caught up: %w", *e)
 	}
 	return errors.New("kafka: config topic not caught up")
@@ -148,21 +154,9 @@ func (c *ConfigSync) Close() error {
 
 func (c *ConfigSync) run(a Applier) {
 	defer c.wg.Done()
-	var offs map[int]bounds
-	for attempt := 1; ; attempt++ {
-		var err error
-		if offs, err = c.cn.offsets(c.ctx, c.cfg.ConfigTopic); err == nil {
-			break
-		}
-		if c.ctx.Err() != nil {
-			return
-		}
-		c.lastErr.Store(&err)
-		c.stats.FetchErrors.Add(1)
-		c.rl.warn("metadata", "kafka: config topic unavailable, retrying", "topic", c.cfg.ConfigTopic, "error", err)
-		if !sleepCtx(c.ctx, backoff(attempt, c.cfg.BackoffMax)) {
-			return
-		}
+	offs, ok := c.openTopic()
+	if !ok {
+		return
 	}
 	if len(offs) > 1 {
 		c.cfg.Logger.Warn("kafka: config topic has several partitions; records of different keys are ordered only within one",

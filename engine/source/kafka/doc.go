@@ -65,6 +65,19 @@
 // high-water marks seen at start, then publishes the local records the topic lacks (the first start
 // of an instance) and keeps applying new records live. Conflict rules are store.ApplyRemote's.
 //
+// # Topics (fresh clusters)
+//
+// ConfigSync creates the configuration topic when the metadata answer lacks it (unless
+// Config.DisableTopicCreation): compacted, 1 partition, replication factor min(3, brokers),
+// min.insync.replicas min(2, RF) — as Kafka Connect and Schema Registry create their internal
+// topics; a concurrent creation by another instance counts as success. An existing configuration
+// topic whose cleanup.policy is not compact gets a WARN line with the kafka-configs.sh command that
+// fixes it. The events topic is never created. A missing topic (events, or configuration when
+// creation is disabled or refused, e.g. by ACLs) makes Ready and Starting return a *TopicError with
+// the exact kafka-topics.sh command, logged at ERROR once and then at most every TopicLogInterval;
+// the start continues by itself once the topic exists (kafka-go's metadata cache notices it within
+// about 2 s). StartupCheck turns Starting into the API's write gate.
+//
 // # Concurrency and lifetimes
 //
 // Every exported method is safe for concurrent use. Events handed to the dispatch func and to the

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -11,15 +12,20 @@ import (
 // bounds are the first and the high-water offsets of one partition.
 type bounds struct{ first, last int64 }
 
-// partitions returns the partition ids of topic, ascending.
+// partitions returns the partition ids of topic, ascending. A topic that does not exist is an
+// error wrapping errTopicMissing, as a *missingTopic carrying the cluster's broker count.
 func (cn *conns) partitions(ctx context.Context, topic string) ([]int, error) {
 	md, err := cn.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("kafka: metadata: %w", err)
 	}
+	missing := &missingTopic{topic: topic, brokers: len(md.Brokers)}
 	for _, t := range md.Topics {
 		if t.Name != topic {
 			continue
+		}
+		if errors.Is(t.Error, kafkago.UnknownTopicOrPartition) {
+			return nil, missing
 		}
 		if t.Error != nil {
 			return nil, fmt.Errorf("kafka: metadata for %q: %w", topic, t.Error)
@@ -34,8 +40,17 @@ func (cn *conns) partitions(ctx context.Context, topic string) ([]int, error) {
 		slices.Sort(ids)
 		return ids, nil
 	}
-	return nil, fmt.Errorf("kafka: topic %q not found", topic)
+	return nil, missing
 }
+
+// missingTopic is partitions' answer for a topic the cluster does not have.
+type missingTopic struct {
+	topic   string
+	brokers int
+}
+
+func (m *missingTopic) Error() string { return fmt.Sprintf("kafka: topic %q does not exist", m.topic) }
+func (m *missingTopic) Unwrap() error { return errTopicMissing }
 
 // offsets returns the bounds of every partition of topic. After an error it drops the transport's
 // connection pools: kafka-go otherwise keeps answering with the cached dial error for about a

@@ -36,6 +36,7 @@ type Source struct {
 	cn     *conns
 	stats  *Stats
 	rl     *rateLog
+	tl     *topicLog
 	writer *kafkago.Writer
 
 	ctx    context.Context
@@ -86,6 +87,7 @@ func New(cfg Config, start Position) (*Source, error) {
 		cn:         cn,
 		stats:      newStats(),
 		rl:         newRateLog(cfg.Logger, time.Second),
+		tl:         &topicLog{log: cfg.Logger, interval: TopicLogInterval},
 		ctx:        ctx,
 		cancel:     cancel,
 		queue:      make(chan item, cfg.QueueSize),
@@ -143,6 +145,10 @@ func (s *Source) Ready() error {
 	}
 	if !s.started.Load() {
 		if e := s.lastErr.Load(); e != nil {
+			var te *TopicError
+			if errors.As(*e, &te) {
+				return te
+			}
 			return fmt.Errorf("%w: %w", ErrNotConnected, *e)
 		}
 		return ErrNotConnected
@@ -197,12 +203,21 @@ func (s *Source) run(start Position) {
 		var err error
 		offs, err = s.cn.offsets(s.ctx, s.cfg.Topic)
 		if err == nil {
+			s.tl.resolved(s.cfg.Topic)
+			s.lastErr.Store(nil) // a start-up error (missing topic) must not explain later stalls
 			break
 		}
 		if s.ctx.Err() != nil {
 			return
 		}
-		s.fail("metadata", err)
+		if mt := (*missingTopic)(nil); errors.As(err, &mt) {
+			te := s.cfg.eventsTopicError(mt.brokers)
+			var e error = te
+			s.lastErr.Store(&e)
+			s.tl.report(te)
+		} else {
+			s.fail("metadata", err)
+		}
 		if !sleepCtx(s.ctx, backoff(attempt, s.cfg.BackoffMax)) {
 			return
 		}
