@@ -33,6 +33,9 @@ type Config struct {
 	// AllowedOrigins for CORS and WebSocket upgrades; "*" is allowed only in development mode.
 	// Empty in development mode means any origin (with a warning); in production, same-origin only.
 	AllowedOrigins []string
+	// Console serves the web console (/console) in production mode too; in development mode it is
+	// always on (see ConsoleEnabled in console.go).
+	Console bool
 
 	// PingInterval, PingTimeout, MaxPayload: Engine.IO. Zero means 25s, 20s, 1000000.
 	PingInterval time.Duration

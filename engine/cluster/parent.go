@@ -179,6 +179,7 @@ func NewParent(cfg ParentConfig) (p *Parent, err error) {
 		// The parent's own list and the workers' snapshot are updated before a write is answered
 		// (the workers apply it as soon as it arrives, in order with the events).
 		Applied: p.refresh,
+		Extra:   engine.ConsoleRoutes(ec, p.Issuer, p.Store, func(ctx context.Context, tok string) (*auth.Principal, error) { return p.Verifier.Verify(ctx, tok) }, newClusterGatherer(metrics.Registry(), p.run, p.Links.Workers)),
 	})
 	p.http = &fasthttp.Server{Handler: p.API.Handle, Name: "pushgate", MaxRequestBodySize: 1<<20 + 64<<10,
 		ReadTimeout: 30 * time.Second, IdleTimeout: time.Minute, Logger: fasthttpLogger{p.log}}
