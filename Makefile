@@ -4,7 +4,7 @@ BIN       := bin/pushgate
 LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= ./data
 
-.PHONY: bench-micro run-kafka all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
+.PHONY: browser-deps screenshots bench-micro run-kafka all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
 
 all: build
 
@@ -20,7 +20,7 @@ run-kafka:
 	scripts/run-kafka.sh
 
 ## test: install what the tests need (Go modules, pinned npm packages) and run every test
-test: interop-deps
+test: interop-deps browser-deps
 	$(GO) mod download
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 9m ./...
@@ -30,6 +30,14 @@ test-race:
 
 interop-deps:
 	cd interop && npm ci --no-audit --no-fund --loglevel=error
+
+## browser-deps: Debian's chromium for the real-browser tests (browser/), installed when missing
+browser-deps:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+## screenshots: run the browser tests and write the console screenshots to docs/console/*.png
+screenshots: interop-deps browser-deps
+	PUSHGATE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestConsole$$' ./browser/
 
 ## conformance-server: the fixture the official suites expect, on :3000
 conformance-server: build

@@ -19,6 +19,8 @@ func TestImportPolicy(t *testing.T) {
 		"github.com/cloudwego/netpoll":  {"engine/netserver"},
 		"github.com/segmentio/kafka-go": {"engine/source/kafka"},
 		"go.etcd.io/bbolt":              {"engine/store"},
+		// chromedp drives the browser in browser/'s tests only; no runtime package may use it.
+		"github.com/chromedp/chromedp": {"browser"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)

@@ -15,6 +15,7 @@ type mintRequest struct {
 	Core       bool     `json:"core"`
 	Roles      []string `json:"roles"`
 	TTLSeconds int      `json:"ttlSeconds"`
+	Name       string   `json:"name"`
 }
 
 type mintResponse struct {
@@ -75,7 +76,15 @@ func mintHandler(iss *devissuer.Issuer, tenants Tenants) fasthttp.RequestHandler
 				roles = append(roles, r)
 			}
 		}
-		tok, err := iss.Mint(devissuer.Claims{Realm: realm, Roles: roles, TTL: ttl})
+		name := strings.TrimSpace(in.Name)
+		if name == "" {
+			name = "console"
+		}
+		if len(name) > 100 {
+			fail(ctx, fasthttp.StatusBadRequest, "name is longer than 100 characters.")
+			return
+		}
+		tok, err := iss.Mint(devissuer.Claims{Realm: realm, Roles: roles, Name: name, TTL: ttl})
 		if err != nil {
 			fail(ctx, fasthttp.StatusInternalServerError, "Failed to mint a token.")
 			return

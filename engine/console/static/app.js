@@ -71,7 +71,7 @@ function renderWho() {
   $("nav-editor").hidden = !canEdit();
   if (!signedIn) return;
   const exp = c.exp ? new Date(c.exp * 1000).toLocaleTimeString([], { hour12: false }) : "never";
-  $("who-text").textContent = `${c.preferred_username || c.sub} · realm ${session.realm} · ${session.roles.length} roles · expires ${exp}`;
+  $("who-text").textContent = `${c.name || c.preferred_username || c.sub} · realm ${session.realm} · ${session.roles.length} roles · expires ${exp}`;
   $("who-text").title = session.roles.join("\n");
 }
 

@@ -51,6 +51,7 @@ async function poll() {
     while (series.length > POINTS) series.shift();
   }
   prev = s;
-  drawPlot($("status-plot"), series.length ? series : [0]);
+  // A fixed one-minute axis: the newest reading at the right edge, zeros before the first.
+  drawPlot($("status-plot"), new Array(POINTS - series.length).fill(0).concat(series));
   $("status-updated").textContent = "updated " + new Date(s.time).toLocaleTimeString([], { hour12: false });
 }
