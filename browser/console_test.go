@@ -180,3 +180,35 @@ func TestConsoleModes(t *testing.T) {
 func s3Token() string {
 	return "eyJhbGciOiJub25lIn0.eyJpc3MiOiJodHRwOi8vMTI3LjAuMC4xOjkvYXV0aC9yZWFsbXMvZGVtbyIsInN1YiI6IngifQ.x"
 }
+
+// TestConsoleQuickStart follows the README quick start's first step on a fresh server: mint and
+// sign in, Editor → New stream → Save (the quick start's orders stream), Streams → Subscribe,
+// Publish a test event, and the event appears with its projection.
+func TestConsoleQuickStart(t *testing.T) {
+	s := startServer(t, nil)
+	p := newPage(t, 30*time.Second)
+	p.run("open", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(s.url+"/console"))
+	p.waitJS("ready", `document.body.dataset.ready === "true"`, 5*time.Second)
+	p.run("mint", chromedp.Click(chromedp.CSS("#mint-submit")))
+	p.waitJS("signed in", `!document.getElementById("nav-editor").hidden && document.querySelector("#streams-list article")`, 5*time.Second)
+	if eval[bool](p, `!!document.querySelector('#streams-list article[data-stream="orders"]')`) {
+		t.Fatal("orders exists before the quick start created it")
+	}
+	p.js("editor", `location.hash = "#editor"`)
+	p.waitJS("editor loaded", `document.getElementById("editor-scope").textContent.includes("tenant demo")`, 5*time.Second)
+	p.run("new stream and save", chromedp.Click(chromedp.CSS("#editor-new")), chromedp.Click(chromedp.CSS("#editor-save")))
+	p.waitJS("saved", `document.getElementById("editor-saved").textContent.startsWith("saved")`, 5*time.Second)
+	p.js("streams", `location.hash = "#streams"`)
+	p.waitJS("orders listed", `document.querySelector('#streams-list article[data-stream="orders"]')`, 5*time.Second)
+	p.run("subscribe", chromedp.Click(chromedp.CSS(`#streams-list article[data-stream="orders"] button[type="submit"]`)))
+	p.waitJS("open", `document.getElementById("live-state").textContent === "open"`, 5*time.Second)
+	p.run("publish", chromedp.Click(chromedp.CSS("#live-publish summary")), chromedp.Click(chromedp.CSS("#live-publish-btn")))
+	p.waitJS("event shown", `document.querySelector('#live-events li[data-type="shop:order-placed"]')`, 5*time.Second)
+	var item map[string]any
+	if err := json.Unmarshal([]byte(eval[string](p, `document.querySelector("#live-events li pre").textContent`)), &item); err != nil {
+		t.Fatal(err)
+	}
+	if item["orderId"] != float64(42) || item["payload"] != nil {
+		t.Errorf("projected item %v", item)
+	}
+}

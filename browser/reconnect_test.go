@@ -71,7 +71,7 @@ func TestReconnectAfterRestart(t *testing.T) {
 	s.configureOrders(admin)
 
 	con := newPage(t, 45*time.Second)
-	con.run("console", chromedp.Navigate(s.url+"/console"))
+	con.run("console", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(s.url+"/console"))
 	con.waitJS("ready", `document.body.dataset.ready === "true"`, 5*time.Second)
 	con.run("mint", chromedp.Click(chromedp.CSS("#mint-submit")))
 	con.waitJS("streams", `document.querySelector('#streams-list article[data-stream="orders"]')`, 5*time.Second)
@@ -114,4 +114,5 @@ func TestReconnectAfterRestart(t *testing.T) {
 	if last := eval[string](con, `document.getElementById("live-last-id").textContent`); last != newID {
 		t.Errorf("console Last-Event-ID %q, want %q", last, newID)
 	}
+	con.screenshot("live-gap.png")
 }

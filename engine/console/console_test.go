@@ -214,8 +214,8 @@ func TestMint(t *testing.T) {
 	if _, _, err := jwt.NewParser().ParseUnverified(out.Token, claims); err != nil {
 		t.Fatal(err)
 	}
-	if claims["iss"] != f.iss.Issuer("acme-corp") || out.Realm != "acme-corp" {
-		t.Errorf("iss %v realm %s", claims["iss"], out.Realm)
+	if claims["iss"] != f.iss.Issuer("acme-corp") || out.Realm != "acme-corp" || claims["name"] != "console" {
+		t.Errorf("iss %v realm %s name %v", claims["iss"], out.Realm, claims["name"])
 	}
 	ra, _ := json.Marshal(claims["resource_access"])
 	if !strings.Contains(string(ra), `"urn:ads:platform:event-service":{"roles":["event-sender"]}`) {

@@ -6,9 +6,10 @@ import { $, el, session, api, errorText, tenantQuery, withQuery, pretty, sampleE
 let doc = {}; // the addressed document (tenant's own, or core for core users without a tenant)
 let wanted = ""; // stream to select once the document is loaded
 
+// TEMPLATE is the README quick start's stream: "New stream" then "Save" creates it.
 const TEMPLATE = {
-  id: "my-stream",
-  name: "My stream",
+  id: "orders",
+  name: "Orders",
   description: "",
   publicSubscribe: false,
   subscriberRoles: [],

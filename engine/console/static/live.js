@@ -77,7 +77,7 @@ function open() {
   es.addEventListener("close", (e) => {
     const reason = parseReason(e.data);
     if (reason === "shutdown") {
-      notice("close", "The server is shutting down (close: shutdown); reconnecting by itself.");
+      notice("reconnect", "The server is shutting down (close: shutdown); reconnecting by itself.");
       return;
     }
     notice("close", `The server closed the stream: ${reason}.`);
