@@ -19,13 +19,21 @@ var (
 	browserOnce sync.Once
 	browserCtx  context.Context
 	browserErr  error
+	profileDir  string // chromium's --user-data-dir, fresh per test binary
 )
 
-// TestMain closes the shared browser after the tests.
+// TestMain closes the shared browser after the tests and removes its profile and, unless
+// PUSHGATE_SCREENSHOTS chose a directory, the screenshots.
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if browserCtx != nil {
 		_ = chromedp.Cancel(browserCtx)
+	}
+	if profileDir != "" {
+		_ = os.RemoveAll(profileDir)
+	}
+	if shotDir != "" {
+		_ = os.RemoveAll(shotDir)
 	}
 	os.Exit(code)
 }
@@ -50,6 +58,7 @@ func startBrowser(t *testing.T) context.Context {
 			browserErr = err
 			return
 		}
+		profileDir = dir
 		opts := []chromedp.ExecAllocatorOption{
 			chromedp.ExecPath(chromiumPath(t)),
 			chromedp.Headless,
@@ -194,7 +203,7 @@ func (p *page) waitJS(what, expr string, within time.Duration) {
 }
 
 // screenshot captures the viewport as PNG into the screenshot directory: $PUSHGATE_SCREENSHOTS
-// (make screenshots sets docs/console) or the test's temporary directory.
+// (make screenshots sets docs/console), else a temporary directory removed after the tests.
 func (p *page) screenshot(name string) {
 	p.t.Helper()
 	buf, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
@@ -223,7 +232,6 @@ var (
 
 func screenshotTmp(t *testing.T) string {
 	shotDirOnce.Do(func() { shotDir = filepath.Join(os.TempDir(), fmt.Sprintf("pushgate-screenshots-%d", os.Getpid())) })
-	t.Logf("screenshots in %s (set PUSHGATE_SCREENSHOTS to choose)", shotDir)
 	return shotDir
 }
 
