@@ -3,6 +3,7 @@ package browser
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -93,14 +94,27 @@ func TestConsole(t *testing.T) {
 	p.screenshot("editor.png")
 
 	// Preview with the server's projection, then save a valid change and see it on the streams page.
+	// The change also drops the description and a subscriber role: the saved entry must be
+	// exactly the edited one, not merged into the stored one.
+	withRole := strings.Replace(ordersStream, `"subscriberRoles":[]`, `"subscriberRoles":["urn:ads:platform:x:reader"]`, 1)
+	if st, b := s.do("PATCH", configPath, admin, `{"operation":"UPDATE","update":{"orders":`+withRole+`}}`); st != 200 {
+		t.Fatalf("add a role: %d %s", st, b)
+	}
 	changed := strings.Replace(ordersStream, `"customer":"payload.customer.name"`, `"note":"payload.note"`, 1)
+	changed = strings.Replace(changed, `"description":"Orders placed in the shop",`, ``, 1)
 	setField(p, "editor-json", changed)
 	p.run("preview", chromedp.Click(chromedp.CSS("#editor-preview")))
 	p.waitJS("preview shown", `document.getElementById("editor-preview-out").textContent.includes('"note": "sent from the console"')`, 5*time.Second)
 	p.run("save valid", chromedp.Click(chromedp.CSS("#editor-save")))
 	p.waitJS("saved", `document.getElementById("editor-saved").textContent.startsWith("saved, revision")`, 5*time.Second)
-	if st, b := s.do("GET", configPath+"/latest", admin, ""); st != 200 || !strings.Contains(string(b), `"note":"payload.note"`) {
-		t.Errorf("stored document %d %s", st, b)
+	st, b := s.do("GET", configPath+"/latest", admin, "")
+	var stored map[string]json.RawMessage
+	_ = json.Unmarshal(b, &stored)
+	var want, gotEntry any
+	_ = json.Unmarshal([]byte(changed), &want)
+	_ = json.Unmarshal(stored["orders"], &gotEntry)
+	if st != 200 || !reflect.DeepEqual(want, gotEntry) {
+		t.Errorf("stored entry %d %s, want exactly %s", st, stored["orders"], changed)
 	}
 
 	// Status: the same counters as /metrics; one SSE subscription (this page), deliveries/s.
@@ -211,4 +225,41 @@ func TestConsoleQuickStart(t *testing.T) {
 	if item["orderId"] != float64(42) || item["payload"] != nil {
 		t.Errorf("projected item %v", item)
 	}
+
+	// Subscribe with criteria: only the matching event is shown.
+	admin := s.mint("demo", allRoles)
+	subscribe := func(criteria string) {
+		p.js("streams", `location.hash = "#streams"`)
+		p.waitJS("orders card", `document.querySelector('#streams-list article[data-stream="orders"] input')`, 5*time.Second)
+		b, _ := json.Marshal(criteria)
+		p.js("criteria", `document.querySelector('#streams-list article[data-stream="orders"] input').value = `+string(b))
+		p.run("subscribe", chromedp.Click(chromedp.CSS(`#streams-list article[data-stream="orders"] button[type="submit"]`)))
+	}
+	subscribe(`{"context":{"region":"west"}}`)
+	p.waitJS("open with criteria", `document.getElementById("live-state").textContent === "open" && document.getElementById("live-stream").textContent.includes("west")`, 5*time.Second)
+	for _, region := range []string{"east", "west"} {
+		if st, b := s.do("POST", "/event/v1/events", admin, `{"namespace":"shop","name":"order-placed","timestamp":"2026-01-01T00:00:00Z","context":{"region":"`+region+`"},"payload":{"id":"`+region+`"}}`); st != 200 {
+			t.Fatalf("publish: %d %s", st, b)
+		}
+	}
+	p.waitJS("the matching event", `document.querySelectorAll("#live-events li").length === 1`, 5*time.Second)
+	if shown := eval[string](p, `document.querySelector("#live-events li pre").textContent`); !strings.Contains(shown, `"orderId": "west"`) {
+		t.Errorf("with criteria the page shows %s", shown)
+	}
+
+	// A subscription the server refuses (criteria it cannot compile) shows the server's reason.
+	subscribe(`{"correlationId":5}`)
+	p.waitJS("refusal shown", `document.getElementById("live-notices").textContent.includes("Subscription refused:")`, 8*time.Second)
+	if n := eval[string](p, `document.getElementById("live-notices").textContent`); !strings.Contains(n, "(400)") {
+		t.Errorf("refusal notice %q", n)
+	}
+
+	// The server's close reason is shown: the stream is deleted under the subscription.
+	subscribe(``)
+	p.waitJS("open again", `document.getElementById("live-state").textContent === "open"`, 5*time.Second)
+	if st, b := s.do("PATCH", configPath, admin, `{"operation":"DELETE","property":"orders"}`); st != 200 {
+		t.Fatalf("delete: %d %s", st, b)
+	}
+	p.waitJS("close reason shown", `document.getElementById("live-notices").textContent.includes("The server closed the stream: stream-deleted.")`, 5*time.Second)
+	p.waitJS("closed", `document.getElementById("live-state").textContent === "closed: stream-deleted"`, 2*time.Second)
 }

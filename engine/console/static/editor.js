@@ -103,13 +103,21 @@ async function save() {
     markError($("editor-json"), "The definition needs a string id (it is also the document key).");
     return;
   }
-  const r = await api("PATCH", withQuery(CONFIG_PATH, tenantQuery("tenantId")), { operation: "UPDATE", update: { [id]: def } });
+  // UPDATE would merge the entry into the stored one (keys removed here would stay, role lists
+  // would be concatenated), so the console sends REPLACE with the document read just before.
+  const cur = await api("GET", withQuery(CONFIG_PATH + "/latest", tenantQuery("tenantId")));
+  if (cur.status !== 200) {
+    markError($("editor-json"), "Cannot read the configuration: " + errorText(cur));
+    return;
+  }
+  const next = Object.assign({}, cur.data || {}, { [id]: def });
+  const r = await api("PATCH", withQuery(CONFIG_PATH, tenantQuery("tenantId")), { operation: "REPLACE", configuration: next });
   if (r.status !== 200) {
     markError($("editor-json"), errorText(r));
     return;
   }
   markError($("editor-json"), "");
-  doc[id] = def;
+  doc = next;
   $("editor-saved").textContent = `saved, revision ${r.data && r.data.latest ? r.data.latest.revision : "?"}`;
   if (![...$("editor-select").options].some((o) => o.value === id)) $("editor-select").append(el("option", { value: id, text: id }));
   $("editor-select").value = id;
