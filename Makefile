@@ -4,7 +4,7 @@ BIN       := bin/pushgate
 LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= ./data
 
-.PHONY: promtool bench-micro run-kafka all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
+.PHONY: promtool browser-deps screenshots bench-micro run-kafka all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
 
 all: build
 
@@ -19,8 +19,8 @@ run: build
 run-kafka:
 	scripts/run-kafka.sh
 
-## test: install what the tests need (Go modules, pinned npm packages, promtool) and run every test
-test: interop-deps promtool
+## test: install what the tests need (Go modules, pinned npm packages, promtool, chromium) and run every test
+test: interop-deps promtool browser-deps
 	$(GO) mod download
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 9m ./...
@@ -38,6 +38,14 @@ promtool:
 	  apt-get download prometheus >/dev/null 2>&1 || { apt-get update -qq && apt-get download prometheus; }; \
 	  dpkg-deb -x prometheus_*.deb x && install -m 0755 x/usr/bin/promtool /usr/local/bin/promtool; \
 	  cd /; rm -rf $$d; promtool --version | head -1; }
+
+## browser-deps: Debian's chromium for the real-browser tests (browser/), installed when missing
+browser-deps:
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium)
+
+## screenshots: run the browser tests and write the console screenshots to docs/console/*.png
+screenshots: interop-deps browser-deps
+	PUSHGATE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestConsole$$|TestReconnectAfterRestart' ./browser/
 
 ## conformance-server: the fixture the official suites expect, on :3000
 conformance-server: build

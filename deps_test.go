@@ -20,6 +20,8 @@ func TestImportPolicy(t *testing.T) {
 		"github.com/segmentio/kafka-go": {"engine/source/kafka"},
 		"go.etcd.io/bbolt":              {"engine/store"},
 		"go.yaml.in/yaml/v3":            {"deploy"}, // deploy_test.go reads the Kubernetes manifests and the rules
+		// chromedp drives the browser in browser/'s tests only; no runtime package may use it.
+		"github.com/chromedp/chromedp": {"browser"},
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)

@@ -21,6 +21,9 @@ func (s *Server) logStart() {
 	for _, r := range []string{"/", "/health", "/readyz", "/metrics", "/swagger/docs/v1", "/stream/v1/streams", "/stream/v1/streams/{stream}", "/socket.io/", "/event/v1/events", "/tenant/v2/tenants", "/configuration/v2/configuration/platform/push-service"} {
 		s.log.Info("route", "url", u+r)
 	}
+	if s.cfg.ConsoleEnabled() {
+		s.log.Info("web console", "url", u+"/console")
+	}
 	if s.cfg.DevMode() {
 		s.log.Info("get a token", "command", fmt.Sprintf("pushgate token --data-dir %s --tenant demo --roles stream-listener,urn:ads:platform:event-service:event-sender,urn:ads:platform:configuration-service:configuration-admin", s.cfg.DataDir))
 	}

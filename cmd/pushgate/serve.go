@@ -23,6 +23,7 @@ func runServe(args []string) error {
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL used in links and as the development issuer base (default http://<listen>)")
 	fs.StringVar(&c.OIDCBase, "oidc-base", "", "production issuer base, e.g. https://access.example/auth (empty = development mode)")
 	origins := fs.String("allowed-origins", "", "comma list of allowed origins; * only in development mode")
+	fs.BoolVar(&c.Console, "console", false, "serve the web console at /console in production mode too (always on in development mode; it never mints tokens in production)")
 	fs.BoolVar(&c.ReusePort, "reuse-port", false, "set SO_REUSEPORT so several processes can share --listen")
 	fs.DurationVar(&c.PingInterval, "ping-interval", 25*time.Second, "Engine.IO ping interval")
 	fs.DurationVar(&c.PingTimeout, "ping-timeout", 20*time.Second, "Engine.IO ping timeout")

@@ -53,6 +53,18 @@ type Deps struct {
 	// answer finds its change on this instance (read-your-writes; other instances follow within
 	// the replication delay).
 	Applied func()
+	// Extra are routes served by other packages (the web console, engine/console), appended to the
+	// route table. Each must be documented in openapi.json under a path marked
+	// "x-pushgate-extra": true; marked paths that are not mounted are left out of the served
+	// document.
+	Extra []Extra
+}
+
+// Extra is a route served by another package: Method and a Pattern as in Route.
+type Extra struct {
+	Method  string
+	Pattern string
+	Handler fasthttp.RequestHandler
 }
 
 // Route is one REST route: Method and a Pattern whose "{name}" segments match one path segment.
@@ -112,6 +124,10 @@ func New(d Deps) *API {
 	if d.Issuer != nil {
 		add("GET", "/auth/realms/{realm}/.well-known/openid-configuration", (*API).getDiscovery)
 		add("GET", "/auth/realms/{realm}/protocol/openid-connect/certs", (*API).getJWKS)
+	}
+	for _, e := range d.Extra {
+		h := e.Handler
+		add(e.Method, e.Pattern, func(_ *API, ctx *fasthttp.RequestCtx, _ map[string]string) { h(ctx) })
 	}
 	a.openapi = a.buildOpenAPI()
 	a.metrics = newMetricsHandler(d.Gatherer)

@@ -24,6 +24,10 @@
 //	GET   /auth/realms/{realm}/.well-known/openid-configuration    200, 404 (Deps.Issuer set)
 //	GET   /auth/realms/{realm}/protocol/openid-connect/certs       200, 404 (Deps.Issuer set)
 //
+// Deps.Extra adds routes served by other packages (engine/console: GET /console, GET
+// /console/{asset}, POST /console/api/token, POST /console/api/preview, GET /console/api/status),
+// documented in openapi.json under paths marked "x-pushgate-extra".
+//
 // An unknown path is 404 and a known path with another method 405 (with Allow).
 //
 // # Errors and tokens

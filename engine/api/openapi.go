@@ -15,7 +15,8 @@ import (
 var openapiJSON []byte
 
 // buildOpenAPI returns the served document: the embedded one with servers set to PublicURL and,
-// without an Issuer, the development issuer paths removed.
+// without an Issuer, the development issuer paths removed, as are the extra paths (Deps.Extra)
+// that are not mounted.
 func (a *API) buildOpenAPI() []byte {
 	var doc map[string]any
 	if err := json.Unmarshal(openapiJSON, &doc); err != nil {
@@ -24,9 +25,17 @@ func (a *API) buildOpenAPI() []byte {
 	if a.d.PublicURL != "" {
 		doc["servers"] = []any{map[string]any{"url": a.d.PublicURL}}
 	}
-	if paths, ok := doc["paths"].(map[string]any); ok && a.d.Issuer == nil {
+	mounted := map[string]bool{}
+	for _, e := range a.d.Extra {
+		mounted[e.Pattern] = true
+	}
+	if paths, ok := doc["paths"].(map[string]any); ok {
 		for p, item := range paths {
-			if m, ok := item.(map[string]any); ok && m["x-pushgate-dev-issuer"] == true {
+			m, ok := item.(map[string]any)
+			if !ok {
+				continue
+			}
+			if (m["x-pushgate-dev-issuer"] == true && a.d.Issuer == nil) || (m["x-pushgate-extra"] == true && !mounted[p]) {
 				delete(paths, p)
 			}
 		}

@@ -5,16 +5,22 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/valyala/fasthttp"
 )
 
 // TestOpenAPI walks the route table and the served document in both directions: every route is
 // documented with its method, every documented operation is a route, the SSE route is a
 // text/event-stream response, and every $ref resolves.
 func TestOpenAPI(t *testing.T) {
-	for _, withIssuer := range []bool{false, true} {
+	for _, c := range []struct{ withIssuer, withExtra bool }{{false, false}, {true, false}, {true, true}, {false, true}} {
+		withIssuer := c.withIssuer
 		f := newFixture(t, func(d *Deps) {
 			if withIssuer {
 				d.Issuer = fakeIssuer{}
+			}
+			if c.withExtra {
+				d.Extra = documentedExtras(t)
 			}
 		})
 		r := f.do("GET", "/swagger/docs/v1", "", "")
@@ -69,6 +75,32 @@ func TestOpenAPI(t *testing.T) {
 		}
 		checkRefs(t, r.body)
 	}
+}
+
+// documentedExtras mounts a placeholder handler for every operation under a path marked
+// "x-pushgate-extra" (engine/console checks its real routes against the document).
+func documentedExtras(t *testing.T) []Extra {
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openapiJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var out []Extra
+	for p, item := range doc.Paths {
+		if string(item["x-pushgate-extra"]) != "true" {
+			continue
+		}
+		for m := range item {
+			if !strings.HasPrefix(m, "x-") {
+				out = append(out, Extra{Method: strings.ToUpper(m), Pattern: p, Handler: func(*fasthttp.RequestCtx) {}})
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no x-pushgate-extra paths documented")
+	}
+	return out
 }
 
 func TestRouteTableHasEngineSSE(t *testing.T) {

@@ -33,6 +33,9 @@ type Config struct {
 	// AllowedOrigins for CORS and WebSocket upgrades; "*" is allowed only in development mode.
 	// Empty in development mode means any origin (with a warning); in production, same-origin only.
 	AllowedOrigins []string
+	// Console serves the web console (/console) in production mode too; in development mode it is
+	// always on (ConsoleEnabled).
+	Console bool
 
 	// PingInterval, PingTimeout, MaxPayload: Engine.IO. Zero means 25s, 20s, 1000000.
 	PingInterval time.Duration
@@ -159,3 +162,7 @@ func (c *Config) OriginAllowed(origin string) bool {
 	p := c.CORS()
 	return p.AllowAll || p.Allowed(origin) || origin == c.PublicURL
 }
+
+// ConsoleEnabled reports whether the web console is served: always in development mode, with
+// Config.Console in production.
+func (c *Config) ConsoleEnabled() bool { return c.DevMode() || c.Console }

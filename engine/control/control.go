@@ -149,6 +149,7 @@ func (p *Plane) newAPI() *api.API {
 		Store: p.Store, Verify: p.Verifier.Verify, Registry: p.Registry, Publisher: p.pub, Issuer: issuer,
 		PublicURL: p.cfg.PublicURL, Ready: p.apiReady, Gatherer: p.opts.Gatherer, Logger: p.log,
 		Applied: p.rebuild, Starting: kafka.StartupCheck(p.Kafka, p.kafkaSync),
+		Extra: ConsoleRoutes(&p.cfg, p.Issuer, p.Store, p.Verifier.Verify, p.opts.Gatherer), // web console
 	})
 }
 
