@@ -115,9 +115,6 @@ func (f *Forwarder) Forward(sid string, r *transport.Request, l transport.Link) 
 		return f.proxyUpgrade(o, r, l)
 	}
 	raw := append([]byte(nil), r.Raw...)
-	if f.sign != nil {
-		raw = f.sign(raw)
-	}
 	origin := r.Origin
 	f.Forwarded.Add(1)
 	go func() {
@@ -142,7 +139,11 @@ func (f *Forwarder) exchange(o owner, raw []byte, resp *fasthttp.Response) error
 			return err
 		}
 		_ = c.SetDeadline(time.Now().Add(f.timeout))
-		_, err = c.Write(raw)
+		out := raw
+		if f.sign != nil {
+			out = f.sign(raw) // per attempt: the owner accepts a signature once
+		}
+		_, err = c.Write(out)
 		if err == nil {
 			err = resp.Read(c.br)
 		}

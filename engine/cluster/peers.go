@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -23,12 +25,12 @@ import (
 // Instance-to-instance forwarding (see doc.go "Many instances"). A request relayed to another
 // instance carries, as the line right after its request line,
 //
-//	X-Pushgate-Cluster-Auth: v1 <unix milliseconds> <base64url HMAC-SHA256>
+//	X-Pushgate-Cluster-Auth: v1 <unix milliseconds> <base64url 12-byte nonce> <base64url HMAC-SHA256>
 //
-// where the HMAC, keyed with --cluster-secret, covers "pushgate-cluster v1\n<ms>\n" followed by
-// the request exactly as the client sent it (request line, headers and body, without this line).
-// The owner's Gate checks it (constant-time) and the timestamp (±MaxClockSkew) before the
-// request reaches the Engine.IO server.
+// where the HMAC, keyed with --cluster-secret, covers "pushgate-cluster v1\n<ms>\n<nonce>\n"
+// followed by the request exactly as the client sent it (request line, headers and body, without
+// this line). The owner's Gate checks it (constant-time) and the timestamp (±MaxClockSkew), and
+// refuses a signature it has already accepted, before the request reaches the Engine.IO server.
 
 // AuthHeader is the header that authenticates a forwarded request.
 const AuthHeader = "X-Pushgate-Cluster-Auth"
@@ -66,10 +68,12 @@ func ValidInstanceID(id string) bool {
 	return true
 }
 
-func authMAC(secret []byte, ms string, raw []byte) []byte {
+func authMAC(secret []byte, ms, nonce string, raw []byte) []byte {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte("pushgate-cluster v1\n"))
 	m.Write([]byte(ms))
+	m.Write([]byte{'\n'})
+	m.Write([]byte(nonce))
 	m.Write([]byte{'\n'})
 	m.Write(raw)
 	return m.Sum(nil)
@@ -82,11 +86,16 @@ func Sign(secret, raw []byte, now time.Time) []byte {
 		return raw
 	}
 	ms := strconv.FormatInt(now.UnixMilli(), 10)
-	mac := base64.RawURLEncoding.EncodeToString(authMAC(secret, ms, raw))
-	out := make([]byte, 0, len(raw)+len(AuthHeader)+len(ms)+len(mac)+8)
+	var nb [12]byte
+	_, _ = rand.Read(nb[:])
+	nonce := base64.RawURLEncoding.EncodeToString(nb[:])
+	mac := base64.RawURLEncoding.EncodeToString(authMAC(secret, ms, nonce, raw))
+	out := make([]byte, 0, len(raw)+len(AuthHeader)+len(ms)+len(nonce)+len(mac)+8)
 	out = append(out, raw[:i+2]...)
 	out = append(out, AuthHeader+": v1 "...)
 	out = append(out, ms...)
+	out = append(out, ' ')
+	out = append(out, nonce...)
 	out = append(out, ' ')
 	out = append(out, mac...)
 	out = append(out, "\r\n"...)
@@ -96,40 +105,47 @@ func Sign(secret, raw []byte, now time.Time) []byte {
 // Verify checks the AuthHeader line of a signed request (Sign): present right after the request
 // line, a timestamp within MaxClockSkew of now, and the HMAC of the request without that line.
 func Verify(secret, signed []byte, now time.Time) error {
+	_, err := verify(secret, signed, now)
+	return err
+}
+
+// verify is Verify that also returns the signature (the Gate refuses to see one twice).
+func verify(secret, signed []byte, now time.Time) (string, error) {
 	i := bytes.Index(signed, []byte("\r\n"))
 	if i < 0 {
-		return errors.New("cluster: not an HTTP request")
+		return "", errors.New("cluster: not an HTTP request")
 	}
 	rest := signed[i+2:]
 	prefix := []byte(AuthHeader + ": v1 ")
 	if len(rest) < len(prefix) || !bytes.EqualFold(rest[:len(prefix)], prefix) {
-		return errors.New("cluster: request not signed")
+		return "", errors.New("cluster: request not signed")
 	}
 	end := bytes.Index(rest, []byte("\r\n"))
 	if end < 0 {
-		return errors.New("cluster: malformed " + AuthHeader)
+		return "", errors.New("cluster: malformed " + AuthHeader)
 	}
-	ms, mac, ok := strings.Cut(string(rest[len(prefix):end]), " ")
-	if !ok {
-		return errors.New("cluster: malformed " + AuthHeader)
+	f := strings.Split(string(rest[len(prefix):end]), " ")
+	if len(f) != 3 {
+		return "", errors.New("cluster: malformed " + AuthHeader)
 	}
+	ms, nonce, mac := f[0], f[1], f[2]
 	t, err := strconv.ParseInt(ms, 10, 64)
 	if err != nil {
-		return errors.New("cluster: malformed " + AuthHeader + " timestamp")
+		return "", errors.New("cluster: malformed " + AuthHeader + " timestamp")
 	}
 	if d := now.Sub(time.UnixMilli(t)); d > MaxClockSkew || d < -MaxClockSkew {
-		return errors.New("cluster: signed request too old or from the future (clock skew?)")
+		return "", errors.New("cluster: signed request too old or from the future (clock skew?)")
 	}
 	got, err := base64.RawURLEncoding.DecodeString(mac)
 	if err != nil {
-		return errors.New("cluster: malformed " + AuthHeader + " signature")
+		return "", errors.New("cluster: malformed " + AuthHeader + " signature")
 	}
 	raw := make([]byte, 0, len(signed))
 	raw = append(append(raw, signed[:i+2]...), rest[end+2:]...)
-	if !hmac.Equal(got, authMAC(secret, ms, raw)) {
-		return errors.New("cluster: bad signature")
+	if !hmac.Equal(got, authMAC(secret, ms, nonce, raw)) {
+		return "", errors.New("cluster: bad signature")
 	}
-	return nil
+	return mac, nil
 }
 
 // PeerConfig configures NewPeerForwarder.
@@ -262,18 +278,45 @@ type Gate struct {
 	next   transport.HTTPHandler
 	now    func() time.Time
 
+	mu   sync.Mutex
+	seen map[string]time.Time // signatures accepted within MaxClockSkew: a replay is refused
+
 	Served   atomic.Int64 // forwarded requests passed to the Engine.IO server
 	Rejected atomic.Int64 // requests refused for a missing or bad signature
 }
 
 // NewGate guards next (the Socket.IO server) for the instance whose sids start with prefix.
 func NewGate(secret []byte, prefix string, next transport.HTTPHandler) *Gate {
-	return &Gate{secret: append([]byte(nil), secret...), prefix: prefix, next: next, now: time.Now}
+	return &Gate{secret: append([]byte(nil), secret...), prefix: prefix, next: next, now: time.Now, seen: map[string]time.Time{}}
+}
+
+// firstUse records mac and reports whether it was not seen within the skew window (a signed
+// request captured on the wire cannot be injected again).
+func (g *Gate) firstUse(mac string, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, dup := g.seen[mac]; dup {
+		return false
+	}
+	if len(g.seen) >= 1024 && len(g.seen)%1024 == 0 {
+		for k, at := range g.seen {
+			if now.Sub(at) > 2*MaxClockSkew {
+				delete(g.seen, k)
+			}
+		}
+	}
+	g.seen[mac] = now
+	return true
 }
 
 // ServeRequest implements transport.HTTPHandler.
 func (g *Gate) ServeRequest(r *transport.Request, l transport.Link) transport.WSHandler {
-	if err := Verify(g.secret, r.Raw, g.now()); err != nil {
+	now := g.now()
+	mac, err := verify(g.secret, r.Raw, now)
+	if err == nil && !g.firstUse(mac, now) {
+		err = errors.New("cluster: replayed request")
+	}
+	if err != nil {
 		g.Rejected.Add(1)
 		l.Respond(&transport.Response{Status: 403, ContentType: "application/json", Close: true,
 			Body: [][]byte{engineio.AppendErrorMessage(nil, engineio.ErrForbidden, "cluster authentication failed")}})

@@ -18,6 +18,9 @@ func TestSignVerify(t *testing.T) {
 	if err := Verify(secret, signed, now.Add(MaxClockSkew-time.Second)); err != nil {
 		t.Fatalf("Verify of a signed request: %v", err)
 	}
+	if again := Sign(secret, raw, now); bytes.Equal(again, signed) {
+		t.Fatal("two signatures of one request at one instant are equal: no nonce")
+	}
 	tamper := func(old, new string) []byte { return bytes.Replace(signed, []byte(old), []byte(new), 1) }
 	for name, c := range map[string]struct {
 		req    []byte
@@ -61,5 +64,19 @@ func TestInstanceIDs(t *testing.T) {
 	}
 	if a, b := NewInstanceID(), NewInstanceID(); a == b || len(a) != 8 {
 		t.Errorf("NewInstanceID: %q, %q", a, b)
+	}
+}
+
+// The Gate accepts a signature once: a request captured on the wire cannot be injected again.
+func TestGateRefusesReplays(t *testing.T) {
+	secret := []byte("0123456789abcdef-secret")
+	g := NewGate(secret, "me.", nil)
+	now := time.Now()
+	mac, err := verify(secret, Sign(secret, []byte("GET / HTTP/1.1\r\n\r\n"), now), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.firstUse(mac, now) || g.firstUse(mac, now.Add(time.Second)) {
+		t.Fatal("a signature was accepted twice, or not once")
 	}
 }
