@@ -80,6 +80,13 @@ func TestClusterNoStickySessions(t *testing.T) {
 	run.Env = append(os.Environ(), "PUSHGATE_URL="+public, "PUSHGATE_TOKEN="+token, "STREAM=cl",
 		"N_DEFAULT=300", "N_POLLING=50", "N_SSE=50", "EVENTS1=5", "EVENTS2=5")
 	run.WaitDelay = 5 * time.Second
+	// A session of instance 3, polled through instance 1: forwarded while 3 lives.
+	sid3 := handshakeSID(t, cl.addrs[2])
+	if code, body := pollOnce(t, cl.addrs[0], sid3); code != 200 {
+		t.Fatalf("poll of instance 3's session through instance 1: %d %s", code, body)
+	}
+	// An owner nobody knows: Engine.IO's ordinary answer, so socket.io-client starts over.
+	expectSessionUnknown(t, cl.addrs[0], "nosuchinstance.abcdefghijklmnopqrst")
 	before := cl.metrics(t, 2) // the instance to be killed: its counters die with it
 	result := runClients(t, run, func() {
 		_ = cl.procs[2].cmd.Process.Kill() // SIGKILL: no drain, no tombstone
@@ -87,6 +94,9 @@ func TestClusterNoStickySessions(t *testing.T) {
 		t.Logf("killed instance 3 (%s)", addrs[2])
 	})
 	t.Logf("clients: %s", result)
+	// The dead owner's session: "Session ID unknown" at once (its address refuses connections),
+	// before the directory has dropped it.
+	expectSessionUnknown(t, cl.addrs[0], sid3)
 
 	// Every instance took part in forwarding: polling requests relayed and WebSocket upgrades
 	// spliced to their owner, and every instance served requests forwarded to it.
@@ -102,9 +112,14 @@ func TestClusterNoStickySessions(t *testing.T) {
 			t.Errorf("%s = %v over the instances, want > 0", name, v)
 		}
 	}
+	// The killed instance leaves the directories after 3 missed heartbeats (2s each).
+	deadline := time.Now().Add(15 * time.Second)
 	for i := 0; i < 2; i++ {
-		if got := after[i]["pushgate_cluster_instances"]; got != 2 {
-			t.Logf("instance %d still counts %v live instances (the killed one expires after 3 missed heartbeats)", i+1, got)
+		for cl.metrics(t, i)["pushgate_cluster_instances"] != 2 {
+			if time.Now().After(deadline) {
+				t.Fatalf("instance %d still counts %v live instances", i+1, cl.metrics(t, i)["pushgate_cluster_instances"])
+			}
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 	t.Logf("forwarded polling requests %v, proxied upgrades %v, served %v, failed %v, auth rejected %v",
@@ -361,4 +376,42 @@ func (rr *roundRobin) relay(c net.Conn) {
 		_ = tc.CloseWrite()
 	}
 	<-done
+}
+
+// handshakeSID opens an Engine.IO polling session directly on addr and returns its sid.
+func handshakeSID(t *testing.T, addr string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/socket.io/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := regexp.MustCompile(`"sid":"([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("handshake on %s: %d %s", addr, resp.StatusCode, b)
+	}
+	return string(m[1])
+}
+
+// pollOnce sends one polling GET for sid to addr (an idle session's GET is answered by the next
+// ping, within the test's 2s ping interval).
+func pollOnce(t *testing.T, addr, sid string) (int, string) {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get("http://" + addr + "/socket.io/?EIO=4&transport=polling&sid=" + sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func expectSessionUnknown(t *testing.T, addr, sid string) {
+	t.Helper()
+	code, body := pollOnce(t, addr, sid)
+	if code != 400 || body != `{"code":1,"message":"Session ID unknown"}` {
+		t.Errorf("poll of %s on %s: %d %s, want 400 Session ID unknown", sid, addr, code, body)
+	}
 }
