@@ -112,7 +112,7 @@ func TestClusterNoStickySessions(t *testing.T) {
 			t.Errorf("%s = %v over the instances, want > 0", name, v)
 		}
 	}
-	// The killed instance leaves the directories after 3 missed heartbeats (2s each).
+	// The killed instance leaves the directories after 3 missed heartbeats (1s each here).
 	deadline := time.Now().Add(15 * time.Second)
 	for i := 0; i < 2; i++ {
 		for cl.metrics(t, i)["pushgate_cluster_instances"] != 2 {
@@ -183,7 +183,7 @@ func startCluster(t *testing.T, bin, tmp, brokers, public string, addrs, interna
 		p := startLogged(t, exec.Command(bin, "serve", "--listen", addrs[i], "--data-dir", cl.dataDirs[i],
 			"--public-url", public, "--kafka-brokers", brokers, "--cluster-listen", internal[i],
 			"--log-level", "warn", "--drain-timeout", "200ms",
-			"--ping-interval", "2s", "--ping-timeout", "2s"), fmt.Sprintf("pushgate%d", i+1))
+			"--ping-interval", "2s", "--ping-timeout", "2s", "--cluster-heartbeat", "1s"), fmt.Sprintf("pushgate%d", i+1))
 		cl.procs = append(cl.procs, p)
 		t.Cleanup(func() {
 			_ = p.cmd.Process.Kill()

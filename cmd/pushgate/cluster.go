@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"flag"
+	"time"
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/cluster"
@@ -12,6 +13,7 @@ import (
 // load balancer without affinity, forwarding each other the requests of their sessions.
 type clusterFlags struct {
 	listen, advertise, secret, id *string
+	heartbeat                     *time.Duration
 }
 
 func addClusterFlags(fs *flag.FlagSet) clusterFlags {
@@ -20,6 +22,7 @@ func addClusterFlags(fs *flag.FlagSet) clusterFlags {
 		advertise: fs.String("cluster-advertise", "", "address the other instances dial for this one (default: --cluster-listen's, with 0.0.0.0 replaced by this host's first non-loopback address)"),
 		secret:    fs.String("cluster-secret", "", "shared secret authenticating instance-to-instance requests, at least 16 bytes (prefer PUSHGATE_CLUSTER_SECRET)"),
 		id:        fs.String("instance-id", "", "this instance's id in session ids, [a-z0-9-]{1,32} (default: random per start)"),
+		heartbeat: fs.Duration("cluster-heartbeat", 5*time.Second, "period of this instance's announcement on the config topic; peers drop it after 3 missed"),
 	}
 }
 
@@ -39,7 +42,7 @@ func (f clusterFlags) instance(c *engine.Config) (*cluster.Instance, error) {
 		return nil, errors.New("--cluster-listen needs --cluster-secret (PUSHGATE_CLUSTER_SECRET)")
 	}
 	in, err := cluster.NewInstance(cluster.InstanceConfig{
-		ID: *f.id, Listen: *f.listen, Advertise: *f.advertise, Secret: []byte(*f.secret), Kafka: *c.Kafka, Logger: c.Logger,
+		ID: *f.id, Listen: *f.listen, Advertise: *f.advertise, Secret: []byte(*f.secret), Kafka: *c.Kafka, Logger: c.Logger, Heartbeat: *f.heartbeat,
 	})
 	if err != nil {
 		return nil, err

@@ -47,7 +47,7 @@
 // (instance.go) puts three pieces together:
 //
 //   - a kafka.Directory: the instance announces {id, internal address, heartbeat, interval}
-//     every 2s on the config topic under key "instance:<id>" (compacted with the store's records,
+//     every --cluster-heartbeat (5s) on the config topic under key "instance:<id>" (compacted with the store's records,
 //     which ConfigSync skips) and reads everyone's; a peer is live until 3 of its intervals (+1s)
 //     pass without a heartbeat, or at once when its tombstone (written on a graceful stop) arrives.
 //     Records read from the topic's history count as dead when their own timestamp is that old.

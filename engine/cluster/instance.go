@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base32"
@@ -34,7 +35,7 @@ type InstanceConfig struct {
 	Secret []byte
 	// Kafka reaches the config topic.
 	Kafka kafka.Config
-	// Heartbeat is the announcement period. Zero means 2s; a peer is dead after 3 missed.
+	// Heartbeat is the announcement period. Zero means 5s; a peer is dead after 3 missed.
 	Heartbeat time.Duration
 	// ForwardTimeout bounds one forwarded polling exchange. Zero means ping interval + ping
 	// timeout + 10s, from the engine configuration (Configure).
@@ -92,7 +93,7 @@ func NewInstance(cfg InstanceConfig) (*Instance, error) {
 	}
 	kc := cfg.Kafka
 	kc.Logger = cfg.Logger
-	dir, err := kafka.NewDirectory(kafka.DirectoryConfig{Kafka: kc, Self: kafka.Instance{ID: cfg.ID, Addr: addr}, Interval: cfg.Heartbeat})
+	dir, err := kafka.NewDirectory(kafka.DirectoryConfig{Kafka: kc, Self: kafka.Instance{ID: cfg.ID, Addr: addr}, Interval: cmp.Or(cfg.Heartbeat, 5*time.Second)})
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("cluster: %w", err)
