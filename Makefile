@@ -4,7 +4,7 @@ BIN       := bin/pushgate
 LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= ./data
 
-.PHONY: promtool browser-deps screenshots bench-micro run-kafka all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
+.PHONY: promtool browser-deps screenshots bench-micro run-kafka run-cluster nginx-deps all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
 
 all: build
 
@@ -18,6 +18,17 @@ run: build
 ## run-kafka: a development Kafka broker (kfake) and two pushgate instances on it
 run-kafka:
 	scripts/run-kafka.sh
+
+## run-cluster: 3 Kafka-mode instances behind Debian's nginx in plain round-robin (no affinity), 400
+## stock clients, one instance killed; then the forwarding overhead figures (docs/DEPLOY-cluster.md)
+run-cluster: interop-deps nginx-deps
+	mkdir -p bin
+	CLUSTER_FIGURES=$(CURDIR)/bin/cluster-figures.md $(GO) test -tags cluster -count=1 -v -timeout 8m \
+		-run 'TestClusterNginx|TestClusterForwardingOverhead' ./interop/
+	@echo "figures: bin/cluster-figures.md"
+
+nginx-deps:
+	@command -v nginx >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 
 ## test: install what the tests need (Go modules, pinned npm packages, promtool, chromium) and run every test
 test: interop-deps promtool browser-deps

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/configsvc"
+	"github.com/pushgate/pushgate/engine/edge"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 )
 
@@ -63,6 +65,7 @@ func runServe(args []string) error {
 	workers := fs.Int("workers", 1, "server processes sharing --listen (SO_REUSEPORT); >1 runs a parent and N workers")
 	workerIndex := fs.Int("worker-index", -1, "internal: run as worker N of a --workers parent")
 	workerLink := fs.String("worker-link", "", "internal: the parent's link socket (with --worker-index)")
+	cf := addClusterFlags(fs)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -108,6 +111,9 @@ func runServe(args []string) error {
 	}
 	slog.SetDefault(logger)
 	c.Logger = logger
+	if *cf.listen != "" && (*workers > 1 || *workerIndex >= 0) {
+		return errors.New("--cluster-listen cannot be combined with --workers yet: run one instance per process")
+	}
 	if *workerIndex >= 0 {
 		return runWorker(c, *workerIndex, *workerLink, *pprofAddr)
 	}
@@ -117,9 +123,26 @@ func runServe(args []string) error {
 	if *workers > 1 {
 		return runParent(c, *workers, args)
 	}
-	srv, err := engine.New(c)
+	inst, err := cf.instance(&c)
 	if err != nil {
 		return err
+	}
+	var routing edge.Routing
+	if inst != nil {
+		routing = inst.Routing(&c)
+	}
+	srv, err := engine.Assemble(c, routing)
+	if err != nil {
+		if inst != nil {
+			_ = inst.Close()
+		}
+		return err
+	}
+	if inst != nil {
+		if err := inst.Attach(srv); err != nil {
+			return err
+		}
+		defer func() { _ = inst.Close() }()
 	}
 	if *pprofAddr != "" {
 		startPprof(*pprofAddr, logger)

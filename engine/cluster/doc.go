@@ -1,6 +1,7 @@
 // Package cluster runs pushgate as several processes on one port (`pushgate serve --workers N`),
 // so one machine can hold more connections than one process may open files (contract.md
-// "Several processes").
+// "Several processes"), and as many instances behind a load balancer without sticky sessions
+// (--cluster-listen, "Many instances" below).
 //
 // # Processes
 //
@@ -42,6 +43,42 @@
 // answered 400 and socket.io-client keeps polling. Forwarded polling requests reach the owner
 // from a Unix address, so --max-conns-per-ip and --connect-rate see them as one client; adopted
 // connections were admitted by the worker that accepted them.
+//
+// # Many instances
+//
+// Several Kafka-mode instances (separate machines or processes, `--cluster-listen`) behind any
+// load balancer without affinity: the same owner routing as for workers, one level up. Each
+// instance has an id (--instance-id, or 8 random characters of [a-z2-7] per start; ValidInstanceID)
+// and its Engine.IO session ids start with it ("<id>.<rand>", InstanceSIDPrefix). An Instance
+// (instance.go) puts three pieces together:
+//
+//   - a kafka.Directory: the instance announces {id, internal address, heartbeat, interval}
+//     every --cluster-heartbeat (5s) on the config topic under key "instance:<id>" (compacted with the store's records,
+//     which ConfigSync skips) and reads everyone's; a peer is live until 3 of its intervals (+1s)
+//     pass without a heartbeat, or at once when its tombstone (written on a graceful stop) arrives.
+//     Records read from the topic's history count as dead when their own timestamp is that old.
+//   - a Forwarder built by NewPeerForwarder, as the engine's ForwardPolling: a polling request
+//     whose sid names another live instance is signed (Sign) and relayed over TCP to its
+//     internal address (kept-alive connections, as for workers), the answer relayed back. A
+//     WebSocket upgrade for one cannot move (descriptors do not cross machines): the connection
+//     is taken off the event loop through the same conn.Handoff as for workers, its
+//     descriptor duplicated and wrapped with net.FileConn, the owner dialled, the signed request
+//     head written and the bytes spliced both ways (proxyUpgrade; one goroutine pair per proxied
+//     connection; pushgate_cluster_proxied_total / _connections). The owner answers the upgrade
+//     and serves the WebSocket through the splice.
+//   - the internal listener: a second netserver.Server whose only route, /socket.io/, is a Gate
+//     in front of the Engine.IO server. The Gate checks the signature (HMAC-SHA256 keyed with
+//     --cluster-secret over a timestamp, a nonce and the request bytes exactly as the client sent
+//     them, constant-time, ±30s, each signature accepted once; Verify) before anything looks at a
+//     session, answers 403 otherwise, and answers "Session ID unknown" for a sid that is not this
+//     instance's (so a stale directory entry can never make two instances forward to each other).
+//
+// An unknown id, a dead one, an unreachable owner or a failed splice give the client Engine.IO's
+// ordinary 400 {"code":1,"message":"Session ID unknown"}: socket.io-client opens a new session
+// (through the balancer, on any live instance) and recovers the missed events there, since
+// Kafka-mode event ids are instance-independent. The traffic between instances is authenticated,
+// not encrypted (event payloads and tokens cross in clear): keep the internal listeners on a
+// private network (TLS between the instances is not built yet). Not combined with --workers yet.
 //
 // # Link protocol
 //

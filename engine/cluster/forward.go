@@ -38,24 +38,38 @@ func ownerOf(sid string) (int, bool) {
 	return n, true
 }
 
-// Forwarder relays Engine.IO polling requests whose sid belongs to another worker to that
-// worker's Unix socket and the answer back, and moves WebSocket upgrades for such sessions to
-// their owner (handoff.go) (edge.Seams.Forward). Connections to the
-// other workers are kept alive and reused; each forwarded request holds one (a long-poll GET up
-// to the owner's ping interval) and runs on its own goroutine.
+// owner is where the session named by a forwarded request lives: a worker process on this
+// machine (worker >= 0: polling over its Unix socket, upgrades moved by descriptor, handoff.go)
+// or another instance (worker < 0: polling over TCP to its internal address, signed, upgrades
+// proxied, peers.go).
+type owner struct {
+	key     string // pool key of the kept-alive connections
+	network string
+	addr    string
+	worker  int
+}
+
+// Forwarder relays Engine.IO polling requests whose sid belongs to another process (a worker of
+// this machine, or another instance) to that process and the answer back, and moves WebSocket
+// upgrades for such sessions to their owner (edge.Routing.Forward). Connections to the
+// owners are kept alive and reused; each forwarded request holds one (a long-poll GET up to the
+// owner's ping interval) and runs on its own goroutine. Which process owns a sid is the resolve
+// function's business: NewForwarder (workers, "w<i>.") and NewPeerForwarder (instances).
 type Forwarder struct {
-	dir     string
-	self    int
+	resolve func(sid string) (owner, bool)
+	sign    func(raw []byte) []byte // nil: forwarded as is (Unix sockets are not reachable from outside)
 	timeout time.Duration
 
 	mu   sync.Mutex
-	idle map[int][]*fwdConn
+	idle map[string][]*fwdConn
 
 	handoffs handoffSender
 
-	Forwarded atomic.Int64 // polling requests relayed to their owner
-	HandedOff atomic.Int64 // WebSocket upgrades whose connection moved to their owner
-	Failed    atomic.Int64 // relays and handoffs that did not happen
+	Forwarded   atomic.Int64 // polling requests relayed to their owner
+	HandedOff   atomic.Int64 // WebSocket upgrades whose connection moved to their owner (workers)
+	Proxied     atomic.Int64 // WebSocket upgrades spliced to their owner instance (peers)
+	ProxiedOpen atomic.Int64 // spliced connections open now
+	Failed      atomic.Int64 // relays, handoffs and splices that did not happen
 }
 
 type fwdConn struct {
@@ -67,24 +81,38 @@ type fwdConn struct {
 // NewForwarder forwards for worker self to the sockets in runDir. timeout bounds one exchange
 // (it must exceed the ping interval, the longest a polling GET waits). Zero means 60s.
 func NewForwarder(runDir string, self int, timeout time.Duration) *Forwarder {
+	return newForwarder(runDir, timeout, func(sid string) (owner, bool) {
+		j, ok := ownerOf(sid)
+		if !ok || j == self {
+			return owner{}, false
+		}
+		path := WorkerSocket(runDir, j)
+		if _, err := os.Stat(path); err != nil {
+			return owner{}, false // no such worker: the transport answers "Session ID unknown"
+		}
+		return owner{key: path, network: "unix", addr: path, worker: j}, true
+	})
+}
+
+func newForwarder(runDir string, timeout time.Duration, resolve func(string) (owner, bool)) *Forwarder {
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	return &Forwarder{dir: runDir, self: self, timeout: timeout, idle: map[int][]*fwdConn{},
+	return &Forwarder{resolve: resolve, timeout: timeout, idle: map[string][]*fwdConn{},
 		handoffs: handoffSender{dir: runDir, conns: map[int]*net.UnixConn{}}}
 }
 
-// Forward implements edge.Seams.Forward.
+// Forward implements edge.Routing.Forward.
 func (f *Forwarder) Forward(sid string, r *conn.Request, l conn.Link) bool {
-	j, ok := ownerOf(sid)
-	if !ok || j == f.self {
+	o, ok := f.resolve(sid)
+	if !ok {
 		return false
 	}
-	if _, err := os.Stat(WorkerSocket(f.dir, j)); err != nil {
-		return false // no such worker: the transport answers "Session ID unknown"
-	}
 	if r.Upgrade {
-		return f.handOff(j, r, l)
+		if o.worker >= 0 {
+			return f.handOff(o.worker, r, l)
+		}
+		return f.proxyUpgrade(o, r, l)
 	}
 	raw := append([]byte(nil), r.Raw...)
 	origin := r.Origin
@@ -92,7 +120,7 @@ func (f *Forwarder) Forward(sid string, r *conn.Request, l conn.Link) bool {
 	go func() {
 		resp := fasthttp.AcquireResponse()
 		defer fasthttp.ReleaseResponse(resp)
-		if err := f.exchange(j, raw, resp); err != nil {
+		if err := f.exchange(o, raw, resp); err != nil {
 			f.Failed.Add(1)
 			l.Respond(sessionUnknown(origin))
 			return
@@ -102,16 +130,20 @@ func (f *Forwarder) Forward(sid string, r *conn.Request, l conn.Link) bool {
 	return true
 }
 
-// exchange sends raw to worker j and reads its answer, retrying once on a fresh connection when
+// exchange sends raw to the owner and reads its answer, retrying once on a fresh connection when
 // a reused one turns out to be closed.
-func (f *Forwarder) exchange(j int, raw []byte, resp *fasthttp.Response) error {
+func (f *Forwarder) exchange(o owner, raw []byte, resp *fasthttp.Response) error {
 	for attempt := 0; ; attempt++ {
-		c, reused, err := f.get(j)
+		c, reused, err := f.get(o)
 		if err != nil {
 			return err
 		}
 		_ = c.SetDeadline(time.Now().Add(f.timeout))
-		_, err = c.Write(raw)
+		out := raw
+		if f.sign != nil {
+			out = f.sign(raw) // per attempt: the owner accepts a signature once
+		}
+		_, err = c.Write(out)
 		if err == nil {
 			err = resp.Read(c.br)
 		}
@@ -121,22 +153,22 @@ func (f *Forwarder) exchange(j int, raw []byte, resp *fasthttp.Response) error {
 				resp.Reset()
 				continue
 			}
-			return fmt.Errorf("cluster: forward to worker %d: %w", j, err)
+			return fmt.Errorf("cluster: forward to %s: %w", o.addr, err)
 		}
 		if resp.ConnectionClose() || c.br.Buffered() > 0 {
 			_ = c.Close()
 		} else {
-			f.put(j, c)
+			f.put(o.key, c)
 		}
 		return nil
 	}
 }
 
-func (f *Forwarder) get(j int) (*fwdConn, bool, error) {
+func (f *Forwarder) get(o owner) (*fwdConn, bool, error) {
 	f.mu.Lock()
-	for list := f.idle[j]; len(list) > 0; list = f.idle[j] {
+	for list := f.idle[o.key]; len(list) > 0; list = f.idle[o.key] {
 		c := list[len(list)-1]
-		f.idle[j] = list[:len(list)-1]
+		f.idle[o.key] = list[:len(list)-1]
 		if time.Since(c.used) < 30*time.Second { // the owner closes idle connections after 60s
 			f.mu.Unlock()
 			return c, true, nil
@@ -144,23 +176,23 @@ func (f *Forwarder) get(j int) (*fwdConn, bool, error) {
 		_ = c.Close()
 	}
 	f.mu.Unlock()
-	nc, err := net.DialTimeout("unix", WorkerSocket(f.dir, j), 2*time.Second)
+	nc, err := net.DialTimeout(o.network, o.addr, 2*time.Second)
 	if err != nil {
-		return nil, false, fmt.Errorf("cluster: dial worker %d: %w", j, err)
+		return nil, false, fmt.Errorf("cluster: dial %s: %w", o.addr, err)
 	}
 	return &fwdConn{Conn: nc, br: bufio.NewReaderSize(nc, 8<<10)}, false, nil
 }
 
-func (f *Forwarder) put(j int, c *fwdConn) {
+func (f *Forwarder) put(key string, c *fwdConn) {
 	c.used = time.Now()
 	_ = c.SetDeadline(time.Time{})
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.idle[j]) >= 64 {
+	if len(f.idle[key]) >= 64 {
 		_ = c.Close()
 		return
 	}
-	f.idle[j] = append(f.idle[j], c)
+	f.idle[key] = append(f.idle[key], c)
 }
 
 // Close closes the idle connections.

@@ -86,6 +86,7 @@ type Session struct {
 	lastWords    [][]byte         // what that GET gets: a noop, or the final packets and a close
 	timer        *time.Timer      // heartbeat: next ping, or ping timeout while waitingPong
 	upTimer      *time.Timer
+	corked       bool // Cork: polling flushes held until Uncork
 }
 
 func (e *EngineServer) newSession(r *conn.Request, tr int) *Session {
@@ -209,9 +210,28 @@ func (s *Session) bufferLocked(p outPacket) {
 	s.bufBytes += n
 }
 
+// Cork holds the polling flushes until Uncork, so that what is queued meanwhile leaves in one
+// payload: the Socket.IO CONNECT reply and the events a recovering client missed (replayed
+// before it) are received together or not at all. Were the replay answered alone and the next
+// poll fail, socket.io-client would keep those events buffered across the failed attempt and
+// emit them again after the next attempt's replay (duplicates).
+func (s *Session) Cork() {
+	s.mu.Lock()
+	s.corked = true
+	s.mu.Unlock()
+}
+
+// Uncork ends Cork and flushes.
+func (s *Session) Uncork() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.corked = false
+	s.flushPollLocked()
+}
+
 // flushPollLocked answers the pending GET with everything buffered (one payload).
 func (s *Session) flushPollLocked() {
-	if s.getLink == nil || len(s.buf) == 0 || s.upgrading {
+	if s.getLink == nil || len(s.buf) == 0 || s.upgrading || s.corked {
 		return
 	}
 	body := make([][]byte, 0, 2*len(s.buf))

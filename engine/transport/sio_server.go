@@ -320,9 +320,11 @@ func (c *client) connect(pkt socketio.Packet) error {
 	}
 	c.mu.Unlock()
 	if p, ok := ns.(PreConnecter); ok {
+		c.sess.Cork() // the replay and the CONNECT reply leave together (Session.Cork)
 		p.PreConnect(k)
 	}
 	c.sess.SendText(appendConnectReply([]byte{'4'}, nsp, k.ID, k.PID))
+	c.sess.Uncork()
 	ns.OnConnect(k)
 	return nil
 }

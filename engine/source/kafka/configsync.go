@@ -195,8 +195,8 @@ func (c *ConfigSync) apply(a Applier, m *kafkago.Message) {
 		c.mu.Unlock()
 		c.checkCaughtUp(a)
 	}()
-	if m.Value == nil {
-		return // tombstone
+	if m.Value == nil || IsInstanceKey(m.Key) {
+		return // tombstone, or an instance announcement (instances.go, read by a Directory)
 	}
 	var rec store.Record
 	if err := json.Unmarshal(m.Value, &rec); err != nil || rec.Kind+":"+rec.Key != string(m.Key) {

@@ -1,0 +1,331 @@
+package cluster
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/pushgate/pushgate/engine/conn"
+	"github.com/pushgate/pushgate/protocol/engineio"
+)
+
+// Instance-to-instance forwarding (see doc.go "Many instances"). A request relayed to another
+// instance carries, as the line right after its request line,
+//
+//	X-Pushgate-Cluster-Auth: v1 <unix milliseconds> <base64url 12-byte nonce> <base64url HMAC-SHA256>
+//
+// where the HMAC, keyed with --cluster-secret, covers "pushgate-cluster v1\n<ms>\n<nonce>\n"
+// followed by the request exactly as the client sent it (request line, headers and body, without
+// this line). The owner's Gate checks it (constant-time) and the timestamp (±MaxClockSkew), and
+// refuses a signature it has already accepted, before the request reaches the Engine.IO server.
+
+// AuthHeader is the header that authenticates a forwarded request.
+const AuthHeader = "X-Pushgate-Cluster-Auth"
+
+// MaxClockSkew bounds how old (or how far in the future) a forwarded request's timestamp may be.
+const MaxClockSkew = 30 * time.Second
+
+// InstanceSIDPrefix is the Engine.IO session-id prefix of instance id: "<id>.".
+func InstanceSIDPrefix(id string) string { return id + "." }
+
+// instanceOf returns the instance id a sid starts with ("a1b2.xyz" → "a1b2").
+func instanceOf(sid string) (string, bool) {
+	id, _, ok := strings.Cut(sid, ".")
+	if !ok || !ValidInstanceID(id) {
+		return "", false
+	}
+	return id, true
+}
+
+// ValidInstanceID reports whether id may name an instance: 1–32 of [a-z0-9-], not "w<digits>"
+// (the worker prefix).
+func ValidInstanceID(id string) bool {
+	if id == "" || len(id) > 32 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	if _, ok := ownerOf(id + "."); ok {
+		return false
+	}
+	return true
+}
+
+func authMAC(secret []byte, ms, nonce string, raw []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("pushgate-cluster v1\n"))
+	m.Write([]byte(ms))
+	m.Write([]byte{'\n'})
+	m.Write([]byte(nonce))
+	m.Write([]byte{'\n'})
+	m.Write(raw)
+	return m.Sum(nil)
+}
+
+// Sign returns raw (one HTTP request) with the AuthHeader line inserted after its request line.
+func Sign(secret, raw []byte, now time.Time) []byte {
+	i := bytes.Index(raw, []byte("\r\n"))
+	if i < 0 {
+		return raw
+	}
+	ms := strconv.FormatInt(now.UnixMilli(), 10)
+	var nb [12]byte
+	_, _ = rand.Read(nb[:])
+	nonce := base64.RawURLEncoding.EncodeToString(nb[:])
+	mac := base64.RawURLEncoding.EncodeToString(authMAC(secret, ms, nonce, raw))
+	out := make([]byte, 0, len(raw)+len(AuthHeader)+len(ms)+len(nonce)+len(mac)+8)
+	out = append(out, raw[:i+2]...)
+	out = append(out, AuthHeader+": v1 "...)
+	out = append(out, ms...)
+	out = append(out, ' ')
+	out = append(out, nonce...)
+	out = append(out, ' ')
+	out = append(out, mac...)
+	out = append(out, "\r\n"...)
+	return append(out, raw[i+2:]...)
+}
+
+// Verify checks the AuthHeader line of a signed request (Sign): present right after the request
+// line, a timestamp within MaxClockSkew of now, and the HMAC of the request without that line.
+func Verify(secret, signed []byte, now time.Time) error {
+	_, err := verify(secret, signed, now)
+	return err
+}
+
+// verify is Verify that also returns the signature (the Gate refuses to see one twice).
+func verify(secret, signed []byte, now time.Time) (string, error) {
+	i := bytes.Index(signed, []byte("\r\n"))
+	if i < 0 {
+		return "", errors.New("cluster: not an HTTP request")
+	}
+	rest := signed[i+2:]
+	prefix := []byte(AuthHeader + ": v1 ")
+	if len(rest) < len(prefix) || !bytes.EqualFold(rest[:len(prefix)], prefix) {
+		return "", errors.New("cluster: request not signed")
+	}
+	end := bytes.Index(rest, []byte("\r\n"))
+	if end < 0 {
+		return "", errors.New("cluster: malformed " + AuthHeader)
+	}
+	f := strings.Split(string(rest[len(prefix):end]), " ")
+	if len(f) != 3 {
+		return "", errors.New("cluster: malformed " + AuthHeader)
+	}
+	ms, nonce, mac := f[0], f[1], f[2]
+	t, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return "", errors.New("cluster: malformed " + AuthHeader + " timestamp")
+	}
+	if d := now.Sub(time.UnixMilli(t)); d > MaxClockSkew || d < -MaxClockSkew {
+		return "", errors.New("cluster: signed request too old or from the future (clock skew?)")
+	}
+	got, err := base64.RawURLEncoding.DecodeString(mac)
+	if err != nil {
+		return "", errors.New("cluster: malformed " + AuthHeader + " signature")
+	}
+	raw := make([]byte, 0, len(signed))
+	raw = append(append(raw, signed[:i+2]...), rest[end+2:]...)
+	if !hmac.Equal(got, authMAC(secret, ms, nonce, raw)) {
+		return "", errors.New("cluster: bad signature")
+	}
+	return mac, nil
+}
+
+// PeerConfig configures NewPeerForwarder.
+type PeerConfig struct {
+	// Self is this instance's id; its own sids are never forwarded.
+	Self string
+	// SelfAddr is this instance's advertised internal address: a stale directory entry naming
+	// it is not forwarded to (it would loop).
+	SelfAddr string
+	// Lookup returns a live instance's internal address (kafka.Directory.Lookup).
+	Lookup func(id string) (addr string, ok bool)
+	// Secret keys the HMAC of every forwarded request. Required.
+	Secret []byte
+	// Timeout bounds one polling exchange (above the ping interval). Zero means 60s.
+	Timeout time.Duration
+}
+
+// NewPeerForwarder forwards requests for other instances' sessions ("<id>.…") to their owner's
+// internal address: polling requests signed and relayed, WebSocket upgrades spliced (proxyUpgrade).
+// An id the directory does not know alive is not taken: the client gets "Session ID unknown".
+func NewPeerForwarder(cfg PeerConfig) *Forwarder {
+	f := newForwarder("", cfg.Timeout, func(sid string) (owner, bool) {
+		id, ok := instanceOf(sid)
+		if !ok || id == cfg.Self {
+			return owner{}, false
+		}
+		addr, ok := cfg.Lookup(id)
+		if !ok || addr == cfg.SelfAddr {
+			return owner{}, false
+		}
+		return owner{key: "tcp:" + addr, network: "tcp", addr: addr, worker: -1}, true
+	})
+	secret := append([]byte(nil), cfg.Secret...)
+	f.sign = func(raw []byte) []byte { return Sign(secret, raw, time.Now()) }
+	return f
+}
+
+// proxyUpgrade takes the connection of a WebSocket upgrade for another instance's session off the
+// event loop (conn.Handoff: the descriptor is duplicated once netpoll lets go of it) and
+// splices it to the owner, which answers the upgrade and then serves the WebSocket through it.
+// Descriptors cannot cross machines, so this instance keeps relaying bytes: one goroutine pair
+// per proxied connection (a rare path: only upgrades that land on a non-owner).
+func (f *Forwarder) proxyUpgrade(o owner, r *conn.Request, l conn.Link) bool {
+	h, ok := l.(conn.Handoff)
+	if !ok {
+		return false
+	}
+	head := f.sign(append([]byte(nil), r.Raw...))
+	fallback := sessionUnknown(r.Origin)
+	fallback.Close = true
+	fb := responseBytes(fallback)
+	return h.HandOff(func(fd int) error {
+		nfd, err := unix.Dup(fd) // netpoll closes its copy right after this call
+		if err != nil {
+			f.Failed.Add(1)
+			return err
+		}
+		go f.splice(nfd, o, head, fb)
+		return nil
+	}, fallback)
+}
+
+func (f *Forwarder) splice(fd int, o owner, head, fallback []byte) {
+	file := os.NewFile(uintptr(fd), "proxied-client")
+	client, err := net.FileConn(file)
+	_ = file.Close()
+	if err != nil {
+		f.Failed.Add(1)
+		return
+	}
+	defer client.Close()
+	up, err := net.DialTimeout(o.network, o.addr, 2*time.Second)
+	if err == nil {
+		_ = up.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, err = up.Write(head); err != nil {
+			_ = up.Close()
+		}
+		_ = up.SetWriteDeadline(time.Time{})
+	}
+	if err != nil {
+		f.Failed.Add(1)
+		_ = client.SetWriteDeadline(time.Now().Add(time.Second))
+		_, _ = client.Write(fallback)
+		return
+	}
+	defer up.Close()
+	f.Proxied.Add(1)
+	f.ProxiedOpen.Add(1)
+	defer f.ProxiedOpen.Add(-1)
+	// Whichever side ends first ends both: a WebSocket has no use for a half-open relay.
+	var once atomic.Bool
+	stop := func() {
+		if !once.Swap(true) {
+			_ = client.Close()
+			_ = up.Close()
+		}
+	}
+	go func() {
+		_, _ = io.Copy(up, client)
+		stop()
+	}()
+	_, _ = io.Copy(client, up)
+	stop()
+}
+
+// responseBytes is r as written on the wire (a small, complete response).
+func responseBytes(r *conn.Response) []byte {
+	n := 0
+	for _, b := range r.Body {
+		n += len(b)
+	}
+	out := []byte("HTTP/1.1 " + strconv.Itoa(r.Status) + " Bad Request\r\nContent-Type: " + r.ContentType +
+		"\r\nContent-Length: " + strconv.Itoa(n) + "\r\nConnection: close\r\n")
+	for _, h := range r.Header {
+		out = append(out, h.Name+": "+h.Value+"\r\n"...)
+	}
+	out = append(out, "\r\n"...)
+	for _, b := range r.Body {
+		out = append(out, b...)
+	}
+	return out
+}
+
+// Gate guards the internal listener: it passes a request to the Engine.IO server only when it
+// is signed with the cluster secret (Verify) and names a session of this instance; anything else
+// is answered without touching a session (403, or "Session ID unknown").
+type Gate struct {
+	secret []byte
+	prefix string
+	next   conn.HTTPHandler
+	now    func() time.Time
+
+	mu   sync.Mutex
+	seen map[string]time.Time // signatures accepted within MaxClockSkew: a replay is refused
+
+	Served   atomic.Int64 // forwarded requests passed to the Engine.IO server
+	Rejected atomic.Int64 // requests refused for a missing or bad signature
+}
+
+// NewGate guards next (the Socket.IO server) for the instance whose sids start with prefix.
+func NewGate(secret []byte, prefix string, next conn.HTTPHandler) *Gate {
+	return &Gate{secret: append([]byte(nil), secret...), prefix: prefix, next: next, now: time.Now, seen: map[string]time.Time{}}
+}
+
+// firstUse records mac and reports whether it was not seen within the skew window (a signed
+// request captured on the wire cannot be injected again).
+func (g *Gate) firstUse(mac string, now time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if _, dup := g.seen[mac]; dup {
+		return false
+	}
+	if len(g.seen) >= 1024 && len(g.seen)%1024 == 0 {
+		for k, at := range g.seen {
+			if now.Sub(at) > 2*MaxClockSkew {
+				delete(g.seen, k)
+			}
+		}
+	}
+	g.seen[mac] = now
+	return true
+}
+
+// ServeRequest implements conn.HTTPHandler.
+func (g *Gate) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
+	now := g.now()
+	mac, err := verify(g.secret, r.Raw, now)
+	if err == nil && !g.firstUse(mac, now) {
+		err = errors.New("cluster: replayed request")
+	}
+	if err != nil {
+		g.Rejected.Add(1)
+		l.Respond(&conn.Response{Status: 403, ContentType: "application/json", Close: true,
+			Body: [][]byte{engineio.AppendErrorMessage(nil, engineio.ErrForbidden, "cluster authentication failed")}})
+		return nil
+	}
+	if sid := r.Query.Get("sid"); sid == "" || !strings.HasPrefix(sid, g.prefix) {
+		l.Respond(sessionUnknown(r.Origin))
+		return nil
+	}
+	g.Served.Add(1)
+	return g.next.ServeRequest(r, l)
+}

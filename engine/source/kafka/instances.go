@@ -1,0 +1,242 @@
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	kafkago "github.com/segmentio/kafka-go"
+)
+
+// Instance announcements share the compacted config topic with the store records: key
+// "instance:<id>", value the JSON of Instance, one record per heartbeat (compaction keeps the
+// last), and a tombstone (nil value) when the instance stops gracefully. ConfigSync skips these
+// keys; a Directory reads them (its own reader of the topic, from the beginning).
+
+// InstanceKeyPrefix starts the config-topic key of every instance announcement.
+const InstanceKeyPrefix = "instance:"
+
+// IsInstanceKey reports whether a config-topic key is an instance announcement.
+func IsInstanceKey(key []byte) bool { return strings.HasPrefix(string(key), InstanceKeyPrefix) }
+
+// Instance is one pushgate instance as announced on the config topic.
+type Instance struct {
+	// ID names the instance; Engine.IO session ids it creates start with it.
+	ID string `json:"id"`
+	// Addr is its internal (instance-to-instance) address, host:port.
+	Addr string `json:"addr"`
+	// Heartbeat is when the record was written (the writer's clock).
+	Heartbeat time.Time `json:"heartbeat"`
+	// Interval is the announcing instance's heartbeat period.
+	Interval time.Duration `json:"interval"`
+}
+
+// DirectoryConfig configures a Directory.
+type DirectoryConfig struct {
+	// Kafka reaches the brokers and names the config topic (ConfigTopic).
+	Kafka Config
+	// Self is this instance's announcement (Heartbeat and Interval are filled in).
+	Self Instance
+	// Interval is the heartbeat period. Zero means 2s.
+	Interval time.Duration
+	// Missed is how many heartbeat periods without a record make a peer dead. Zero means 3.
+	Missed int
+}
+
+// Directory announces this instance on the config topic every Interval and keeps the live
+// instances seen there: a peer is alive while its last heartbeat is younger than Missed of its
+// own intervals (plus one second of slack).
+type Directory struct {
+	cfg    DirectoryConfig
+	cn     *conns
+	writer *kafkago.Writer
+	stats  *Stats
+	rl     *rateLog
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	now    func() time.Time
+
+	mu    sync.RWMutex
+	peers map[string]peer
+}
+
+type peer struct {
+	Instance
+	seen time.Time // this process's clock, or the record's when it was already old
+}
+
+// NewDirectory validates cfg and prepares the producer; Start begins announcing and reading.
+func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
+	cfg.Kafka.applyDefaults()
+	if cfg.Interval <= 0 {
+		cfg.Interval = 2 * time.Second
+	}
+	if cfg.Missed <= 0 {
+		cfg.Missed = 3
+	}
+	if cfg.Self.ID == "" || cfg.Self.Addr == "" {
+		return nil, errors.New("kafka: instance directory needs an id and an address")
+	}
+	cn, err := newConns(&cfg.Kafka)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Directory{
+		cfg: cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Kafka.Logger, 5*time.Second),
+		ctx: ctx, cancel: cancel, now: time.Now, peers: map[string]peer{},
+		writer: &kafkago.Writer{
+			Addr:         kafkago.TCP(cfg.Kafka.Brokers...),
+			Topic:        cfg.Kafka.ConfigTopic,
+			Balancer:     &kafkago.Murmur2Balancer{},
+			RequiredAcks: kafkago.RequireOne,
+			BatchTimeout: time.Millisecond,
+			WriteTimeout: cfg.Kafka.PublishTimeout,
+			ReadTimeout:  cfg.Kafka.PublishTimeout,
+			MaxAttempts:  2,
+			Transport:    cn.transport,
+		},
+	}, nil
+}
+
+// Start begins the heartbeat and the reader.
+func (d *Directory) Start() {
+	d.wg.Add(2)
+	go func() { defer d.wg.Done(); d.announce() }()
+	go func() { defer d.wg.Done(); d.read() }()
+}
+
+// Lookup returns the internal address of the live instance id.
+func (d *Directory) Lookup(id string) (string, bool) {
+	d.mu.RLock()
+	p, ok := d.peers[id]
+	d.mu.RUnlock()
+	if !ok || !d.alive(p) {
+		return "", false
+	}
+	return p.Addr, true
+}
+
+// Live returns the live instances, by id.
+func (d *Directory) Live() []Instance {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []Instance
+	for _, p := range d.peers {
+		if d.alive(p) {
+			out = append(out, p.Instance)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (d *Directory) alive(p peer) bool {
+	iv := p.Interval
+	if iv <= 0 {
+		iv = d.cfg.Interval
+	}
+	return d.now().Sub(p.seen) < time.Duration(d.cfg.Missed)*iv+time.Second
+}
+
+// Close stops announcing, writes this instance's tombstone (so peers drop it at once rather than
+// after the missed heartbeats) and stops the reader.
+func (d *Directory) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	d.cancel()
+	d.wg.Wait()
+	err := d.writer.WriteMessages(ctx, kafkago.Message{Key: []byte(InstanceKeyPrefix + d.cfg.Self.ID)})
+	err = errors.Join(err, d.writer.Close())
+	d.cn.close()
+	if err != nil {
+		return fmt.Errorf("kafka: instance directory close: %w", err)
+	}
+	return nil
+}
+
+func (d *Directory) announce() {
+	t := time.NewTicker(d.cfg.Interval)
+	defer t.Stop()
+	for {
+		self := d.cfg.Self
+		self.Heartbeat, self.Interval = d.now().UTC(), d.cfg.Interval
+		v, _ := json.Marshal(self)
+		ctx, cancel := context.WithTimeout(d.ctx, d.cfg.Interval)
+		err := d.writer.WriteMessages(ctx, kafkago.Message{Key: []byte(InstanceKeyPrefix + self.ID), Value: v})
+		cancel()
+		if err != nil && d.ctx.Err() == nil {
+			d.rl.warn("heartbeat", "kafka: instance heartbeat not written, retrying", "topic", d.cfg.Kafka.ConfigTopic, "error", err)
+		}
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// read follows every partition of the config topic from its first offset, keeping the instance
+// records.
+func (d *Directory) read() {
+	var offs map[int]bounds
+	for attempt := 1; ; attempt++ {
+		var err error
+		if offs, err = d.cn.offsets(d.ctx, d.cfg.Kafka.ConfigTopic); err == nil {
+			break
+		}
+		if d.ctx.Err() != nil {
+			return
+		}
+		d.rl.warn("metadata", "kafka: config topic unavailable for the instance directory, retrying", "topic", d.cfg.Kafka.ConfigTopic, "error", err)
+		if !sleepCtx(d.ctx, backoff(attempt, d.cfg.Kafka.BackoffMax)) {
+			return
+		}
+	}
+	var wg sync.WaitGroup
+	for p, b := range offs {
+		r := &partReader{cfg: &d.cfg.Kafka, cn: d.cn, topic: d.cfg.Kafka.ConfigTopic, part: p, next: b.first,
+			stats: d.stats, ps: d.stats.part(p), rl: d.rl, handle: func(_ context.Context, m *kafkago.Message) bool {
+				d.apply(m.Key, m.Value)
+				return true
+			}}
+		wg.Add(1)
+		go func() { defer wg.Done(); r.run(d.ctx) }()
+	}
+	wg.Wait()
+}
+
+// apply records one config-topic record if it is an instance announcement.
+func (d *Directory) apply(key, value []byte) {
+	if !IsInstanceKey(key) {
+		return
+	}
+	id := strings.TrimPrefix(string(key), InstanceKeyPrefix)
+	if value == nil {
+		d.mu.Lock()
+		delete(d.peers, id)
+		d.mu.Unlock()
+		return
+	}
+	var in Instance
+	if err := json.Unmarshal(value, &in); err != nil || in.ID != id || in.Addr == "" {
+		d.rl.warn("instance-record", "kafka: malformed instance record skipped", "key", truncate(string(key), 120))
+		return
+	}
+	// A record read from the topic's history may be long dead: one older (by its writer's clock)
+	// than a peer lives is kept as dead; a recent one counts from now, so clocks a few seconds
+	// apart do not matter.
+	seen := d.now()
+	if hb := in.Heartbeat; !hb.IsZero() && !d.alive(peer{Instance: in, seen: hb}) {
+		seen = hb
+	}
+	d.mu.Lock()
+	d.peers[id] = peer{Instance: in, seen: seen}
+	d.mu.Unlock()
+}

@@ -1,0 +1,76 @@
+package kafka
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func newDirectory(t *testing.T, b *broker, id string) *Directory {
+	t.Helper()
+	d, err := NewDirectory(DirectoryConfig{Kafka: testConfig(b), Self: Instance{ID: id, Addr: id + ".internal:8091"}, Interval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	return d
+}
+
+// Instances find each other on the config topic, a graceful stop withdraws one at once, a
+// silent one expires after the missed heartbeats, and the store's ConfigSync ignores the records.
+func TestDirectoryAnnounceExpireWithdraw(t *testing.T) {
+	b := newBroker(t)
+	_, cs := newInstance(t, b)
+	a := newDirectory(t, b, "a")
+	t.Cleanup(func() { _ = a.Close() })
+	bd := newDirectory(t, b, "b")
+	c := newDirectory(t, b, "c")
+	t.Cleanup(func() { _ = c.Close() })
+	checkFor(t, 5*time.Second, func() error {
+		if got := a.Live(); len(got) != 3 {
+			return fmt.Errorf("a sees %v", got)
+		}
+		if addr, ok := c.Lookup("b"); !ok || addr != "b.internal:8091" {
+			return fmt.Errorf("c: Lookup(b) = %q %v", addr, ok)
+		}
+		return nil
+	})
+
+	if err := bd.Close(); err != nil { // tombstone: gone without waiting for the heartbeats
+		t.Fatal(err)
+	}
+	checkFor(t, 250*time.Millisecond, func() error {
+		if _, ok := a.Lookup("b"); ok {
+			return fmt.Errorf("a still sees b after its tombstone")
+		}
+		return nil
+	})
+
+	// c goes silent (as after SIGKILL): stop its heartbeat without a tombstone.
+	c.cancel()
+	c.wg.Wait()
+	silent := time.Now()
+	checkFor(t, 3*time.Second, func() error {
+		if _, ok := a.Lookup("c"); ok {
+			return fmt.Errorf("a still sees c")
+		}
+		return nil
+	})
+	if d := time.Since(silent); d < 3*100*time.Millisecond {
+		t.Errorf("c expired after %v, before 3 missed heartbeats", d)
+	}
+
+	// A directory started now reads the history: only the live instance is there.
+	late := newDirectory(t, b, "late")
+	t.Cleanup(func() { _ = late.Close() })
+	checkFor(t, 5*time.Second, func() error {
+		got := late.Live()
+		if len(got) != 2 || got[0].ID != "a" || got[1].ID != "late" {
+			return fmt.Errorf("late sees %v", got)
+		}
+		return nil
+	})
+	if n := cs.Stats().DecodeErrors.Load(); n != 0 {
+		t.Errorf("ConfigSync counted %d instance records as invalid", n)
+	}
+}
