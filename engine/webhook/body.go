@@ -1,0 +1,128 @@
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/protocol/jsontext"
+)
+
+// appendBody appends the ADSP webhook body of ev (see doc.go): the internal DomainEvent as ADSP's
+// axios.post serialises it, with tenantId as the AdspId object.
+func appendBody(dst []byte, ev *source.Event) []byte {
+	var raw struct {
+		Context json.RawMessage `json:"context"`
+		Payload json.RawMessage `json:"payload"`
+	}
+	_ = json.Unmarshal(ev.JSON, &raw) // ev.JSON is canonical, valid JSON
+	dst = append(dst, `{"namespace":`...)
+	dst = jsontext.AppendString(dst, ev.Namespace)
+	dst = append(dst, `,"name":`...)
+	dst = jsontext.AppendString(dst, ev.Name)
+	dst = append(dst, `,"tenantId":`...)
+	dst = appendAdspID(dst, ev.TenantID)
+	if ev.CorrelationID != "" {
+		dst = append(dst, `,"correlationId":`...)
+		dst = jsontext.AppendString(dst, ev.CorrelationID)
+	}
+	if len(raw.Context) > 0 {
+		dst = append(dst, `,"context":`...)
+		dst = append(dst, raw.Context...)
+	}
+	dst = append(dst, `,"timestamp":"`...)
+	dst = ev.Timestamp.UTC().AppendFormat(dst, source.TimestampLayout)
+	dst = append(dst, `","payload":`...)
+	if len(raw.Payload) == 0 {
+		raw.Payload = json.RawMessage("{}")
+	}
+	dst = append(dst, raw.Payload...)
+	return append(dst, '}')
+}
+
+// appendAdspID appends the JSON of ADSP's AdspId for urn:ads:<namespace>:<service>[:<api>[:<resource>]]
+// ({"type","namespace","service","api","resource"}); anything else is written as a string.
+func appendAdspID(dst []byte, urn string) []byte {
+	rest, ok := strings.CutPrefix(urn, "urn:ads:")
+	if !ok {
+		return jsontext.AppendString(dst, urn)
+	}
+	parts := strings.SplitN(rest, ":", 4)
+	types := [...]string{"", "namespace", "service", "api", "resource"}
+	dst = append(dst, `{"type":`...)
+	dst = jsontext.AppendString(dst, types[len(parts)])
+	for i, name := range []string{"namespace", "service", "api", "resource"}[:len(parts)] {
+		dst = append(dst, `,"`...)
+		dst = append(dst, name...)
+		dst = append(dst, `":`...)
+		dst = jsontext.AppendString(dst, parts[i])
+	}
+	return append(dst, '}')
+}
+
+// deliveryID is the webhook-id of ev's delivery to an endpoint: deterministic, so a retry, a
+// re-read after a crash and a replay all carry the same id ("msg_" + 26 base32 characters).
+func deliveryID(eventID, endpoint string) string {
+	sum := sha256.Sum256([]byte(eventID + "\x00" + endpoint))
+	return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:]))[:26]
+}
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))[:26]
+}
+
+// SecretPrefix starts every Standard Webhooks symmetric secret.
+const SecretPrefix = "whsec_"
+
+// newSecret returns "whsec_" + base64 of 32 random bytes.
+func newSecret() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("webhook: no randomness: " + err.Error())
+	}
+	return SecretPrefix + base64.StdEncoding.EncodeToString(b[:])
+}
+
+var errBadSecret = errors.New("webhook: malformed secret")
+
+// sign returns the Standard Webhooks v1 signature "v1,<base64 HMAC-SHA256(id.timestamp.body)>".
+func sign(secret, id string, ts time.Time, body []byte) (string, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, SecretPrefix))
+	if err != nil || len(key) == 0 {
+		return "", errBadSecret
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(id))
+	m.Write([]byte{'.'})
+	m.Write(strconv.AppendInt(nil, ts.Unix(), 10))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil)), nil
+}
+
+// signatures returns the webhook-signature header: the current secret's signature, then (during a
+// rotation's overlap) the previous secret's, space-separated.
+func (st *endpointState) signatures(id string, ts time.Time, body []byte) (string, error) {
+	sig, err := sign(st.Secret, id, ts, body)
+	if err != nil {
+		return "", err
+	}
+	if st.Previous != "" && ts.Before(st.PreviousUntil) {
+		old, err := sign(st.Previous, id, ts, body)
+		if err != nil {
+			return "", err
+		}
+		sig += " " + old
+	}
+	return sig, nil
+}

@@ -1,0 +1,384 @@
+package webhook
+
+import (
+	"bytes"
+	"container/heap"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/pushgate/pushgate/engine/store"
+)
+
+// Attempt outcomes (the outcome label of pushgate_webhook_attempts_total).
+const (
+	OutcomeSuccess     = "success"
+	OutcomeHTTP3xx     = "http_3xx"
+	OutcomeHTTP4xx     = "http_4xx"
+	OutcomeHTTP5xx     = "http_5xx"
+	OutcomeTimeout     = "timeout"
+	OutcomeNetwork     = "network"
+	OutcomeSSRFBlocked = "ssrf_blocked"
+)
+
+// Outcomes lists every outcome.
+var Outcomes = []string{OutcomeSuccess, OutcomeHTTP3xx, OutcomeHTTP4xx, OutcomeHTTP5xx, OutcomeTimeout, OutcomeNetwork, OutcomeSSRFBlocked}
+
+const (
+	maxResponseRead    = 64 << 10 // response bytes read per attempt (the rest is not read)
+	maxResponseExcerpt = 1 << 10  // response bytes kept in the attempt log
+	cooldownCap        = 20       // the breaker's cooldown doubles up to 20× BreakerCooldown (10 min by default)
+	userAgent          = "pushgate-webhooks/1"
+)
+
+// Attempt is one entry of an endpoint's attempt log (GET …/attempts).
+type Attempt struct {
+	Time       time.Time `json:"time"`
+	DeliveryID string    `json:"deliveryId"`
+	Attempt    int       `json:"attempt"`
+	Outcome    string    `json:"outcome"`
+	StatusCode int       `json:"statusCode,omitempty"`
+	LatencyMS  float64   `json:"latencyMs"`
+	Error      string    `json:"error,omitempty"`
+	Response   string    `json:"response,omitempty"`
+}
+
+type result struct {
+	outcome    string
+	status     int
+	date       string // the receiver's Date header
+	latency    time.Duration
+	err        string
+	excerpt    []byte
+	remoteAddr string
+}
+
+func (s *Service) scheduleLoop() {
+	defer s.loops.Done()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		now := time.Now()
+		var puts []store.WebhookPut
+		for len(s.due) > 0 && !s.due[0].Due.After(now) && !s.closed {
+			puts = s.dispatchLocked(s.due.pop(), now, puts)
+		}
+		wait := time.Minute
+		if len(s.due) > 0 {
+			wait = min(wait, s.due[0].Due.Sub(now))
+		}
+		s.mu.Unlock()
+		s.write(puts, nil)
+		t.Reset(wait)
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// dispatchLocked starts, defers or retires a due delivery; store changes are appended to puts.
+func (s *Service) dispatchLocked(d *delivery, now time.Time, puts []store.WebhookPut) []store.WebhookPut {
+	ep := s.eps[d.Endpoint]
+	switch {
+	case ep == nil: // removed webhook (possibly while we were down)
+		s.cancelLocked(d)
+		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
+	case ep.st.Disabled:
+		puts = append(puts, s.deadLocked(d, now, "endpoint disabled")...)
+	case now.Before(ep.open): // circuit open: wait, not charged an attempt
+		d.Due = ep.open
+		s.due.push(d)
+	case ep.inflight >= s.cfg.MaxInFlight || (ep.fails >= s.cfg.BreakerThreshold && ep.inflight > 0):
+		ep.waiting = append(ep.waiting, d)
+	default:
+		s.startLocked(ep, d)
+	}
+	return puts
+}
+
+func (s *Service) startLocked(ep *endpoint, d *delivery) {
+	ep.inflight++
+	d.inflight = true
+	d.Attempts++
+	hook, st, ctx := ep.sc.Hook, ep.st, ep.ctx
+	s.flights.Add(1)
+	go func() {
+		defer s.flights.Done()
+		r := s.send(ctx, hook, &st, d)
+		s.finish(ep, d, hook, r)
+	}()
+}
+
+// pumpLocked starts waiting deliveries while the endpoint has room, or parks them until its
+// circuit closes.
+func (s *Service) pumpLocked(ep *endpoint, now time.Time) {
+	if s.eps[ep.key] != ep || s.closed {
+		return
+	}
+	for len(ep.waiting) > 0 {
+		if now.Before(ep.open) {
+			for _, w := range ep.waiting {
+				w.Due = ep.open
+				s.due.push(w)
+			}
+			ep.waiting = nil
+			return
+		}
+		if ep.inflight >= s.cfg.MaxInFlight || (ep.fails >= s.cfg.BreakerThreshold && ep.inflight > 0) {
+			return
+		}
+		d := ep.waiting[0]
+		ep.waiting = ep.waiting[1:]
+		s.startLocked(ep, d)
+	}
+}
+
+// finish records an attempt's result and decides the delivery's fate.
+func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
+	now := time.Now()
+	s.mu.Lock()
+	ep.inflight--
+	d.inflight = false
+	if s.closed { // aborted by Close: the record stays pending and is sent after a restart
+		s.mu.Unlock()
+		return
+	}
+	if d.cancelled {
+		s.mu.Unlock()
+		s.write([]store.WebhookPut{{Bucket: store.WebhookPending, Key: d.ID}}, nil)
+		return
+	}
+	s.stats.observe(r)
+	att, _ := json.Marshal(Attempt{Time: now.UTC(), DeliveryID: d.ID, Attempt: d.Attempts, Outcome: r.outcome,
+		StatusCode: r.status, LatencyMS: float64(r.latency.Microseconds()) / 1000, Error: r.err, Response: string(r.excerpt)})
+	var puts []store.WebhookPut
+	sc := ep.sc
+	attemptNo := d.Attempts // d is back in the queue (and mutable by others) once retry pushes it
+	stateChanged, retry, disable := false, false, ""
+	if r.outcome == OutcomeSuccess {
+		ep.fails, ep.open, ep.cooldown = 0, time.Time{}, s.cfg.BreakerCooldown
+		if !ep.st.FailingSince.IsZero() {
+			ep.st.FailingSince, stateChanged = time.Time{}, true
+		}
+		delete(s.pending, d.ID)
+		s.stats.delivered.Add(1)
+		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
+	} else {
+		d.LastError = r.summary()
+		ep.fails++
+		if ep.fails >= s.cfg.BreakerThreshold {
+			if ep.fails > s.cfg.BreakerThreshold { // the half-open probe failed
+				ep.cooldown = min(2*ep.cooldown, cooldownCap*s.cfg.BreakerCooldown)
+			}
+			ep.open = now.Add(ep.cooldown)
+		}
+		if ep.st.FailingSince.IsZero() {
+			ep.st.FailingSince, stateChanged = now.UTC(), true
+		}
+		switch {
+		case r.status == http.StatusGone:
+			disable = "the endpoint answered 410 Gone"
+		case ep.st.Disabled:
+			puts = append(puts, s.deadLocked(d, now, "endpoint disabled")...)
+		case s.cfg.DisableAfter > 0 && now.Sub(ep.st.FailingSince) >= s.cfg.DisableAfter:
+			disable = "failing since " + ep.st.FailingSince.Format(time.RFC3339)
+		case d.Attempts >= len(s.cfg.Schedule):
+			puts = append(puts, s.deadLocked(d, now, "attempts exhausted")...)
+		default:
+			retry = true
+			d.Due = now.Add(s.delay(d.Attempts))
+			b, _ := json.Marshal(d)
+			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: b})
+		}
+	}
+	if disable != "" {
+		ep.st.Disabled, ep.st.DisabledAt, ep.st.DisabledReason, stateChanged = true, now.UTC(), disable, true
+		puts = append(puts, s.deadLocked(d, now, "endpoint disabled: "+disable)...)
+		puts = append(puts, s.retireEndpointLocked(ep, now, "endpoint disabled: "+disable)...)
+		s.log.Warn("webhook: endpoint disabled", "webhook", hook.Key, "tenant", ep.sc.Tenant, "reason", disable)
+	}
+	if stateChanged {
+		// Endpoint state changes are rare; writing them under the lock keeps them in order.
+		s.putStateLocked(ep)
+	}
+	s.mu.Unlock()
+	s.write(puts, []store.WebhookAttempt{{Endpoint: ep.key, Value: att}})
+	s.mu.Lock()
+	if retry && !d.cancelled && !s.closed {
+		s.due.push(d)
+	}
+	s.pumpLocked(ep, now)
+	s.mu.Unlock()
+	s.kick()
+	s.emitTriggered(sc, d, attemptNo, r, now)
+	if disable != "" {
+		s.emitDisabled(sc, d.Trigger.TenantID, disable, now)
+	}
+}
+
+// retireEndpointLocked dead-letters every queued (not in-flight) delivery of ep.
+func (s *Service) retireEndpointLocked(ep *endpoint, now time.Time, reason string) []store.WebhookPut {
+	var puts []store.WebhookPut
+	for _, o := range s.pending {
+		if o.Endpoint == ep.key && !o.inflight {
+			puts = append(puts, s.deadLocked(o, now, reason)...)
+		}
+	}
+	ep.waiting = nil
+	return puts
+}
+
+func (s *Service) putStateLocked(ep *endpoint) {
+	b, _ := json.Marshal(ep.st)
+	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: []store.WebhookPut{{Bucket: store.WebhookState, Key: ep.key, Value: b}}}); err != nil {
+		s.log.Error("webhook: could not store endpoint state", "webhook", ep.sc.Hook.Key, "err", err)
+	}
+}
+
+// deadLocked moves d to the dead-letter list.
+func (s *Service) deadLocked(d *delivery, now time.Time, reason string) []store.WebhookPut {
+	s.unqueueLocked(d)
+	delete(s.pending, d.ID)
+	d.DeadAt, d.DeadReason = now.UTC(), reason
+	s.stats.dead.Add(1)
+	b, _ := json.Marshal(d)
+	s.log.Warn("webhook: delivery dead-lettered", "delivery", d.ID, "endpoint", d.Endpoint, "attempts", d.Attempts, "reason", reason, "lastError", d.LastError)
+	return []store.WebhookPut{{Bucket: store.WebhookPending, Key: d.ID}, {Bucket: store.WebhookDead, Key: d.ID, Value: b}}
+}
+
+// cancelLocked forgets d (its webhook was removed); the caller deletes the record.
+func (s *Service) cancelLocked(d *delivery) {
+	s.unqueueLocked(d)
+	delete(s.pending, d.ID)
+	d.cancelled = true
+	s.stats.cancelled.Add(1)
+}
+
+func (s *Service) unqueueLocked(d *delivery) {
+	if d.idx >= 0 {
+		heap.Remove(&s.due, d.idx)
+	}
+	if ep := s.eps[d.Endpoint]; ep != nil {
+		for i, w := range ep.waiting {
+			if w == d {
+				ep.waiting = append(ep.waiting[:i], ep.waiting[i+1:]...)
+				break
+			}
+		}
+	}
+}
+
+func (s *Service) write(puts []store.WebhookPut, atts []store.WebhookAttempt) {
+	if len(puts) == 0 && len(atts) == 0 {
+		return
+	}
+	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts, Attempts: atts, KeepAttempts: s.cfg.KeepAttempts}); err != nil {
+		s.log.Error("webhook: could not store delivery state", "err", err)
+	}
+}
+
+// delay is the wait before attempt n+1 (n attempts made), with ±20 % jitter when not zero.
+func (s *Service) delay(n int) time.Duration {
+	d := s.cfg.Schedule[min(n, len(s.cfg.Schedule)-1)]
+	if d <= 0 {
+		return 0
+	}
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// send makes one attempt.
+func (s *Service) send(ctx context.Context, h *Hook, st *endpointState, d *delivery) result {
+	ts := time.Now()
+	sig, err := st.signatures(d.ID, ts, d.Body)
+	if err != nil {
+		return result{outcome: OutcomeNetwork, err: err.Error()}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(d.Body))
+	if err != nil {
+		return result{outcome: OutcomeNetwork, err: "invalid URL"}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", userAgent)
+	req.Header.Set("webhook-id", d.ID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+	start := time.Now()
+	resp, err := s.client.Do(req)
+	if err != nil {
+		r := classify(err)
+		r.latency = time.Since(start)
+		return r
+	}
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
+	_ = resp.Body.Close()
+	r := result{status: resp.StatusCode, date: resp.Header.Get("Date"), latency: time.Since(start)}
+	r.excerpt = body[:min(len(body), maxResponseExcerpt)]
+	switch resp.StatusCode / 100 {
+	case 2:
+		r.outcome = OutcomeSuccess
+	case 3:
+		r.outcome = OutcomeHTTP3xx
+	case 5:
+		r.outcome = OutcomeHTTP5xx
+	default:
+		r.outcome = OutcomeHTTP4xx
+	}
+	if rerr != nil && r.outcome == OutcomeSuccess && errors.Is(rerr, context.DeadlineExceeded) {
+		r.outcome, r.err = OutcomeTimeout, "timeout reading the response"
+	}
+	return r
+}
+
+func classify(err error) result {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL may carry credentials: never in logs or the attempt log
+	}
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrBlockedAddress):
+		return result{outcome: OutcomeSSRFBlocked, err: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return result{outcome: OutcomeTimeout, err: "timeout"}
+	default:
+		return result{outcome: OutcomeNetwork, err: err.Error()}
+	}
+}
+
+func (r result) summary() string {
+	if r.status != 0 {
+		return "HTTP " + strconv.Itoa(r.status)
+	}
+	return r.outcome + ": " + r.err
+}
+
+// dheap orders deliveries by due time.
+type dheap []*delivery
+
+func (h dheap) Len() int           { return len(h) }
+func (h dheap) Less(i, j int) bool { return h[i].Due.Before(h[j].Due) }
+func (h dheap) Swap(i, j int)      { h[i], h[j] = h[j], h[i]; h[i].idx = i; h[j].idx = j }
+func (h *dheap) Push(x any)        { d := x.(*delivery); d.idx = len(*h); *h = append(*h, d) }
+func (h *dheap) Pop() any {
+	old := *h
+	d := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	d.idx = -1
+	return d
+}
+func (h *dheap) push(d *delivery) { heap.Push(h, d) }
+func (h *dheap) pop() *delivery   { return heap.Pop(h).(*delivery) }

@@ -1,0 +1,233 @@
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/store"
+)
+
+const tenantA = "urn:ads:platform:tenant-service:v2:/tenants/aaaaaaaaaaaaaaaaaaaaaaaa"
+
+// received is one request a receiver got.
+type received struct {
+	id, ts, sig string
+	body        []byte
+	at          time.Time
+}
+
+// receiver is a real HTTP server on loopback whose answer can be changed while it runs.
+type receiver struct {
+	t      *testing.T
+	url    string
+	status atomic.Int64 // answered status; 0 = hang until the request is cancelled
+	mu     sync.Mutex
+	got    []received
+	hits   atomic.Int64
+	srv    *http.Server
+}
+
+func newReceiver(t *testing.T, status int) *receiver {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &receiver{t: t, url: "http://" + ln.Addr().String() + "/hook"}
+	r.status.Store(int64(status))
+	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.hits.Add(1)
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got = append(r.got, received{req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp"), req.Header.Get("webhook-signature"), b, time.Now()})
+		r.mu.Unlock()
+		st := int(r.status.Load())
+		if st == 0 {
+			<-req.Context().Done()
+			return
+		}
+		w.WriteHeader(st)
+		fmt.Fprint(w, "answer ", st)
+	})}
+	go func() { _ = r.srv.Serve(ln) }()
+	t.Cleanup(func() { _ = r.srv.Close() })
+	return r
+}
+
+func (r *receiver) requests() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]received(nil), r.got...)
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// docs is a mutable configuration the service reads through Config.Configs.
+type docs struct {
+	mu      sync.Mutex
+	core    string
+	tenants map[string]string
+}
+
+func (d *docs) set(tenant, doc string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.tenants == nil {
+		d.tenants = map[string]string{}
+	}
+	d.tenants[tenant] = doc
+}
+
+func (d *docs) get() ([]byte, map[string][]byte) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	m := map[string][]byte{}
+	for k, v := range d.tenants {
+		m[k] = []byte(v)
+	}
+	return []byte(d.core), m
+}
+
+// env is a service on a real store, a real bus recording what it emits, and loopback allowed.
+type env struct {
+	t     *testing.T
+	dir   string
+	st    *store.Store
+	docs  *docs
+	bus   *source.Bus
+	svc   *Service
+	mu    sync.Mutex
+	emits []*source.Event
+	seq   atomic.Int64
+}
+
+func newEnv(t *testing.T, mod func(*Config)) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), docs: &docs{}}
+	e.bus = source.NewBus(source.BusConfig{})
+	e.bus.Subscribe(func(ev *source.Event) {
+		e.mu.Lock()
+		e.emits = append(e.emits, ev)
+		e.mu.Unlock()
+	})
+	t.Cleanup(e.bus.Close)
+	e.open(mod)
+	return e
+}
+
+func (e *env) open(mod func(*Config)) {
+	e.t.Helper()
+	st, err := store.Open(e.dir, store.Options{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.st = st
+	cfg := Config{Store: st, Configs: e.docs.get, Publisher: e.bus, Guard: Guard{AllowLoopback: true},
+		Schedule: []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond}, BreakerCooldown: 50 * time.Millisecond}
+	if mod != nil {
+		mod(&cfg)
+	}
+	svc, err := New(cfg)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	svc.Start()
+	e.svc = svc
+	e.t.Cleanup(e.close)
+}
+
+func (e *env) close() {
+	if e.svc != nil {
+		e.svc.Close()
+		_ = e.st.Close()
+		e.svc = nil
+	}
+}
+
+// hookDoc is a tenant document with one generic webhook per (key, url) listening to demo:ping.
+func hookDoc(pairs ...string) string {
+	var parts []string
+	for i := 0; i+1 < len(pairs); i += 2 {
+		parts = append(parts, fmt.Sprintf(`%q:{"id":%q,"name":"Hook %s","url":%q,"events":[{"namespace":"demo","name":"ping"}]}`, pairs[i], pairs[i], pairs[i], pairs[i+1]))
+	}
+	return `{"webhooks":{` + strings.Join(parts, ",") + `}}`
+}
+
+func (e *env) configure(tenant, doc string) {
+	e.t.Helper()
+	e.docs.set(tenant, doc)
+	if err := e.svc.Reload(); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// publish offers one demo:ping event of tenant to the service (as the hub's subscriber would).
+func (e *env) publish(tenant string) *source.Event {
+	n := e.seq.Add(1)
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 678e6, time.UTC)
+	ev := &source.Event{ID: fmt.Sprintf("1700000000-%d", n), TenantID: tenant, Namespace: "demo", Name: "ping", Timestamp: ts,
+		CorrelationID: fmt.Sprint("c-", n)}
+	ev.JSON = source.AppendEventJSON(nil, tenant, "demo", "ping", ts, ev.CorrelationID, []byte(`{"k":"v"}`), []byte(fmt.Sprintf(`{"n":%d}`, n)))
+	e.svc.Observe(ev)
+	return ev
+}
+
+func (e *env) emitted(name string) []*source.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []*source.Event
+	for _, ev := range e.emits {
+		if ev.Name == name {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func (e *env) secret(tenant, key string) SecretView {
+	e.t.Helper()
+	v, err := e.svc.Secret(tenant, key)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return v.(SecretView)
+}
+
+// verify checks one request's signatures independently of sign(): every secret in secrets must
+// have produced one of the header's v1 signatures.
+func verify(t *testing.T, r received, secrets ...string) {
+	t.Helper()
+	for _, sec := range secrets {
+		key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(sec, "whsec_"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := hmac.New(sha256.New, key)
+		io.WriteString(m, r.id+"."+r.ts+"."+string(r.body))
+		want := "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+		if !strings.Contains(" "+r.sig+" ", " "+want+" ") {
+			t.Fatalf("delivery %s: signature %q lacks %q", r.id, r.sig, want)
+		}
+	}
+}

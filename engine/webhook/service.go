@@ -1,0 +1,405 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/store"
+)
+
+// DefaultSchedule is the delay before each attempt, after the previous one failed (Svix's): now,
+// 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — eight attempts over about 27.5 hours.
+var DefaultSchedule = []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
+	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+
+// Config configures New. Zero values mean the documented defaults.
+type Config struct {
+	// Store keeps pending deliveries, dead letters, endpoint state and attempts. Required.
+	Store *store.Store
+	// Configs returns the core document and every tenant's document (engine Backend.AllConfigs).
+	// Required.
+	Configs func() (core []byte, tenants map[string][]byte)
+	// Publisher receives push-service:webhook-triggered and push-service:webhook-disabled. Nil
+	// means they are not emitted.
+	Publisher source.Publisher
+	// Logger: nil means slog.Default(). Secrets are never logged.
+	Logger *slog.Logger
+	// Registerer receives the pushgate_webhook_* metrics. Nil means none are registered.
+	Registerer prometheus.Registerer
+	// Schedule is the delay before each attempt (its length is the number of attempts), ±20 %
+	// jitter on all but a zero delay. Empty means DefaultSchedule.
+	Schedule []time.Duration
+	// Timeout bounds one attempt (connect, send, response head and body). Zero means 15s.
+	Timeout time.Duration
+	// MaxInFlight caps the concurrent attempts to one endpoint. Zero means 4.
+	MaxInFlight int
+	// BreakerThreshold consecutive failures open an endpoint's circuit for BreakerCooldown
+	// (doubling up to 20× that, 10 min by default, while the half-open probe keeps failing); due deliveries wait and are
+	// not charged an attempt. Zero means 5 failures and 30s.
+	BreakerThreshold int
+	BreakerCooldown  time.Duration
+	// DisableAfter disables an endpoint that has failed without a success for this long (and
+	// emits push-service:webhook-disabled). Zero means 120h (5 days); negative never disables.
+	DisableAfter time.Duration
+	// RotationOverlap is how long the previous secret keeps signing after a rotation. Zero means 24h.
+	RotationOverlap time.Duration
+	// Guard is the SSRF policy (the zero Guard refuses loopback, private, link-local and
+	// metadata addresses).
+	Guard Guard
+	// KeepAttempts is the attempt-log length per endpoint. Zero means 100.
+	KeepAttempts int
+	// MaxQueued bounds the events waiting to be matched (beyond it they are dropped and counted).
+	// Zero means 65536.
+	MaxQueued int
+}
+
+func (c *Config) applyDefaults() {
+	if len(c.Schedule) == 0 {
+		c.Schedule = DefaultSchedule
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 15 * time.Second
+	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = 4
+	}
+	if c.BreakerThreshold <= 0 {
+		c.BreakerThreshold = 5
+	}
+	if c.BreakerCooldown <= 0 {
+		c.BreakerCooldown = 30 * time.Second
+	}
+	if c.DisableAfter == 0 {
+		c.DisableAfter = 120 * time.Hour
+	}
+	if c.RotationOverlap <= 0 {
+		c.RotationOverlap = 24 * time.Hour
+	}
+	if c.KeepAttempts <= 0 {
+		c.KeepAttempts = 100
+	}
+	if c.MaxQueued <= 0 {
+		c.MaxQueued = 65536
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Service sends webhooks. Create it with New, feed it with Observe, run it with Start, stop it
+// with Close. All methods are safe for concurrent use.
+type Service struct {
+	cfg    Config
+	log    *slog.Logger
+	client *http.Client
+	hooks  atomic.Pointer[set]
+
+	qmu     sync.Mutex
+	queue   []*source.Event
+	qsignal chan struct{}
+
+	mu      sync.Mutex // guards everything below
+	eps     map[string]*endpoint
+	pending map[string]*delivery
+	due     dheap
+	closed  bool
+
+	wake    chan struct{}
+	stop    chan struct{}
+	started atomic.Bool
+	loops   sync.WaitGroup
+	flights sync.WaitGroup
+	stats   stats
+}
+
+// endpointState is what the store keeps per endpoint.
+type endpointState struct {
+	Secret         string    `json:"secret"`
+	Previous       string    `json:"previous,omitempty"`
+	PreviousUntil  time.Time `json:"previousUntil,omitzero"`
+	Disabled       bool      `json:"disabled,omitempty"`
+	DisabledAt     time.Time `json:"disabledAt,omitzero"`
+	DisabledReason string    `json:"disabledReason,omitempty"`
+	FailingSince   time.Time `json:"failingSince,omitzero"`
+}
+
+// endpoint is the runtime state of one configured webhook; guarded by Service.mu.
+type endpoint struct {
+	key      string
+	sc       scoped
+	st       endpointState
+	inflight int
+	waiting  []*delivery // due, held back by MaxInFlight or the half-open probe
+	fails    int         // consecutive
+	open     time.Time   // circuit open until
+	cooldown time.Duration
+	ctx      context.Context
+	cancel   context.CancelFunc
+}
+
+// trigger is what webhook-triggered reports about the event that caused a delivery.
+type trigger struct {
+	TenantID      string          `json:"tenantId"`
+	Namespace     string          `json:"namespace"`
+	Name          string          `json:"name"`
+	CorrelationID string          `json:"correlationId,omitempty"`
+	Context       json.RawMessage `json:"context,omitempty"`
+}
+
+// delivery is one (event, endpoint) pair; the JSON is its store record.
+type delivery struct {
+	ID         string          `json:"id"`
+	Endpoint   string          `json:"endpoint"`
+	Body       json.RawMessage `json:"body"`
+	Trigger    trigger         `json:"trigger"`
+	Attempts   int             `json:"attempts"`
+	Due        time.Time       `json:"due"`
+	Created    time.Time       `json:"created"`
+	LastError  string          `json:"lastError,omitempty"`
+	DeadAt     time.Time       `json:"deadAt,omitzero"`
+	DeadReason string          `json:"deadReason,omitempty"`
+	Test       bool            `json:"test,omitempty"`
+
+	idx       int  // position in Service.due, -1 when not there
+	inflight  bool // an attempt is running
+	cancelled bool // its webhook was removed
+}
+
+// New loads the endpoint state and the pending deliveries from the store and compiles the current
+// configuration. Nothing is sent before Start.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Configs == nil {
+		return nil, errors.New("webhook: Config.Store and Config.Configs are required")
+	}
+	cfg.applyDefaults()
+	s := &Service{
+		cfg: cfg, log: cfg.Logger, client: newClient(&cfg.Guard, cfg.Timeout),
+		qsignal: make(chan struct{}, 1), eps: map[string]*endpoint{}, pending: map[string]*delivery{},
+		wake: make(chan struct{}, 1), stop: make(chan struct{}),
+	}
+	s.stats.init(s, cfg.Registerer)
+	if err := s.Reload(); err != nil {
+		return nil, err
+	}
+	var loadErr error
+	err := cfg.Store.EachWebhook(store.WebhookPending, func(_ string, v []byte) error {
+		d := &delivery{idx: -1}
+		if err := json.Unmarshal(v, d); err != nil {
+			loadErr = errors.Join(loadErr, err)
+			return nil
+		}
+		s.pending[d.ID] = d
+		s.due.push(d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webhook: load pending deliveries: %w", err)
+	}
+	if loadErr != nil {
+		s.log.Error("webhook: some pending deliveries could not be read", "err", loadErr)
+	}
+	return s, nil
+}
+
+// Reload recompiles the webhooks of the current documents. A new webhook gets a secret; a removed
+// one stops at once: its queued deliveries are cancelled (counted) and its in-flight attempt is
+// aborted. Webhooks of a document that fails to compile are kept as they were.
+func (s *Service) Reload() error {
+	core, tenants := s.cfg.Configs()
+	set, err := compile(core, tenants)
+	if err != nil {
+		s.log.Error("webhook: some documents were skipped", "err", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.hooks.Load(); old != nil {
+		for k, sc := range old.all {
+			if _, kept := set.all[k]; !kept && set.failed[sc.Tenant] {
+				set.add(sc)
+			}
+		}
+	}
+	var puts []store.WebhookPut
+	for k, sc := range set.all {
+		ep := s.eps[k]
+		if ep != nil {
+			ep.sc = sc
+			continue
+		}
+		ep = &endpoint{key: k, sc: sc, cooldown: s.cfg.BreakerCooldown}
+		ep.ctx, ep.cancel = context.WithCancel(context.Background())
+		v, err := s.cfg.Store.GetWebhook(store.WebhookState, k)
+		if err != nil {
+			return fmt.Errorf("webhook: read state of %q: %w", sc.Hook.Key, err)
+		}
+		if v == nil || json.Unmarshal(v, &ep.st) != nil || ep.st.Secret == "" {
+			ep.st = endpointState{Secret: newSecret()}
+			b, _ := json.Marshal(ep.st)
+			puts = append(puts, store.WebhookPut{Bucket: store.WebhookState, Key: k, Value: b})
+		}
+		s.eps[k] = ep
+	}
+	var cancelled []*delivery
+	for k, ep := range s.eps {
+		if _, ok := set.all[k]; ok {
+			continue
+		}
+		ep.cancel()
+		delete(s.eps, k)
+		puts = append(puts, store.WebhookPut{Bucket: store.WebhookState, Key: k})
+		for _, d := range s.pending {
+			if d.Endpoint == k {
+				cancelled = append(cancelled, d)
+			}
+		}
+	}
+	for _, d := range cancelled {
+		s.cancelLocked(d)
+		if !d.inflight {
+			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
+		}
+	}
+	s.hooks.Store(set)
+	if len(puts) > 0 {
+		if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts}); err != nil {
+			return fmt.Errorf("webhook: store endpoint state: %w", err)
+		}
+	}
+	s.kick()
+	return nil
+}
+
+// Observe offers an event; it never blocks and does no I/O (it runs on the hub's goroutine). Events
+// no webhook lists are dropped at once; the others are matched and recorded on the service's own
+// goroutine.
+func (s *Service) Observe(ev *source.Event) {
+	set := s.hooks.Load()
+	if ev.Backlog || set == nil || !set.candidates(ev) {
+		return
+	}
+	s.qmu.Lock()
+	if len(s.queue) >= s.cfg.MaxQueued {
+		s.qmu.Unlock()
+		if s.stats.dropped.Add(1) == 1 {
+			s.log.Error("webhook: match queue full; events are being dropped", "max", s.cfg.MaxQueued)
+		}
+		return
+	}
+	s.queue = append(s.queue, ev)
+	s.qmu.Unlock()
+	select {
+	case s.qsignal <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the matcher and the scheduler.
+func (s *Service) Start() {
+	if s.started.Swap(true) {
+		return
+	}
+	s.loops.Add(2)
+	go s.matchLoop()
+	go s.scheduleLoop()
+}
+
+// Close stops sending: in-flight attempts are aborted and stay pending in the store (they are sent
+// again, with the same webhook-id, after a restart). It waits for the goroutines to end.
+func (s *Service) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	for _, ep := range s.eps {
+		ep.cancel()
+	}
+	s.mu.Unlock()
+	close(s.stop)
+	s.loops.Wait()
+	s.flights.Wait()
+	s.client.CloseIdleConnections()
+}
+
+func (s *Service) kick() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Service) matchLoop() {
+	defer s.loops.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.qsignal:
+		}
+		s.qmu.Lock()
+		batch := s.queue
+		s.queue = nil
+		s.qmu.Unlock()
+		if err := s.record(batch); err != nil {
+			s.log.Error("webhook: could not record deliveries", "events", len(batch), "err", err)
+		}
+	}
+}
+
+// record matches a batch of events and stores all their deliveries in one transaction before any
+// is scheduled.
+func (s *Service) record(batch []*source.Event) error {
+	set := s.hooks.Load()
+	now := time.Now()
+	var ds []*delivery
+	var puts []store.WebhookPut
+	for _, ev := range batch {
+		for _, sc := range set.match(ev) {
+			d := newDelivery(deliveryID(ev.ID, sc.endpointKey()), sc.endpointKey(), ev, now)
+			d.Due = now.Add(s.delay(0))
+			b, _ := json.Marshal(d)
+			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: b})
+			ds = append(ds, d)
+		}
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts}); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for _, d := range ds {
+		if _, dup := s.pending[d.ID]; dup {
+			continue
+		}
+		s.pending[d.ID] = d
+		s.due.push(d)
+	}
+	s.mu.Unlock()
+	s.kick()
+	return nil
+}
+
+func newDelivery(id, endpoint string, ev *source.Event, now time.Time) *delivery {
+	var raw struct {
+		Context json.RawMessage `json:"context"`
+	}
+	_ = json.Unmarshal(ev.JSON, &raw)
+	return &delivery{
+		ID: id, Endpoint: endpoint, Body: appendBody(nil, ev), Created: now, idx: -1,
+		Trigger: trigger{TenantID: ev.TenantID, Namespace: ev.Namespace, Name: ev.Name,
+			CorrelationID: ev.CorrelationID, Context: raw.Context},
+	}
+}
