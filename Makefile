@@ -20,7 +20,7 @@ run-kafka:
 	scripts/run-kafka.sh
 
 ## run-cluster: 3 Kafka-mode instances behind Debian's nginx in plain round-robin (no affinity), 400
-## stock clients, one instance killed; then the forwarding overhead figures (docs/DEPLOY-cluster.md)
+## stock clients, one instance killed; then the forwarding overhead figures (docs/DEPLOY.md)
 run-cluster: interop-deps nginx-deps
 	mkdir -p bin
 	CLUSTER_FIGURES=$(CURDIR)/bin/cluster-figures.md $(GO) test -tags cluster -count=1 -v -timeout 8m \

@@ -88,4 +88,10 @@
 //
 // Kafka mode and --workers: webhooks are not sent there (each instance would send every event).
 // Secrets are stored in the clear in the bbolt file (mode 0600). Retry-After is not honoured.
+//
+// # Status
+//
+// The package and its store buckets are complete and tested on their own, but not yet assembled
+// into the server: the control half (engine/control) does not start a Service yet, so the
+// `webhooks` key of a document is still validated and ignored by the running server.
 package webhook
