@@ -25,7 +25,8 @@ func ensureNodeModules(t *testing.T, dir string) {
 	t.Helper()
 	_, e1 := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client", "package.json"))
 	_, e2 := os.Stat(filepath.Join(dir, "node_modules", "eventsource", "package.json"))
-	if e1 == nil && e2 == nil {
+	_, e3 := os.Stat(filepath.Join(dir, "node_modules", "standardwebhooks", "package.json"))
+	if e1 == nil && e2 == nil && e3 == nil {
 		return
 	}
 	npm := lookTool(t, "npm")

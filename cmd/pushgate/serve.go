@@ -66,7 +66,11 @@ func runServe(args []string) error {
 	workerIndex := fs.Int("worker-index", -1, "internal: run as worker N of a --workers parent")
 	workerLink := fs.String("worker-link", "", "internal: the parent's link socket (with --worker-index)")
 	cf := addClusterFlags(fs)
+	wf := addWebhookFlags(fs, &c.Webhooks)
 	if err := parseWithEnv(fs, args); err != nil {
+		return err
+	}
+	if err := wf.apply(&c.Webhooks); err != nil {
 		return err
 	}
 	n, err := parseBytes(*pending)

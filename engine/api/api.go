@@ -58,6 +58,8 @@ type Deps struct {
 	// "x-pushgate-extra": true; marked paths that are not mounted are left out of the served
 	// document.
 	Extra []Extra
+	// Webhooks enables the webhook operator routes (/push/v1/webhooks…); nil leaves them out.
+	Webhooks Webhooks
 }
 
 // Extra is a route served by another package: Method and a Pattern as in Route.
@@ -81,6 +83,9 @@ type route struct {
 	handler func(a *API, ctx *fasthttp.RequestCtx, params map[string]string)
 }
 
+// handler serves one route; params holds the pattern's "{name}" segments.
+type handler = func(a *API, ctx *fasthttp.RequestCtx, params map[string]string)
+
 // API is the REST handler. Create it with New.
 type API struct {
 	d       Deps
@@ -103,7 +108,7 @@ func New(d Deps) *API {
 	if a.log == nil {
 		a.log = slog.Default()
 	}
-	add := func(method, pattern string, h func(*API, *fasthttp.RequestCtx, map[string]string)) {
+	add := func(method, pattern string, h handler) {
 		a.routes = append(a.routes, route{Route: Route{Method: method, Pattern: pattern, Engine: h == nil},
 			segs: strings.Split(pattern, "/"), handler: h})
 	}
@@ -121,6 +126,9 @@ func New(d Deps) *API {
 	add("PATCH", configPath, gated((*API).patchConfig))
 	add("GET", configPath+"/latest", (*API).getLatest)
 	add("POST", "/event/v1/events", gated((*API).postEvent))
+	if d.Webhooks != nil {
+		a.addWebhookRoutes(add, gated)
+	}
 	if d.Issuer != nil {
 		add("GET", "/auth/realms/{realm}/.well-known/openid-configuration", (*API).getDiscovery)
 		add("GET", "/auth/realms/{realm}/protocol/openid-connect/certs", (*API).getJWKS)

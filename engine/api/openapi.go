@@ -8,7 +8,8 @@ import (
 )
 
 // openapiJSON is the hand-written OpenAPI 3.0 document of every route, including the engine-served
-// SSE route and the development issuer routes (marked "x-pushgate-dev-issuer": true). TestOpenAPI
+// SSE route, the development issuer routes (marked "x-pushgate-dev-issuer": true) and the webhook
+// operator routes (marked "x-pushgate-webhooks": true). TestOpenAPI
 // checks it against Routes.
 //
 //go:embed openapi.json
@@ -35,7 +36,8 @@ func (a *API) buildOpenAPI() []byte {
 			if !ok {
 				continue
 			}
-			if (m["x-pushgate-dev-issuer"] == true && a.d.Issuer == nil) || (m["x-pushgate-extra"] == true && !mounted[p]) {
+			if (m["x-pushgate-dev-issuer"] == true && a.d.Issuer == nil) || (m["x-pushgate-extra"] == true && !mounted[p]) ||
+				(m["x-pushgate-webhooks"] == true && a.d.Webhooks == nil) {
 				delete(paths, p)
 			}
 		}

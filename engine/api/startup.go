@@ -13,7 +13,7 @@ const startupRetryAfter = 5
 // (the Kafka config topic read to its end) and the events topic is consumed, a tenant creation or
 // PATCH could be decided against stale state and an event could not be published. The answer is
 // 503 {"errorMessage": "…"} with the reason and Retry-After.
-func gated(h func(*API, *fasthttp.RequestCtx, map[string]string)) func(*API, *fasthttp.RequestCtx, map[string]string) {
+func gated(h handler) handler {
 	return func(a *API, ctx *fasthttp.RequestCtx, p map[string]string) {
 		if a.d.Starting != nil {
 			if err := a.d.Starting(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/webhook"
 )
 
 // Config is what an operator sets: every flag of `pushgate serve` (contract.md "Flags"), filled
@@ -78,6 +79,10 @@ type Config struct {
 	// MaxInboundRate caps the packets one client session may send per second, with bursts of one
 	// second's worth (0 = no limit); above it the session is closed ("rate-limited").
 	MaxInboundRate float64
+
+	// Webhooks tunes the webhook sender (the --webhook-* flags). Zero values mean its defaults;
+	// development mode also lets receivers on loopback through the SSRF guard.
+	Webhooks webhook.Settings
 
 	// Logger receives structured logs. Zero means slog.Default().
 	Logger *slog.Logger

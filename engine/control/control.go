@@ -20,6 +20,7 @@ import (
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/store"
+	"github.com/pushgate/pushgate/engine/webhook"
 )
 
 // Options are what the assembling code supplies beyond the operator's settings.
@@ -44,6 +45,7 @@ type Plane struct {
 	Bus      *source.Bus
 	Kafka    *kafka.Source
 	API      *api.API
+	Webhooks *webhook.Service
 
 	cfg       config.Config
 	log       *slog.Logger
@@ -110,6 +112,9 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 		return nil, err
 	}
 	p.rebuild()
+	if err := p.openWebhooks(); err != nil {
+		return nil, err
+	}
 	p.API = p.newAPI()
 	if opts.Metrics != nil {
 		p.registerKafkaMetrics(opts.Metrics)
@@ -149,7 +154,8 @@ func (p *Plane) newAPI() *api.API {
 		Store: p.Store, Verify: p.Verifier.Verify, Registry: p.Registry, Publisher: p.pub, Issuer: issuer,
 		PublicURL: p.cfg.PublicURL, Ready: p.apiReady, Gatherer: p.opts.Gatherer, Logger: p.log,
 		Applied: p.rebuild, Starting: kafka.StartupCheck(p.Kafka, p.kafkaSync),
-		Extra: ConsoleRoutes(&p.cfg, p.Issuer, p.Store, p.Verifier.Verify, p.opts.Gatherer), // web console
+		Extra:    ConsoleRoutes(&p.cfg, p.Issuer, p.Store, p.Verifier.Verify, p.opts.Gatherer), // web console
+		Webhooks: p.Webhooks,
 	})
 }
 
@@ -183,15 +189,14 @@ func (p *Plane) Tenants() []store.Tenant { return p.Store.Tenants() }
 
 // Subscribe implements edge.Backend: fn is the single consumer of events, in source order. With
 // a configuration-service, its events about platform:push-service invalidate the cached
-// documents on their way.
+// documents on their way; after fn (the hub) has the event, the webhook sender is offered it.
 func (p *Plane) Subscribe(fn func(*source.Event)) {
-	if p.reader == nil {
-		p.src.Subscribe(fn)
-		return
-	}
 	p.src.Subscribe(func(ev *source.Event) {
-		p.observe(ev)
+		if p.reader != nil {
+			p.observe(ev)
+		}
 		fn(ev)
+		p.observeWebhooks(ev)
 	})
 }
 
@@ -221,6 +226,9 @@ func (p *Plane) Close() {
 	p.cancel()
 	if p.watching {
 		<-p.done
+	}
+	if p.Webhooks != nil {
+		p.Webhooks.Close() // before the store: in-flight attempts stay pending there
 	}
 	if p.src != nil {
 		p.src.Close()

@@ -9,12 +9,14 @@ import (
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/engine/webhook"
 )
 
-// storeOptions are the store's options in every mode: documents validated on write, the core
+// storeOptions are the store's options in every mode: documents validated on write (streams and
+// webhooks), the core
 // streams seeded on first start, and replication when a Kafka configuration topic is used.
 func storeOptions(replicate func(store.Record) error) store.Options {
-	return store.Options{Validate: stream.ValidateDocument, Seed: stream.CoreStreams, Replicate: replicate}
+	return store.Options{Validate: webhook.ValidateWith(stream.ValidateDocument), Seed: stream.CoreStreams, Replicate: replicate}
 }
 
 // documentsTimeout bounds one read of every document from a configuration-service.

@@ -143,8 +143,8 @@ func (e *env) open(mod func(*Config)) {
 		e.t.Fatal(err)
 	}
 	e.st = st
-	cfg := Config{Store: st, Configs: e.docs.get, Publisher: e.bus, Guard: Guard{AllowLoopback: true},
-		Schedule: []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond}, BreakerCooldown: 50 * time.Millisecond}
+	cfg := Config{Store: st, Configs: e.docs.get, Publisher: e.bus, Settings: Settings{Guard: Guard{AllowLoopback: true},
+		Schedule: []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond}, BreakerCooldown: 50 * time.Millisecond}}
 	if mod != nil {
 		mod(&cfg)
 	}

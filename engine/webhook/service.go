@@ -22,11 +22,12 @@ import (
 var DefaultSchedule = []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute,
 	2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 
-// Config configures New. Zero values mean the documented defaults.
+// Config configures New: the operator's Settings and what the assembling code supplies.
 type Config struct {
+	Settings
 	// Store keeps pending deliveries, dead letters, endpoint state and attempts. Required.
 	Store *store.Store
-	// Configs returns the core document and every tenant's document (engine Backend.AllConfigs).
+	// Configs returns the core document and every tenant's document (the latest rebuild's documents).
 	// Required.
 	Configs func() (core []byte, tenants map[string][]byte)
 	// Publisher receives push-service:webhook-triggered and push-service:webhook-disabled. Nil
@@ -36,6 +37,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the pushgate_webhook_* metrics. Nil means none are registered.
 	Registerer prometheus.Registerer
+}
+
+// Settings are the operator's tunables (the --webhook-* flags). Zero values mean the documented
+// defaults.
+type Settings struct {
 	// Schedule is the delay before each attempt (its length is the number of attempts), ±20 %
 	// jitter on all but a zero delay. Empty means DefaultSchedule.
 	Schedule []time.Duration
@@ -63,7 +69,7 @@ type Config struct {
 	MaxQueued int
 }
 
-func (c *Config) applyDefaults() {
+func (c *Settings) applyDefaults() {
 	if len(c.Schedule) == 0 {
 		c.Schedule = DefaultSchedule
 	}
@@ -90,9 +96,6 @@ func (c *Config) applyDefaults() {
 	}
 	if c.MaxQueued <= 0 {
 		c.MaxQueued = 65536
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
 	}
 }
 
@@ -182,6 +185,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("webhook: Config.Store and Config.Configs are required")
 	}
 	cfg.applyDefaults()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
 	s := &Service{
 		cfg: cfg, log: cfg.Logger, client: newClient(&cfg.Guard, cfg.Timeout),
 		qsignal: make(chan struct{}, 1), eps: map[string]*endpoint{}, pending: map[string]*delivery{},

@@ -1,0 +1,130 @@
+package engine_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// hookCall is one request a receiver got.
+type hookCall struct {
+	id, ts, sig, body string
+}
+
+type e2eReceiver struct {
+	*httptest.Server
+	mu    sync.Mutex
+	calls []hookCall
+}
+
+func e2eStartReceiver(t *testing.T) *e2eReceiver {
+	r := &e2eReceiver{}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.calls = append(r.calls, hookCall{req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp"), req.Header.Get("webhook-signature"), string(b)})
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *e2eReceiver) got() []hookCall {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]hookCall(nil), r.calls...)
+}
+
+func (r *e2eReceiver) wait(t *testing.T, n int) []hookCall {
+	t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	for len(r.got()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("receiver got %d requests, want %d", len(r.got()), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return r.got()
+}
+
+// The assembled server sends the webhooks of a PATCHed document (signed, ADSP body), emits
+// push-service:webhook-triggered to streams, refuses a bad webhook with the field named, and
+// stops a removed webhook at once.
+func TestE2EWebhooksAssembled(t *testing.T) {
+	e := e2eStart(t, nil)
+	a, b := e2eStartReceiver(t), e2eStartReceiver(t)
+
+	if st, body := e.do("PATCH", e2eConfigPath, e.demo, `{"operation":"UPDATE","update":{"webhooks":{"a":{"id":"a","name":"A","url":"gopher://x"}}}}`, nil); st != 400 || !strings.Contains(string(body), "webhooks.a.url") {
+		t.Fatalf("bad webhook: %d %s, want 400 naming webhooks.a.url", st, body)
+	}
+	hooks := fmt.Sprintf(`{"a":{"id":"a","name":"A","url":%q,"events":[{"namespace":"shop","name":"order-placed"}]},
+		"b":{"id":"b","name":"B","url":%q,"events":[{"namespace":"shop","name":"order-placed"},{"namespace":"shop","name":"order-shipped"}]}}`, a.URL, b.URL)
+	e.patch(e.demo, "", `{"operation":"UPDATE","update":{"webhooks":`+hooks+`}}`)
+	const triggered = `{"id":"triggered","name":"Triggered","events":[{"namespace":"push-service","name":"webhook-triggered","map":{"hook":"payload.webhook.name","code":"payload.response.statusCode"}}]}`
+	e.stream(e.demo, "demo", "triggered", triggered)
+	s := e.mustSSE("/stream/v1/streams/triggered", e.demo)
+
+	st, list := e.do("GET", "/push/v1/webhooks", e.demo, "", nil)
+	if st != 200 || !strings.Contains(string(list), `"a"`) || !strings.Contains(string(list), `"b"`) {
+		t.Fatalf("GET /push/v1/webhooks: %d %s", st, list)
+	}
+	id := e.publish(e.demo, "shop", "order-placed", `"payload":{"orderId":7}`)
+	call := a.wait(t, 1)[0]
+	var body struct {
+		TenantID  struct{ Service, Resource string } `json:"tenantId"`
+		Namespace string                             `json:"namespace"`
+		Name      string                             `json:"name"`
+		Payload   struct{ OrderID int }              `json:"payload"`
+	}
+	if err := json.Unmarshal([]byte(call.body), &body); err != nil || body.TenantID.Service != "tenant-service" || body.Name != "order-placed" || body.Payload.OrderID != 7 {
+		t.Fatalf("webhook body %s (event %s)", call.body, id)
+	}
+	st, sec := e.do("GET", "/push/v1/webhooks/a/secret", e.demo, "", nil)
+	var secret struct{ Secret string }
+	if st != 200 || json.Unmarshal(sec, &secret) != nil {
+		t.Fatalf("GET secret: %d", st)
+	}
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret.Secret, "whsec_"))
+	if err != nil {
+		t.Fatalf("secret is not whsec_<base64>: %v", err)
+	}
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(call.id + "." + call.ts + "." + call.body))
+	if want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)); call.sig != want {
+		t.Errorf("webhook-signature %q, want %q", call.sig, want)
+	}
+	// One push-service:webhook-triggered per attempt (a's and b's), through the event source.
+	for range 2 {
+		if ev := s.next(t); !strings.Contains(ev.Data, `"name":"webhook-triggered"`) || !strings.Contains(ev.Data, `"code":200`) {
+			t.Errorf("stream of push-service:webhook-triggered got %+v", ev)
+		}
+	}
+
+	// Removing webhook a stops it at once: the event b also receives never reaches a.
+	b.wait(t, 1)
+	// (UPDATE merges into "webhooks" one level down, as configuration-service does: REPLACE removes.)
+	e.patch(e.demo, "", fmt.Sprintf(`{"operation":"REPLACE","configuration":{"triggered":%s,"webhooks":{"b":{"id":"b","name":"B","url":%q,"events":[{"namespace":"shop","name":"order-placed"}]}}}}`, triggered, b.URL))
+	e.publish(e.demo, "shop", "order-placed", `"payload":{"orderId":8}`)
+	b.wait(t, 2)
+	if n := len(a.got()); n != 1 {
+		t.Errorf("removed webhook a got %d requests, want 1", n)
+	}
+	if st, _ := e.do("GET", "/push/v1/webhooks/a/attempts", e.demo, "", nil); st != 404 {
+		t.Errorf("attempts of a removed webhook: %d, want 404", st)
+	}
+	_, m := e.do("GET", "/metrics", "", "", nil)
+	for _, name := range []string{"pushgate_webhook_attempts_total", "pushgate_webhook_pending", "pushgate_webhook_attempt_duration_seconds"} {
+		if !strings.Contains(string(m), name) {
+			t.Errorf("/metrics has no %s", name)
+		}
+	}
+}
