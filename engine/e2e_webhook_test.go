@@ -9,10 +9,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/engine"
 )
 
 // hookCall is one request a receiver got.
@@ -126,5 +130,69 @@ func TestE2EWebhooksAssembled(t *testing.T) {
 		if !strings.Contains(string(m), name) {
 			t.Errorf("/metrics has no %s", name)
 		}
+	}
+}
+
+// A receiver that is down for 30 s (every connection dropped without an answer) and then comes
+// back gets every delivery, each with its own webhook-id; none is lost or dead-lettered.
+func TestE2EWebhookReceiverDown30sThenUp(t *testing.T) {
+	t.Parallel()
+	e := e2eStart(t, func(c *engine.Config) {
+		c.Webhooks.Schedule = append([]time.Duration{0}, slices.Repeat([]time.Duration{time.Second}, 60)...)
+		c.Webhooks.BreakerCooldown = time.Second
+	})
+	var down atomic.Bool
+	down.Store(true)
+	var mu sync.Mutex
+	ok, dropped := map[string]int{}, 0
+	rx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if down.Load() {
+			mu.Lock()
+			dropped++
+			mu.Unlock()
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		mu.Lock()
+		ok[req.Header.Get("webhook-id")]++
+		mu.Unlock()
+	}))
+	defer rx.Close()
+	e.patch(e.demo, "", fmt.Sprintf(`{"operation":"UPDATE","update":{"webhooks":{"rx":{"id":"rx","name":"RX","url":%q,"events":[{"namespace":"shop","name":"order-placed"}]}}}}`, rx.URL))
+	const n = 50
+	for i := range n {
+		e.publish(e.demo, "shop", "order-placed", fmt.Sprintf(`"payload":{"i":%d}`, i))
+	}
+	time.Sleep(30 * time.Second) // the outage being simulated, not a wait for a condition
+	down.Store(false)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		got := len(ok)
+		mu.Unlock()
+		if got == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d deliveries arrived within 30 s of the receiver coming back", got, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_, m := e.do("GET", "/metrics", "", "", nil)
+	for _, want := range []string{"\npushgate_webhook_pending 0\n", "\npushgate_webhook_deliveries_total{result=\"dead\"} 0\n",
+		fmt.Sprintf("\npushgate_webhook_deliveries_total{result=\"delivered\"} %d\n", n)} {
+		if !strings.Contains(string(m), want) {
+			t.Errorf("/metrics lacks %q", strings.TrimSpace(want))
+		}
+	}
+	mu.Lock()
+	// The circuit breaker keeps the attempts during the outage far below 50 × 30 schedule slots.
+	t.Logf("receiver down 30 s: %d attempts dropped (circuit breaker); after it came back all %d deliveries arrived", dropped, len(ok))
+	mu.Unlock()
+	if dropped == 0 {
+		t.Error("no attempt reached the receiver while it was down") // the outage was not exercised
 	}
 }
