@@ -5,18 +5,20 @@
 #                                 writes bench/results/{results.jsonl,ratios.md,*.svg}
 #   make bench-compare QUICK=1    the same in < 3 min (fewer levels, 1 round), to /tmp/pushgate-bench-quick
 #   make scale-test               >= 200k connections: pushgate serve --workers N + pushload --procs N
+#   make bench-webhooks           webhook deliveries/s per core, and fan-out p99 with/without webhook load (~3 min)
 #   make soak                     15 min steady fan-out with 1% slow consumers and connect churn: RSS/goroutine drift
 GO ?= go
 BENCH_OUT   ?= $(if $(filter 1,$(QUICK)),/tmp/pushgate-bench-quick,bench/results)
 BENCH_FLAGS ?=
 
-.PHONY: bench-build bench-node-deps bench-compare scale-test soak
+.PHONY: bench-build bench-node-deps bench-compare scale-test soak bench-webhooks
 
 bench-build:
 	$(GO) build -o bin/pushgate ./cmd/pushgate
 	$(GO) build -o bin/pushload ./loadtest/cmd/pushload
 	$(GO) build -o bin/floor ./bench/cmd/floor
 	$(GO) build -o bin/benchcmp ./bench/cmd/benchcmp
+	$(GO) build -o bin/hooksink ./bench/cmd/hooksink
 
 bench-node-deps:
 	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
@@ -33,3 +35,7 @@ scale-test: bench-build
 ## soak: SOAK_DURATION (default 15m) steady run with slow consumers and churn; RSS/goroutine drift
 soak: bench-build
 	bench/scripts/soak.sh
+
+## bench-webhooks: webhook deliveries/s per core to a local receiver; fan-out p99 with no, fast and hanging webhooks (CONNS, RATE, HOOKS, HANG, DUR, ROUNDS)
+bench-webhooks: bench-build
+	bench/scripts/webhooks.sh

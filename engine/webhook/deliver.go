@@ -212,6 +212,10 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		// Endpoint state changes are rare; writing them under the lock keeps them in order.
 		s.putStateLocked(ep)
 	}
+	// The freed slot starts the endpoint's next delivery now, not after this attempt's record is
+	// durable (bbolt's batch coalescing takes up to 10 ms): the record only matters after a crash,
+	// where at-least-once sends again anyway.
+	s.pumpLocked(ep, now)
 	s.mu.Unlock()
 	s.write(puts, []store.WebhookAttempt{{Endpoint: ep.key, Value: att}})
 	s.mu.Lock()

@@ -90,7 +90,9 @@ func newClient(g *Guard, timeout time.Duration) *http.Client {
 	tr := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           d.DialContext,
-		MaxIdleConnsPerHost:   8,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256, // many endpoints often share one receiver host: keep their connections
+
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ResponseHeaderTimeout: timeout,

@@ -371,8 +371,12 @@ func (s *Service) record(batch []*source.Event) error {
 	var ds []*delivery
 	var puts []store.WebhookPut
 	for _, ev := range batch {
+		var proto *delivery // the event's body and trigger, built once and shared by its deliveries
 		for _, sc := range set.match(ev) {
-			d := newDelivery(deliveryID(ev.ID, sc.endpointKey()), sc.endpointKey(), ev, now)
+			if proto == nil {
+				proto = newDelivery("", "", ev, now)
+			}
+			d := proto.forEndpoint(deliveryID(ev.ID, sc.endpointKey()), sc.endpointKey())
 			d.Due = now.Add(s.delay(0))
 			b, _ := json.Marshal(d)
 			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: b})
@@ -396,6 +400,13 @@ func (s *Service) record(batch []*source.Event) error {
 	s.mu.Unlock()
 	s.kick()
 	return nil
+}
+
+// forEndpoint copies d for one endpoint; the body (never modified) is shared.
+func (d *delivery) forEndpoint(id, endpoint string) *delivery {
+	c := *d
+	c.ID, c.Endpoint, c.idx = id, endpoint, -1
+	return &c
 }
 
 func newDelivery(id, endpoint string, ev *source.Event, now time.Time) *delivery {
