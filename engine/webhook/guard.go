@@ -88,10 +88,10 @@ func (g *Guard) control(_, address string, _ syscall.RawConn) error {
 func newClient(g *Guard, timeout time.Duration) *http.Client {
 	d := &net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second, Control: g.control}
 	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           d.DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256, // many endpoints often share one receiver host: keep their connections
+		Proxy:               nil,
+		DialContext:         d.DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256, // many endpoints often share one receiver host: keep their connections
 
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
