@@ -349,3 +349,40 @@ func TestWebhookStateConcurrentCreateConverges(t *testing.T) {
 	wantState(t, a, epKey, winner, 1, true)
 	wantState(t, a, "gone", "", 2, true)
 }
+
+// On a restart the topic is read again from the beginning and is the truth: the first record of the
+// stored version replaces a different state confirmed in an earlier run (which only a topic
+// compacted before its repair could cause), and older records leave a newer state alone.
+func TestWebhookStateReplayFollowsTopic(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir, Options{Replicate: func(Record) error { return nil }})
+	for _, r := range []Record{whRec(epKey, 1, `"X"`), whRec("newer", 1, `"N1"`), whRec("newer", 3, `"N3"`)} {
+		if err := s.ApplyRemote(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openTest(t, dir, Options{Replicate: func(Record) error { return nil }})
+	drain(s)
+	for _, r := range []Record{whRec("newer", 1, `"N1"`), whRec("newer", 2, `"N2"`)} {
+		if err := s.ApplyRemote(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantState(t, s, "newer", `"N3"`, 3, true)
+	if drain(s) {
+		t.Fatal("replaying older records fired a change")
+	}
+	if err := s.ApplyRemote(whRec(epKey, 1, `"Y"`)); err != nil {
+		t.Fatal(err)
+	}
+	wantState(t, s, epKey, `"Y"`, 1, true)
+	if !drain(s) {
+		t.Fatal("no change fired")
+	}
+	if err := s.ApplyRemote(whRec(epKey, 1, `"X"`)); !errors.Is(err, ErrConflict) {
+		t.Fatalf("the earlier run's state, now second in topic order = %v", err)
+	}
+}
