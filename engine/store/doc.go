@@ -50,6 +50,18 @@
 // record in topic order wins). Concurrent creations of one name on two instances therefore end with
 // the first record's tenant everywhere.
 //
+// # Webhook endpoint state
+//
+// PutWebhookState, DeleteWebhookState and WebhookState keep engine/webhook's per-endpoint state
+// (opaque JSON with a version) in the bucket "webhook_endpoint_state", replicated as records of kind
+// "webhook" so that every instance signs with the same secret. The rule, identical on every
+// instance: a higher version replaces a lower one; for an equal version the first record in topic
+// order wins (a later one with other bytes, or a lower version read after a higher one, is refused
+// with a *WebhookConflictError wrapping ErrConflict and carrying the winner to republish, because
+// compaction keeps a key's last record); a local write stays unconfirmed until read back and is
+// replaced by a remote record of the same or a higher version. Deletion is a versioned record with
+// "deleted":true. The outbox buckets of WriteWebhooks (pending, dead, attempts) stay local.
+//
 // # Concurrency
 //
 // Every method is safe for concurrent use. Writes are serialised by bbolt's single writer; the

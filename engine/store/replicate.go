@@ -16,6 +16,10 @@ const (
 	// KindConfig records carry the latest revision of a document: Key is "core" or a tenant URN,
 	// Value a Revision ({"revision","configuration","lastUpdated","created"}).
 	KindConfig = "config"
+	// KindWebhook records carry a webhook endpoint's state: Key is engine/webhook's endpoint key
+	// (any bytes), Value {"version":N,"state":<JSON>} or {"version":N,"deleted":true}
+	// (webhookstate.go).
+	KindWebhook = "webhook"
 )
 
 // Record is one replicated change: a tenant creation or a configuration revision. Records are
@@ -68,6 +72,9 @@ func (s *Store) replicateConfig(key string, r *Revision) error {
 // seeds on its first start) is replaced by the remote one; a confirmed tenant keeps its place and
 // ApplyRemote returns an error wrapping ErrConflict (the first record in topic order wins).
 //
+// Webhook records: see webhookstate.go (higher version wins, the first record of a version wins, a
+// refused record gives a *WebhookConflictError carrying the winner to republish).
+//
 // Malformed records give a *ValidationError; the caller logs and skips them.
 func (s *Store) ApplyRemote(rec Record) error {
 	switch rec.Kind {
@@ -75,6 +82,8 @@ func (s *Store) ApplyRemote(rec Record) error {
 		return s.applyTenant(rec.Key, rec.Value)
 	case KindConfig:
 		return s.applyConfig(rec.Key, rec.Value)
+	case KindWebhook:
+		return s.applyWebhook(rec.Key, rec.Value)
 	default:
 		return invalid(fmt.Sprintf("unknown record kind %q", rec.Kind))
 	}
@@ -185,7 +194,8 @@ func (s *Store) applyConfig(key string, value []byte) error {
 }
 
 // Records returns the whole local state as records: every tenant (creation order), then the core
-// document and the document of every known tenant. A replicator uses it to publish local state the
+// document and the document of every known tenant, then every webhook endpoint state (key order,
+// confirmed or not, deletions included). A replicator uses it to publish local state the
 // shared topic does not have yet (for example after the first start of an instance).
 func (s *Store) Records() ([]Record, error) {
 	var out []Record
@@ -203,12 +213,17 @@ func (s *Store) Records() ([]Record, error) {
 			known[t.ID] = true
 			out = append(out, Record{Kind: KindTenant, Key: t.ID, Value: append(json.RawMessage(nil), v...)})
 		}
-		return tx.Bucket(bucketConfigs).ForEach(func(k, v []byte) error {
+		err := tx.Bucket(bucketConfigs).ForEach(func(k, v []byte) error {
 			if known[string(k)] {
 				out = append(out, Record{Kind: KindConfig, Key: string(k), Value: append(json.RawMessage(nil), v...)})
 			}
 			return nil
 		})
+		if err != nil {
+			return err
+		}
+		out, err = webhookRecords(tx, out)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: read records: %w", err)

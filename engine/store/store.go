@@ -35,8 +35,8 @@ type Options struct {
 	Now func() time.Time
 	// LockTimeout bounds the wait for the file lock held by another process. Zero means 1s.
 	LockTimeout time.Duration
-	// Replicate, when set, is called with every tenant creation and every new configuration
-	// revision BEFORE it is committed locally (see replicate.go and the package documentation). A
+	// Replicate, when set, is called with every tenant creation, every new configuration
+	// revision and every webhook endpoint state write (PutWebhookState, DeleteWebhookState) BEFORE it is committed locally (see replicate.go and the package documentation). A
 	// non-nil error fails the API call (wrapped in ErrReplication) and leaves the store unchanged.
 	// The seed of the first start is not replicated. Nil means a standalone store.
 	Replicate func(rec Record) error
@@ -56,6 +56,8 @@ type Store struct {
 	// confirmed holds the bare ids of tenants seen through ApplyRemote in this process (guarded by
 	// mu); a local tenant not in it loses a name conflict against a remote record.
 	confirmed map[string]struct{}
+
+	wh webhookTopicView // replicated webhook endpoint state, see webhookstate.go
 }
 
 // Open opens (creating if needed) <dataDir>/pushgate.db. On first start it stores the tenant "demo"
@@ -128,8 +130,9 @@ func (s *Store) seed(tx *bolt.Tx) error {
 func (s *Store) index(t Tenant) { s.idx.add(t) }
 
 // Changes returns the change-notification channel (buffered 1, coalescing, never closed). A value is
-// sent after every tenant creation and every stored configuration change; a receiver should re-read
-// AllConfigs / Tenants after each receive.
+// sent after every tenant creation, every stored configuration change and every change of a
+// replicated webhook endpoint state (including its confirmation); a receiver should re-read
+// AllConfigs / Tenants / WebhookState after each receive.
 func (s *Store) Changes() <-chan struct{} { return s.changes }
 
 func (s *Store) notify() {

@@ -18,6 +18,8 @@ const (
 	// WebhookDead holds deliveries that ran out of attempts: delivery id -> record.
 	WebhookDead
 	// WebhookState holds per-endpoint state (secret, disabled, failure clock): endpoint key -> state.
+	// It is local to this store; use PutWebhookState / WebhookState (webhookstate.go), which
+	// replicate across instances, instead.
 	WebhookState
 	// WebhookAttempts holds the recent attempts of each endpoint; written with WebhookBatch.Attempts.
 	WebhookAttempts

@@ -1,10 +1,12 @@
 package kafka
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,10 +48,18 @@ type ConfigSync struct {
 	readyOnce sync.Once
 	lastErr   atomic.Pointer[error]
 
-	mu      sync.Mutex       // serialises applies; guards seen and targets
-	seen    map[string]int64 // topic key -> config revision (0 for tenants)
+	mu      sync.Mutex       // serialises applies; guards seen, targets and repairs
+	seen    map[string]int64 // topic key -> config revision or webhook version (0 for tenants)
 	targets map[int]int64    // partition -> high-water mark at start, until reached
+	// repairs holds, per topic key whose last record read was a refused webhook state, the winning
+	// record to republish (store.WebhookConflictError.Repair), so that compaction, which keeps a
+	// key's last record, keeps the winner. A later accepted record of the key clears it.
+	repairs map[string]store.Record
 }
+
+// repairInterval is the mean wait before republishing a webhook state winner (jittered ±50%, so
+// that usually one instance republishes and the others see its record and drop theirs).
+var repairInterval = time.Second
 
 // NewConfigSync validates cfg and prepares the producer; nothing is read before Start, so Replicate
 // can be handed to store.Open first.
@@ -64,7 +74,7 @@ func NewConfigSync(cfg Config) (*ConfigSync, error) {
 		cfg: cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Logger, time.Second),
 		tl:  &topicLog{log: cfg.Logger, interval: TopicLogInterval},
 		ctx: ctx, cancel: cancel, ready: make(chan struct{}),
-		seen: map[string]int64{}, targets: map[int]int64{},
+		seen: map[string]int64{}, targets: map[int]int64{}, repairs: map[string]store.Record{},
 		writer: &kafkago.Writer{
 			Addr:         kafkago.TCP(cfg.Brokers...),
 			Topic:        cfg.ConfigTopic,
@@ -206,6 +216,12 @@ func (c *ConfigSync) apply(a Applier, m *kafkago.Message) {
 	c.mu.Lock()
 	err := a.ApplyRemote(rec)
 	c.seen[string(m.Key)] = max(c.seen[string(m.Key)], revisionOf(rec))
+	var wc *store.WebhookConflictError
+	if errors.As(err, &wc) && wc.Repair != nil {
+		c.repairs[string(m.Key)] = *wc.Repair
+	} else if err == nil {
+		delete(c.repairs, string(m.Key))
+	}
 	c.mu.Unlock()
 	if err != nil {
 		c.skip(m, err)
@@ -220,15 +236,22 @@ func (c *ConfigSync) skip(m *kafkago.Message, err error) {
 		"offset", m.Offset, "key", truncate(string(m.Key), 120), "error", err)
 }
 
+// revisionOf is a record's place in its key's history: the configuration revision, the webhook
+// state version, 0 for tenants.
 func revisionOf(rec store.Record) int64 {
-	if rec.Kind != store.KindConfig {
-		return 0
-	}
 	var r struct {
 		Revision int64 `json:"revision"`
+		Version  int64 `json:"version"`
 	}
-	_ = json.Unmarshal(rec.Value, &r)
-	return r.Revision
+	switch rec.Kind {
+	case store.KindConfig:
+		_ = json.Unmarshal(rec.Value, &r)
+		return r.Revision
+	case store.KindWebhook:
+		_ = json.Unmarshal(rec.Value, &r)
+		return r.Version
+	}
+	return 0
 }
 
 // checkCaughtUp marks the sync ready once every start target was reached, then publishes the local
@@ -242,8 +265,9 @@ func (c *ConfigSync) checkCaughtUp(a Applier) {
 	}
 	c.readyOnce.Do(func() {
 		close(c.ready)
-		c.wg.Add(1)
+		c.wg.Add(2)
 		go func() { defer c.wg.Done(); c.reconcile(a) }()
+		go func() { defer c.wg.Done(); c.repairLoop() }()
 	})
 }
 
@@ -283,4 +307,34 @@ func (c *ConfigSync) reconcileOnce(a Applier) error {
 		c.cfg.Logger.Info("kafka: published local record", "kind", r.Kind, "key", strings.TrimSpace(r.Key))
 	}
 	return nil
+}
+
+// repairLoop republishes the pending webhook state winners (see ConfigSync.repairs). It starts once
+// the topic was read up to the start: refusals in the history are followed by their repairs, so a
+// restart republishes nothing.
+func (c *ConfigSync) repairLoop() {
+	for {
+		if !sleepCtx(c.ctx, repairInterval/2+rand.N(repairInterval)) {
+			return
+		}
+		c.mu.Lock()
+		pending := make([]store.Record, 0, len(c.repairs))
+		for _, r := range c.repairs {
+			pending = append(pending, r)
+		}
+		c.mu.Unlock()
+		for _, r := range pending {
+			if err := c.Replicate(r); err != nil {
+				c.rl.warn("repair", "kafka: republishing a webhook state failed, retrying", "key", truncate(r.Key, 120), "error", err)
+				continue
+			}
+			key := r.Kind + ":" + r.Key
+			c.mu.Lock()
+			if cur, ok := c.repairs[key]; ok && bytes.Equal(cur.Value, r.Value) {
+				delete(c.repairs, key)
+			}
+			c.mu.Unlock()
+			c.cfg.Logger.Info("kafka: republished the winning webhook state", "key", truncate(r.Key, 120))
+		}
+	}
 }

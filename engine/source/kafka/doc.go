@@ -65,6 +65,14 @@
 // high-water marks seen at start, then publishes the local records the topic lacks (the first start
 // of an instance) and keeps applying new records live. Conflict rules are store.ApplyRemote's.
 //
+// Webhook endpoint state (kind "webhook", key "webhook:" + engine/webhook's endpoint key, which may
+// hold any character) rides the same topic; for it the FIRST record of a version wins, while
+// compaction keeps a key's LAST record. So when a webhook record was refused and is still the last
+// one read for its key, ConfigSync republishes the winner (store.WebhookConflictError.Repair) after
+// a jittered wait of about a second, begun only once the topic was read up to the start (a refusal in
+// the history is already followed by its repair); the copy is a no-op everywhere and becomes the
+// record compaction keeps.
+//
 // # Topics (fresh clusters)
 //
 // ConfigSync creates the configuration topic when the metadata answer lacks it (unless
