@@ -94,6 +94,9 @@ func (s *Service) dispatchLocked(d *delivery, now time.Time, puts []store.Webhoo
 	case ep == nil: // removed webhook (possibly while we were down)
 		s.cancelLocked(d)
 		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
+	case !ep.confirmed: // the config topic has not confirmed its secret yet (state.go)
+		d.Due = now.Add(unconfirmedWait)
+		s.due.push(d)
 	case ep.st.Disabled:
 		puts = append(puts, s.deadLocked(d, now, "endpoint disabled")...)
 	case now.Before(ep.open): // circuit open: wait, not charged an attempt
@@ -165,11 +168,11 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 	var puts []store.WebhookPut
 	sc := ep.sc
 	attemptNo := d.Attempts // d is back in the queue (and mutable by others) once retry pushes it
-	stateChanged, retry, disable := false, false, ""
+	clockChanged, retry, disable := false, false, ""
 	if r.outcome == OutcomeSuccess {
 		ep.fails, ep.open, ep.cooldown = 0, time.Time{}, s.cfg.BreakerCooldown
 		if !ep.st.FailingSince.IsZero() {
-			ep.st.FailingSince, stateChanged = time.Time{}, true
+			ep.st.FailingSince, clockChanged = time.Time{}, true
 		}
 		delete(s.pending, d.ID)
 		s.stats.delivered.Add(1)
@@ -184,7 +187,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 			ep.open = now.Add(ep.cooldown)
 		}
 		if ep.st.FailingSince.IsZero() {
-			ep.st.FailingSince, stateChanged = now.UTC(), true
+			ep.st.FailingSince, clockChanged = now.UTC(), true
 		}
 		switch {
 		case r.status == http.StatusGone:
@@ -203,14 +206,20 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		}
 	}
 	if disable != "" {
-		ep.st.Disabled, ep.st.DisabledAt, ep.st.DisabledReason, stateChanged = true, now.UTC(), disable, true
+		ep.st.Disabled, ep.st.DisabledAt, ep.st.DisabledReason = true, now.UTC(), disable
 		puts = append(puts, s.deadLocked(d, now, "endpoint disabled: "+disable)...)
 		puts = append(puts, s.retireEndpointLocked(ep, now, "endpoint disabled: "+disable)...)
 		s.log.Warn("webhook: endpoint disabled", "webhook", hook.Key, "tenant", ep.sc.Tenant, "reason", disable)
 	}
-	if stateChanged {
-		// Endpoint state changes are rare; writing them under the lock keeps them in order.
-		s.putStateLocked(ep)
+	// State changes are rare (a streak starts or ends, an endpoint is disabled); writing them
+	// under the lock keeps them in order.
+	if clockChanged {
+		s.putLocalLocked(ep)
+	}
+	if disable != "" {
+		if err := s.putSharedLocked(ep); err != nil {
+			s.log.Error("webhook: could not store the disabled state", "webhook", hook.Key, "err", err)
+		}
 	}
 	// The freed slot starts the endpoint's next delivery now, not after this attempt's record is
 	// durable (bbolt's batch coalescing takes up to 10 ms): the record only matters after a crash,
@@ -241,13 +250,6 @@ func (s *Service) retireEndpointLocked(ep *endpoint, now time.Time, reason strin
 	}
 	ep.waiting = nil
 	return puts
-}
-
-func (s *Service) putStateLocked(ep *endpoint) {
-	b, _ := json.Marshal(ep.st)
-	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: []store.WebhookPut{{Bucket: store.WebhookState, Key: ep.key, Value: b}}}); err != nil {
-		s.log.Error("webhook: could not store endpoint state", "webhook", ep.sc.Hook.Key, "err", err)
-	}
 }
 
 // deadLocked moves d to the dead-letter list.

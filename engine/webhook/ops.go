@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sort"
 	"time"
@@ -280,8 +281,12 @@ func (s *Service) RotateSecret(tenant, key string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	prev := ep.st
 	ep.st.Previous, ep.st.PreviousUntil, ep.st.Secret = ep.st.Secret, time.Now().Add(s.cfg.RotationOverlap).UTC(), newSecret()
-	s.putStateLocked(ep)
+	if err := s.putSharedLocked(ep); err != nil {
+		ep.st.setShared(prev.shared())
+		return nil, stateWriteError(err)
+	}
 	return secretView(ep.st), nil
 }
 
@@ -293,8 +298,25 @@ func (s *Service) Enable(tenant, key string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ep.st.Disabled, ep.st.DisabledAt, ep.st.DisabledReason, ep.st.FailingSince = false, time.Time{}, "", time.Time{}
+	if ep.st.Disabled {
+		prev := ep.st
+		ep.st.Disabled, ep.st.DisabledAt, ep.st.DisabledReason = false, time.Time{}, ""
+		if err := s.putSharedLocked(ep); err != nil {
+			ep.st.setShared(prev.shared())
+			return nil, stateWriteError(err)
+		}
+	}
+	ep.st.FailingSince = time.Time{}
 	ep.fails, ep.open, ep.cooldown = 0, time.Time{}, s.cfg.BreakerCooldown
-	s.putStateLocked(ep)
+	s.putLocalLocked(ep)
 	return map[string]bool{"disabled": false}, nil
+}
+
+// stateWriteError answers an operator action whose state write failed: 409 when another instance
+// changed the webhook at the same moment (the caller retries), 503 when the config topic refused.
+func stateWriteError(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return &OpError{Status: http.StatusConflict, Msg: "The webhook was changed by another instance at the same time; retry."}
+	}
+	return &OpError{Status: http.StatusServiceUnavailable, Msg: "The webhook state could not be stored; retry later."}
 }

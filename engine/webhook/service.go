@@ -125,7 +125,7 @@ type Service struct {
 	stats   stats
 }
 
-// endpointState is what the store keeps per endpoint.
+// endpointState is an endpoint's state: the shared part and the local failure clock (state.go).
 type endpointState struct {
 	Secret         string    `json:"secret"`
 	Previous       string    `json:"previous,omitempty"`
@@ -138,16 +138,18 @@ type endpointState struct {
 
 // endpoint is the runtime state of one configured webhook; guarded by Service.mu.
 type endpoint struct {
-	key      string
-	sc       scoped
-	st       endpointState
-	inflight int
-	waiting  []*delivery // due, held back by MaxInFlight or the half-open probe
-	fails    int         // consecutive
-	open     time.Time   // circuit open until
-	cooldown time.Duration
-	ctx      context.Context
-	cancel   context.CancelFunc
+	key       string
+	sc        scoped
+	st        endpointState
+	version   int64 // of the shared state in the store
+	confirmed bool  // the shared state was read back from the config topic (always, without Kafka)
+	inflight  int
+	waiting   []*delivery // due, held back by MaxInFlight or the half-open probe
+	fails     int         // consecutive
+	open      time.Time   // circuit open until
+	cooldown  time.Duration
+	ctx       context.Context
+	cancel    context.CancelFunc
 }
 
 // trigger is what webhook-triggered reports about the event that caused a delivery.
@@ -240,18 +242,16 @@ func (s *Service) Reload() error {
 		ep := s.eps[k]
 		if ep != nil {
 			ep.sc = sc
+			if err := s.refreshStateLocked(ep); err != nil {
+				s.log.Error("webhook: state refresh failed", "webhook", sc.Hook.Key, "err", err)
+			}
 			continue
 		}
 		ep = &endpoint{key: k, sc: sc, cooldown: s.cfg.BreakerCooldown}
 		ep.ctx, ep.cancel = context.WithCancel(context.Background())
-		v, err := s.cfg.Store.GetWebhook(store.WebhookState, k)
-		if err != nil {
-			return fmt.Errorf("webhook: read state of %q: %w", sc.Hook.Key, err)
-		}
-		if v == nil || json.Unmarshal(v, &ep.st) != nil || ep.st.Secret == "" {
-			ep.st = endpointState{Secret: newSecret()}
-			b, _ := json.Marshal(ep.st)
-			puts = append(puts, store.WebhookPut{Bucket: store.WebhookState, Key: k, Value: b})
+		if err := s.loadStateLocked(ep); err != nil {
+			ep.cancel()
+			return err
 		}
 		s.eps[k] = ep
 	}
@@ -262,7 +262,7 @@ func (s *Service) Reload() error {
 		}
 		ep.cancel()
 		delete(s.eps, k)
-		puts = append(puts, store.WebhookPut{Bucket: store.WebhookState, Key: k})
+		puts = append(puts, s.forgetStateLocked(k)...)
 		for _, d := range s.pending {
 			if d.Endpoint == k {
 				cancelled = append(cancelled, d)

@@ -1,0 +1,123 @@
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/pushgate/pushgate/engine/store"
+)
+
+// Endpoint state has two parts. The shared part — the secrets and the disabled flag — is the
+// store's replicated webhook state (store.PutWebhookState): in Kafka mode every instance reads it
+// from the config topic, so all sign with the same secret and a rotation, a disable or an enable
+// made through one instance reaches all. A state is used for signing only once it is confirmed
+// (read back from the topic), so an instance that lost a race to create a secret never signs with
+// its own. The failure clock (failingSince) is each instance's own observation and stays in the
+// local WebhookState bucket: it changes with every failure streak and needs no round trip.
+
+// sharedState is the replicated part of endpointState.
+type sharedState struct {
+	Secret         string    `json:"secret"`
+	Previous       string    `json:"previous,omitempty"`
+	PreviousUntil  time.Time `json:"previousUntil,omitzero"`
+	Disabled       bool      `json:"disabled,omitempty"`
+	DisabledAt     time.Time `json:"disabledAt,omitzero"`
+	DisabledReason string    `json:"disabledReason,omitempty"`
+}
+
+// localState is the per-instance part.
+type localState struct {
+	FailingSince time.Time `json:"failingSince,omitzero"`
+}
+
+// unconfirmedWait is how long a due delivery waits before it looks again at an endpoint whose
+// state the config topic has not confirmed yet (normally a few milliseconds after creation).
+const unconfirmedWait = 100 * time.Millisecond
+
+func (st *endpointState) shared() sharedState {
+	return sharedState{st.Secret, st.Previous, st.PreviousUntil, st.Disabled, st.DisabledAt, st.DisabledReason}
+}
+
+func (st *endpointState) setShared(v sharedState) {
+	st.Secret, st.Previous, st.PreviousUntil = v.Secret, v.Previous, v.PreviousUntil
+	st.Disabled, st.DisabledAt, st.DisabledReason = v.Disabled, v.DisabledAt, v.DisabledReason
+}
+
+// loadStateLocked reads ep's state from the store, creating the shared part (a new secret) when
+// the webhook has none yet, or its state was deleted.
+func (s *Service) loadStateLocked(ep *endpoint) error {
+	if v, err := s.cfg.Store.GetWebhook(store.WebhookState, ep.key); err != nil {
+		return fmt.Errorf("webhook: read failure clock of %q: %w", ep.sc.Hook.Key, err)
+	} else if v != nil {
+		var l localState
+		if json.Unmarshal(v, &l) == nil {
+			ep.st.FailingSince = l.FailingSince
+		}
+	}
+	return s.refreshStateLocked(ep)
+}
+
+// refreshStateLocked adopts the stored shared state when it is newer than ep's (another instance
+// rotated, disabled or enabled) or was just confirmed; it creates one when there is none.
+func (s *Service) refreshStateLocked(ep *endpoint) error {
+	raw, version, confirmed, err := s.cfg.Store.WebhookState(ep.key)
+	if err != nil {
+		return fmt.Errorf("webhook: read state of %q: %w", ep.sc.Hook.Key, err)
+	}
+	var v sharedState
+	if raw == nil || json.Unmarshal(raw, &v) != nil || v.Secret == "" {
+		ep.st.setShared(sharedState{Secret: newSecret()})
+		ep.version = version
+		return s.putSharedLocked(ep)
+	}
+	if version != ep.version || confirmed != ep.confirmed {
+		ep.st.setShared(v)
+		ep.version, ep.confirmed = version, confirmed
+	}
+	return nil
+}
+
+// putSharedLocked writes ep's shared state as the next version. When another instance wrote a
+// newer one first, ep takes that one and the write is reported as a conflict (retry the action).
+func (s *Service) putSharedLocked(ep *endpoint) error {
+	b, _ := json.Marshal(ep.st.shared())
+	if err := s.cfg.Store.PutWebhookState(ep.key, ep.version+1, b); err != nil {
+		if rerr := s.adoptStoredLocked(ep); rerr != nil {
+			return rerr
+		}
+		return fmt.Errorf("webhook: store state of %q: %w", ep.sc.Hook.Key, err)
+	}
+	return s.adoptStoredLocked(ep)
+}
+
+// adoptStoredLocked sets ep's shared state, version and confirmation from the store.
+func (s *Service) adoptStoredLocked(ep *endpoint) error {
+	raw, version, confirmed, err := s.cfg.Store.WebhookState(ep.key)
+	if err != nil {
+		return fmt.Errorf("webhook: read state of %q: %w", ep.sc.Hook.Key, err)
+	}
+	var v sharedState
+	if raw != nil && json.Unmarshal(raw, &v) == nil {
+		ep.st.setShared(v)
+	}
+	ep.version, ep.confirmed = version, confirmed
+	return nil
+}
+
+// putLocalLocked writes ep's failure clock to this instance's store.
+func (s *Service) putLocalLocked(ep *endpoint) {
+	b, _ := json.Marshal(localState{FailingSince: ep.st.FailingSince})
+	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: []store.WebhookPut{{Bucket: store.WebhookState, Key: ep.key, Value: b}}}); err != nil {
+		s.log.Error("webhook: could not store the failure clock", "webhook", ep.sc.Hook.Key, "err", err)
+	}
+}
+
+// forgetStateLocked deletes a removed webhook's state: the shared part for every instance (a
+// webhook created again later gets a new secret), the failure clock here.
+func (s *Service) forgetStateLocked(key string) []store.WebhookPut {
+	if err := s.cfg.Store.DeleteWebhookState(key); err != nil {
+		s.log.Error("webhook: could not delete the state of a removed webhook", "err", err)
+	}
+	return []store.WebhookPut{{Bucket: store.WebhookState, Key: key}}
+}
