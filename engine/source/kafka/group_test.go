@@ -491,3 +491,91 @@ func TestGroupReadyWaitsForTheEventsTopic(t *testing.T) {
 		t.Errorf("owns %v", parts)
 	}
 }
+
+// A member joining and another leaving (Close) while records flow: nothing is lost, and the
+// leaver's partitions move at once (LeaveGroup), not after the session timeout.
+func TestGroupScaleUpAndDownWhileProducing(t *testing.T) {
+	k := groupCluster(t, false)
+	h := newHandled()
+	cfg := groupTestConfig(k, "scale")
+	cfg.SessionTimeout, cfg.HeartbeatInterval = 6*time.Second, 200*time.Millisecond
+	a, err := NewGroup(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aDone := make(chan error, 1)
+	go func() {
+		aDone <- a.Run(context.Background(), func(evs []*source.Event) error { h.add("a", evs); return nil })
+	}()
+	t.Cleanup(func() { _ = a.Close() })
+	waitShared(t, a)
+	p := &producer{t: t, cl: adminClient(t, k.c, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
+	var produced atomic.Int64
+	var prodErr atomic.Pointer[error]
+	stop := make(chan struct{})
+	flowing := make(chan struct{})
+	go func() { // not p.produce: t.Fatal is for the test's goroutine
+		defer close(flowing)
+		for n := 0; ; n += groupParts {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			recs := make([]*kgo.Record, groupParts)
+			for i := range recs {
+				recs[i] = &kgo.Record{Topic: testTopic, Partition: int32((n + i) % groupParts), Value: eventJSON(testTenant, n+i)}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := p.cl.ProduceSync(ctx, recs...).FirstErr()
+			cancel()
+			if err != nil {
+				prodErr.Store(&err)
+				return
+			}
+			produced.Store(int64(n + groupParts))
+			time.Sleep(10 * time.Millisecond) // the producer's pace, not a wait for a result
+		}
+	}()
+	var stopOnce sync.Once
+	halt := func() { stopOnce.Do(func() { close(stop) }); <-flowing }
+	t.Cleanup(halt) // before the client closes
+	b := runGroup(t, cfg, nil, func(evs []*source.Event) error { h.add("b", evs); return nil })
+	waitShared(t, a, b)
+	checkFor(t, 10*time.Second, func() error { // b has its share of the flow
+		if n := len(h.seqs("b")); n < 20 {
+			return fmt.Errorf("b handled %d", n)
+		}
+		return nil
+	})
+	closed := time.Now()
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-aDone; err != nil {
+		t.Fatalf("Run after Close = %v", err)
+	}
+	var moved time.Duration
+	checkFor(t, 10*time.Second, func() error {
+		if parts := b.generation().parts; len(parts) != groupParts {
+			return fmt.Errorf("b owns %v", parts)
+		}
+		moved = time.Since(closed)
+		return nil
+	})
+	halt()
+	if e := prodErr.Load(); e != nil {
+		t.Fatalf("produce: %v", *e)
+	}
+	total := int(produced.Load())
+	h.waitSeqs(t, "", 0, total, 15*time.Second)
+	dup := 0
+	for _, c := range h.seqs("") {
+		dup += c - 1
+	}
+	t.Logf("%d records while b joined and a left: none lost, %d handled twice; a's partitions moved to b %s after a.Close",
+		total, dup, moved.Round(time.Millisecond))
+	if moved > cfg.SessionTimeout/2 {
+		t.Errorf("partitions moved %s after Close: the session timeout, not the leave", moved)
+	}
+}
