@@ -69,10 +69,12 @@
 // a record is handled again when a member crashed (or lost a rebalance) between handling it and
 // committing it; in the steady state each record is handled once.
 //
-// Start: the committed offset of the group (clamped to what the partition still holds). A partition
-// the group has never committed starts at its end at the time a member first owns it, and that
-// offset is committed at once, so webhooks fire for events published after the group was created
-// and a later owner resumes from there rather than from its own "end".
+// Start: the committed offset of the group (clamped to what the partition still holds). When the
+// group has no committed offset at all (a new group), each partition starts at its end at the time
+// a member first owns it, so webhooks fire for events published after the group was created; in a
+// group that has committed before, a partition without an offset is one added to the topic later
+// and starts at its beginning (as for the Source). Either start offset is committed at once, so a
+// later owner resumes from there rather than from its own "end".
 //
 // Takeover: a member that stops (Close) leaves the group and the others get its partitions at
 // once; a crashed or cut-off member is dropped by the coordinator after SessionTimeout (default

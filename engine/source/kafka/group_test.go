@@ -579,3 +579,38 @@ func TestGroupScaleUpAndDownWhileProducing(t *testing.T) {
 		t.Errorf("partitions moved %s after Close: the session timeout, not the leave", moved)
 	}
 }
+
+// Partitions added to the topic later are read from their beginning (the group exists), while a
+// new group started at the end: records produced before the first member joined are not handled.
+func TestGroupStartsAtTheEndAndReadsNewPartitionsFromTheirBeginning(t *testing.T) {
+	k := groupCluster(t, false)
+	p := &producer{t: t, cl: adminClient(t, k.c, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
+	produceSeqs(p, 0, 8) // history: before the group exists
+	h := newHandled()
+	cfg := groupTestConfig(k, "start")
+	cfg.DiscoveryInterval = 2 * time.Second // the new partitions get records before the group sees them
+	g := runGroup(t, cfg, nil, func(evs []*source.Event) error { h.add("g", evs); return nil })
+	waitShared(t, g)
+	if got := committedOffsets(t, k.cl, "start"); !mapsEqual(got, map[int32]int64{0: 2, 1: 2, 2: 2, 3: 2}) {
+		t.Fatalf("start committed %v, want the end of every partition", got)
+	}
+	p.addPartitions(groupParts + 2)
+	p = &producer{t: t, cl: adminClient(t, k.c, kgo.RecordPartitioner(kgo.ManualPartitioner()))} // fresh metadata
+	for part := int32(groupParts); part < groupParts+2; part++ { // before the group noticed them
+		p.produce(part, eventJSON(testTenant, 100+int(part)))
+	}
+	produceSeqs(p, 8, 16)
+	h.waitSeqs(t, "", 8, 16, 10*time.Second)
+	h.waitSeqs(t, "", 100+groupParts, 100+groupParts+2, 10*time.Second)
+	if r := g.Stats().Rebalances.Load(); r != 2 {
+		t.Errorf("%d generations, want 2 (the start, the new partitions)", r)
+	}
+	for s := range h.seqs("") {
+		if s < 8 {
+			t.Errorf("seq %d from before the group was created handled", s)
+		}
+	}
+	if parts := g.generation().parts; len(parts) != groupParts+2 {
+		t.Errorf("owns %v", parts)
+	}
+}

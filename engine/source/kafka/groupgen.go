@@ -176,9 +176,11 @@ func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle fun
 }
 
 // startOffsets returns where each assigned partition starts: the committed offset, clamped to what
-// the partition still holds. A partition without a committed offset (the group has never owned it)
-// starts at its end, and that offset is committed at once, so that a member taking the partition
-// over later resumes from there and not from the end of its own time.
+// the partition still holds. A partition without a committed offset starts at its end when the
+// group has no committed offset at all (a new group: webhooks for new events), else at its
+// beginning (a partition added to the topic later, as the Source reads it). That offset is
+// committed at once, so that a member taking the partition over later resumes from there and not
+// from the end of its own time.
 func (g *Group) startOffsets(ctx context.Context, gen *kafkago.Generation, assigned []kafkago.PartitionAssignment) (map[int]int64, bool) {
 	var offs map[int]bounds
 	for attempt := 1; ; attempt++ {
@@ -195,12 +197,25 @@ func (g *Group) startOffsets(ctx context.Context, gen *kafkago.Generation, assig
 			return nil, false
 		}
 	}
+	established := false // the group committed before: a partition without an offset is new
+	for _, a := range assigned {
+		established = established || a.Offset >= 0
+	}
+	if !established {
+		var ok bool
+		if established, ok = g.established(ctx, offs); !ok {
+			return nil, false
+		}
+	}
 	start := make(map[int]int64, len(assigned))
 	fresh := map[int]int64{}
 	for _, a := range assigned {
 		b := offs[a.ID] // a partition not in the metadata yet: {0, 0}
 		at := a.Offset
 		switch {
+		case at < 0 && established:
+			at = b.first
+			fresh[a.ID] = at
 		case at < 0:
 			at = b.last
 			fresh[a.ID] = at
@@ -215,13 +230,44 @@ func (g *Group) startOffsets(ctx context.Context, gen *kafkago.Generation, assig
 		start[a.ID] = at
 	}
 	if len(fresh) > 0 {
-		g.cfg.Logger.Info("kafka: group: no committed offset; starting at the end of the partitions", "group", g.cfg.Group,
-			"offsets", fresh)
+		where := "the end of the topic (a new group)"
+		if established {
+			where = "the beginning of the new partitions"
+		}
+		g.cfg.Logger.Info("kafka: group: no committed offset; starting at "+where, "group", g.cfg.Group, "offsets", fresh)
 		if !g.commit(ctx, gen, fresh) {
 			return nil, false
 		}
 	}
 	return start, true
+}
+
+// established reports whether the group has a committed offset for any partition of the topic
+// (ok=false once ctx ended; errors are retried).
+func (g *Group) established(ctx context.Context, offs map[int]bounds) (established, ok bool) {
+	parts := slices.Sorted(maps.Keys(offs))
+	for attempt := 1; ; attempt++ {
+		resp, err := g.cn.client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: g.cfg.Group,
+			Topics: map[string][]int{g.cfg.Topic: parts}})
+		if err == nil {
+			err = resp.Error
+		}
+		if err == nil {
+			for _, p := range resp.Topics[g.cfg.Topic] {
+				if p.Error == nil && p.CommittedOffset >= 0 {
+					return true, true
+				}
+			}
+			return false, true
+		}
+		if ctx.Err() != nil {
+			return false, false
+		}
+		g.fail("offsets", err)
+		if !sleepCtx(ctx, backoff(attempt, g.cfg.BackoffMax)) {
+			return false, false
+		}
+	}
 }
 
 // collect waits for one record, then takes what else is queued, up to MaxBatch records. It
