@@ -596,7 +596,8 @@ func TestGroupStartsAtTheEndAndReadsNewPartitionsFromTheirBeginning(t *testing.T
 	}
 	p.addPartitions(groupParts + 2)
 	p = &producer{t: t, cl: adminClient(t, k.c, kgo.RecordPartitioner(kgo.ManualPartitioner()))} // fresh metadata
-	for part := int32(groupParts); part < groupParts+2; part++ {                                 // before the group noticed them
+	// records in the new partitions before the group noticed them
+	for part := int32(groupParts); part < groupParts+2; part++ {
 		p.produce(part, eventJSON(testTenant, 100+int(part)))
 	}
 	produceSeqs(p, 8, 16)
