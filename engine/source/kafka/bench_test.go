@@ -26,7 +26,7 @@ func BenchmarkDecodeDispatch(b *testing.B) {
 			b.SetBytes(int64(len(value)))
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				ev, err := s.decode(value)
+				ev, err := s.cfg.decodeRecord(value)
 				if err != nil {
 					b.Fatal(err)
 				}

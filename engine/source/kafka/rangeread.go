@@ -126,11 +126,8 @@ func (s *Source) readPartition(ctx context.Context, p int, lo, hi int64, deliver
 			if err != nil {
 				return fmt.Errorf("kafka: read range: record %d/%d: %w", p, rec.Offset, err)
 			}
-			ev, err := s.decode(value)
-			if err != nil {
-				s.stats.DecodeErrors.Add(1)
-				s.rl.warn("decode", "kafka: malformed record skipped", "topic", s.cfg.Topic, "partition", p,
-					"offset", rec.Offset, "error", err)
+			ev := s.cfg.decodeOrSkip(s.stats, s.rl, p, rec.Offset, value)
+			if ev == nil {
 				continue
 			}
 			deliver(rec.Offset, ev)

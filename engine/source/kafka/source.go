@@ -310,11 +310,8 @@ func (s *Source) startReader(p int, at int64) bool {
 func (s *Source) handle(ctx context.Context, m *kafkago.Message) bool {
 	s.stats.Records.Add(1)
 	s.lastOK.Store(time.Now().UnixNano())
-	ev, err := s.decode(m.Value)
-	if err != nil {
-		s.stats.DecodeErrors.Add(1)
-		s.rl.warn("decode", "kafka: malformed record skipped", "topic", m.Topic, "partition", m.Partition,
-			"offset", m.Offset, "error", err)
+	ev := s.cfg.decodeOrSkip(s.stats, s.rl, m.Partition, m.Offset, m.Value)
+	if ev == nil {
 		return true
 	}
 	select {
@@ -325,8 +322,9 @@ func (s *Source) handle(ctx context.Context, m *kafkago.Message) bool {
 	}
 }
 
-// decode turns a record value into an event: source.DecodeEvent validation plus a required tenant.
-func (s *Source) decode(value []byte) (*source.Event, error) {
+// decodeRecord turns a record value into an event: source.DecodeEvent validation plus a required
+// tenant. The Source and the Group share it, so one record becomes the same event in both.
+func (c *Config) decodeRecord(value []byte) (*source.Event, error) {
 	in, err := source.DecodeEvent(value)
 	if err != nil {
 		return nil, err
@@ -335,15 +333,28 @@ func (s *Source) decode(value []byte) (*source.Event, error) {
 		return nil, &source.InvalidEventError{Reason: "tenantId is required"}
 	}
 	urn := in.TenantID
-	if s.cfg.ResolveTenant != nil {
+	if c.ResolveTenant != nil {
 		var ok bool
-		if urn, ok = s.cfg.ResolveTenant(in.TenantID); !ok {
+		if urn, ok = c.ResolveTenant(in.TenantID); !ok {
 			return nil, &source.InvalidEventError{Reason: "unknown tenant " + truncate(in.TenantID, 80)}
 		}
 	} else if !tenantURNRE.MatchString(urn) {
 		return nil, &source.InvalidEventError{Reason: "tenantId must be a tenant URN"}
 	}
 	return in.Event(urn), nil
+}
+
+// decodeOrSkip decodes the record at (part, off) of the events topic; a malformed one is counted in
+// st.DecodeErrors, logged (rate-limited) and answered with nil, for the caller to skip.
+func (c *Config) decodeOrSkip(st *Stats, rl *rateLog, part int, off int64, value []byte) *source.Event {
+	ev, err := c.decodeRecord(value)
+	if err != nil {
+		st.DecodeErrors.Add(1)
+		rl.warn("decode", "kafka: malformed record skipped", "topic", c.Topic, "partition", part,
+			"offset", off, "error", err)
+		return nil
+	}
+	return ev
 }
 
 func truncate(s string, n int) string {
