@@ -168,28 +168,25 @@ func runClients(t *testing.T, cmd *exec.Cmd, kill func()) string {
 type testCluster struct {
 	addrs, dataDirs []string
 	procs           []*proc
+	args            func(i int) []string // pushgate's arguments for instance i
 }
 
 // startCluster starts instance 1, gives the others its development signing key (so one token
 // works on all: they share --public-url, hence the issuer) and starts them, then waits until
-// each is ready and sees all n instances.
-func startCluster(t *testing.T, bin, tmp, brokers, public string, addrs, internal []string) *testCluster {
+// every instance sees all the others. extra are more flags for every instance.
+func startCluster(t *testing.T, bin, tmp, brokers, public string, addrs, internal []string, extra ...string) *testCluster {
 	t.Helper()
-	cl := &testCluster{addrs: addrs}
+	cl := &testCluster{addrs: addrs, procs: make([]*proc, len(addrs))}
 	for i := range addrs {
 		cl.dataDirs = append(cl.dataDirs, filepath.Join(tmp, fmt.Sprintf("i%d", i+1)))
 	}
-	start := func(i int) {
-		p := startLogged(t, exec.Command(bin, "serve", "--listen", addrs[i], "--data-dir", cl.dataDirs[i],
+	cl.args = func(i int) []string {
+		return append([]string{"serve", "--listen", addrs[i], "--data-dir", cl.dataDirs[i],
 			"--public-url", public, "--kafka-brokers", brokers, "--cluster-listen", internal[i],
 			"--log-level", "warn", "--drain-timeout", "200ms",
-			"--ping-interval", "2s", "--ping-timeout", "2s", "--cluster-heartbeat", "1s"), fmt.Sprintf("pushgate%d", i+1))
-		cl.procs = append(cl.procs, p)
-		t.Cleanup(func() {
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		})
+			"--ping-interval", "2s", "--ping-timeout", "2s", "--cluster-heartbeat", "1s"}, extra...)
 	}
+	start := func(i int) { cl.start(t, bin, i) }
 	t.Setenv("PUSHGATE_CLUSTER_SECRET", "test-secret-0123456789abcdef")
 	start(0)
 	waitReady(t, cl.procs[0], addrs[0])
@@ -226,6 +223,17 @@ func waitReady(t *testing.T, p *proc, addr string) {
 	if !productWaitReady(t, &productServer{addr: addr, url: "http://" + addr, proc: p}, 30*time.Second) {
 		t.Fatalf("pushgate on %s exited before it was ready: %v", addr, p.err)
 	}
+}
+
+// start (re)starts instance i on its data directory; it is killed when the test ends.
+func (cl *testCluster) start(t *testing.T, bin string, i int) {
+	t.Helper()
+	p := startLogged(t, exec.Command(bin, cl.args(i)...), fmt.Sprintf("pushgate%d", i+1))
+	cl.procs[i] = p
+	t.Cleanup(func() {
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	})
 }
 
 // configure creates the stream "cl" (through instance 1) and waits until every instance lists
@@ -266,9 +274,9 @@ func (cl *testCluster) configure(t *testing.T, token string) {
 	}
 }
 
-var metricLine = regexp.MustCompile(`^(pushgate_cluster_[a-z_]+) ([0-9.e+]+)$`)
+var metricLine = regexp.MustCompile(`^(pushgate_[a-z_]+) ([0-9.e+]+)$`)
 
-// metrics returns instance i's pushgate_cluster_* series.
+// metrics returns instance i's unlabelled pushgate_* series.
 func (cl *testCluster) metrics(t *testing.T, i int) map[string]float64 {
 	t.Helper()
 	out := map[string]float64{}

@@ -50,6 +50,8 @@ func runServe(args []string) error {
 	fs.StringVar(&kc.Topic, "kafka-topic", "domain-events", "events topic")
 	fs.StringVar(&kc.ConfigTopic, "kafka-config-topic", "pushgate.config", "compacted topic of tenants and stream documents")
 	createTopics := fs.Bool("kafka-create-topics", true, "create the compacted --kafka-config-topic when it is missing (the events topic is never created; docs/DEPLOY.md)")
+	fs.StringVar(&c.WebhookGroup, "kafka-webhook-group", "pushgate-webhooks", "consumer group every instance shares to send each event's webhooks once")
+	fs.DurationVar(&c.WebhookGroupSession, "kafka-webhook-session-timeout", 10*time.Second, "a silent member of the webhook group is replaced after this long (6s-30m on stock brokers)")
 	brokers := fs.String("kafka-brokers", "", "comma list of Kafka bootstrap brokers; set = Kafka source (docs/KAFKA.md)")
 	fs.StringVar(&kc.TLSCAFile, "kafka-tls-ca", "", "PEM CA bundle for TLS to the brokers")
 	fs.StringVar(&kc.TLSCertFile, "kafka-tls-cert", "", "PEM client certificate (mutual TLS)")

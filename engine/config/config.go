@@ -91,6 +91,12 @@ type Config struct {
 	// through a compacted topic (docs/KAFKA.md) instead of the embedded bus.
 	Kafka *kafka.Config
 
+	// WebhookGroup and WebhookGroupSession are Kafka mode's webhook consumer group (shared by every
+	// instance) and its session timeout, after which a silent member's partitions are taken over.
+	// Zero means "pushgate-webhooks" and 10s.
+	WebhookGroup        string
+	WebhookGroupSession time.Duration
+
 	// ConfigService, when set, reads stream documents from an ADSP configuration-service instead
 	// of the local store (tenants and events are unchanged).
 	ConfigService *configsvc.Config

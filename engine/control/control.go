@@ -51,9 +51,13 @@ type Plane struct {
 	log       *slog.Logger
 	opts      Options
 	kafkaSync *kafka.ConfigSync
+	kafkaCfg  kafka.Config // as the events source uses it (tenant resolution, logger)
 	reader    *configsvc.Reader
 	src       eventSource
 	pub       source.Publisher
+
+	webhookGroup *kafka.Group // Kafka mode: the consumer group feeding Webhooks
+	groupDone    chan struct{}
 
 	snap      atomic.Pointer[Snapshot]
 	rebuildMu sync.Mutex // serialises rebuilds
@@ -112,7 +116,7 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 		return nil, err
 	}
 	p.rebuild()
-	if err := p.openWebhooks(); err != nil {
+	if err := p.openWebhooks(ctx); err != nil {
 		return nil, err
 	}
 	p.API = p.newAPI()
@@ -227,9 +231,7 @@ func (p *Plane) Close() {
 	if p.watching {
 		<-p.done
 	}
-	if p.Webhooks != nil {
-		p.Webhooks.Close() // before the store: in-flight attempts stay pending there
-	}
+	p.closeWebhooks() // before the store: in-flight attempts stay pending there
 	if p.src != nil {
 		p.src.Close()
 	}

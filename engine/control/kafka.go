@@ -54,7 +54,7 @@ func (p *Plane) openKafka(kc kafka.Config) error {
 		_ = st.Close()
 		return fmt.Errorf("control: kafka events topic: %w", err)
 	}
-	p.Store, p.Kafka, p.kafkaSync = st, src, csync
+	p.Store, p.Kafka, p.kafkaSync, p.kafkaCfg = st, src, csync, kc
 	p.src, p.pub = kafkaSource{Source: src, sync: csync}, src
 	return nil
 }

@@ -1,9 +1,14 @@
 package control
 
 import (
+	"context"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/webhook"
 )
 
@@ -12,8 +17,11 @@ import (
 // it runs in the one process that owns them — the single server, or the parent of --workers.
 
 // openWebhooks creates and starts the sender. It reloads after every rebuild (a removed webhook
-// stops at once) and is fed by Subscribe after the hub, so fan-out never waits for it.
-func (p *Plane) openWebhooks() error {
+// stops at once). Without Kafka it is fed by Subscribe after the hub, so fan-out never waits for
+// it. With Kafka every instance reads every event for its hub, so the sender is fed instead by the
+// webhook consumer group the instances share: each event's webhooks are recorded by one instance,
+// and the group commits the offsets only once they are durable (webhook.Service.Record).
+func (p *Plane) openWebhooks(ctx context.Context) error {
 	wc := webhook.Config{
 		Settings: p.cfg.Webhooks, Store: p.Store, Publisher: p.pub, Logger: p.log, Registerer: p.opts.Metrics,
 		Configs: func() ([]byte, map[string][]byte) {
@@ -35,12 +43,51 @@ func (p *Plane) openWebhooks() error {
 		}
 	})
 	w.Start()
+	if p.Kafka != nil {
+		g, err := kafka.NewGroup(kafka.GroupConfig{Config: p.kafkaCfg, Group: p.cfg.WebhookGroup, SessionTimeout: p.cfg.WebhookGroupSession})
+		if err != nil {
+			return fmt.Errorf("control: webhook consumer group: %w", err)
+		}
+		p.webhookGroup, p.groupDone = g, make(chan struct{})
+		if p.opts.Metrics != nil {
+			registerGroupMetrics(p.opts.Metrics, g.Stats())
+		}
+		go func() {
+			defer close(p.groupDone)
+			if err := g.Run(ctx, w.Record); err != nil && ctx.Err() == nil {
+				p.log.Error("webhook consumer group stopped", "err", err)
+			}
+		}()
+	}
 	return nil
 }
 
-// observeWebhooks offers an event to the sender; it never blocks (webhook.Service.Observe).
-func (p *Plane) observeWebhooks(ev *source.Event) {
+// closeWebhooks stops the consumer group, then the sender (in-flight attempts stay pending in the
+// store and are sent after a restart).
+func (p *Plane) closeWebhooks() {
+	if p.webhookGroup != nil {
+		_ = p.webhookGroup.Close()
+		<-p.groupDone
+	}
 	if p.Webhooks != nil {
+		p.Webhooks.Close()
+	}
+}
+
+// observeWebhooks offers an event to the sender without Kafka; it never blocks
+// (webhook.Service.Observe).
+func (p *Plane) observeWebhooks(ev *source.Event) {
+	if p.Webhooks != nil && p.webhookGroup == nil {
 		p.Webhooks.Observe(ev)
 	}
+}
+
+// registerGroupMetrics exposes the webhook consumer group (README "Metrics").
+func registerGroupMetrics(r prometheus.Registerer, st *kafka.GroupStats) {
+	c := func(name, help string, fn func() float64) { metrics.Counter(r, name, help, fn) }
+	c("pushgate_webhook_group_records_committed_total", "Events-topic records whose webhooks this instance recorded and committed (Kafka mode).", func() float64 { return float64(st.Committed.Load()) })
+	c("pushgate_webhook_group_handler_errors_total", "Batches of the webhook consumer group not recorded (retried, not committed).", func() float64 { return float64(st.HandlerErrors.Load()) })
+	c("pushgate_webhook_group_rebalances_total", "Generations of the webhook consumer group this instance joined.", func() float64 { return float64(st.Rebalances.Load()) })
+	metrics.Gauge(r, "pushgate_webhook_group_partitions", "Events-topic partitions this instance handles webhooks for (0 while not joined).", func() float64 { return float64(st.Assigned.Load()) })
+	metrics.Gauge(r, "pushgate_webhook_group_lag", "Records of this instance's partitions whose webhooks are not recorded yet.", func() float64 { return float64(st.Lag()) })
 }

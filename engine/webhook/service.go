@@ -309,6 +309,12 @@ func (s *Service) Observe(ev *source.Event) {
 	}
 }
 
+// Record matches a batch of events and durably records their deliveries before it returns: the
+// hand-off of Kafka mode, where the webhook consumer group commits the batch's offsets only after
+// Record returned nil (a crash before that makes another instance handle the records again, with
+// the same delivery ids, since they derive from the record's position).
+func (s *Service) Record(batch []*source.Event) error { return s.record(batch) }
+
 // Start runs the matcher and the scheduler.
 func (s *Service) Start() {
 	if s.started.Swap(true) {
