@@ -84,14 +84,17 @@
 // embedding IPv4 ones; no proxy from the environment; response bodies are read up to 64 KiB (1 KiB
 // kept in the attempt log); secrets never reach a log line, and URLs are kept out of error texts.
 //
-// # Not (yet) done
+// # Several instances
 //
-// Kafka mode and --workers: webhooks are not sent there (each instance would send every event).
+// The shared part of an endpoint's state (secrets, disabled) is the store's replicated webhook
+// state (state.go): in Kafka mode all instances sign with the same secret, and nothing is signed
+// before the config topic confirmed it. Record is the synchronous hand-off of Kafka mode's consumer
+// group (engine/control); Observe is the hub-side feed of one process (the single server, or the
+// parent of --workers).
+//
+// # Not done
+//
 // Secrets are stored in the clear in the bbolt file (mode 0600). Retry-After is not honoured.
-//
-// # Status
-//
-// The package and its store buckets are complete and tested on their own, but not yet assembled
-// into the server: the control half (engine/control) does not start a Service yet, so the
-// `webhooks` key of a document is still validated and ignored by the running server.
+// Deliveries recorded by an instance stay in its store: a Kafka-mode instance that never comes back
+// takes its unsent deliveries with it (events it had not committed are taken over).
 package webhook
