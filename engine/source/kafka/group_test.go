@@ -615,3 +615,45 @@ func TestGroupStartsAtTheEndAndReadsNewPartitionsFromTheirBeginning(t *testing.T
 		t.Errorf("owns %v", parts)
 	}
 }
+
+// A broker outage (stopped, restarted on the same port and data) while the group consumes: the
+// member is not ready during it, rejoins after it, and every record is handled at least once,
+// the ones committed before the outage not again.
+func TestGroupBrokerOutage(t *testing.T) {
+	b := newBroker(t) // 3 partitions; kfake's default minimum session timeout (6 s)
+	cfg := GroupConfig{Config: testConfig(b), Group: "outage", SessionTimeout: 6 * time.Second, HeartbeatInterval: 200 * time.Millisecond,
+		RebalanceTimeout: 2 * time.Second}
+	h := newHandled()
+	g := runGroup(t, cfg, nil, func(evs []*source.Event) error { h.add("g", evs); return nil })
+	checkFor(t, 10*time.Second, g.Ready)
+	p := newProducer(t, b)
+	p.seqs(0, 60)
+	h.waitSeqs(t, "", 0, 60, 10*time.Second)
+	checkFor(t, 10*time.Second, func() error {
+		if c := g.Stats().Committed.Load(); c != 60 {
+			return fmt.Errorf("%d of 60 committed", c)
+		}
+		return nil
+	})
+	b.stop()
+	down := time.Now()
+	checkFor(t, 15*time.Second, func() error {
+		if g.Ready() == nil {
+			return fmt.Errorf("still ready %s into the outage", time.Since(down).Round(time.Millisecond))
+		}
+		return nil
+	})
+	b.start()
+	up := time.Now()
+	p2 := newProducer(t, b)
+	p2.seqs(60, 120)
+	h.waitSeqs(t, "", 60, 120, 20*time.Second)
+	checkFor(t, 10*time.Second, g.Ready)
+	for s, n := range h.seqs("") {
+		if s < 60 && n != 1 {
+			t.Errorf("seq %d, committed before the outage, handled %d times", s, n)
+		}
+	}
+	t.Logf("outage of %s: all records handled %s after the broker came back; join errors %d, commit errors %d",
+		up.Sub(down).Round(time.Millisecond), time.Since(up).Round(time.Millisecond), g.Stats().JoinErrors.Load(), g.Stats().CommitErrors.Load())
+}
