@@ -69,6 +69,7 @@ type member struct {
 	mu        sync.Mutex
 	exp       time.Time
 	timer     *time.Timer
+	left      bool // OnDisconnect ran: arm no timer (OnConnect may run after it on a quick close)
 }
 
 func (n *namespace) Authorize(k *transport.Socket, raw []byte) error {
@@ -190,6 +191,7 @@ func (n *namespace) OnDisconnect(k *transport.Socket, reason conn.CloseReason) {
 		n.d.recovery().park(k.PID, parked{sid: k.ID, nsp: k.Namespace, streamKey: m.sub.Stream, at: n.d.now()})
 	}
 	m.mu.Lock()
+	m.left = true
 	if m.timer != nil {
 		m.timer.Stop()
 	}
@@ -239,7 +241,7 @@ func (d *Deps) EndSession(srv *transport.SocketServer, sess *transport.Session, 
 func (m *member) armExpiry() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.exp.IsZero() {
+	if m.exp.IsZero() || m.left {
 		return
 	}
 	d := m.exp.Sub(m.d.now())
