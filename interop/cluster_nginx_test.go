@@ -31,12 +31,7 @@ func clusterFixture(t *testing.T, n int, url func(addrs []string) string) (bin s
 	}
 	t.Cleanup(broker.Close)
 	tmp := t.TempDir()
-	bin = filepath.Join(tmp, "pushgate")
-	build := exec.Command(lookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
-	build.Dir = filepath.Dir(dir)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin = pushgateBinary(t)
 	var addrs, internal []string
 	for i := 0; i < n; i++ {
 		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))

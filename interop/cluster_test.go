@@ -52,12 +52,7 @@ func TestClusterNoStickySessions(t *testing.T) {
 	t.Cleanup(broker.Close)
 
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "pushgate")
-	build := exec.CommandContext(ctx, lookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
-	build.Dir = filepath.Dir(dir)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := pushgateBinary(t)
 
 	const n = 3
 	var addrs, internal []string

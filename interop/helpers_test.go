@@ -2,6 +2,7 @@ package interop
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -95,4 +96,40 @@ func logLine(t *testing.T, prefix, line string) {
 	defer logMu.Unlock()
 	defer func() { _ = recover() }()
 	t.Logf("%s| %s", prefix, line)
+}
+
+// The pushgate binary, built once for the whole test run (each test used to build its own).
+var pushgateBuild struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+// pushgateBinary returns the path of ./cmd/pushgate built from this tree, building it on first use.
+func pushgateBinary(t *testing.T) string {
+	t.Helper()
+	b := &pushgateBuild
+	b.once.Do(func() {
+		if b.dir, b.err = os.MkdirTemp("", "pushgate-interop-bin-"); b.err != nil {
+			return
+		}
+		b.bin = filepath.Join(b.dir, "pushgate")
+		cmd := exec.Command(lookTool(t, "go"), "build", "-o", b.bin, "./cmd/pushgate")
+		cmd.Dir = ".."
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build ./cmd/pushgate: %v\n%s", err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if pushgateBuild.dir != "" {
+		_ = os.RemoveAll(pushgateBuild.dir)
+	}
+	os.Exit(code)
 }

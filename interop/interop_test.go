@@ -47,12 +47,7 @@ func TestSocketIOClientInterop(t *testing.T) {
 			"PORT="+strconv.Itoa(port), "HOST=127.0.0.1",
 			"PING_INTERVAL=300", "PING_TIMEOUT=200", "CONNECT_TIMEOUT=1000")
 	case "", "pushgate":
-		bin := filepath.Join(t.TempDir(), "pushgate")
-		build := exec.CommandContext(ctx, lookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("go build ./cmd/pushgate: %v\n%s", err, out)
-		}
+		bin := pushgateBinary(t)
 		server = exec.Command(bin, "conformance-server",
 			"--listen", addr,
 			"--ping-interval", pingInterval,

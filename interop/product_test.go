@@ -197,12 +197,7 @@ func TestProductEndToEnd(t *testing.T) {
 func productStart(t *testing.T, ctx context.Context, root string) *productServer {
 	t.Helper()
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "pushgate")
-	build := exec.CommandContext(ctx, lookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/pushgate: %v\n%s", err, out)
-	}
+	bin := pushgateBinary(t)
 	s := &productServer{bin: bin, dataDir: filepath.Join(tmp, "data")}
 	for attempt := 0; ; attempt++ {
 		s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))

@@ -92,19 +92,13 @@ func TestWebhooksSurviveKill9AndVerifyWithStandardWebhooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := filepath.Dir(dir)
 	node := lookTool(t, "node")
 	ensureNodeModules(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "pushgate")
-	build := exec.CommandContext(ctx, lookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := pushgateBinary(t)
 	dataDir := filepath.Join(tmp, "data")
 	sched := "0s" + strings.Repeat(",200ms", 60)
 	start := func() *productServer {

@@ -28,12 +28,7 @@ func TestWorkersDefaultTransports(t *testing.T) {
 	defer cancel()
 
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "pushgate")
-	build := exec.CommandContext(ctx, lookTool(t, "go"), "build", "-o", bin, "./cmd/pushgate")
-	build.Dir = filepath.Dir(dir)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := pushgateBinary(t)
 	data := filepath.Join(tmp, "d") // short: Unix socket paths live under it
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
 	srv := startLogged(t, exec.Command(bin, "serve", "--workers", "2", "--listen", addr,
