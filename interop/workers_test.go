@@ -2,11 +2,13 @@ package interop
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -51,5 +53,27 @@ func TestWorkersDefaultTransports(t *testing.T) {
 	<-p.done
 	if p.err != nil {
 		t.Fatalf("node --test workers.test.mjs: %v", p.err)
+	}
+
+	// Webhooks are sent by the parent (it owns the store), once per event, not once per worker.
+	rx := startHookReceiver(t)
+	rx.status.Store(200)
+	hook := `{"operation":"UPDATE","update":{"webhooks":{"rx":{"id":"rx","name":"RX","url":"` + rx.url + `","events":[{"namespace":"wk","name":"hook"}]}}}}`
+	if st, body := productHTTP(t, "PATCH", url+"/configuration/v2/configuration/platform/push-service", token, hook); st != 200 {
+		t.Fatalf("PATCH webhook: %d %s", st, body)
+	}
+	for i := range 10 {
+		body := fmt.Sprintf(`{"namespace":"wk","name":"hook","timestamp":"2026-01-02T03:04:05Z","payload":{"i":%d}}`, i)
+		if st, b := productHTTP(t, "POST", url+"/event/v1/events", token, body); st != 200 {
+			t.Fatalf("POST event: %d %s", st, b)
+		}
+	}
+	waitFor(t, 20*time.Second, "10 webhook deliveries", func() bool { all, _ := rx.ids(); return len(all) == 10 })
+	waitFor(t, 10*time.Second, "nothing pending", func() bool {
+		_, m := productHTTP(t, "GET", url+"/metrics", "", "")
+		return strings.Contains(string(m), "\npushgate_webhook_pending{worker=\"parent\"} 0\n")
+	})
+	if n := len(rx.snapshot()); n != 10 {
+		t.Fatalf("--workers 2: %d webhook requests for 10 events, want 10", n)
 	}
 }
