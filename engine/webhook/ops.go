@@ -284,7 +284,7 @@ func (s *Service) RotateSecret(tenant, key string) (any, error) {
 	prev := ep.st
 	ep.st.Previous, ep.st.PreviousUntil, ep.st.Secret = ep.st.Secret, time.Now().Add(s.cfg.RotationOverlap).UTC(), newSecret()
 	if err := s.putSharedLocked(ep); err != nil {
-		ep.st.setShared(prev.shared())
+		ep.st.sharedState = prev.sharedState
 		return nil, stateWriteError(err)
 	}
 	return secretView(ep.st), nil
@@ -302,7 +302,7 @@ func (s *Service) Enable(tenant, key string) (any, error) {
 		prev := ep.st
 		ep.st.Disabled, ep.st.DisabledAt, ep.st.DisabledReason = false, time.Time{}, ""
 		if err := s.putSharedLocked(ep); err != nil {
-			ep.st.setShared(prev.shared())
+			ep.st.sharedState = prev.sharedState
 			return nil, stateWriteError(err)
 		}
 	}

@@ -127,13 +127,8 @@ type Service struct {
 
 // endpointState is an endpoint's state: the shared part and the local failure clock (state.go).
 type endpointState struct {
-	Secret         string    `json:"secret"`
-	Previous       string    `json:"previous,omitempty"`
-	PreviousUntil  time.Time `json:"previousUntil,omitzero"`
-	Disabled       bool      `json:"disabled,omitempty"`
-	DisabledAt     time.Time `json:"disabledAt,omitzero"`
-	DisabledReason string    `json:"disabledReason,omitempty"`
-	FailingSince   time.Time `json:"failingSince,omitzero"`
+	sharedState
+	localState
 }
 
 // endpoint is the runtime state of one configured webhook; guarded by Service.mu.

@@ -35,25 +35,13 @@ type localState struct {
 // state the config topic has not confirmed yet (normally a few milliseconds after creation).
 const unconfirmedWait = 100 * time.Millisecond
 
-func (st *endpointState) shared() sharedState {
-	return sharedState{st.Secret, st.Previous, st.PreviousUntil, st.Disabled, st.DisabledAt, st.DisabledReason}
-}
-
-func (st *endpointState) setShared(v sharedState) {
-	st.Secret, st.Previous, st.PreviousUntil = v.Secret, v.Previous, v.PreviousUntil
-	st.Disabled, st.DisabledAt, st.DisabledReason = v.Disabled, v.DisabledAt, v.DisabledReason
-}
-
 // loadStateLocked reads ep's state from the store, creating the shared part (a new secret) when
 // the webhook has none yet, or its state was deleted.
 func (s *Service) loadStateLocked(ep *endpoint) error {
 	if v, err := s.cfg.Store.GetWebhook(store.WebhookState, ep.key); err != nil {
 		return fmt.Errorf("webhook: read failure clock of %q: %w", ep.sc.Hook.Key, err)
 	} else if v != nil {
-		var l localState
-		if json.Unmarshal(v, &l) == nil {
-			ep.st.FailingSince = l.FailingSince
-		}
+		_ = json.Unmarshal(v, &ep.st.localState) // an unreadable clock starts afresh
 	}
 	return s.refreshStateLocked(ep)
 }
@@ -67,12 +55,12 @@ func (s *Service) refreshStateLocked(ep *endpoint) error {
 	}
 	var v sharedState
 	if raw == nil || json.Unmarshal(raw, &v) != nil || v.Secret == "" {
-		ep.st.setShared(sharedState{Secret: newSecret()})
+		ep.st.sharedState = sharedState{Secret: newSecret()}
 		ep.version = version
 		return s.putSharedLocked(ep)
 	}
 	if version != ep.version || confirmed != ep.confirmed {
-		ep.st.setShared(v)
+		ep.st.sharedState = v
 		ep.version, ep.confirmed = version, confirmed
 	}
 	return nil
@@ -81,7 +69,7 @@ func (s *Service) refreshStateLocked(ep *endpoint) error {
 // putSharedLocked writes ep's shared state as the next version. When another instance wrote a
 // newer one first, ep takes that one and the write is reported as a conflict (retry the action).
 func (s *Service) putSharedLocked(ep *endpoint) error {
-	b, _ := json.Marshal(ep.st.shared())
+	b, _ := json.Marshal(ep.st.sharedState)
 	if err := s.cfg.Store.PutWebhookState(ep.key, ep.version+1, b); err != nil {
 		if rerr := s.adoptStoredLocked(ep); rerr != nil {
 			return rerr
@@ -99,7 +87,7 @@ func (s *Service) adoptStoredLocked(ep *endpoint) error {
 	}
 	var v sharedState
 	if raw != nil && json.Unmarshal(raw, &v) == nil {
-		ep.st.setShared(v)
+		ep.st.sharedState = v
 	}
 	ep.version, ep.confirmed = version, confirmed
 	return nil
@@ -107,7 +95,7 @@ func (s *Service) adoptStoredLocked(ep *endpoint) error {
 
 // putLocalLocked writes ep's failure clock to this instance's store.
 func (s *Service) putLocalLocked(ep *endpoint) {
-	b, _ := json.Marshal(localState{FailingSince: ep.st.FailingSince})
+	b, _ := json.Marshal(ep.st.localState)
 	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: []store.WebhookPut{{Bucket: store.WebhookState, Key: ep.key, Value: b}}}); err != nil {
 		s.log.Error("webhook: could not store the failure clock", "webhook", ep.sc.Hook.Key, "err", err)
 	}
