@@ -19,6 +19,7 @@ func addWebhookFlags(fs *flag.FlagSet, s *webhook.Settings) webhookFlags {
 	fs.DurationVar(&s.DisableAfter, "webhook-disable-after", 120*time.Hour, "disable a webhook failing without a success for this long (negative = never)")
 	fs.IntVar(&s.MaxInFlight, "webhook-max-in-flight", 4, "concurrent attempts per webhook endpoint")
 	fs.DurationVar(&s.BreakerCooldown, "webhook-breaker-cooldown", 30*time.Second, "how long an endpoint's circuit stays open after 5 consecutive failures (doubles, up to 20x, while probes fail)")
+	fs.StringVar(&s.SecretsKey, "webhook-secrets-key", "", "seal webhook signing secrets in the store and on the Kafka config topic with this key (the same on every instance; prefer PUSHGATE_WEBHOOK_SECRETS_KEY)")
 	fs.DurationVar(&s.RotationOverlap, "webhook-rotation-overlap", 24*time.Hour, "how long the previous secret keeps signing after a rotation")
 	return webhookFlags{
 		schedule: fs.String("webhook-retry-schedule", "0s,5s,5m,30m,2h,5h,10h,10h", "comma list of delays before each webhook attempt (±20% jitter); its length is the number of attempts"),

@@ -94,7 +94,7 @@
 //
 // # Not done
 //
-// Secrets are stored in the clear in the bbolt file (mode 0600). Retry-After is not honoured.
+// Secrets are sealed at rest only with Settings.SecretsKey (seal.go). Retry-After is not honoured.
 // Deliveries recorded by an instance stay in its store: a Kafka-mode instance that never comes back
 // takes its unsent deliveries with it (events it had not committed are taken over).
 package webhook

@@ -261,6 +261,9 @@ func (s *Service) Secret(tenant, key string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !ep.usable {
+		return nil, errUnusable
+	}
 	return secretView(ep.st), nil
 }
 
@@ -280,6 +283,9 @@ func (s *Service) RotateSecret(tenant, key string) (any, error) {
 	ep, err := s.endpointLocked(tenant, key)
 	if err != nil {
 		return nil, err
+	}
+	if !ep.usable { // a new secret would replace one the other instances can still read
+		return nil, errUnusable
 	}
 	prev := ep.st
 	ep.st.Previous, ep.st.PreviousUntil, ep.st.Secret = ep.st.Secret, time.Now().Add(s.cfg.RotationOverlap).UTC(), newSecret()
@@ -320,3 +326,7 @@ func stateWriteError(err error) error {
 	}
 	return &OpError{Status: http.StatusServiceUnavailable, Msg: "The webhook state could not be stored; retry later."}
 }
+
+// errUnusable answers secret routes for an endpoint whose stored state does not open here.
+var errUnusable = &OpError{Status: http.StatusServiceUnavailable,
+	Msg: "The webhook's secret cannot be read on this instance (its --webhook-secrets-key differs, or the state is not confirmed yet); nothing is sent to it from here."}

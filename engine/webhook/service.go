@@ -62,6 +62,9 @@ type Settings struct {
 	// Guard is the SSRF policy (the zero Guard refuses loopback, private, link-local and
 	// metadata addresses).
 	Guard Guard
+	// SecretsKey, when set, seals the signing secrets in the store and on the config topic
+	// (seal.go); every instance needs the same key.
+	SecretsKey string
 	// KeepAttempts is the attempt-log length per endpoint. Zero means 100.
 	KeepAttempts int
 	// MaxQueued bounds the events waiting to be matched (beyond it they are dropped and counted).
@@ -105,6 +108,7 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	client *http.Client
+	sealer *sealer // nil without Settings.SecretsKey
 	hooks  atomic.Pointer[set]
 
 	qmu     sync.Mutex
@@ -138,6 +142,7 @@ type endpoint struct {
 	st        endpointState
 	version   int64 // of the shared state in the store
 	confirmed bool  // the shared state was read back from the config topic (always, without Kafka)
+	usable    bool  // the shared state was read and opened here (seal.go)
 	inflight  int
 	waiting   []*delivery // due, held back by MaxInFlight or the half-open probe
 	fails     int         // consecutive
@@ -182,11 +187,15 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("webhook: Config.Store and Config.Configs are required")
 	}
 	cfg.applyDefaults()
+	sealer, err := newSealer(cfg.SecretsKey)
+	if err != nil {
+		return nil, fmt.Errorf("webhook: secrets key: %w", err)
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{
-		cfg: cfg, log: cfg.Logger, client: newClient(&cfg.Guard, cfg.Timeout),
+		cfg: cfg, log: cfg.Logger, client: newClient(&cfg.Guard, cfg.Timeout), sealer: sealer,
 		qsignal: make(chan struct{}, 1), eps: map[string]*endpoint{}, pending: map[string]*delivery{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}),
 	}
@@ -195,7 +204,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	var loadErr error
-	err := cfg.Store.EachWebhook(store.WebhookPending, func(_ string, v []byte) error {
+	err = cfg.Store.EachWebhook(store.WebhookPending, func(_ string, v []byte) error {
 		d := &delivery{idx: -1}
 		if err := json.Unmarshal(v, d); err != nil {
 			loadErr = errors.Join(loadErr, err)
@@ -245,8 +254,8 @@ func (s *Service) Reload() error {
 		ep = &endpoint{key: k, sc: sc, cooldown: s.cfg.BreakerCooldown}
 		ep.ctx, ep.cancel = context.WithCancel(context.Background())
 		if err := s.loadStateLocked(ep); err != nil {
-			ep.cancel()
-			return err
+			// Its deliveries wait (unconfirmed) rather than being signed with a wrong secret.
+			s.log.Error("webhook: endpoint state not usable; its deliveries wait", "webhook", sc.Hook.Key, "err", err)
 		}
 		s.eps[k] = ep
 	}

@@ -1,7 +1,9 @@
 package webhook
 
 import (
+	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -53,24 +55,30 @@ func (s *Service) refreshStateLocked(ep *endpoint) error {
 	if err != nil {
 		return fmt.Errorf("webhook: read state of %q: %w", ep.sc.Hook.Key, err)
 	}
-	var v sharedState
-	if raw == nil || json.Unmarshal(raw, &v) != nil || v.Secret == "" {
+	if raw == nil {
 		ep.st.sharedState = sharedState{Secret: newSecret()}
 		ep.version = version
 		return s.putSharedLocked(ep)
 	}
-	if version != ep.version || confirmed != ep.confirmed {
-		ep.st.sharedState = v
-		ep.version, ep.confirmed = version, confirmed
+	if version == ep.version && confirmed == ep.confirmed && ep.usable {
+		return nil
 	}
+	v, err := s.decodeShared(ep.key, raw)
+	if err != nil || v.Secret == "" {
+		// Never replaced by a new secret: that would take the webhook's secret from every instance
+		// that can read it. The endpoint waits, unconfirmed, until the state opens here.
+		ep.version, ep.confirmed, ep.usable = version, false, false
+		return fmt.Errorf("webhook: state of %q: %w", ep.sc.Hook.Key, cmp.Or(err, errors.New("no secret")))
+	}
+	ep.st.sharedState = v
+	ep.version, ep.confirmed, ep.usable = version, confirmed, true
 	return nil
 }
 
 // putSharedLocked writes ep's shared state as the next version. When another instance wrote a
 // newer one first, ep takes that one and the write is reported as a conflict (retry the action).
 func (s *Service) putSharedLocked(ep *endpoint) error {
-	b, _ := json.Marshal(ep.st.sharedState)
-	if err := s.cfg.Store.PutWebhookState(ep.key, ep.version+1, b); err != nil {
+	if err := s.cfg.Store.PutWebhookState(ep.key, ep.version+1, s.encodeShared(ep.key, ep.st.sharedState)); err != nil {
 		if rerr := s.adoptStoredLocked(ep); rerr != nil {
 			return rerr
 		}
@@ -85,11 +93,16 @@ func (s *Service) adoptStoredLocked(ep *endpoint) error {
 	if err != nil {
 		return fmt.Errorf("webhook: read state of %q: %w", ep.sc.Hook.Key, err)
 	}
-	var v sharedState
-	if raw != nil && json.Unmarshal(raw, &v) == nil {
-		ep.st.sharedState = v
+	ep.version, ep.confirmed, ep.usable = version, confirmed, false
+	if raw == nil {
+		return nil
 	}
-	ep.version, ep.confirmed = version, confirmed
+	v, err := s.decodeShared(ep.key, raw)
+	if err != nil {
+		ep.confirmed = false
+		return fmt.Errorf("webhook: state of %q: %w", ep.sc.Hook.Key, err)
+	}
+	ep.st.sharedState, ep.usable = v, true
 	return nil
 }
 

@@ -1,0 +1,88 @@
+package webhook
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// With a secrets key the store (and so the config topic) holds the signing secret sealed; the
+// same key reads it back after a restart; another key, or none, never signs and never replaces it.
+func TestSecretsAreSealedAtRest(t *testing.T) {
+	r := newReceiver(t, 204)
+	e := newEnv(t, func(c *Config) { c.SecretsKey = "key-one" })
+	e.configure(tenantA, hookDoc("h", r.url))
+	sec := e.secret(tenantA, "h").Secret
+	ek := endpointKey(tenantA, "h")
+	stored := func() string {
+		raw, _, _, err := e.st.WebhookState(ek)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
+	}
+	at := stored()
+	if strings.Contains(at, strings.TrimPrefix(sec, "whsec_")) || !strings.Contains(at, sealedPrefix) {
+		t.Fatalf("the stored state discloses the secret or is not sealed: %s", at)
+	}
+	e.publish(tenantA)
+	eventually(t, 5*time.Second, "a delivery", func() bool { return len(r.requests()) == 1 })
+	verify(t, r.requests()[0], sec)
+
+	// The same key after a restart: the same secret.
+	e.close()
+	e.open(func(c *Config) { c.SecretsKey = "key-one" })
+	if got := e.secret(tenantA, "h").Secret; got != sec {
+		t.Fatal("the secret changed across a restart with the same key")
+	}
+
+	// Another key, then none: nothing is signed, the secret route says why, the state stays.
+	for _, key := range []string{"key-two", ""} {
+		e.close()
+		e.open(func(c *Config) { c.SecretsKey = key })
+		if _, err := e.svc.Secret(tenantA, "h"); !errors.Is(err, errUnusable) {
+			t.Fatalf("key %q: Secret = %v, want the unusable error", key, err)
+		}
+		if _, err := e.svc.RotateSecret(tenantA, "h"); !errors.Is(err, errUnusable) {
+			t.Fatalf("key %q: RotateSecret = %v, want the unusable error", key, err)
+		}
+		before := len(r.requests())
+		e.publish(tenantA)
+		time.Sleep(300 * time.Millisecond) // an absence: nothing may be signed with a wrong secret
+		if len(r.requests()) != before {
+			t.Fatalf("key %q: a delivery was sent with a secret this instance cannot read", key)
+		}
+		if stored() != at {
+			t.Fatalf("key %q: the stored state was replaced", key)
+		}
+	}
+
+	// The right key again: the waiting deliveries go out, signed with the one secret.
+	e.close()
+	e.open(func(c *Config) { c.SecretsKey = "key-one" })
+	eventually(t, 5*time.Second, "the waiting deliveries", func() bool { return len(r.requests()) == 3 })
+	for _, q := range r.requests() {
+		verify(t, q, sec)
+	}
+}
+
+// A state stored without a key is read when a key is set, and sealed at its next write.
+func TestPlainSecretIsSealedOnRotation(t *testing.T) {
+	r := newReceiver(t, 204)
+	e := newEnv(t, nil)
+	e.configure(tenantA, hookDoc("h", r.url))
+	sec := e.secret(tenantA, "h").Secret
+	e.close()
+	e.open(func(c *Config) { c.SecretsKey = "k" })
+	if got := e.secret(tenantA, "h").Secret; got != sec {
+		t.Fatal("a plain stored secret was not read once a key was set")
+	}
+	if _, err := e.svc.RotateSecret(tenantA, "h"); err != nil {
+		t.Fatal(err)
+	}
+	raw, _, _, _ := e.st.WebhookState(endpointKey(tenantA, "h"))
+	if strings.Contains(string(raw), strings.TrimPrefix(sec, "whsec_")) {
+		t.Fatal("the previous secret is stored in the clear after the rotation")
+	}
+}
