@@ -36,7 +36,7 @@ func TestWebhooksKafkaTwoInstances(t *testing.T) {
 		internal = append(internal, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
 	}
 	cl := startCluster(t, bin, tmp, strings.Join(broker.ListenAddrs(), ","), "http://"+addrs[0], addrs, internal,
-		"--kafka-webhook-session-timeout", "6s", "--webhook-retry-schedule", "0s"+strings.Repeat(",300ms", 40))
+		"--kafka-webhook-session-timeout", "6s", "--webhook-secrets-key", "interop-secrets-key", "--webhook-retry-schedule", "0s"+strings.Repeat(",300ms", 40))
 	token := productRun(t, bin, "token", "--data-dir", cl.dataDirs[0], "--tenant", "demo", "--roles", quickStartRoles)
 	cl.configure(t, token)
 	rx := startHookReceiver(t)
