@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/pushgate/pushgate/engine/source"
 )
@@ -33,25 +34,33 @@ func endpointKey(tenant, key string) string {
 	return tenant + "\n" + key
 }
 
-// set is an immutable compiled view of every document's webhooks, indexed by "<namespace>:<name>".
+// set is an immutable compiled view of every document's webhooks, indexed by event type.
 type set struct {
-	all     map[string]scoped   // endpoint key -> hook
-	byEvent map[string][]scoped // "<ns>:<name>" -> candidate hooks
-	failed  map[string]bool     // tenants ("" = core) whose document did not compile
+	all     map[string]scoped      // endpoint key -> hook
+	byEvent map[eventType][]scoped // candidate hooks
+	failed  map[string]bool        // tenants ("" = core) whose document did not compile
 }
+
+// eventType indexes hooks by namespace and name: looked up for every event on the hub's
+// goroutine, so without building a "<namespace>:<name>" string.
+type eventType struct{ namespace, name string }
 
 // add indexes one hook.
 func (s *set) add(sc scoped) {
 	s.all[sc.endpointKey()] = sc
 	h := sc.Hook
-	keys := h.EventTypes
+	var keys []eventType
 	if h.TargetID == "" {
-		keys = nil
 		for _, r := range h.Events {
-			keys = append(keys, r.Namespace+":"+r.Name)
+			keys = append(keys, eventType{r.Namespace, r.Name})
+		}
+	} else {
+		for _, id := range h.EventTypes { // "<namespace>:<name>"; namespaces hold no ':'
+			ns, name, _ := strings.Cut(id, ":")
+			keys = append(keys, eventType{ns, name})
 		}
 	}
-	seen := map[string]bool{}
+	seen := map[eventType]bool{}
 	for _, k := range keys {
 		if !seen[k] {
 			seen[k] = true
@@ -62,7 +71,7 @@ func (s *set) add(sc scoped) {
 
 // compile builds the set; invalid documents are skipped and reported in the joined error.
 func compile(core []byte, tenants map[string][]byte) (*set, error) {
-	s := &set{all: map[string]scoped{}, byEvent: map[string][]scoped{}, failed: map[string]bool{}}
+	s := &set{all: map[string]scoped{}, byEvent: map[eventType][]scoped{}, failed: map[string]bool{}}
 	var errs []error
 	add := func(tenant string, doc []byte) {
 		hooks, err := parseDocument(doc)
@@ -90,7 +99,7 @@ func compile(core []byte, tenants map[string][]byte) (*set, error) {
 // candidates reports whether any webhook lists the event's type (the cheap pre-filter Observe runs
 // on the hub's goroutine).
 func (s *set) candidates(ev *source.Event) bool {
-	return len(s.byEvent[ev.Namespace+":"+ev.Name]) > 0
+	return len(s.byEvent[eventType{ev.Namespace, ev.Name}]) > 0
 }
 
 // match returns the webhooks ev triggers, by ADSP's rules: never for push-service:webhook-triggered;
@@ -102,7 +111,7 @@ func (s *set) match(ev *source.Event) []scoped {
 	if ev.Namespace == EmitNamespace && ev.Name == TriggeredName {
 		return nil
 	}
-	cands := s.byEvent[ev.Namespace+":"+ev.Name]
+	cands := s.byEvent[eventType{ev.Namespace, ev.Name}]
 	var out []scoped
 	var app *appRef
 	for _, c := range cands {
