@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -79,22 +78,10 @@ type instance struct {
 
 func startInstance(t *testing.T, cfg engine.Config) instance {
 	t.Helper()
-	cfg.Listen = "127.0.0.1:0"
-	cfg.DataDir = t.TempDir()
-	srv, err := engine.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = srv.Run(ctx); close(done) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	in := startUnready(t, cfg)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := http.Get(srv.URL() + "/readyz")
+		resp, err := http.Get(in.URL() + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -106,7 +93,7 @@ func startInstance(t *testing.T, cfg engine.Config) instance {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return instance{srv, cfg.DataDir}
+	return in
 }
 
 func do(t *testing.T, method, url, tok, body string) int {

@@ -36,12 +36,7 @@ func TestClusterNoStickySessions(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs three server processes and 400 Node clients")
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	node := lookTool(t, "node")
-	ensureNodeModules(t, dir)
+	dir, node := nodeClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 

@@ -98,6 +98,19 @@ func logLine(t *testing.T, prefix, line string) {
 	t.Logf("%s| %s", prefix, line)
 }
 
+// nodeClients returns the interop directory (go test runs there) and the node binary, with the
+// pinned npm clients installed.
+func nodeClients(t *testing.T) (dir, node string) {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	node = lookTool(t, "node")
+	ensureNodeModules(t, dir)
+	return dir, node
+}
+
 // The pushgate binary, built once for the whole test run (each test used to build its own).
 var pushgateBuild struct {
 	once     sync.Once

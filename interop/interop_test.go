@@ -23,14 +23,8 @@ const (
 //	go test ./interop/...                               # against pushgate conformance-server
 //	INTEROP_TARGET=reference go test ./interop/...      # against the reference socket.io 4.8.4 fixture
 func TestSocketIOClientInterop(t *testing.T) {
-	dir, err := os.Getwd() // go test runs in the package directory: <repo>/interop
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, node := nodeClients(t)
 	root := filepath.Dir(dir)
-
-	node := lookTool(t, "node")
-	ensureNodeModules(t, dir)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()

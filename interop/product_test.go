@@ -49,13 +49,8 @@ func TestProductEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("product end-to-end suite skipped in -short mode")
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, node := nodeClients(t)
 	root := filepath.Dir(dir)
-	node := lookTool(t, "node")
-	ensureNodeModules(t, dir)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()

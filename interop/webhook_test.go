@@ -88,12 +88,7 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 }
 
 func TestWebhooksSurviveKill9AndVerifyWithStandardWebhooks(t *testing.T) {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	node := lookTool(t, "node")
-	ensureNodeModules(t, dir)
+	dir, node := nodeClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 

@@ -20,12 +20,7 @@ func TestWorkersDefaultTransports(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	node := lookTool(t, "node")
-	ensureNodeModules(t, dir)
+	dir, node := nodeClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
