@@ -139,7 +139,7 @@ func NewVerifier(cfg config.Config, tenants auth.TenantResolver, keys *http.Clie
 }
 
 func (p *Plane) openEmbedded() error {
-	st, err := store.Open(p.cfg.DataDir, storeOptions(nil))
+	st, err := store.Open(p.cfg.DataDir, storeOptions(p.webhookGuard(), nil))
 	if err != nil {
 		return fmt.Errorf("control: %w", err)
 	}

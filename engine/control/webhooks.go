@@ -29,9 +29,7 @@ func (p *Plane) openWebhooks(ctx context.Context) error {
 			return snap.Core, snap.Tenants
 		},
 	}
-	if p.cfg.DevMode() {
-		wc.Guard.AllowLoopback = true // make run: receivers on 127.0.0.1
-	}
+	wc.Guard = *p.webhookGuard()
 	w, err := webhook.New(wc)
 	if err != nil {
 		return fmt.Errorf("control: webhooks: %w", err)
@@ -60,6 +58,16 @@ func (p *Plane) openWebhooks(ctx context.Context) error {
 		}()
 	}
 	return nil
+}
+
+// webhookGuard is the SSRF policy of this mode, one value for the save-time check (store
+// validation) and the dial-time one (the sender's dialler).
+func (p *Plane) webhookGuard() *webhook.Guard {
+	g := p.cfg.Webhooks.Guard
+	if p.cfg.DevMode() {
+		g.AllowLoopback = true // make run: receivers on 127.0.0.1
+	}
+	return &g
 }
 
 // closeWebhooks stops the consumer group, then the sender (in-flight attempts stay pending in the

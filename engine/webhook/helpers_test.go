@@ -40,7 +40,13 @@ type receiver struct {
 
 func newReceiver(t *testing.T, status int) *receiver {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	return newReceiverOn(t, "127.0.0.1:0", status)
+}
+
+// newReceiverOn is newReceiver listening on addr.
+func newReceiverOn(t *testing.T, addr string, status int) *receiver {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
