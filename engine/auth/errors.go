@@ -5,7 +5,7 @@ import "errors"
 // Reasons a token is rejected; Error.Reason holds one of them. They are stable strings, fit for
 // metric labels (pushgate_auth_failures_total{reason}).
 const (
-	ReasonMalformed        = "malformed"         // not a JWT, too large, bad encoding, missing exp
+	ReasonMalformed        = "malformed"         // not a JWT, too large, bad or non-canonical encoding, missing exp or kid
 	ReasonUnsupportedAlg   = "unsupported-alg"   // alg other than RS256/ES256 (none, HS256, …)
 	ReasonUnknownIssuer    = "unknown-issuer"    // iss missing, not <IssuerBase>/realms/<realm>, or unknown realm
 	ReasonUnknownKID       = "unknown-kid"       // no key with the token's kid, even after a refresh

@@ -72,6 +72,7 @@ func NewVerifier(cfg Config, tenants TenantResolver) (*Verifier, error) {
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg()}),
 		jwt.WithExpirationRequired(),
+		jwt.WithStrictDecoding(), // one spelling per token: the unused low bits of base64 must be zero
 		jwt.WithAudience(Audience),
 		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithIssuedAt(),
@@ -169,6 +170,12 @@ func (v *Verifier) keyFor(ctx context.Context, t *jwt.Token, out *issued) (any, 
 		if out.tenant, ok = v.tenants.TenantByRealm(realm); !ok || out.tenant == "" {
 			return nil, reject(ReasonUnknownIssuer, nil)
 		}
+	}
+	// A token without kid would be tried against every key of the realm (keyfunc's fallback);
+	// the issuers we accept (Keycloak, the development issuer) always name the key, so its
+	// absence is refused — one rule whether the realm has one key or several (SECURITY.md).
+	if kid, _ := t.Header["kid"].(string); kid == "" {
+		return nil, reject(ReasonMalformed, errors.New("token header has no kid"))
 	}
 	return v.realm(issuer).keyfunc(ctx, t)
 }

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -8,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"errors"
@@ -240,6 +242,8 @@ func TestVerify(t *testing.T) {
 		{name: "RS384 not pinned", token: sign(t, tok{jwt.SigningMethodRS384, rsaKey1, "rsa1", p.claims("core", nil)}), wantReason: ReasonUnsupportedAlg, noRequests: true},
 		{name: "signed by unpublished key", token: sign(t, tok{jwt.SigningMethodRS256, rsaKey2, "rsa1", p.claims("core", nil)}), wantReason: ReasonInvalidSignature},
 		{name: "ES256 token with RSA kid", token: sign(t, tok{jwt.SigningMethodES256, ecKey, "rsa1", p.claims("core", nil)}), wantReason: ReasonInvalidSignature},
+		{name: "no kid (one key would do)", token: sign(t, tok{jwt.SigningMethodRS256, rsaKey1, "", p.claims("core", nil)}), wantReason: ReasonMalformed, noRequests: true},
+		{name: "re-spelled signature", token: respell(t, rs("core", nil)), wantReason: ReasonMalformed},
 		{name: "empty", token: "", wantReason: ReasonMalformed, noRequests: true},
 		{name: "garbage", token: "not a token", wantReason: ReasonMalformed, noRequests: true},
 		{name: "garbage segments", token: "a.b.c", wantReason: ReasonMalformed, noRequests: true},
@@ -281,4 +285,23 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// respell returns token with the last character of its signature replaced by another spelling of
+// the same bytes (unpadded base64 leaves unused low bits there).
+func respell(t *testing.T, token string) string {
+	t.Helper()
+	sig := token[strings.LastIndexByte(token, '.')+1:]
+	want, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		alt := sig[:len(sig)-1] + string(c)
+		if b, err := base64.RawURLEncoding.DecodeString(alt); alt != sig && err == nil && bytes.Equal(b, want) {
+			return token[:len(token)-1] + string(c)
+		}
+	}
+	t.Fatal("no other spelling of the signature")
+	return ""
 }

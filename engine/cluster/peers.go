@@ -109,7 +109,12 @@ func Verify(secret, signed []byte, now time.Time) error {
 	return err
 }
 
-// verify is Verify that also returns the signature (the Gate refuses to see one twice).
+// macEncoding decodes signatures strictly: unpadded base64 leaves unused low bits in the last
+// character, and a lenient decoder would accept four spellings of one MAC (three replays).
+var macEncoding = base64.RawURLEncoding.Strict()
+
+// verify is Verify that also returns the signature as its decoded bytes (the Gate refuses to see
+// one twice, whatever its spelling).
 func verify(secret, signed []byte, now time.Time) (string, error) {
 	i := bytes.Index(signed, []byte("\r\n"))
 	if i < 0 {
@@ -136,8 +141,8 @@ func verify(secret, signed []byte, now time.Time) (string, error) {
 	if d := now.Sub(time.UnixMilli(t)); d > MaxClockSkew || d < -MaxClockSkew {
 		return "", errors.New("cluster: signed request too old or from the future (clock skew?)")
 	}
-	got, err := base64.RawURLEncoding.DecodeString(mac)
-	if err != nil {
+	got, err := macEncoding.DecodeString(mac)
+	if err != nil || len(got) != sha256.Size {
 		return "", errors.New("cluster: malformed " + AuthHeader + " signature")
 	}
 	raw := make([]byte, 0, len(signed))
@@ -145,7 +150,7 @@ func verify(secret, signed []byte, now time.Time) (string, error) {
 	if !hmac.Equal(got, authMAC(secret, ms, nonce, raw)) {
 		return "", errors.New("cluster: bad signature")
 	}
-	return mac, nil
+	return string(got), nil
 }
 
 // PeerConfig configures NewPeerForwarder.
@@ -279,7 +284,7 @@ type Gate struct {
 	now    func() time.Time
 
 	mu   sync.Mutex
-	seen map[string]time.Time // signatures accepted within MaxClockSkew: a replay is refused
+	seen map[string]time.Time // decoded signatures accepted within MaxClockSkew: a replay is refused
 
 	Served   atomic.Int64 // forwarded requests passed to the Engine.IO server
 	Rejected atomic.Int64 // requests refused for a missing or bad signature

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"bytes"
+	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +80,51 @@ func TestGateRefusesReplays(t *testing.T) {
 	}
 	if !g.firstUse(mac, now) || g.firstUse(mac, now.Add(time.Second)) {
 		t.Fatal("a signature was accepted twice, or not once")
+	}
+}
+
+// TestGateRefusesEveryRespelling is the probe's finding 2: unpadded base64 leaves unused low bits
+// in the last character, so one MAC has several spellings. Only the signer's spelling is
+// accepted, once; every other spelling is refused (strict decoding), and the replay cache,
+// keyed by the decoded bytes, refuses the original a second time.
+func TestGateRefusesEveryRespelling(t *testing.T) {
+	secret := []byte("0123456789abcdef-secret")
+	g := NewGate(secret, "me.", nil)
+	now := time.Now()
+	signed := Sign(secret, []byte("POST /socket.io/?EIO=4&transport=polling&sid=me.x HTTP/1.1\r\nHost: h\r\n\r\n40"), now)
+	line := signed[bytes.Index(signed, []byte("\r\n"))+2:]
+	line = line[:bytes.Index(line, []byte("\r\n"))]
+	mac := string(line[bytes.LastIndexByte(line, ' ')+1:])
+	admit := func(req []byte) error {
+		key, err := verify(secret, req, now)
+		if err == nil && !g.firstUse(key, now) {
+			err = errors.New("replayed")
+		}
+		return err
+	}
+	if err := admit(signed); err != nil {
+		t.Fatalf("the original signature is refused: %v", err)
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	want, _ := base64.RawURLEncoding.DecodeString(mac)
+	respellings := 0
+	for _, c := range alphabet {
+		alt := mac[:len(mac)-1] + string(c)
+		if alt == mac {
+			continue
+		}
+		if b, err := base64.RawURLEncoding.DecodeString(alt); err != nil || !bytes.Equal(b, want) {
+			continue // another MAC, not a re-spelling
+		}
+		respellings++
+		if err := admit(bytes.Replace(signed, []byte(mac), []byte(alt), 1)); err == nil {
+			t.Errorf("re-spelling %s of %s accepted", alt[len(alt)-3:], mac[len(mac)-3:])
+		}
+	}
+	if respellings != 3 {
+		t.Fatalf("%d re-spellings of a 32-byte MAC tried, want 3", respellings)
+	}
+	if err := admit(signed); err == nil {
+		t.Error("the original signature was accepted twice")
 	}
 }

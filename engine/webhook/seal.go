@@ -59,7 +59,7 @@ func (s *sealer) open(v, endpointKey string) (string, error) {
 	if s == nil {
 		return "", errSealed
 	}
-	b, err := base64.RawURLEncoding.DecodeString(b64)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(b64) // one spelling per sealed value
 	if err != nil || len(b) < s.aead.NonceSize() {
 		return "", errSealed
 	}

@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -84,5 +86,31 @@ func TestPlainSecretIsSealedOnRotation(t *testing.T) {
 	raw, _, _, _ := e.st.WebhookState(endpointKey(tenantA, "h"))
 	if strings.Contains(string(raw), strings.TrimPrefix(sec, "whsec_")) {
 		t.Fatal("the previous secret is stored in the clear after the rotation")
+	}
+}
+
+// TestSealedSecretOneSpelling: a sealed secret is decoded strictly, like every MAC-bearing value
+// (SECURITY.md): another spelling of the same bytes does not open.
+func TestSealedSecretOneSpelling(t *testing.T) {
+	s, err := newSealer("key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := s.seal("whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQ", "ep")
+	b64 := strings.TrimPrefix(sealed, sealedPrefix)
+	want, _ := base64.RawURLEncoding.DecodeString(b64)
+	tried := 0
+	for _, c := range "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_" {
+		alt := b64[:len(b64)-1] + string(c)
+		if b, err := base64.RawURLEncoding.DecodeString(alt); alt == b64 || err != nil || !bytes.Equal(b, want) {
+			continue
+		}
+		tried++
+		if _, err := s.open(sealedPrefix+alt, "ep"); err == nil {
+			t.Errorf("re-spelled sealed secret %s opened", alt[len(alt)-4:])
+		}
+	}
+	if tried == 0 {
+		t.Fatal("the sealed form has no unused bits to re-spell; lengthen the secret")
 	}
 }
