@@ -6,7 +6,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/store"
 )
 
@@ -44,50 +43,6 @@ type configBody struct {
 	Latest    *revisionBody `json:"latest,omitempty"`
 }
 
-// configTarget resolves which document the caller addresses: "" for the core document, else a tenant
-// URN. ok=false means the response is written (403/404).
-func (a *API) configTarget(ctx *fasthttp.RequestCtx, p *auth.Principal, read bool) (string, bool) {
-	args := ctx.QueryArgs()
-	if ref := args.Peek("tenantId"); ref != nil {
-		t, found := a.d.Store.ResolveTenant(string(ref))
-		if !found {
-			fail(ctx, fasthttp.StatusNotFound, "Tenant not found.")
-			return "", false
-		}
-		if !p.Core && t.ID != p.TenantID {
-			fail(ctx, fasthttp.StatusForbidden, "User is not permitted to access configuration of another tenant.")
-			return "", false
-		}
-		return t.ID, true
-	}
-	if p.Core || (read && args.Has("core")) {
-		return "", true
-	}
-	if p.TenantID == "" {
-		fail(ctx, fasthttp.StatusForbidden, "User has no tenant.")
-		return "", false
-	}
-	return p.TenantID, true
-}
-
-// configCaller authenticates and checks the configuration roles; ok=false means answered.
-func (a *API) configCaller(ctx *fasthttp.RequestCtx, read bool) (*auth.Principal, string, bool) {
-	p, ok := a.authenticate(ctx, false)
-	if !ok {
-		return nil, "", false
-	}
-	roles := []string{RoleConfigAdmin, RoleConfiguredService}
-	if read {
-		roles = append(roles, RoleConfigReader)
-	}
-	if !p.HasAnyRole(roles...) {
-		fail(ctx, fasthttp.StatusForbidden, "User is not permitted to access configuration.")
-		return nil, "", false
-	}
-	tenant, ok := a.configTarget(ctx, p, read)
-	return p, tenant, ok
-}
-
 // readConfig returns the revision, whether one exists, or answers an error (ok=false).
 func (a *API) readConfig(ctx *fasthttp.RequestCtx, tenant string) (rev store.Revision, exists, ok bool) {
 	rev, err := a.d.Store.Config(tenant)
@@ -107,13 +62,16 @@ func (a *API) readConfig(ctx *fasthttp.RequestCtx, tenant string) (rev store.Rev
 }
 
 func (a *API) getConfig(ctx *fasthttp.RequestCtx, _ map[string]string) {
-	_, tenant, ok := a.configCaller(ctx, true)
+	p, tenant, ok := a.authorizeDocument(ctx, accessConfigRead)
 	if !ok {
 		return
 	}
 	rev, exists, ok := a.readConfig(ctx, tenant)
 	if !ok {
 		return
+	}
+	if tenant == "" && !p.Core {
+		rev.Configuration = withoutWebhooks(rev.Configuration)
 	}
 	body := configBody{Namespace: configNamespace, Name: configName, TenantID: tenant}
 	if exists {
@@ -123,13 +81,16 @@ func (a *API) getConfig(ctx *fasthttp.RequestCtx, _ map[string]string) {
 }
 
 func (a *API) getLatest(ctx *fasthttp.RequestCtx, _ map[string]string) {
-	_, tenant, ok := a.configCaller(ctx, true)
+	p, tenant, ok := a.authorizeDocument(ctx, accessConfigRead)
 	if !ok {
 		return
 	}
 	rev, exists, ok := a.readConfig(ctx, tenant)
 	if !ok {
 		return
+	}
+	if tenant == "" && !p.Core {
+		rev.Configuration = withoutWebhooks(rev.Configuration)
 	}
 	if !exists {
 		writeRaw(ctx, fasthttp.StatusOK, []byte("{}"))
@@ -139,7 +100,7 @@ func (a *API) getLatest(ctx *fasthttp.RequestCtx, _ map[string]string) {
 }
 
 func (a *API) patchConfig(ctx *fasthttp.RequestCtx, _ map[string]string) {
-	_, tenant, ok := a.configCaller(ctx, false)
+	_, tenant, ok := a.authorizeDocument(ctx, accessConfigWrite)
 	if !ok {
 		return
 	}

@@ -39,19 +39,11 @@ func (a *API) addWebhookRoutes(add func(method, pattern string, h handler), gate
 	add("POST", webhooksPath+"/{webhook}/enable", gated((*API).postWebhookEnable))
 }
 
-// webhookCaller authenticates like the configuration routes (read: admin, configured service or
-// reader; write: admin or configured service; secret: configuration admin only) and resolves the
-// document addressed (?tenantId= for core callers).
-func (a *API) webhookCaller(ctx *fasthttp.RequestCtx, read, secret bool) (string, bool) {
-	p, tenant, ok := a.configCaller(ctx, read)
-	if !ok {
-		return "", false
-	}
-	if secret && !p.HasRole(RoleConfigAdmin) {
-		fail(ctx, fasthttp.StatusForbidden, "Only configuration admins may read or rotate webhook secrets.")
-		return "", false
-	}
-	return tenant, true
+// webhookCaller authorizes a webhook route by its rule (access.go) and returns the document
+// addressed.
+func (a *API) webhookCaller(ctx *fasthttp.RequestCtx, rule access) (string, bool) {
+	_, tenant, ok := a.authorizeDocument(ctx, rule)
+	return tenant, ok
 }
 
 func (a *API) answerWebhook(ctx *fasthttp.RequestCtx, v any, err error) {
@@ -72,14 +64,14 @@ func (a *API) answerWebhook(ctx *fasthttp.RequestCtx, v any, err error) {
 }
 
 func (a *API) getWebhooks(ctx *fasthttp.RequestCtx, _ map[string]string) {
-	if tenant, ok := a.webhookCaller(ctx, true, false); ok {
+	if tenant, ok := a.webhookCaller(ctx, accessWebhookRead); ok {
 		v, err := a.d.Webhooks.List(tenant)
 		a.answerWebhook(ctx, v, err)
 	}
 }
 
 func (a *API) getWebhookAttempts(ctx *fasthttp.RequestCtx, p map[string]string) {
-	tenant, ok := a.webhookCaller(ctx, true, false)
+	tenant, ok := a.webhookCaller(ctx, accessWebhookRead)
 	if !ok {
 		return
 	}
@@ -97,14 +89,14 @@ func (a *API) getWebhookAttempts(ctx *fasthttp.RequestCtx, p map[string]string) 
 }
 
 func (a *API) getWebhookDeadLetters(ctx *fasthttp.RequestCtx, p map[string]string) {
-	if tenant, ok := a.webhookCaller(ctx, true, false); ok {
+	if tenant, ok := a.webhookCaller(ctx, accessWebhookRead); ok {
 		v, err := a.d.Webhooks.DeadLetters(tenant, p["webhook"])
 		a.answerWebhook(ctx, v, err)
 	}
 }
 
 func (a *API) postWebhookReplay(ctx *fasthttp.RequestCtx, p map[string]string) {
-	tenant, ok := a.webhookCaller(ctx, false, false)
+	tenant, ok := a.webhookCaller(ctx, accessWebhookWrite)
 	if !ok {
 		return
 	}
@@ -128,14 +120,14 @@ func (a *API) postWebhookReplay(ctx *fasthttp.RequestCtx, p map[string]string) {
 }
 
 func (a *API) postWebhookTest(ctx *fasthttp.RequestCtx, p map[string]string) {
-	if tenant, ok := a.webhookCaller(ctx, false, false); ok {
+	if tenant, ok := a.webhookCaller(ctx, accessWebhookWrite); ok {
 		v, err := a.d.Webhooks.SendTest(tenant, p["webhook"])
 		a.answerWebhook(ctx, v, err)
 	}
 }
 
 func (a *API) getWebhookSecret(ctx *fasthttp.RequestCtx, p map[string]string) {
-	if tenant, ok := a.webhookCaller(ctx, false, true); ok {
+	if tenant, ok := a.webhookCaller(ctx, accessWebhookSecret); ok {
 		v, err := a.d.Webhooks.Secret(tenant, p["webhook"])
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		a.answerWebhook(ctx, v, err)
@@ -143,7 +135,7 @@ func (a *API) getWebhookSecret(ctx *fasthttp.RequestCtx, p map[string]string) {
 }
 
 func (a *API) postWebhookRotate(ctx *fasthttp.RequestCtx, p map[string]string) {
-	if tenant, ok := a.webhookCaller(ctx, false, true); ok {
+	if tenant, ok := a.webhookCaller(ctx, accessWebhookSecret); ok {
 		v, err := a.d.Webhooks.RotateSecret(tenant, p["webhook"])
 		ctx.Response.Header.Set("Cache-Control", "no-store")
 		a.answerWebhook(ctx, v, err)
@@ -151,7 +143,7 @@ func (a *API) postWebhookRotate(ctx *fasthttp.RequestCtx, p map[string]string) {
 }
 
 func (a *API) postWebhookEnable(ctx *fasthttp.RequestCtx, p map[string]string) {
-	if tenant, ok := a.webhookCaller(ctx, false, false); ok {
+	if tenant, ok := a.webhookCaller(ctx, accessWebhookWrite); ok {
 		v, err := a.d.Webhooks.Enable(tenant, p["webhook"])
 		a.answerWebhook(ctx, v, err)
 	}
