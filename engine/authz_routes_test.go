@@ -259,3 +259,34 @@ func diff(want, got string) string {
 	}
 	return strings.Join(bad, "; ")
 }
+
+// TestDevRoutesRefuseRebinding: over a real loopback socket, the token mint refuses a request
+// whose Host names another site (a DNS-rebinding page) and one from another origin, and
+// answers the server's own page.
+func TestDevRoutesRefuseRebinding(t *testing.T) {
+	e := e2eStart(t, nil)
+	mint := func(host, origin string) (int, string) {
+		req, _ := http.NewRequest("POST", e.url+"/console/api/token", strings.NewReader(`{"core":true}`))
+		req.Host = host
+		req.Header.Set("Content-Type", "application/json")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := mint("evil.example:8080", "http://evil.example:8080"); st != 403 || !strings.Contains(body, "rebinding") {
+		t.Fatalf("rebound Host: %d %s", st, body)
+	}
+	if st, body := mint(e.addr, "http://evil.example:8080"); st != 403 || !strings.Contains(body, "Origin") {
+		t.Fatalf("foreign Origin: %d %s", st, body)
+	}
+	if st, body := mint(e.addr, e.url); st != 200 || !strings.Contains(body, `"token"`) {
+		t.Fatalf("own page: %d %s", st, body)
+	}
+}

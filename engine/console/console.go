@@ -37,6 +37,10 @@ type Deps struct {
 	// Gatherer is read by the status route: the registry /metrics serves. Nil means
 	// prometheus.DefaultGatherer.
 	Gatherer prometheus.Gatherer
+	// PublicURL (e.g. http://127.0.0.1:8080) and Listen (the listen address) name the Host values
+	// the development-only routes accept (devguard.go): the public URL's host, and loopback names
+	// at its port or the listen port.
+	PublicURL, Listen string
 }
 
 // Routes returns the console's routes for api.Deps.Extra. It panics without Verify (a wiring error).
@@ -57,7 +61,7 @@ func Routes(d Deps) []api.Extra {
 		if d.Tenants == nil {
 			panic("console: Deps.Tenants is required with an Issuer")
 		}
-		out = append(out, api.Extra{Method: "POST", Pattern: "/console/api/token", Handler: mintHandler(d.Issuer, d.Tenants)})
+		out = append(out, api.Extra{Method: "POST", Pattern: "/console/api/token", Handler: mintHandler(d.Issuer, d.Tenants, newHostGuard(d.PublicURL, d.Listen))})
 	}
 	return out
 }

@@ -50,7 +50,7 @@ func newFixture(t *testing.T, withIssuer bool) *fixture {
 		return nil, errors.New("bad token")
 	}
 	f := &fixture{t: t, reg: prometheus.NewRegistry()}
-	d := Deps{Verify: verify, Gatherer: f.reg}
+	d := Deps{Verify: verify, Gatherer: f.reg, PublicURL: "http://127.0.0.1:1"}
 	if withIssuer {
 		if f.iss, err = devissuer.Open(dir, "http://127.0.0.1:1/auth"); err != nil {
 			t.Fatal(err)
@@ -72,6 +72,7 @@ func (f *fixture) do(method, uri, token, ctype, body string, remote net.Addr) re
 	var req fasthttp.Request
 	req.Header.SetMethod(method)
 	req.SetRequestURI(uri)
+	req.Header.SetHost("127.0.0.1:1") // the public URL's host: development routes check it
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

@@ -32,10 +32,13 @@ const (
 
 // mintHandler signs a development token exactly as `pushgate token` does (devissuer.Mint), for
 // the console's "sign in" in development mode.
-func mintHandler(iss *devissuer.Issuer, tenants Tenants) fasthttp.RequestHandler {
+func mintHandler(iss *devissuer.Issuer, tenants Tenants, hosts *hostGuard) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
 		if !fromLoopback(ctx) {
 			fail(ctx, fasthttp.StatusForbidden, "Development tokens are minted for loopback clients only; use pushgate token.")
+			return
+		}
+		if !hosts.allow(ctx) {
 			return
 		}
 		var in mintRequest

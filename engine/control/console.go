@@ -20,7 +20,7 @@ func ConsoleRoutes(cfg *config.Config, iss *devissuer.Issuer, st *store.Store, v
 	if !cfg.ConsoleEnabled() {
 		return nil
 	}
-	d := console.Deps{Verify: verify, Gatherer: g}
+	d := console.Deps{Verify: verify, Gatherer: g, PublicURL: cfg.PublicURL, Listen: cfg.Listen}
 	if iss != nil && st != nil {
 		d.Issuer, d.Tenants = iss, st
 	}
