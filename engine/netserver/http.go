@@ -49,6 +49,17 @@ func (c *Conn) processHTTP(data []byte) int {
 	}
 	max := c.srv.cfg.MaxHeaderBytes
 	end := bytes.Index(data, headEnd)
+	head := data
+	if end >= 0 {
+		head = data[:end+len(headEnd)]
+	}
+	if bareLF(head) {
+		// A head with bare-LF line ends would otherwise wait for a CRLF CRLF that never comes
+		// (until the header timeout), and parsers that disagree on it are how requests are
+		// smuggled: refuse it at once (RFC 9112 §2.2 allows it).
+		c.respondError(400, "request line or header ends with a bare LF; use CRLF", true)
+		return len(data)
+	}
 	if end < 0 {
 		if len(data) > max {
 			c.respondError(431, "request header too large", true)
@@ -95,6 +106,21 @@ func (c *Conn) processHTTP(data []byte) int {
 	c.armTimer(c.srv.cfg.IdleTimeout)
 	c.dispatch(req, data[:headLen], body, data[:headLen+cl])
 	return headLen + cl
+}
+
+// bareLF reports whether b holds a LF not preceded by CR.
+func bareLF(b []byte) bool {
+	for i := bytes.IndexByte(b, '\n'); i >= 0; {
+		if i == 0 || b[i-1] != '\r' {
+			return true
+		}
+		j := bytes.IndexByte(b[i+1:], '\n')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
 }
 
 func (c *Conn) dispatch(req *fasthttp.Request, head, body, raw []byte) {

@@ -2,6 +2,7 @@ package netserver
 
 import (
 	"errors"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 
@@ -51,7 +52,7 @@ func (c *Conn) processWS(data []byte) int {
 			c.msgOp, c.inFrag = h.OpCode, true
 			return total
 		}
-		c.ws.OnMessage(c, payload, h.OpCode == ws.OpBinary)
+		c.deliverWS(payload, h.OpCode == ws.OpBinary)
 	case ws.OpContinuation:
 		if !c.inFrag {
 			c.wsFail(ws.StatusProtocolError, "unexpected continuation frame", conn.ReasonProtocolError)
@@ -64,7 +65,7 @@ func (c *Conn) processWS(data []byte) int {
 		c.msg = append(c.msg, payload...)
 		if h.Fin {
 			c.inFrag = false
-			c.ws.OnMessage(c, c.msg, c.msgOp == ws.OpBinary)
+			c.deliverWS(c.msg, c.msgOp == ws.OpBinary)
 			c.msg = nil
 		}
 	default:
@@ -75,6 +76,16 @@ func (c *Conn) processWS(data []byte) int {
 		return len(data)
 	}
 	return total
+}
+
+// deliverWS hands a complete message to the handler; a text message that is not UTF-8 closes
+// the connection with 1007 (RFC 6455 §8.1, as the ws library of Node does).
+func (c *Conn) deliverWS(msg []byte, binary bool) {
+	if !binary && !utf8.Valid(msg) {
+		c.wsFail(ws.StatusInvalidFramePayloadData, "invalid UTF-8 in a text message", conn.ReasonProtocolError)
+		return
+	}
+	c.ws.OnMessage(c, msg, binary)
 }
 
 // wsFail sends a close frame with code and closes the connection.
