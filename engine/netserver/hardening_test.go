@@ -1,12 +1,15 @@
 package netserver_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gobwas/ws"
 
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/netserver"
+	"github.com/pushgate/pushgate/engine/transport"
 	"github.com/pushgate/pushgate/protocol/wsframe"
 )
 
@@ -59,4 +62,44 @@ func TestBareLFHeadGets400Promptly(t *testing.T) {
 		t.Fatalf("status %d after %v", resp.StatusCode, time.Since(began))
 	}
 	waitClosed(t, c, 2*time.Second)
+}
+
+type openNamespace struct{}
+
+func (openNamespace) Authorize(*transport.Socket, []byte) error        { return nil }
+func (openNamespace) OnConnect(*transport.Socket)                      {}
+func (openNamespace) OnEvent(*transport.Socket, *transport.Event)      {}
+func (openNamespace) OnDisconnect(*transport.Socket, conn.CloseReason) {}
+
+// TestNamespaceLimitSaysSo: past MaxNamespaces joined on one Engine.IO connection, a CONNECT is
+// refused with a limit message — whether or not the name exists — not "Invalid namespace".
+func TestNamespaceLimitSaysSo(t *testing.T) {
+	sio := transport.NewSocketServer(transport.SocketConfig{MaxNamespaces: 2, ConnectTimeout: time.Second,
+		Engine: transport.EngineConfig{PingInterval: time.Second, PingTimeout: time.Second}})
+	sio.HandleDynamic(func(name string) transport.Namespace {
+		if strings.HasPrefix(name, "/ok") {
+			return openNamespace{}
+		}
+		return nil
+	})
+	_, addr := serveOn(t, netserver.Config{}, netserver.Routes{Mounts: []netserver.Mount{{Prefix: "/socket.io/", Handler: sio}}})
+	c, br := wsConnect(t, addr)
+	readFrame(t, br) // open packet
+	mask := [4]byte{5, 6, 7, 8}
+	send := func(s string) string {
+		c.Write(wsframe.AppendMaskedFrame(nil, ws.OpText, []byte(s), mask))
+		_, p := readFrame(t, br)
+		return string(p)
+	}
+	for _, n := range []string{"/ok1", "/ok2"} {
+		if r := send("40" + n + ","); !strings.HasPrefix(r, "40"+n+",{\"sid\"") {
+			t.Fatalf("join %s: %q", n, r)
+		}
+	}
+	for _, n := range []string{"/ok3", "/unknown"} {
+		r := send("40" + n + ",")
+		if !strings.HasPrefix(r, "44"+n+",") || !strings.Contains(r, "Too many namespaces") {
+			t.Errorf("CONNECT %s past the limit: %q, want a CONNECT_ERROR saying too many namespaces", n, r)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package transport
 import (
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -282,13 +283,16 @@ func (c *client) connect(pkt socketio.Packet) error {
 	if dup {
 		return errProtocol
 	}
+	if tooMany {
+		// Before the name is resolved: the limit holds whatever the name, and a client past it
+		// is told so rather than "Invalid namespace" for a name that may well exist.
+		msg := "Too many namespaces on one connection (limit " + strconv.Itoa(c.srv.cfg.MaxNamespaces) + ")"
+		c.sess.SendText(append([]byte{'4'}, socketio.AppendConnectError(nil, nsp, msg, []byte(`{"code":"bad_request"}`))...))
+		return nil
+	}
 	ns := c.srv.resolve(nsp)
 	if ns == nil {
 		c.sess.SendText(append([]byte{'4'}, socketio.AppendConnectError(nil, nsp, "Invalid namespace", nil)...))
-		return nil
-	}
-	if tooMany {
-		c.sess.SendText(append([]byte{'4'}, socketio.AppendConnectError(nil, nsp, "Too many namespaces", []byte(`{"code":"bad_request"}`))...))
 		return nil
 	}
 	auth := pkt.Data
