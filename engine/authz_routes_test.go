@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/protocol/socketio"
 )
 
 // The route × role table: every operation of the served OpenAPI document, called with a token of
@@ -288,5 +290,36 @@ func TestDevRoutesRefuseRebinding(t *testing.T) {
 	}
 	if st, body := mint(e.addr, e.url); st != 200 || !strings.Contains(body, `"token"`) {
 		t.Fatalf("own page: %d %s", st, body)
+	}
+}
+
+// TestRefreshKeepsTheRealm: auth:refresh accepts only a token of the connection's own realm —
+// a core token with the same subject (core users may subscribe to any tenant's streams) or
+// another tenant's must not take over a tenant connection.
+func TestRefreshKeepsTheRealm(t *testing.T) {
+	e := e2eStart(t, nil)
+	e.stream(e.demo, "demo", "rr", `{"id":"rr","name":"R","events":[{"namespace":"rr","name":"e"}]}`)
+	c := e.subscribeSIO("/demo", e2eQ("stream", "rr"), map[string]any{"token": e.mint("demo", "stream-listener", "same-sub", time.Minute)})
+	refresh := map[int64]string{
+		1: e.mint("core", "stream-listener,urn:ads:platform:tenant-service:platform-service", "same-sub", time.Hour),
+		2: e.mint("acme-corp", "stream-listener", "same-sub", time.Hour),
+		3: e.mint("demo", "stream-listener", "same-sub", time.Hour),
+	}
+	for id, tok := range refresh {
+		c.write("4" + string(socketio.AppendEventAck(nil, "/demo", id, "auth:refresh", []byte(fmt.Sprintf(`{"token":%q}`, tok)))))
+	}
+	acks := map[int64]string{}
+	for len(acks) < len(refresh) {
+		if p := c.next(); p.Type == socketio.Ack {
+			acks[p.Ack] = p.Data
+		}
+	}
+	for _, id := range []int64{1, 2} {
+		if !strings.Contains(acks[id], `"ok":false`) || !strings.Contains(acks[id], `"error"`) {
+			t.Errorf("refresh %d with a token of another realm: %s, want ok:false with an error", id, acks[id])
+		}
+	}
+	if !strings.Contains(acks[3], `"ok":true`) {
+		t.Errorf("refresh with the connection's realm: %s", acks[3])
 	}
 }

@@ -261,8 +261,8 @@ func (m *member) expired() {
 	}
 }
 
-// refresh handles `auth:refresh` {"token": "..."}: a valid token of the same subject that may
-// still subscribe extends the connection; the ack says so.
+// refresh handles `auth:refresh` {"token": "..."}: a valid token of the same subject and realm
+// (core, or the same tenant) that may still subscribe extends the connection; the ack says so.
 func (m *member) refresh(ev *transport.Event) {
 	var body struct {
 		Token string `json:"token"`
@@ -282,6 +282,11 @@ func (m *member) refresh(ev *transport.Event) {
 		return
 	case p.Subject != m.sub.Principal.Subject:
 		m.k.Ack(ev, []byte(`{"ok":false,"error":"token subject differs"}`), nil)
+		return
+	case p.Core != m.sub.Principal.Core || p.TenantID != m.sub.Principal.TenantID:
+		// A subject is unique within a realm only: a core token (which may subscribe to any
+		// tenant's streams) or another tenant's with the same sub is another user.
+		m.k.Ack(ev, []byte(`{"ok":false,"error":"token realm differs from the connection's"}`), nil)
 		return
 	}
 	s, ok := m.d.Hub.Registry().Lookup(m.sub.Scope, m.sub.StreamID)
