@@ -18,7 +18,9 @@
 // The console is on in development mode and behind --console in production, where it never mints
 // tokens: the mint route is not mounted (404) without a development issuer. In development mode it
 // answers only loopback clients (a development server bound to 0.0.0.0 must not hand core tokens
-// to its network) and only JSON bodies (a cross-site form cannot post one without a CORS preflight,
+// to its network), only requests addressed to this server — Host the public URL's host or a
+// loopback name at its port, Origin (when sent) its own — so a DNS-rebinding page is refused
+// (devguard.go), and only JSON bodies (a cross-site form cannot post one without a CORS preflight,
 // which the REST routes do not answer). Tokens are never logged. The page keeps its token in
 // sessionStorage and sends it as a bearer header, and as ?token= only to EventSource, which cannot
 // set headers.

@@ -79,9 +79,12 @@
 //
 // # Safety
 //
-// Guard (net.Dialer.Control, on the resolved address, before connect) refuses loopback, RFC 1918,
-// CGNAT, link-local (169.254.169.254), ULA, multicast, documentation, reserved and the IPv6 forms
-// embedding IPv4 ones; no proxy from the environment; response bodies are read up to 64 KiB (1 KiB
+// Guard (net.Dialer.Control, on the resolved address, before connect) decides on the canonical
+// address (zone dropped, IPv4-mapped unmapped, NAT64 by its embedded IPv4) and refuses every range
+// of the IANA special-purpose registries (loopback, RFC 1918, CGNAT, link-local 169.254.169.254,
+// ULA, multicast, documentation, benchmarking, reserved, 6to4, Teredo, IPv4-compatible, any IPv6
+// outside 2000::/3); ValidateWith applies it to address literals when a document is saved
+// (Guard.CheckURL, inet_aton spellings included); no proxy from the environment; response bodies are read up to 64 KiB (1 KiB
 // kept in the attempt log); secrets never reach a log line, and URLs are kept out of error texts.
 //
 // # Several instances
