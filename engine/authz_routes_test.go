@@ -323,3 +323,21 @@ func TestRefreshKeepsTheRealm(t *testing.T) {
 		t.Errorf("refresh with the connection's realm: %s", acks[3])
 	}
 }
+
+// TestWebhookSaveRefusesBlockedAddress: through the real server, a webhook URL whose host is a
+// refused address literal is a 400 naming the field when the document is saved (development mode
+// allows loopback only).
+func TestWebhookSaveRefusesBlockedAddress(t *testing.T) {
+	e := e2eStart(t, nil)
+	for _, u := range []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1%25eth0]/", "http://[::169.254.169.254]/", "http://10.0.0.1/"} {
+		body := `{"operation":"UPDATE","update":{"webhooks":{"a":{"id":"a","name":"A","url":"` + u + `","events":[{"namespace":"demo","name":"ping"}]}}}}`
+		st, resp := e.do("PATCH", "/configuration/v2/configuration/platform/push-service", e.demo, body, nil)
+		if st != 400 || !strings.Contains(string(resp), "webhooks.a.url") {
+			t.Errorf("%s: %d %s, want 400 naming webhooks.a.url", u, st, resp)
+		}
+	}
+	body := `{"operation":"UPDATE","update":{"webhooks":{"a":{"id":"a","name":"A","url":"http://127.0.0.1:9/h","events":[{"namespace":"demo","name":"ping"}]}}}}`
+	if st, resp := e.do("PATCH", "/configuration/v2/configuration/platform/push-service", e.demo, body, nil); st != 200 {
+		t.Errorf("loopback in development mode: %d %s", st, resp)
+	}
+}
