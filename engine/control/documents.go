@@ -13,10 +13,10 @@ import (
 )
 
 // storeOptions are the store's options in every mode: documents validated on write (streams and
-// webhooks, whose URLs pass the save-time SSRF check of guard), the core
+// webhooks; on a local write the webhook URLs also pass the save-time SSRF check of guard), the core
 // streams seeded on first start, and replication when a Kafka configuration topic is used.
 func storeOptions(guard *webhook.Guard, replicate func(store.Record) error) store.Options {
-	return store.Options{Validate: webhook.ValidateWith(stream.ValidateDocument, guard), Seed: stream.CoreStreams, Replicate: replicate}
+	return store.Options{Validate: webhook.ValidateWith(stream.ValidateDocument), ValidatePatch: guard.CheckDocument, Seed: stream.CoreStreams, Replicate: replicate}
 }
 
 // documentsTimeout bounds one read of every document from a configuration-service.

@@ -105,6 +105,11 @@ func (s *Store) PatchConfig(tenantURN string, req []byte) (Revision, error) {
 		if err != nil {
 			return err
 		}
+		if s.opts.ValidatePatch != nil {
+			if err := s.opts.ValidatePatch(next); err != nil {
+				return invalid(err.Error())
+			}
+		}
 		if cur != nil && bytes.Equal(next, cur.Configuration) {
 			out = *cur
 			return nil

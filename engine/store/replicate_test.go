@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -186,4 +187,32 @@ func tenantRec(t *testing.T, s *Store, id string) Record {
 	}
 	t.Fatalf("no record for %s", id)
 	return Record{}
+}
+
+// TestValidatePatchOnlyForLocalWrites: Options.ValidatePatch (the webhook SSRF guard's save-time
+// check) refuses a PATCH, but never a document replicated from another instance or the seed — a
+// policy of this instance must not split the instances' view of the configuration.
+func TestValidatePatchOnlyForLocalWrites(t *testing.T) {
+	refuse := func(doc []byte) error {
+		if strings.Contains(string(doc), "forbidden") {
+			return errors.New("webhooks.a.url: refused")
+		}
+		return nil
+	}
+	st := openTest(t, t.TempDir(), Options{ValidatePatch: refuse, Seed: func() []byte { return []byte(`{"seeded":{"name":"forbidden"}}`) }})
+	if _, err := st.Config(""); err != nil {
+		t.Fatalf("the seed was refused: %v", err)
+	}
+	acme, err := st.CreateTenant("Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ve *ValidationError
+	if _, err := st.PatchConfig(acme.ID, []byte(`{"operation":"UPDATE","update":{"a":{"name":"forbidden"}}}`)); !errors.As(err, &ve) || !strings.Contains(err.Error(), "webhooks.a.url") {
+		t.Fatalf("PATCH = %v, want a ValidationError naming the field", err)
+	}
+	v, _ := json.Marshal(Revision{Revision: 1, Configuration: json.RawMessage(`{"a":{"name":"forbidden"}}`)})
+	if err := st.ApplyRemote(Record{Kind: KindConfig, Key: acme.ID, Value: v}); err != nil {
+		t.Fatalf("a replicated document was refused by the local policy: %v", err)
+	}
 }

@@ -29,6 +29,11 @@ type Options struct {
 	// non-nil error is reported to the caller as a *ValidationError with err.Error() as the reason.
 	// Nil accepts every JSON object.
 	Validate func(doc []byte) error
+	// ValidatePatch, when set, also checks a document written by PatchConfig (a local write through
+	// the API), after Validate; not replicated records nor the seed, so a policy of this instance
+	// (the webhook SSRF guard's save-time check) never refuses a document another instance — or an
+	// earlier version — stored. Its error is reported like Validate's.
+	ValidatePatch func(doc []byte) error
 	// Seed returns the core document stored on first start. Nil means an empty object "{}".
 	Seed func() (coreDoc []byte)
 	// Now is the clock for revision timestamps. Nil means time.Now.

@@ -209,25 +209,31 @@ func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
-// ValidateWith returns a document validator running streams (engine/stream.ValidateDocument),
-// then ValidateDocument, then the save-time half of the SSRF guard g on every webhook URL (an
-// address literal the guard refuses is a 400 naming the field, e.g. `webhooks.a.url`), for
-// store.Options.Validate. A nil g skips the address check.
-func ValidateWith(streams func(doc []byte) error, g *Guard) func(doc []byte) error {
+// ValidateWith returns a document validator running streams (engine/stream.ValidateDocument) and
+// then ValidateDocument, for store.Options.Validate.
+func ValidateWith(streams func(doc []byte) error) func(doc []byte) error {
 	return func(doc []byte) error {
 		if err := streams(doc); err != nil {
 			return err
 		}
-		hooks, err := parseDocument(doc)
-		if err != nil || g == nil {
-			return err
-		}
-		for _, h := range hooks {
-			if err := g.CheckURL(h.URL); err != nil {
-				return fmt.Errorf("%w: webhooks.%s.url: must not address a loopback, private, link-local or other special-purpose address (%s)",
-					ErrInvalidDocument, h.Key, strings.TrimPrefix(err.Error(), ErrBlockedAddress.Error()+": "))
-			}
-		}
-		return nil
+		return ValidateDocument(doc)
 	}
+}
+
+// CheckDocument is the save-time half of the SSRF guard, for store.Options.ValidatePatch (local
+// writes only: a document replicated from another instance, or stored before, is never refused by
+// this instance's policy — the dial-time half still holds for it): a webhook URL whose host is an
+// address literal g refuses is a 400 naming the field, e.g. `webhooks.a.url`.
+func (g *Guard) CheckDocument(doc []byte) error {
+	hooks, err := parseDocument(doc)
+	if err != nil {
+		return err
+	}
+	for _, h := range hooks {
+		if err := g.CheckURL(h.URL); err != nil {
+			return fmt.Errorf("%w: webhooks.%s.url: must not address a loopback, private, link-local or other special-purpose address (%s)",
+				ErrInvalidDocument, h.Key, strings.TrimPrefix(err.Error(), ErrBlockedAddress.Error()+": "))
+		}
+	}
+	return nil
 }

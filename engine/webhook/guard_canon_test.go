@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/pushgate/pushgate/engine/stream"
 )
 
 // TestGuardCanonicalForms holds the guard on a canonical address: a zone (which makes
@@ -78,7 +76,7 @@ func TestSSRFZoneDeliveryBlocked(t *testing.T) {
 
 // TestSaveRefusesBlockedURL: the save-time half answers with the field named.
 func TestSaveRefusesBlockedURL(t *testing.T) {
-	validate := ValidateWith(stream.ValidateDocument, &Guard{})
+	validate := (&Guard{}).CheckDocument
 	for _, u := range []string{"http://[::1%25lo]:9500/", "http://[fe80::1%25eth0]/", "http://[::169.254.169.254]/",
 		"http://127.0.0.1/", "http://2130706433/", "http://0177.0.0.1/", "http://0x7f.1/", "http://[::ffff:a00:1]/",
 		"http://169.254.169.254/latest/meta-data/", "http://[64:ff9b::a00:1]/"} {
@@ -92,7 +90,7 @@ func TestSaveRefusesBlockedURL(t *testing.T) {
 			t.Errorf("%s refused: %v", u, err)
 		}
 	}
-	if err := ValidateWith(stream.ValidateDocument, &Guard{AllowLoopback: true})([]byte(hookDoc("a", "http://127.0.0.1:9/"))); err != nil {
+	if err := (&Guard{AllowLoopback: true}).CheckDocument([]byte(hookDoc("a", "http://127.0.0.1:9/"))); err != nil {
 		t.Errorf("development mode refuses loopback: %v", err)
 	}
 }
