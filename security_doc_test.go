@@ -64,3 +64,35 @@ func TestSecurityDocNamesRealTests(t *testing.T) {
 		}
 	}
 }
+
+// TestBase64DecodingIsStrict holds the rule that made the cluster replay hole impossible to
+// reintroduce: unpadded base64 leaves unused low bits, so a lenient decoder accepts several
+// spellings of one MAC, signature or sealed value. Every base64 decoding in the server's code uses
+// Strict(), or says on the same line why it may be lenient ("// lenient: …", for data that is
+// never compared or remembered as a credential).
+func TestBase64DecodingIsStrict(t *testing.T) {
+	for _, root := range []string{"engine", "protocol", "cmd"} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for i, line := range strings.Split(string(b), "\n") {
+				code := strings.TrimSpace(line)
+				if strings.HasPrefix(code, "//") || !strings.Contains(code, "base64.") || strings.Contains(code, "Encode") || strings.Contains(code, `"encoding/base64"`) {
+					continue
+				}
+				if !strings.Contains(line, "Strict()") && !strings.Contains(line, "// lenient:") {
+					t.Errorf("%s:%d decodes base64 leniently without saying why (use Strict(), or add \"// lenient: <why>\"):\n\t%s", path, i+1, code)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

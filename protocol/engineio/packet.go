@@ -77,9 +77,9 @@ func DecodePacket(text []byte, scratch []byte) (p Packet, newScratch []byte, err
 	c := text[0]
 	if c == 'b' {
 		start := len(scratch)
-		enc := base64.StdEncoding
+		enc := base64.StdEncoding // lenient: client payload bytes, as the reference server reads them
 		if (len(text)-1)%4 != 0 {
-			enc = base64.RawStdEncoding
+			enc = base64.RawStdEncoding // lenient: as above
 		}
 		out, err := enc.AppendDecode(scratch, text[1:])
 		if err != nil {

@@ -21,7 +21,7 @@ const maxPositionPartitions = 4096
 // ErrBadPosition reports an id that is not an encoded Position.
 var ErrBadPosition = errors.New("kafka: malformed position id")
 
-var posEncoding = base64.RawURLEncoding
+var posEncoding = base64.RawURLEncoding // lenient: an event position, not a MAC (a re-spelling names the same position)
 
 // EncodePosition returns the id form of p: base64url (no padding) of
 // [version=1][uvarint own][uvarint n] then n × [uvarint partition delta][uvarint offset],
