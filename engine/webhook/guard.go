@@ -39,7 +39,7 @@ var blocked4 = prefixes(
 
 // global6 is the only IPv6 space allocated for global unicast (IANA IPv6 Address Space); every
 // address outside it — ::/8 (unspecified, loopback, the deprecated IPv4-compatible ::/96),
-// 100::/64 discard, fc00::/7 ULA, fe80::/10 link-local, fec0::/10 site-local, ff00::/8 multicast,
+// 100::/64 discard, fc00::/7 ULA (AWS's metadata fd00:ec2::254 too), fe80::/10 link-local, fec0::/10 site-local, ff00::/8 multicast,
 // and the reserved rest — is refused. NAT64 is the one exception, decided by its embedded IPv4.
 var global6 = netip.MustParsePrefix("2000::/3")
 
@@ -50,7 +50,6 @@ var blocked6 = prefixes(
 	"2002::/16",         // 6to4 (embeds an IPv4 address; relays are gone)
 	"2620:4f:8000::/48", // AS112 direct delegation
 	"3fff::/20",         // documentation
-	"fd00:ec2::254/128",
 )
 
 // nat64 is the well-known NAT64 prefix (RFC 6052): the last 32 bits are the IPv4 destination,
