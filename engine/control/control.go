@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pushgate/pushgate/engine/adsp"
 	"github.com/pushgate/pushgate/engine/api"
 	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/config"
@@ -53,6 +54,8 @@ type Plane struct {
 	kafkaSync *kafka.ConfigSync
 	kafkaCfg  kafka.Config // as the events source uses it (tenant resolution, logger)
 	reader    *configsvc.Reader
+	tenants   *adsp.Tenants // ADSP tenant service (owns the tenants when set)
+	events    *adsp.Events  // ADSP event service (receives webhook-triggered when set)
 	src       eventSource
 	pub       source.Publisher
 
@@ -91,6 +94,9 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 			p.Close()
 		}
 	}()
+	if err = p.openADSP(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.Kafka != nil {
 		err = p.openKafka(*cfg.Kafka)
 	} else {
@@ -99,8 +105,8 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.ConfigService != nil {
-		cc := *cfg.ConfigService
+	if p.cfg.ConfigService != nil {
+		cc := *p.cfg.ConfigService
 		cc.Logger = p.log
 		if p.reader, err = configsvc.New(cc); err != nil {
 			return nil, fmt.Errorf("control: configuration service: %w", err)
@@ -139,7 +145,7 @@ func NewVerifier(cfg config.Config, tenants auth.TenantResolver, keys *http.Clie
 }
 
 func (p *Plane) openEmbedded() error {
-	st, err := store.Open(p.cfg.DataDir, storeOptions(nil))
+	st, err := store.Open(p.cfg.DataDir, p.storeOptions(nil))
 	if err != nil {
 		return fmt.Errorf("control: %w", err)
 	}
@@ -167,9 +173,12 @@ func (p *Plane) newAPI() *api.API {
 // records) and the configuration-service reader's.
 func (p *Plane) watch(ctx context.Context) {
 	defer close(p.done)
-	var remote <-chan struct{}
+	var remote, tenants <-chan struct{}
 	if p.reader != nil {
 		remote = p.reader.Changes()
+	}
+	if p.tenants != nil {
+		tenants = p.tenants.Changes()
 	}
 	for {
 		select {
@@ -177,6 +186,7 @@ func (p *Plane) watch(ctx context.Context) {
 			return
 		case <-p.Store.Changes():
 		case <-remote:
+		case <-tenants:
 		}
 		p.rebuild()
 	}
@@ -199,6 +209,7 @@ func (p *Plane) Subscribe(fn func(*source.Event)) {
 		if p.reader != nil {
 			p.observe(ev)
 		}
+		p.observeADSP(ev)
 		fn(ev)
 		p.observeWebhooks(ev)
 	})
@@ -209,6 +220,9 @@ func (p *Plane) Ready() error {
 	errs := []error{p.src.Ready(), p.Store.Ready()}
 	if p.reader != nil {
 		errs = append(errs, p.reader.Ready())
+	}
+	if p.tenants != nil {
+		errs = append(errs, p.tenants.Ready())
 	}
 	return errors.Join(errs...)
 }
@@ -232,6 +246,9 @@ func (p *Plane) Close() {
 		<-p.done
 	}
 	p.closeWebhooks() // before the store: in-flight attempts stay pending there
+	if p.events != nil {
+		p.events.Close()
+	}
 	if p.src != nil {
 		p.src.Close()
 	}

@@ -1,0 +1,77 @@
+package control
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pushgate/pushgate/engine/adsp"
+	"github.com/pushgate/pushgate/engine/configsvc"
+	"github.com/pushgate/pushgate/engine/source"
+)
+
+// configLatest is the push-service document under the configuration-service API URL
+// (libs/adsp-service-sdk/src/configuration/configurationService.ts).
+const configLatest = "v2/configuration/platform/push-service/latest"
+
+// openADSP builds the ADSP platform clients of cfg.ADSP before the store is opened (the tenant
+// service then owns the tenants): the directory, the service account, the tenant service, the
+// event service, and the configuration service found through the directory when no
+// --configuration-service-url is given. The service account also signs the configuration
+// service's requests.
+func (p *Plane) openADSP(ctx context.Context) error {
+	a := p.cfg.ADSP
+	var token func(context.Context) (string, error)
+	if a.ClientSecret != "" {
+		sa, err := adsp.NewServiceAccount(adsp.ServiceAccountConfig{
+			TokenURL: adsp.TokenURL(p.cfg.OIDCBase), ClientID: a.ClientID, ClientSecret: a.ClientSecret,
+		})
+		if err != nil {
+			return fmt.Errorf("control: %w", err)
+		}
+		token = sa.Token
+	}
+	if p.cfg.ConfigService != nil && p.cfg.ConfigService.Token == nil {
+		p.cfg.ConfigService.Token = token
+	}
+	if !a.Enabled() {
+		return nil
+	}
+	dir, err := adsp.NewDirectory(adsp.DirectoryConfig{URL: a.DirectoryURL, Pinned: a.Pinned()})
+	if err != nil {
+		return fmt.Errorf("control: %w", err)
+	}
+	if dir.Has(adsp.TenantServiceAPI) {
+		if p.tenants, err = adsp.NewTenants(adsp.TenantsConfig{Directory: dir, Token: token, Logger: p.log}); err != nil {
+			return fmt.Errorf("control: %w", err)
+		}
+		p.tenants.Start(ctx)
+	}
+	if dir.Has(adsp.EventServiceAPI) {
+		if p.events, err = adsp.NewEvents(adsp.EventsConfig{Directory: dir, Token: token, Logger: p.log}); err != nil {
+			return fmt.Errorf("control: %w", err)
+		}
+	}
+	if p.cfg.ConfigService == nil && a.DirectoryURL != "" {
+		p.cfg.ConfigService = &configsvc.Config{Token: token, Locate: func(ctx context.Context) (string, error) {
+			return dir.Resolve(ctx, adsp.ConfigurationServiceAPI, configLatest)
+		}}
+	}
+	return nil
+}
+
+// observeADSP passes tenant-service events to the tenant list, which is read again at once.
+func (p *Plane) observeADSP(ev *source.Event) {
+	if p.tenants != nil && ev.Namespace == "tenant-service" {
+		p.tenants.Observe(ev.Namespace, ev.Name)
+	}
+}
+
+// webhookPublisher is where push-service:webhook-triggered goes: the ADSP event service when
+// there is one (its event log feeds the tenant admin app's webhook history; the event reaches
+// the streams back through the event source), else the event source itself.
+func (p *Plane) webhookPublisher() source.Publisher {
+	if p.events != nil {
+		return p.events
+	}
+	return p.pub
+}
