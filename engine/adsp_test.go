@@ -12,6 +12,7 @@ import (
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/adsp"
 	"github.com/pushgate/pushgate/engine/adsp/adsptest"
+	"github.com/pushgate/pushgate/protocol/socketio"
 )
 
 // adspStream is a stream document entry for case-service:case-updated events.
@@ -123,5 +124,44 @@ func waitWithin(t *testing.T, d time.Duration, cond func() bool) {
 			t.Fatalf("condition not met within %v", d)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// --allowed-origins reflect (production mode): any origin may read answers and open WebSockets,
+// without credentials (no Access-Control-Allow-Credentials), as ADSP reflects any origin.
+func TestReflectOriginsInProduction(t *testing.T) {
+	pf := adsptest.Start(t)
+	tn := pf.AddTenant("Child Services")
+	pf.SetDocument(tn.ID, `{`+adspStream("updates")+`}`)
+	srv := startPlain(t, engine.Config{OIDCBase: pf.OIDCBase(), ReflectOrigins: true, Logger: e2eQuietLogger(),
+		ADSP: adsp.Settings{DirectoryURL: pf.URL(), ClientID: adsptest.ClientID, ClientSecret: adsptest.ClientSecret}})
+	env := &e2eEnv{t: t, srv: srv, url: srv.URL(), addr: strings.TrimPrefix(srv.URL(), "http://")}
+	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })
+	const origin = "https://app.tenant.example"
+
+	req, _ := http.NewRequest(http.MethodOptions, srv.URL()+"/stream/v1/streams/updates?tenant=child-services", nil)
+	req.Header.Set("Origin", origin)
+	req.Header.Set("Access-Control-Request-Headers", "authorization")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") != origin || resp.Header.Get("Access-Control-Allow-Credentials") != "" ||
+		resp.Header.Get("Access-Control-Allow-Headers") != "authorization" {
+		t.Fatalf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+	user := pf.UserToken(t, tn.Realm, "user-1", []string{"stream-listener"}, nil)
+	sse, st, body := env.openSSE("/stream/v1/streams/updates?tenant=child-services", map[string]string{"Authorization": "Bearer " + user, "Origin": origin})
+	if sse == nil {
+		t.Fatalf("SSE from another origin: %d %s", st, body)
+	}
+	if sse.resp.Header.Get("Access-Control-Allow-Origin") != origin || sse.resp.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Fatalf("SSE CORS headers %v", sse.resp.Header)
+	}
+	c := env.dialSIO(url.Values{"stream": {"updates"}}, http.Header{"Origin": {origin}})
+	defer c.close()
+	if p := c.connect("/child-services", map[string]any{"token": user}); p.Type != socketio.Connect {
+		t.Fatalf("Socket.IO from another origin: %v %s", p.Type, p.Data)
 	}
 }

@@ -106,6 +106,10 @@ func (d *Directory) URL(ctx context.Context, urn string) (*url.URL, error) {
 			return u, nil
 		}
 		if attempt > 0 { // the fetch we waited for did not bring it
+			if u, ok := d.entries[urn]; ok { // the directory is down: expired entries still serve
+				d.mu.Unlock()
+				return u, nil
+			}
 			err := d.lastErr
 			d.mu.Unlock()
 			if err != nil {
