@@ -136,12 +136,21 @@ func (p *Platform) TenantRequests() int {
 // UserToken returns a token of realm for a user with the push-service client roles (which puts the
 // push-service in aud, as Keycloak does) and the given realm roles.
 func (p *Platform) UserToken(t testing.TB, realm, sub string, clientRoles, realmRoles []string) string {
+	return p.Token(t, realm, sub, map[string][]string{Audience: clientRoles}, realmRoles)
+}
+
+// Token returns a token of realm with the client roles of resourceAccess (client id → roles) and
+// the realm roles; aud is the push-service.
+func (p *Platform) Token(t testing.TB, realm, sub string, resourceAccess map[string][]string, realmRoles []string) string {
 	now := time.Now()
+	ra := map[string]any{}
+	for client, roles := range resourceAccess {
+		ra[client] = map[string]any{"roles": roles}
+	}
 	claims := jwt.MapClaims{
 		"iss": p.OIDCBase() + "/realms/" + realm, "sub": sub, "aud": []string{Audience},
 		"iat": now.Unix(), "exp": now.Add(time.Hour).Unix(), "preferred_username": sub,
-		"realm_access":    map[string]any{"roles": realmRoles},
-		"resource_access": map[string]any{Audience: map[string]any{"roles": clientRoles}},
+		"realm_access": map[string]any{"roles": realmRoles}, "resource_access": ra,
 	}
 	tk := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tk.Header["kid"] = "standin"
