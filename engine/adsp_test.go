@@ -38,7 +38,7 @@ func TestADSPPlatformMode(t *testing.T) {
 	pf.SetDocument(tn.ID, `{`+adspStream("updates")+`,`+hooks+`}`)
 
 	cfg := engine.Config{
-		OIDCBase: pf.OIDCBase(), Logger: e2eQuietLogger(),
+		OIDCBase: pf.OIDCBase(), Logger: e2eQuietLogger(), DrainTimeout: -1,
 		ADSP: adsp.Settings{DirectoryURL: pf.URL(), ClientID: adsptest.ClientID, ClientSecret: adsptest.ClientSecret},
 	}
 	cfg.Webhooks.Guard.AllowLoopback = true // the receiver is on loopback
@@ -133,7 +133,7 @@ func TestReflectOriginsInProduction(t *testing.T) {
 	pf := adsptest.Start(t)
 	tn := pf.AddTenant("Child Services")
 	pf.SetDocument(tn.ID, `{`+adspStream("updates")+`}`)
-	srv := startPlain(t, engine.Config{OIDCBase: pf.OIDCBase(), ReflectOrigins: true, Logger: e2eQuietLogger(),
+	srv := startPlain(t, engine.Config{OIDCBase: pf.OIDCBase(), ReflectOrigins: true, Logger: e2eQuietLogger(), DrainTimeout: -1,
 		ADSP: adsp.Settings{DirectoryURL: pf.URL(), ClientID: adsptest.ClientID, ClientSecret: adsptest.ClientSecret}})
 	env := &e2eEnv{t: t, srv: srv, url: srv.URL(), addr: strings.TrimPrefix(srv.URL(), "http://")}
 	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })

@@ -56,8 +56,11 @@ type Plane struct {
 	reader    *configsvc.Reader
 	tenants   *adsp.Tenants // ADSP tenant service (owns the tenants when set)
 	events    *adsp.Events  // ADSP event service (receives webhook-triggered when set)
-	src       eventSource
-	pub       source.Publisher
+	// tenantsBuilt: a rebuild ran after the tenant service's list was read (so every tenant's
+	// document is compiled before /readyz says 200).
+	tenantsBuilt atomic.Bool
+	src          eventSource
+	pub          source.Publisher
 
 	webhookGroup *kafka.Group // Kafka mode: the consumer group feeding Webhooks
 	groupDone    chan struct{}
@@ -188,7 +191,11 @@ func (p *Plane) watch(ctx context.Context) {
 		case <-remote:
 		case <-tenants:
 		}
+		loaded := p.tenants != nil && p.tenants.Ready() == nil
 		p.rebuild()
+		if loaded {
+			p.tenantsBuilt.Store(true)
+		}
 	}
 }
 
@@ -222,7 +229,11 @@ func (p *Plane) Ready() error {
 		errs = append(errs, p.reader.Ready())
 	}
 	if p.tenants != nil {
-		errs = append(errs, p.tenants.Ready())
+		if err := p.tenants.Ready(); err != nil {
+			errs = append(errs, err)
+		} else if !p.tenantsBuilt.Load() {
+			errs = append(errs, errors.New("tenant service: tenants' documents not compiled yet"))
+		}
 	}
 	return errors.Join(errs...)
 }
