@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -89,6 +90,15 @@ func TestADSPPlatformMode(t *testing.T) {
 	if hookCalls.Load() == 0 {
 		t.Fatal("the webhook was not delivered")
 	}
+	waitFor(t, func() bool {
+		resp, err := http.Get(srv.URL() + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), `pushgate_adsp_events_total{outcome="sent"} 1`) && strings.Contains(string(b), "pushgate_adsp_tenants 1")
+	})
 
 	// A configuration change is live within a second of the configuration-updated event.
 	pf.SetDocument(tn.ID, `{`+adspStream("updates")+`,`+adspStream("later")+`,`+hooks+`}`)

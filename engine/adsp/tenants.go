@@ -69,9 +69,11 @@ type Tenants struct {
 
 	loaded  atomic.Bool
 	lastErr atomic.Pointer[string]
-	kick    chan struct{}
-	changes chan struct{}
-	start   sync.Once
+	// counters for Stats
+	asked, limited, listErrors atomic.Uint64
+	kick                       chan struct{}
+	changes                    chan struct{}
+	start                      sync.Once
 }
 
 var _ store.TenantAuthority = (*Tenants)(nil)
@@ -106,6 +108,22 @@ func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 		t.log = slog.New(slog.DiscardHandler)
 	}
 	return t, nil
+}
+
+// TenantStats are the tenant service client's counters.
+type TenantStats struct {
+	Tenants    int    // tenants in the current list
+	Asked      uint64 // single look-ups made on a miss
+	Limited    uint64 // misses answered "unknown" without a look-up (rate limit)
+	ListErrors uint64 // failed reads of the whole list
+}
+
+// Stats returns the counters.
+func (t *Tenants) Stats() TenantStats {
+	t.mu.RLock()
+	n := len(t.idx.Tenants())
+	t.mu.RUnlock()
+	return TenantStats{Tenants: n, Asked: t.asked.Load(), Limited: t.limited.Load(), ListErrors: t.listErrors.Load()}
 }
 
 // Changes fires (coalesced, buffered 1) when the tenant list changed.
@@ -232,6 +250,7 @@ func (t *Tenants) loop(ctx context.Context) {
 		}
 		wait := t.cfg.TTL
 		if err := t.readAll(ctx); err != nil {
+			t.listErrors.Add(1)
 			msg := err.Error()
 			t.lastErr.Store(&msg)
 			t.log.Error("tenant service: cannot read the tenant list", "error", err, "retry_in", backoff)
@@ -325,9 +344,11 @@ func (t *Tenants) allowMiss() bool {
 	t.tokens = min(float64(t.cfg.MissBurst), t.tokens+now.Sub(t.refilled).Seconds()*t.cfg.MissRate)
 	t.refilled = now
 	if t.tokens < 1 {
+		t.limited.Add(1)
 		return false
 	}
 	t.tokens--
+	t.asked.Add(1)
 	return true
 }
 

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pushgate/pushgate/engine/adsp"
 	"github.com/pushgate/pushgate/engine/configsvc"
+	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/source"
 )
 
@@ -57,6 +60,32 @@ func (p *Plane) openADSP(ctx context.Context) error {
 		}}
 	}
 	return nil
+}
+
+// registerADSPMetrics exposes the tenant service client's and the event-service sender's counters.
+func (p *Plane) registerADSPMetrics(r prometheus.Registerer) {
+	if p.tenants != nil {
+		ts := p.tenants
+		metrics.Gauge(r, "pushgate_adsp_tenants", "Tenants in the list read from the ADSP tenant service.", func() float64 { return float64(ts.Stats().Tenants) })
+		metrics.Counter(r, "pushgate_adsp_tenant_lookups_total", "Single tenant-service look-ups made for an unknown tenant, realm or name.", func() float64 { return float64(ts.Stats().Asked) })
+		metrics.Counter(r, "pushgate_adsp_tenant_lookups_limited_total", "Unknown tenant references answered without a look-up (rate limit).", func() float64 { return float64(ts.Stats().Limited) })
+		metrics.Counter(r, "pushgate_adsp_tenant_list_errors_total", "Failed reads of the tenant list.", func() float64 { return float64(ts.Stats().ListErrors) })
+	}
+	if p.events != nil {
+		ev := p.events
+		for _, o := range []struct {
+			outcome string
+			get     func() uint64
+		}{
+			{"sent", func() uint64 { s, _, _ := ev.Stats(); return s }},
+			{"failed", func() uint64 { _, f, _ := ev.Stats(); return f }},
+			{"dropped", func() uint64 { _, _, d := ev.Stats(); return d }},
+		} {
+			r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pushgate_adsp_events_total",
+				Help:        "Events for the ADSP event service (webhook-triggered) by outcome: sent, failed (given up after the retries), dropped (queue full).",
+				ConstLabels: prometheus.Labels{"outcome": o.outcome}}, func() float64 { return float64(o.get()) }))
+		}
+	}
 }
 
 // observeADSP passes tenant-service events to the tenant list, which is read again at once.

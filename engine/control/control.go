@@ -131,6 +131,7 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 	p.API = p.newAPI()
 	if opts.Metrics != nil {
 		p.registerKafkaMetrics(opts.Metrics)
+		p.registerADSPMetrics(opts.Metrics)
 	}
 	p.watching = true
 	go p.watch(ctx)
