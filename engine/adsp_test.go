@@ -58,6 +58,15 @@ func TestADSPPlatformMode(t *testing.T) {
 	}
 	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })
 
+	// The tenant API lists the tenant service's tenants and creates none of its own.
+	core := pf.Token(t, "core", "ops", map[string][]string{"urn:ads:platform:tenant-service": {"platform-service"}}, nil)
+	if st, body := env.do("GET", "/tenant/v2/tenants", core, "", nil); st != 200 || !strings.Contains(string(body), `"realm":"`+tn.Realm+`"`) {
+		t.Fatalf("GET tenants: %d %s", st, body)
+	}
+	if st, body := env.do("POST", "/tenant/v2/tenants", core, `{"name":"Local"}`, nil); st != http.StatusConflict || !strings.Contains(string(body), "tenant service") {
+		t.Fatalf("POST tenants: %d %s, want 409 naming the tenant service", st, body)
+	}
+
 	user := pf.UserToken(t, tn.Realm, "user-1", []string{"stream-listener"}, nil)
 	sse := env.mustSSE("/stream/v1/streams/updates?tenant=child-services", user)
 	sio := env.subscribeSIO("/child-services", url.Values{"stream": {"updates"}}, map[string]any{"token": user})
