@@ -107,9 +107,16 @@ func (e *Events) Stats() (sent, failed, dropped uint64) {
 	return e.sent.Load(), e.failed.Load(), e.dropped.Load()
 }
 
-// Close stops the sender; events still queued are not sent.
+// Close stops the sender; events still queued are not sent (counted as dropped and logged).
 func (e *Events) Close() {
-	e.once.Do(func() { close(e.stop) })
+	e.once.Do(func() {
+		close(e.stop)
+		<-e.done
+		if n := len(e.queue); n > 0 {
+			e.dropped.Add(uint64(n))
+			e.log.Warn("event service: events not sent at shutdown", "count", n)
+		}
+	})
 	<-e.done
 }
 
