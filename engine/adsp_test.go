@@ -13,6 +13,7 @@ import (
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/adsp"
 	"github.com/pushgate/pushgate/engine/adsp/adsptest"
+	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/protocol/socketio"
 )
 
@@ -182,5 +183,25 @@ func TestReflectOriginsInProduction(t *testing.T) {
 	defer c.close()
 	if p := c.connect("/child-services", map[string]any{"token": user}); p.Type != socketio.Connect {
 		t.Fatalf("Socket.IO from another origin: %v %s", p.Type, p.Data)
+	}
+}
+
+// Without a directory, each service by its own flag: --tenant-service-url (a service root),
+// --event-service-url (an API URL) and --configuration-service-url; the service account signs
+// the configuration service's requests too.
+func TestADSPPerServiceURLs(t *testing.T) {
+	pf := adsptest.Start(t)
+	tn := pf.AddTenant("Child Services")
+	pf.SetDocument(tn.ID, `{`+adspStream("updates")+`}`)
+	srv := startPlain(t, engine.Config{OIDCBase: pf.OIDCBase(), Logger: e2eQuietLogger(), DrainTimeout: -1,
+		ConfigService: &configsvc.Config{URL: pf.URL()},
+		ADSP: adsp.Settings{TenantServiceURL: pf.URL(), EventServiceURL: pf.URL() + "/event/v1",
+			ClientID: adsptest.ClientID, ClientSecret: adsptest.ClientSecret}})
+	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })
+	if got, ok := srv.Store.TenantByRealm(tn.Realm); !ok || got != tn.ID {
+		t.Fatalf("TenantByRealm = %q %v", got, ok)
+	}
+	if n := pf.TokenRequests(); n != 1 {
+		t.Fatalf("client-credentials requests: %d, want 1", n)
 	}
 }

@@ -222,3 +222,11 @@ func TestEventsPostedWithRetries(t *testing.T) {
 		t.Fatalf("refused %d, dropped %d", refused, dropped)
 	}
 }
+
+// A per-service flag takes the API URL as the directory lists it, or the service's root.
+func TestSettingsPinned(t *testing.T) {
+	got := adsp.Settings{TenantServiceURL: "http://tenant-management-api:3333", EventServiceURL: "http://event-service:3334/event/v1"}.Pinned()
+	if got[adsp.TenantServiceAPI] != "http://tenant-management-api:3333/api/tenant/v2" || got[adsp.EventServiceAPI] != "http://event-service:3334/event/v1" {
+		t.Fatalf("pinned %v", got)
+	}
+}

@@ -234,18 +234,19 @@ func (p *Platform) authorized(w http.ResponseWriter, r *http.Request) bool {
 }
 
 // directory: apps/directory-service/src/directory/router/util/getNamespaceEntries.ts getEntry —
-// [{namespace, service, url, urn}], service entries and API entries ("<service>:<api>") alike.
+// [{namespace, service, url, urn}], service entries (the service's root) and API entries
+// ("<service>:<api>") alike, as directory.platform.json of the ADSP repository seeds them.
 func (p *Platform) directory(w http.ResponseWriter) {
 	u := p.srv.URL
 	entry := func(service, url string) map[string]string {
 		return map[string]string{"namespace": "platform", "service": service, "url": url, "urn": "urn:ads:platform:" + service}
 	}
 	writeJSON(w, []map[string]string{
-		entry("tenant-service", u+"/api/tenant"),
+		entry("tenant-service", u),
 		entry("tenant-service:v2", u+"/api/tenant/v2"),
-		entry("configuration-service", u+"/configuration"),
+		entry("configuration-service", u),
 		entry("configuration-service:v2", u+"/configuration/v2"),
-		entry("event-service", u+"/event"),
+		entry("event-service", u),
 		entry("event-service:v1", u+"/event/v1"),
 	})
 }
