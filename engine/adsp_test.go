@@ -26,7 +26,8 @@ func adspStream(id string) string {
 // directory names the tenant, configuration and event services; the tenant has a UUID realm
 // (not the slug of its name) and its user's token subscribes by SSE and Socket.IO; a
 // configuration-updated event makes a document change live within a second; webhook-triggered
-// reaches the event service with the service token; one client-credentials token serves every call.
+// reaches the event service with the service token (and, on the embedded bus, the local streams);
+// one client-credentials token serves every call.
 func TestADSPPlatformMode(t *testing.T) {
 	pf := adsptest.Start(t)
 	tn := pf.AddTenant("Child Services")
@@ -37,7 +38,8 @@ func TestADSPPlatformMode(t *testing.T) {
 	}))
 	t.Cleanup(recv.Close)
 	hooks := `"webhooks":{"hook":{"id":"hook","name":"Hook","url":"` + recv.URL + `","events":[{"namespace":"case-service","name":"case-updated"}]}}`
-	pf.SetDocument(tn.ID, `{`+adspStream("updates")+`,`+hooks+`}`)
+	hooksStream := `"hooks":{"id":"hooks","name":"Hooks","subscriberRoles":[],"events":[{"namespace":"push-service","name":"webhook-triggered"}]}`
+	pf.SetDocument(tn.ID, `{`+adspStream("updates")+`,`+hooksStream+`,`+hooks+`}`)
 
 	cfg := engine.Config{
 		OIDCBase: pf.OIDCBase(), Logger: e2eQuietLogger(), DrainTimeout: -1,
@@ -70,6 +72,7 @@ func TestADSPPlatformMode(t *testing.T) {
 
 	user := pf.UserToken(t, tn.Realm, "user-1", []string{"stream-listener"}, nil)
 	sse := env.mustSSE("/stream/v1/streams/updates?tenant=child-services", user)
+	hookEvents := env.mustSSE("/stream/v1/streams/hooks?tenant=child-services", user)
 	sio := env.subscribeSIO("/child-services", url.Values{"stream": {"updates"}}, map[string]any{"token": user})
 	defer sio.close()
 
@@ -100,6 +103,10 @@ func TestADSPPlatformMode(t *testing.T) {
 	if hookCalls.Load() == 0 {
 		t.Fatal("the webhook was not delivered")
 	}
+	// ... and, on the embedded bus, pushgate's own streams as before.
+	if ev := hookEvents.next(t); !strings.Contains(ev.Data, `"name":"webhook-triggered"`) {
+		t.Fatalf("local webhook-triggered %q", ev.Data)
+	}
 	waitFor(t, func() bool {
 		resp, err := http.Get(srv.URL() + "/metrics")
 		if err != nil {
@@ -111,7 +118,7 @@ func TestADSPPlatformMode(t *testing.T) {
 	})
 
 	// A configuration change is live within a second of the configuration-updated event.
-	pf.SetDocument(tn.ID, `{`+adspStream("updates")+`,`+adspStream("later")+`,`+hooks+`}`)
+	pf.SetDocument(tn.ID, `{`+adspStream("updates")+`,`+adspStream("later")+`,`+hooksStream+`,`+hooks+`}`)
 	start := time.Now()
 	publish(t, srv, tn.ID, `{"namespace":"configuration-service","name":"configuration-updated","timestamp":"2026-01-01T00:00:00Z",`+
 		`"context":{"namespace":"platform","name":"push-service"},"payload":{"namespace":"platform","name":"push-service","revision":1}}`)

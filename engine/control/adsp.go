@@ -95,12 +95,29 @@ func (p *Plane) observeADSP(ev *source.Event) {
 	}
 }
 
-// webhookPublisher is where push-service:webhook-triggered goes: the ADSP event service when
-// there is one (its event log feeds the tenant admin app's webhook history; the event reaches
-// the streams back through the event source), else the event source itself.
+// webhookPublisher is where push-service:webhook-triggered (and -disabled) go: with an ADSP
+// event service, there (its event log feeds the tenant admin app's webhook history) and to the
+// event source, so pushgate's own streams see them as before; without one, the event source only.
+// A source fed by the event service itself (its RabbitMQ exchange) brings them back on its own:
+// such a source sets sourceFromEventService and the event service alone receives them.
 func (p *Plane) webhookPublisher() source.Publisher {
-	if p.events != nil {
+	switch {
+	case p.events == nil:
+		return p.pub
+	case p.sourceFromEventService:
 		return p.events
 	}
-	return p.pub
+	return teePublisher{local: p.pub, remote: p.events}
+}
+
+// teePublisher publishes to the event source and queues to the event service; the source's
+// answer is the result (a full event-service queue is counted by adsp.Events).
+type teePublisher struct {
+	local  source.Publisher
+	remote *adsp.Events
+}
+
+func (t teePublisher) Publish(ev *source.Event) (string, error) {
+	_, _ = t.remote.Publish(ev)
+	return t.local.Publish(ev)
 }

@@ -56,6 +56,9 @@ type Plane struct {
 	reader    *configsvc.Reader
 	tenants   *adsp.Tenants // ADSP tenant service (owns the tenants when set)
 	events    *adsp.Events  // ADSP event service (receives webhook-triggered when set)
+	// sourceFromEventService: the event source is the event service's own broker (AMQP), so
+	// events posted to the event service come back through it (set by that source's opener).
+	sourceFromEventService bool
 	// tenantsBuilt: a rebuild ran after the tenant service's list was read (so every tenant's
 	// document is compiled before /readyz says 200).
 	tenantsBuilt atomic.Bool
