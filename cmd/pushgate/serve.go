@@ -93,11 +93,13 @@ func runServe(args []string) error {
 	} else if c.SendBuffer, err = parseBytes(*sndbuf); err != nil {
 		return fmt.Errorf("--socket-send-buffer: %w", err)
 	}
-	if strings.TrimSpace(*origins) == "reflect" {
-		c.ReflectOrigins = true
-	} else if *origins != "" {
+	if *origins != "" {
 		for _, o := range strings.Split(*origins, ",") {
-			if o = strings.TrimSpace(o); o != "" {
+			switch o = strings.TrimSpace(o); o {
+			case "":
+			case "reflect": // any origin without credentials; listed origins keep them
+				c.ReflectOrigins = true
+			default:
 				c.AllowedOrigins = append(c.AllowedOrigins, o)
 			}
 		}
