@@ -42,6 +42,13 @@ func (l *lockedLines) String() string {
 }
 
 func TestADSPDropInWithNpmClients(t *testing.T) {
+	t.Run("one process", func(t *testing.T) { adspDropIn(t) })
+	// --workers: the parent reads the tenant service; the workers verify tokens and resolve
+	// namespaces with the tenants of its snapshots.
+	t.Run("workers", func(t *testing.T) { adspDropIn(t, "--workers", "2") })
+}
+
+func adspDropIn(t *testing.T, extra ...string) {
 	dir, node := nodeClients(t)
 	pf := adsptest.Start(t)
 	tn := pf.AddTenant("Child Services")
@@ -49,7 +56,7 @@ func TestADSPDropInWithNpmClients(t *testing.T) {
 
 	port := freePort(t)
 	base := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	cmd := exec.Command(pushgateBinary(t), "serve", "--data-dir", t.TempDir())
+	cmd := exec.Command(pushgateBinary(t), append([]string{"serve", "--data-dir", t.TempDir()}, extra...)...)
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "PUSHGATE_") {
