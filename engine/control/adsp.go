@@ -34,7 +34,9 @@ func (p *Plane) openADSP(ctx context.Context) error {
 		token = sa.Token
 	}
 	if p.cfg.ConfigService != nil && p.cfg.ConfigService.Token == nil {
-		p.cfg.ConfigService.Token = token
+		cs := *p.cfg.ConfigService // the caller's Config is not ours to change
+		cs.Token = token
+		p.cfg.ConfigService = &cs
 	}
 	if !a.Enabled() {
 		return nil
