@@ -19,7 +19,8 @@ func TestImportPolicy(t *testing.T) {
 		"github.com/cloudwego/netpoll":  {"engine/netserver"},
 		"github.com/segmentio/kafka-go": {"engine/source/kafka"},
 		"go.etcd.io/bbolt":              {"engine/store"},
-		"go.yaml.in/yaml/v3":            {"deploy"}, // deploy_test.go reads the Kubernetes manifests and the rules
+		"golang.org/x/oauth2":           {"engine/adsp"}, // the ADSP service account (client credentials)
+		"go.yaml.in/yaml/v3":            {"deploy"},      // deploy_test.go reads the Kubernetes manifests and the rules
 		// chromedp drives the browser in browser/'s tests only; no runtime package may use it.
 		"github.com/chromedp/chromedp": {"browser"},
 	}

@@ -18,6 +18,13 @@ func (s *Server) logStart() {
 	if s.cfg.DevMode() {
 		s.log.Warn("development mode: any origin is accepted and the development token issuer is on; set --oidc-base and --allowed-origins in production")
 	}
+	if a := s.cfg.ADSP; a.Enabled() {
+		s.log.Info("ADSP platform services", "directory", a.DirectoryURL, "tenant_service", a.TenantServiceURL,
+			"event_service", a.EventServiceURL, "service_account", a.ClientID, "token", a.ClientSecret != "")
+	}
+	if s.cfg.ReflectOrigins {
+		s.log.Warn("--allowed-origins reflect: any origin may read answers and open WebSockets (without credentials); list the origins when you can")
+	}
 	for _, r := range []string{"/", "/health", "/readyz", "/metrics", "/swagger/docs/v1", "/stream/v1/streams", "/stream/v1/streams/{stream}", "/socket.io/", "/event/v1/events", "/tenant/v2/tenants", "/configuration/v2/configuration/platform/push-service"} {
 		s.log.Info("route", "url", u+r)
 	}

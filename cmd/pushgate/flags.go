@@ -16,15 +16,21 @@ func newFlagSet(name string) *flag.FlagSet {
 
 // parseWithEnv applies PUSHGATE_* variables for flags not given on the command line, then parses.
 func parseWithEnv(fs *flag.FlagSet, args []string) error {
+	_, err := parseWithEnvUnset(fs, args)
+	return err
+}
+
+// parseWithEnvUnset is parseWithEnv returning the flags neither given nor set by PUSHGATE_*.
+func parseWithEnvUnset(fs *flag.FlagSet, args []string) (unset map[string]bool, err error) {
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments: %v", fs.Args())
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	var err error
+	unset = map[string]bool{}
 	fs.VisitAll(func(f *flag.Flag) {
 		if set[f.Name] || err != nil {
 			return
@@ -34,7 +40,9 @@ func parseWithEnv(fs *flag.FlagSet, args []string) error {
 			if e := f.Value.Set(v); e != nil {
 				err = fmt.Errorf("%s: %w", env, e)
 			}
+			return
 		}
+		unset[f.Name] = true
 	})
-	return err
+	return unset, err
 }

@@ -24,7 +24,7 @@ func runServe(args []string) error {
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "store, development key and issuer file")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL used in links and as the development issuer base (default http://<listen>)")
 	fs.StringVar(&c.OIDCBase, "oidc-base", "", "production issuer base, e.g. https://access.example/auth (empty = development mode)")
-	origins := fs.String("allowed-origins", "", "comma list of allowed origins; * only in development mode")
+	origins := fs.String("allowed-origins", "", "comma list of allowed origins; * only in development mode; \"reflect\" allows any origin without credentials (bearer-token clients, as ADSP; README)")
 	fs.BoolVar(&c.Console, "console", false, "serve the web console at /console in production mode too (always on in development mode; it never mints tokens in production)")
 	fs.BoolVar(&c.ReusePort, "reuse-port", false, "set SO_REUSEPORT so several processes can share --listen")
 	fs.DurationVar(&c.PingInterval, "ping-interval", 25*time.Second, "Engine.IO ping interval")
@@ -60,8 +60,11 @@ func runServe(args []string) error {
 	fs.StringVar(&kc.SASLUser, "kafka-sasl-user", "", "SASL user")
 	fs.StringVar(&kc.SASLPassword, "kafka-sasl-password", "", "SASL password (prefer PUSHGATE_KAFKA_SASL_PASSWORD)")
 	csURL := fs.String("configuration-service-url", "", "read stream documents from this ADSP configuration-service instead of the local store")
-	csClient := fs.String("configuration-service-client-id", "urn:ads:platform:push-service", "client id for the client-credentials token (realm core of --oidc-base)")
-	csSecret := fs.String("configuration-service-client-secret", "", "client secret for the client-credentials token (prefer PUSHGATE_CONFIGURATION_SERVICE_CLIENT_SECRET)")
+	fs.StringVar(&c.ADSP.ClientID, "configuration-service-client-id", "urn:ads:platform:push-service", "service-account client id for every ADSP service call (client credentials, realm core of --oidc-base)")
+	fs.StringVar(&c.ADSP.ClientSecret, "configuration-service-client-secret", "", "service-account client secret for every ADSP service call (prefer PUSHGATE_CONFIGURATION_SERVICE_CLIENT_SECRET)")
+	fs.StringVar(&c.ADSP.DirectoryURL, "directory-url", "", "ADSP directory service: finds the tenant, event and configuration services (README \"Replacing the ADSP push-service\")")
+	fs.StringVar(&c.ADSP.TenantServiceURL, "tenant-service-url", "", "ADSP tenant service API URL (e.g. http://tenant-service/api/tenant/v2): tenants and realms come from it")
+	fs.StringVar(&c.ADSP.EventServiceURL, "event-service-url", "", "ADSP event service API URL (e.g. http://event-service/event/v1): push-service:webhook-triggered is posted to it")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	format := fs.String("log-format", "text", "text or json")
 	workers := fs.Int("workers", 1, "server processes sharing --listen (SO_REUSEPORT); >1 runs a parent and N workers")
@@ -69,7 +72,12 @@ func runServe(args []string) error {
 	workerLink := fs.String("worker-link", "", "internal: the parent's link socket (with --worker-index)")
 	cf := addClusterFlags(fs)
 	wf := addWebhookFlags(fs, &c.Webhooks)
-	if err := parseWithEnv(fs, args); err != nil {
+	unset, err := parseWithEnvUnset(fs, args)
+	if err != nil {
+		return err
+	}
+	fallbacks, acknowledged, err := applyADSPFallbacks(fs, unset, os.LookupEnv)
+	if err != nil {
 		return err
 	}
 	if err := wf.apply(&c.Webhooks); err != nil {
@@ -87,7 +95,11 @@ func runServe(args []string) error {
 	}
 	if *origins != "" {
 		for _, o := range strings.Split(*origins, ",") {
-			if o = strings.TrimSpace(o); o != "" {
+			switch o = strings.TrimSpace(o); o {
+			case "":
+			case "reflect": // any origin without credentials; listed origins keep them
+				c.ReflectOrigins = true
+			default:
 				c.AllowedOrigins = append(c.AllowedOrigins, o)
 			}
 		}
@@ -102,14 +114,10 @@ func runServe(args []string) error {
 		c.Kafka = &kc
 	}
 	if *csURL != "" {
-		cs := configsvc.Config{URL: *csURL}
-		if *csSecret != "" {
-			if c.OIDCBase == "" {
-				return fmt.Errorf("--configuration-service-client-secret needs --oidc-base (the token comes from <oidc-base>/realms/core)")
-			}
-			cs.Token = configsvc.ClientCredentials(strings.TrimRight(c.OIDCBase, "/")+"/realms/core/protocol/openid-connect/token", *csClient, *csSecret, nil)
-		}
-		c.ConfigService = &cs
+		c.ConfigService = &configsvc.Config{URL: *csURL} // the service-account token is added by the control half
+	}
+	if c.ADSP.ClientSecret != "" && c.OIDCBase == "" {
+		return fmt.Errorf("--configuration-service-client-secret needs --oidc-base (the token comes from <oidc-base>/realms/core)")
 	}
 	logger, err := newLogger(*level, *format)
 	if err != nil {
@@ -117,6 +125,9 @@ func runServe(args []string) error {
 	}
 	slog.SetDefault(logger)
 	c.Logger = logger
+	if len(fallbacks) > 0 || len(acknowledged) > 0 {
+		logger.Info("ADSP environment variables read as fallbacks (values not logged)", "used", fallbacks, "acknowledged_only", acknowledged)
+	}
 	if *cf.listen != "" && (*workers > 1 || *workerIndex >= 0) {
 		return errors.New("--cluster-listen cannot be combined with --workers yet: run one instance per process")
 	}

@@ -76,6 +76,8 @@ func (a *API) postTenant(ctx *fasthttp.RequestCtx, _ map[string]string) {
 	}
 	t, err := a.d.Store.CreateTenant(*req.Name)
 	switch {
+	case errors.Is(err, store.ErrTenantsExternal):
+		fail(ctx, fasthttp.StatusConflict, "Tenants are managed by the ADSP tenant service; create the tenant there.")
 	case errors.Is(err, store.ErrConflict):
 		fail(ctx, fasthttp.StatusConflict, "A tenant with that name already exists.")
 	case err != nil:

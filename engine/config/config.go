@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/adsp"
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/source/kafka"
@@ -34,6 +35,9 @@ type Config struct {
 	// AllowedOrigins for CORS and WebSocket upgrades; "*" is allowed only in development mode.
 	// Empty in development mode means any origin (with a warning); in production, same-origin only.
 	AllowedOrigins []string
+	// ReflectOrigins (--allowed-origins reflect) allows every origin without credentials, as
+	// ADSP's push-service reflects any origin; allowed in production mode (conn.CORS.Reflect).
+	ReflectOrigins bool
 	// Console serves the web console (/console) in production mode too; in development mode it is
 	// always on (ConsoleEnabled).
 	Console bool
@@ -100,6 +104,11 @@ type Config struct {
 	// ConfigService, when set, reads stream documents from an ADSP configuration-service instead
 	// of the local store (tenants and events are unchanged).
 	ConfigService *configsvc.Config
+	// ADSP connects to the platform's own services (directory, tenant service, event service) and
+	// holds the service account used for every ADSP call, the configuration service's included.
+	// With a directory and no ConfigService, documents come from the directory's configuration
+	// service. Zero = none.
+	ADSP adsp.Settings
 }
 
 // ApplyDefaults sets the defaults that more than one half of the server reads; each component
@@ -142,6 +151,9 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if c.ADSP.ClientSecret != "" && c.OIDCBase == "" {
+		errs = append(errs, errors.New("configuration-service-client-secret: needs --oidc-base (the service-account token comes from <oidc-base>/realms/core)"))
+	}
 	if c.PingInterval < 0 || c.PingTimeout < 0 || c.MaxPayload < 0 {
 		errs = append(errs, errors.New("ping-interval, ping-timeout and max-payload must not be negative"))
 	}
@@ -164,7 +176,7 @@ func (c *Config) CORS() conn.CORS {
 	if c.DevMode() && (len(o) == 0 || slices.Contains(o, "*")) {
 		return conn.CORS{AllowAll: true}
 	}
-	return conn.CORS{Origins: o}
+	return conn.CORS{Origins: o, Reflect: c.ReflectOrigins}
 }
 
 // OriginAllowed guards WebSocket upgrades against cross-site hijacking: the CORS policy, or the

@@ -9,8 +9,9 @@
 //	GET {URL}/configuration/v2/configuration/platform/push-service/latest                  core document
 //	GET {URL}/configuration/v2/configuration/platform/push-service/latest?tenantId=<urn>   tenant document
 //
-// with "Authorization: Bearer <token>" when Config.Token is set (ClientCredentials builds a Token
-// func for the OAuth2 client-credentials grant, e.g. against the core realm of the access service).
+// with "Authorization: Bearer <token>" when Config.Token is set (the service-account token of
+// engine/adsp: client credentials against the core realm). With Config.Locate the endpoint comes
+// from the ADSP directory (urn:ads:platform:configuration-service:v2) on every fetch instead.
 // /latest answers the raw configuration object, or {} when there is none. An empty body or JSON
 // null is read as {} (the SDK caches "no configuration" too). Anything else must be a JSON object of
 // at most MaxDocBytes; otherwise, and on transport errors, token errors and non-2xx statuses, the

@@ -32,8 +32,13 @@ const maxParallel = 8
 
 // Config configures a Reader.
 type Config struct {
-	// URL is the configuration-service base URL, e.g. https://configuration-service.example (required).
+	// URL is the configuration-service base URL, e.g. https://configuration-service.example
+	// (required unless Locate is set).
 	URL string
+	// Locate, when set, returns the document endpoint (…/configuration/platform/push-service/latest,
+	// no query) for each fetch instead of URL: the ADSP directory's entry for the
+	// configuration-service API (engine/adsp), which may change or be unreachable at start-up.
+	Locate func(ctx context.Context) (string, error)
 	// Token returns a bearer token for each request; nil = no Authorization header.
 	Token func(ctx context.Context) (string, error)
 	// TTL of cached documents; zero = 900 s.
@@ -81,6 +86,9 @@ type call struct {
 
 // New validates cfg and returns a Reader.
 func New(cfg Config) (*Reader, error) {
+	if cfg.Locate != nil && cfg.URL == "" {
+		cfg.URL = "http://directory.invalid" // not used: Locate gives every endpoint
+	}
 	u, err := url.Parse(strings.TrimSpace(cfg.URL))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("configsvc: invalid configuration-service URL %q", cfg.URL)
@@ -218,6 +226,12 @@ func (r *Reader) fetch(ctx context.Context, key string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	u := r.endpoint
+	if r.cfg.Locate != nil {
+		var err error
+		if u, err = r.cfg.Locate(ctx); err != nil {
+			return nil, fmt.Errorf("locate the configuration service: %w", err)
+		}
+	}
 	if key != "" {
 		u += "?tenantId=" + url.QueryEscape(key)
 	}

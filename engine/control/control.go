@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pushgate/pushgate/engine/adsp"
 	"github.com/pushgate/pushgate/engine/api"
 	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/config"
@@ -53,8 +54,16 @@ type Plane struct {
 	kafkaSync *kafka.ConfigSync
 	kafkaCfg  kafka.Config // as the events source uses it (tenant resolution, logger)
 	reader    *configsvc.Reader
-	src       eventSource
-	pub       source.Publisher
+	tenants   *adsp.Tenants // ADSP tenant service (owns the tenants when set)
+	events    *adsp.Events  // ADSP event service (receives webhook-triggered when set)
+	// sourceFromEventService: the event source is the event service's own broker (AMQP), so
+	// events posted to the event service come back through it (set by that source's opener).
+	sourceFromEventService bool
+	// tenantsBuilt: a rebuild ran after the tenant service's list was read (so every tenant's
+	// document is compiled before /readyz says 200).
+	tenantsBuilt atomic.Bool
+	src          eventSource
+	pub          source.Publisher
 
 	webhookGroup *kafka.Group // Kafka mode: the consumer group feeding Webhooks
 	groupDone    chan struct{}
@@ -91,6 +100,9 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 			p.Close()
 		}
 	}()
+	if err = p.openADSP(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.Kafka != nil {
 		err = p.openKafka(*cfg.Kafka)
 	} else {
@@ -99,8 +111,8 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.ConfigService != nil {
-		cc := *cfg.ConfigService
+	if p.cfg.ConfigService != nil {
+		cc := *p.cfg.ConfigService
 		cc.Logger = p.log
 		if p.reader, err = configsvc.New(cc); err != nil {
 			return nil, fmt.Errorf("control: configuration service: %w", err)
@@ -122,6 +134,7 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 	p.API = p.newAPI()
 	if opts.Metrics != nil {
 		p.registerKafkaMetrics(opts.Metrics)
+		p.registerADSPMetrics(opts.Metrics)
 	}
 	p.watching = true
 	go p.watch(ctx)
@@ -139,7 +152,7 @@ func NewVerifier(cfg config.Config, tenants auth.TenantResolver, keys *http.Clie
 }
 
 func (p *Plane) openEmbedded() error {
-	st, err := store.Open(p.cfg.DataDir, storeOptions(p.webhookGuard(), nil))
+	st, err := store.Open(p.cfg.DataDir, p.storeOptions(nil))
 	if err != nil {
 		return fmt.Errorf("control: %w", err)
 	}
@@ -167,9 +180,12 @@ func (p *Plane) newAPI() *api.API {
 // records) and the configuration-service reader's.
 func (p *Plane) watch(ctx context.Context) {
 	defer close(p.done)
-	var remote <-chan struct{}
+	var remote, tenants <-chan struct{}
 	if p.reader != nil {
 		remote = p.reader.Changes()
+	}
+	if p.tenants != nil {
+		tenants = p.tenants.Changes()
 	}
 	for {
 		select {
@@ -177,8 +193,13 @@ func (p *Plane) watch(ctx context.Context) {
 			return
 		case <-p.Store.Changes():
 		case <-remote:
+		case <-tenants:
 		}
+		loaded := p.tenants != nil && p.tenants.Ready() == nil
 		p.rebuild()
+		if loaded {
+			p.tenantsBuilt.Store(true)
+		}
 	}
 }
 
@@ -199,6 +220,7 @@ func (p *Plane) Subscribe(fn func(*source.Event)) {
 		if p.reader != nil {
 			p.observe(ev)
 		}
+		p.observeADSP(ev)
 		fn(ev)
 		p.observeWebhooks(ev)
 	})
@@ -209,6 +231,13 @@ func (p *Plane) Ready() error {
 	errs := []error{p.src.Ready(), p.Store.Ready()}
 	if p.reader != nil {
 		errs = append(errs, p.reader.Ready())
+	}
+	if p.tenants != nil {
+		if err := p.tenants.Ready(); err != nil {
+			errs = append(errs, err)
+		} else if !p.tenantsBuilt.Load() {
+			errs = append(errs, errors.New("tenant service: tenants' documents not compiled yet"))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -232,6 +261,9 @@ func (p *Plane) Close() {
 		<-p.done
 	}
 	p.closeWebhooks() // before the store: in-flight attempts stay pending there
+	if p.events != nil {
+		p.events.Close()
+	}
 	if p.src != nil {
 		p.src.Close()
 	}

@@ -13,10 +13,15 @@ import (
 )
 
 // storeOptions are the store's options in every mode: documents validated on write (streams and
-// webhooks; on a local write the webhook URLs also pass the save-time SSRF check of guard), the core
+// webhooks; on a local write the webhook URLs also pass the save-time SSRF check of the guard), the core
 // streams seeded on first start, and replication when a Kafka configuration topic is used.
-func storeOptions(guard *webhook.Guard, replicate func(store.Record) error) store.Options {
-	return store.Options{Validate: webhook.ValidateWith(stream.ValidateDocument), ValidatePatch: guard.CheckDocument, Seed: stream.CoreStreams, Replicate: replicate}
+// With the ADSP tenant service, it owns the tenants.
+func (p *Plane) storeOptions(replicate func(store.Record) error) store.Options {
+	o := store.Options{Validate: webhook.ValidateWith(stream.ValidateDocument), ValidatePatch: p.webhookGuard().CheckDocument, Seed: stream.CoreStreams, Replicate: replicate}
+	if p.tenants != nil {
+		o.Tenants = p.tenants
+	}
+	return o
 }
 
 // documentsTimeout bounds one read of every document from a configuration-service.
@@ -24,7 +29,7 @@ const documentsTimeout = 30 * time.Second
 
 // documents reads the stream documents a rebuild compiles: the store's, or — with
 // --configuration-service-url — the configuration-service's for the core and every tenant the
-// store knows (through the reader's cache).
+// store knows (through the reader's cache; with the ADSP tenant service, every tenant it knows).
 func (p *Plane) documents() (core []byte, tenants map[string][]byte) {
 	if p.reader == nil {
 		return p.Store.AllConfigs()

@@ -38,7 +38,7 @@ func (p *Plane) openKafka(kc kafka.Config) error {
 	if err != nil {
 		return fmt.Errorf("control: kafka config topic: %w", err)
 	}
-	st, err := store.Open(p.cfg.DataDir, storeOptions(p.webhookGuard(), csync.Replicate))
+	st, err := store.Open(p.cfg.DataDir, p.storeOptions(csync.Replicate))
 	if err != nil {
 		_ = csync.Close()
 		return fmt.Errorf("control: %w", err)

@@ -23,7 +23,7 @@ import (
 // and the group commits the offsets only once they are durable (webhook.Service.Record).
 func (p *Plane) openWebhooks(ctx context.Context) error {
 	wc := webhook.Config{
-		Settings: p.cfg.Webhooks, Store: p.Store, Publisher: p.pub, Logger: p.log, Registerer: p.opts.Metrics,
+		Settings: p.cfg.Webhooks, Store: p.Store, Publisher: p.webhookPublisher(), Logger: p.log, Registerer: p.opts.Metrics,
 		Configs: func() ([]byte, map[string][]byte) {
 			snap := p.Documents()
 			return snap.Core, snap.Tenants

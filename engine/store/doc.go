@@ -5,7 +5,9 @@
 //
 // Open creates the file on first start, seeds the tenant "demo" (realm "demo") and the core document
 // returned by Options.Seed, and keeps an in-memory copy of every tenant so that ResolveTenant and
-// TenantByRealm never touch the disk (TenantByRealm runs on every token verification).
+// TenantByRealm never touch the disk (TenantByRealm runs on every token verification). With
+// Options.Tenants (the ADSP tenant service, engine/adsp) an outside TenantAuthority owns the tenant
+// list instead: every tenant look-up is answered by it, without a store lock held.
 //
 // Documents are JSON objects. PatchConfig accepts the configuration-service v2 PATCH bodies:
 //

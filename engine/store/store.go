@@ -45,6 +45,8 @@ type Options struct {
 	// non-nil error fails the API call (wrapped in ErrReplication) and leaves the store unchanged.
 	// The seed of the first start is not replicated. Nil means a standalone store.
 	Replicate func(rec Record) error
+	// Tenants, when set, owns the tenant list (see TenantAuthority); nil = the store's records.
+	Tenants TenantAuthority
 }
 
 // Store is the embedded tenant and configuration store. Create it with Open.

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -94,9 +95,26 @@ func (s *Store) loadTenants() error {
 	return nil
 }
 
+// TenantAuthority is an outside owner of the tenant list (the ADSP tenant service,
+// engine/adsp). When Options.Tenants is set it answers every tenant look-up of the store
+// (Tenants, ResolveTenant, TenantByRealm and the check of configuration writes) and the store's
+// own tenant records are neither listed nor resolved; CreateTenant fails with ErrTenantsExternal.
+// Its methods may do network I/O on a miss; the store never calls them while holding a lock.
+type TenantAuthority interface {
+	Tenants() []Tenant
+	Resolve(ref string) (Tenant, bool)
+	ByRealm(realm string) (tenantURN string, ok bool)
+}
+
+// ErrTenantsExternal is CreateTenant's error when an outside TenantAuthority owns the tenants.
+var ErrTenantsExternal = errors.New("store: tenants are managed by the tenant service")
+
 // CreateTenant stores a new tenant. The name must match [A-Za-z0-9 ]{1,50} (else *ValidationError)
 // and be unique ignoring case; a taken name or the reserved realm "core" gives ErrConflict.
 func (s *Store) CreateTenant(name string) (Tenant, error) {
+	if s.opts.Tenants != nil {
+		return Tenant{}, ErrTenantsExternal
+	}
 	if !tenantNameRE.MatchString(name) {
 		return Tenant{}, invalid("Tenant name must be 1 to 50 letters, digits or spaces.")
 	}
@@ -126,6 +144,9 @@ func (s *Store) CreateTenant(name string) (Tenant, error) {
 
 // Tenants returns every tenant in creation order (a fresh slice).
 func (s *Store) Tenants() []Tenant {
+	if s.opts.Tenants != nil {
+		return s.opts.Tenants.Tenants()
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return append([]Tenant(nil), s.idx.tenants...)
@@ -133,6 +154,9 @@ func (s *Store) Tenants() []Tenant {
 
 // ResolveTenant finds a tenant by any accepted reference (TenantIndex.Resolve).
 func (s *Store) ResolveTenant(ref string) (Tenant, bool) {
+	if s.opts.Tenants != nil {
+		return s.opts.Tenants.Resolve(ref)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.idx.Resolve(ref)
@@ -141,6 +165,9 @@ func (s *Store) ResolveTenant(ref string) (Tenant, bool) {
 // TenantByRealm returns the URN of the tenant whose realm is exactly realm. It reads only the
 // in-memory index; it satisfies auth.TenantResolver.
 func (s *Store) TenantByRealm(realm string) (tenantURN string, ok bool) {
+	if s.opts.Tenants != nil {
+		return s.opts.Tenants.ByRealm(realm)
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.idx.ByRealm(realm)
@@ -148,6 +175,10 @@ func (s *Store) TenantByRealm(realm string) (tenantURN string, ok bool) {
 
 // hasTenant reports whether urn names a known tenant.
 func (s *Store) hasTenant(urn string) bool {
+	if s.opts.Tenants != nil {
+		t, ok := s.opts.Tenants.Resolve(urn)
+		return ok && t.ID == urn
+	}
 	id, ok := strings.CutPrefix(urn, TenantURNPrefix)
 	if !ok {
 		return false
