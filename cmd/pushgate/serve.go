@@ -69,6 +69,7 @@ func runServe(args []string) error {
 	workerLink := fs.String("worker-link", "", "internal: the parent's link socket (with --worker-index)")
 	cf := addClusterFlags(fs)
 	wf := addWebhookFlags(fs, &c.Webhooks)
+	af := addAMQPFlags(fs)
 	if err := parseWithEnv(fs, args); err != nil {
 		return err
 	}
@@ -100,6 +101,9 @@ func runServe(args []string) error {
 		}
 		kc.DisableTopicCreation = !*createTopics
 		c.Kafka = &kc
+	}
+	if err := af.apply(&c); err != nil {
+		return err
 	}
 	if *csURL != "" {
 		cs := configsvc.Config{URL: *csURL}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/conn"
+	"github.com/pushgate/pushgate/engine/amqp/rabbit"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/webhook"
 )
@@ -91,6 +92,11 @@ type Config struct {
 	// through a compacted topic (docs/KAFKA.md) instead of the embedded bus.
 	Kafka *kafka.Config
 
+	// AMQP, when set, reads events from RabbitMQ as the ADSP push-service does (--amqp-url,
+	// --amqp-exchange; engine/amqp): a per-instance queue for the streams, a shared queue for the
+	// webhooks. Tenants and documents stay in the local store (or the ADSP services).
+	AMQP *rabbit.Config
+
 	// WebhookGroup and WebhookGroupSession are Kafka mode's webhook consumer group (shared by every
 	// instance) and its session timeout, after which a silent member's partitions are taken over.
 	// Zero means "pushgate-webhooks" and 10s.
@@ -140,6 +146,14 @@ func (c *Config) Validate() error {
 			if o == "*" {
 				errs = append(errs, errors.New("allowed-origins: \"*\" is only allowed in development mode"))
 			}
+		}
+	}
+	if c.AMQP != nil && c.Kafka != nil {
+		errs = append(errs, errors.New("amqp-url and kafka-brokers: choose one event source"))
+	}
+	if c.AMQP != nil {
+		if err := c.AMQP.Validate(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if c.PingInterval < 0 || c.PingTimeout < 0 || c.MaxPayload < 0 {

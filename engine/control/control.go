@@ -12,6 +12,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pushgate/pushgate/engine/amqp/eventsource"
+	"github.com/pushgate/pushgate/engine/amqp/rabbit"
+	"github.com/pushgate/pushgate/engine/amqp/webhookqueue"
 	"github.com/pushgate/pushgate/engine/api"
 	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/config"
@@ -59,6 +62,10 @@ type Plane struct {
 	webhookGroup *kafka.Group // Kafka mode: the consumer group feeding Webhooks
 	groupDone    chan struct{}
 
+	amqpCfg      rabbit.Config
+	amqpSource   *eventsource.Source
+	webhookQueue *webhookqueue.Consumer // AMQP mode: the shared queue feeding Webhooks
+
 	snap      atomic.Pointer[Snapshot]
 	rebuildMu sync.Mutex // serialises rebuilds
 	watchMu   sync.Mutex // guards watchers
@@ -91,9 +98,12 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 			p.Close()
 		}
 	}()
-	if cfg.Kafka != nil {
+	switch {
+	case cfg.Kafka != nil:
 		err = p.openKafka(*cfg.Kafka)
-	} else {
+	case cfg.AMQP != nil:
+		err = p.openAMQP(*cfg.AMQP)
+	default:
 		err = p.openEmbedded()
 	}
 	if err != nil {
@@ -122,6 +132,7 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 	p.API = p.newAPI()
 	if opts.Metrics != nil {
 		p.registerKafkaMetrics(opts.Metrics)
+		p.registerAMQPMetrics(opts.Metrics)
 	}
 	p.watching = true
 	go p.watch(ctx)

@@ -21,20 +21,39 @@ type Outgoing struct {
 }
 
 // Publisher publishes to the events exchange on one connection, waiting for the broker's confirm.
-// It does not reconnect (tests and tools use it); it is safe for concurrent use.
+// After a failure the next Publish dials again (no background reconnection); it is safe for
+// concurrent use.
 type Publisher struct {
 	cfg  Config
+	mu   sync.Mutex // one publish (and its confirm) at a time; guards conn and ch
 	conn *amqp.Connection
-	mu   sync.Mutex // one publish (and its confirm) at a time
 	ch   *amqp.Channel
 }
 
 // NewPublisher connects and asserts the exchange.
 func NewPublisher(cfg Config) (*Publisher, error) {
 	cfg.applyDefaults()
+	p := &Publisher{cfg: cfg}
+	if err := p.connect(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// NewLazyPublisher is a Publisher that connects on its first Publish.
+func NewLazyPublisher(cfg Config) (*Publisher, error) {
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Publisher{cfg: cfg}, nil
+}
+
+func (p *Publisher) connect() error {
+	cfg := p.cfg
 	conn, err := cfg.dial()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ch, err := conn.Channel()
 	if err == nil {
@@ -45,9 +64,17 @@ func NewPublisher(cfg Config) (*Publisher, error) {
 	}
 	if err != nil {
 		_ = conn.Close()
-		return nil, fmt.Errorf("rabbit: publisher: %w", err)
+		return fmt.Errorf("rabbit: publisher: %w", err)
 	}
-	return &Publisher{cfg: cfg, conn: conn, ch: ch}, nil
+	p.conn, p.ch = conn, ch
+	return nil
+}
+
+func (p *Publisher) drop() {
+	if p.conn != nil {
+		_ = p.conn.Close()
+	}
+	p.conn, p.ch = nil, nil
 }
 
 // Publish sends m with routingKey and waits until the broker confirms it.
@@ -58,15 +85,23 @@ func (p *Publisher) Publish(ctx context.Context, routingKey string, m Outgoing) 
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.ch == nil || p.ch.IsClosed() {
+		p.drop()
+		if err := p.connect(); err != nil {
+			return err
+		}
+	}
 	conf, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, p.cfg.Exchange, routingKey, false, false, amqp.Publishing{
 		Headers: amqpTable(m.Headers), ContentType: m.ContentType, MessageId: m.MessageID,
 		CorrelationId: m.CorrelationID, DeliveryMode: mode, Body: m.Body,
 	})
 	if err != nil {
+		p.drop()
 		return fmt.Errorf("rabbit: publish %q: %w", routingKey, err)
 	}
 	ok, err := conf.WaitContext(ctx)
 	if err != nil {
+		p.drop()
 		return fmt.Errorf("rabbit: publish %q: %w", routingKey, err)
 	}
 	if !ok {
@@ -77,6 +112,13 @@ func (p *Publisher) Publish(ctx context.Context, routingKey string, m Outgoing) 
 
 // QueueMessages returns the number of ready messages in a queue (for operators and tests).
 func (p *Publisher) QueueMessages(name string) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conn == nil {
+		if err := p.connect(); err != nil {
+			return 0, err
+		}
+	}
 	ch, err := p.conn.Channel()
 	if err != nil {
 		return 0, err
@@ -90,4 +132,9 @@ func (p *Publisher) QueueMessages(name string) (int, error) {
 }
 
 // Close closes the connection.
-func (p *Publisher) Close() error { return p.conn.Close() }
+func (p *Publisher) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.drop()
+	return nil
+}
