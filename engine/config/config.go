@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/amqp/rabbit"
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/conn"
-	"github.com/pushgate/pushgate/engine/amqp/rabbit"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/webhook"
 )

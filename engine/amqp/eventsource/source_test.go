@@ -114,7 +114,7 @@ func TestUnconvertibleMessagesAreDeadLettered(t *testing.T) {
 	waitFor(t, "consuming", 60*time.Second, func() bool { return s.Ready() == nil })
 	p := newPublisher(t, "ev-reject")
 	before, _ := p.QueueMessages(DeadLetter)
-	publishADSP(t, p, "", nil, `{}`)                                                 // no tenantId
+	publishADSP(t, p, "", nil, `{}`)                                                   // no tenantId
 	publishADSP(t, p, "urn:ads:platform:tenant-service:v2:/tenants/nobody", nil, `{}`) // unknown tenant
 	publishADSP(t, p, tenantURN, nil, `not json`)
 	publishADSP(t, p, tenantURN, nil, `{"x":"`+strings.Repeat("a", source.MaxEventBytes)+`"}`)

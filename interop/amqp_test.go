@@ -1,0 +1,141 @@
+package interop
+
+// Two instances on RabbitMQ, events published by amqplib as the ADSP event service publishes
+// them: every instance's SSE subscribers get every event of their stream (and none of the
+// others), and each event's webhook is sent once, by one instance.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pushgate/pushgate/engine/amqp/rabbittest"
+)
+
+func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
+	dir, node := nodeClients(t)
+	broker, err := rabbittest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(broker.Stop)
+	bin := pushgateBinary(t)
+	tmp := t.TempDir()
+	dirs := []string{filepath.Join(tmp, "i1"), filepath.Join(tmp, "i2")}
+	var addrs []string
+	for range dirs {
+		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
+	}
+	public := "http://" + addrs[0]
+	start := func(i int) *proc {
+		p := startLogged(t, exec.Command(bin, "serve", "--listen", addrs[i], "--data-dir", dirs[i], "--public-url", public,
+			"--amqp-url", broker.URL, "--log-level", "warn", "--drain-timeout", "200ms", "--webhook-retry-schedule", "0s,200ms,200ms"), fmt.Sprintf("pushgate%d", i+1))
+		t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
+		waitReady(t, p, addrs[i])
+		return p
+	}
+	// Instance 1 is configured, stopped and its data dir copied: both instances then share the
+	// tenant (as with ADSP's tenant service), the stream, the webhook and its secret.
+	p1 := start(0)
+	token := productRun(t, bin, "token", "--data-dir", dirs[0], "--tenant", "demo", "--roles", quickStartRoles)
+	rx := startHookReceiver(t)
+	rx.status.Store(200)
+	cfg := `{"operation":"UPDATE","update":{"cl":{"id":"cl","name":"Cluster","subscriberRoles":[],"events":[{"namespace":"cl","name":"e"}]},` +
+		`"webhooks":{"rx":{"id":"rx","name":"RX","url":"` + rx.url + `","events":[{"namespace":"cl","name":"e"}]}}}}`
+	if st, body := productHTTP(t, "PATCH", public+"/configuration/v2/configuration/platform/push-service", token, cfg); st != 200 {
+		t.Fatalf("PATCH: %d %s", st, body)
+	}
+	tenant := productTenantURN(t, public, token, "demo")
+	_ = p1.cmd.Process.Signal(os.Interrupt)
+	<-p1.done
+	copyDir(t, dirs[0], dirs[1])
+	start(0)
+	start(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var sse []*productSSE
+	for _, a := range addrs {
+		productWaitStreamListed(t, "http://"+a, token, "demo", "cl")
+		s := productOpenSSE(t, ctx, "http://"+a+"/stream/v1/streams/cl", token)
+		t.Cleanup(s.close)
+		sse = append(sse, s)
+	}
+	const n = 30
+	publish := func(name string, count, from int) {
+		cmd := exec.Command(node, "amqp-publish.mjs", broker.URL, tenant, strconv.Itoa(count), "cl", name, strconv.Itoa(from))
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("amqp-publish.mjs: %v\n%s", err, out)
+		}
+	}
+	publish("other", 5, 1000) // another event type: filtered out
+	publish("e", n, 1)
+	for i, s := range sse {
+		for seq := 1; seq <= n; seq++ {
+			line := s.nextLine(t, 30*time.Second)
+			for !strings.HasPrefix(line, "data:") {
+				line = s.nextLine(t, 30*time.Second)
+			}
+			var ev struct {
+				TenantID, Namespace, Name, CorrelationID, Traceparent, Timestamp string
+				Context                                                          map[string]any
+				Payload                                                          struct{ Seq int }
+			}
+			if err := json.Unmarshal([]byte(strings.TrimPrefix(line, "data:")), &ev); err != nil {
+				t.Fatalf("instance %d: %v: %s", i+1, err, line)
+			}
+			if ev.Payload.Seq != seq || ev.Name != "e" || ev.TenantID != tenant || ev.CorrelationID != fmt.Sprintf("job-%d", seq) ||
+				ev.Context["jobId"] != ev.CorrelationID || ev.Traceparent == "" || ev.Timestamp != fmt.Sprintf("2026-01-02T03:04:05.%03dZ", seq) {
+				t.Fatalf("instance %d: event %d: %s", i+1, seq, line)
+			}
+		}
+	}
+	waitFor(t, 30*time.Second, "one webhook per event", func() bool {
+		all, ok := rx.ids()
+		return len(all) == n && len(ok) == n
+	})
+	seen := map[int]int{}
+	for _, q := range rx.snapshot() {
+		var b struct{ Payload struct{ Seq int } }
+		_ = json.Unmarshal([]byte(q.Body), &b)
+		seen[b.Payload.Seq]++
+	}
+	for seq := 1; seq <= n; seq++ {
+		if seen[seq] != 1 {
+			t.Errorf("event %d: %d webhook requests, want 1", seq, seen[seq])
+		}
+	}
+}
+
+// copyDir copies the files of src into dst (one level, as the data dir is), except this
+// instance's RabbitMQ queue id.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || e.Name() == "amqp-instance-id" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, e.Name()), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
