@@ -21,11 +21,12 @@ type Outgoing struct {
 }
 
 // Publisher publishes to the events exchange on one connection, waiting for the broker's confirm.
-// After a failure the next Publish dials again (no background reconnection); it is safe for
-// concurrent use.
+// After a failure the next Publish dials again (no background reconnection). It is safe for
+// concurrent use: publishes share the channel (amqp091's channel is), and mu only guards the
+// connection fields — no network I/O is done while holding it.
 type Publisher struct {
 	cfg  Config
-	mu   sync.Mutex // one publish (and its confirm) at a time; guards conn and ch
+	mu   sync.Mutex // guards conn and ch (leaf; never held across I/O)
 	conn *amqp.Connection
 	ch   *amqp.Channel
 }
@@ -34,7 +35,7 @@ type Publisher struct {
 func NewPublisher(cfg Config) (*Publisher, error) {
 	cfg.applyDefaults()
 	p := &Publisher{cfg: cfg}
-	if err := p.connect(); err != nil {
+	if _, err := p.channel(); err != nil {
 		return nil, err
 	}
 	return p, nil
@@ -49,13 +50,20 @@ func NewLazyPublisher(cfg Config) (*Publisher, error) {
 	return &Publisher{cfg: cfg}, nil
 }
 
-func (p *Publisher) connect() error {
+// channel returns the open channel, dialling (outside the lock) when there is none.
+func (p *Publisher) channel() (*amqp.Channel, error) {
+	p.mu.Lock()
+	ch := p.ch
+	p.mu.Unlock()
+	if ch != nil && !ch.IsClosed() {
+		return ch, nil
+	}
 	cfg := p.cfg
 	conn, err := cfg.dial()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ch, err := conn.Channel()
+	ch, err = conn.Channel()
 	if err == nil {
 		err = ch.ExchangeDeclare(cfg.Exchange, "topic", true, false, false, false, nil)
 	}
@@ -64,17 +72,29 @@ func (p *Publisher) connect() error {
 	}
 	if err != nil {
 		_ = conn.Close()
-		return fmt.Errorf("rabbit: publisher: %w", err)
+		return nil, fmt.Errorf("rabbit: publisher: %w", err)
 	}
+	p.mu.Lock()
+	old := p.conn
 	p.conn, p.ch = conn, ch
-	return nil
+	p.mu.Unlock()
+	if old != nil {
+		_ = old.Close()
+	}
+	return ch, nil
 }
 
-func (p *Publisher) drop() {
-	if p.conn != nil {
-		_ = p.conn.Close()
+// drop closes the connection of ch if it is still the current one.
+func (p *Publisher) drop(ch *amqp.Channel) {
+	p.mu.Lock()
+	var conn *amqp.Connection
+	if p.ch == ch {
+		conn, p.conn, p.ch = p.conn, nil, nil
 	}
-	p.conn, p.ch = nil, nil
+	p.mu.Unlock()
+	if conn != nil {
+		_ = conn.Close()
+	}
 }
 
 // Publish sends m with routingKey and waits until the broker confirms it.
@@ -83,25 +103,21 @@ func (p *Publisher) Publish(ctx context.Context, routingKey string, m Outgoing) 
 	if m.Persistent {
 		mode = amqp.Persistent
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ch == nil || p.ch.IsClosed() {
-		p.drop()
-		if err := p.connect(); err != nil {
-			return err
-		}
+	ch, err := p.channel()
+	if err != nil {
+		return err
 	}
-	conf, err := p.ch.PublishWithDeferredConfirmWithContext(ctx, p.cfg.Exchange, routingKey, false, false, amqp.Publishing{
+	conf, err := ch.PublishWithDeferredConfirmWithContext(ctx, p.cfg.Exchange, routingKey, false, false, amqp.Publishing{
 		Headers: amqpTable(m.Headers), ContentType: m.ContentType, MessageId: m.MessageID,
 		CorrelationId: m.CorrelationID, DeliveryMode: mode, Body: m.Body,
 	})
 	if err != nil {
-		p.drop()
+		p.drop(ch)
 		return fmt.Errorf("rabbit: publish %q: %w", routingKey, err)
 	}
 	ok, err := conf.WaitContext(ctx)
 	if err != nil {
-		p.drop()
+		p.drop(ch)
 		return fmt.Errorf("rabbit: publish %q: %w", routingKey, err)
 	}
 	if !ok {
@@ -112,14 +128,16 @@ func (p *Publisher) Publish(ctx context.Context, routingKey string, m Outgoing) 
 
 // QueueMessages returns the number of ready messages in a queue (for operators and tests).
 func (p *Publisher) QueueMessages(name string) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.conn == nil {
-		if err := p.connect(); err != nil {
-			return 0, err
-		}
+	if _, err := p.channel(); err != nil {
+		return 0, err
 	}
-	ch, err := p.conn.Channel()
+	p.mu.Lock()
+	conn := p.conn
+	p.mu.Unlock()
+	if conn == nil {
+		return 0, errors.New("rabbit: publisher closed")
+	}
+	ch, err := conn.Channel()
 	if err != nil {
 		return 0, err
 	}
@@ -134,7 +152,11 @@ func (p *Publisher) QueueMessages(name string) (int, error) {
 // Close closes the connection.
 func (p *Publisher) Close() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.drop()
+	conn := p.conn
+	p.conn, p.ch = nil, nil
+	p.mu.Unlock()
+	if conn != nil {
+		return conn.Close()
+	}
 	return nil
 }
