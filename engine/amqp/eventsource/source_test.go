@@ -184,3 +184,23 @@ func TestBrokerAndInstanceRestartLoseNothing(t *testing.T) {
 		t.Fatalf("failures = %d, connects = %d: want failed attempts, then one connection by itself", st.Failures.Load(), st.Connects.Load())
 	}
 }
+
+// Wrong credentials: not ready, with the broker's reason and without the password.
+func TestWrongCredentialsReportedWithoutPassword(t *testing.T) {
+	bad := strings.Replace(broker.URL, "guest:guest@", "guest:hunter2-wrong@", 1)
+	s, err := New(Config{Rabbit: rabbit.Config{URL: bad, BackoffMax: 200 * time.Millisecond}, DataDir: t.TempDir(), ResolveTenant: resolve, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Subscribe(func(*source.Event) {})
+	var last error
+	waitFor(t, "the credentials error", 30*time.Second, func() bool {
+		last = s.Ready()
+		return last != nil && strings.Contains(last.Error(), "403")
+	})
+	if strings.Contains(last.Error(), "hunter2") {
+		t.Fatalf("password in the readiness error: %v", last)
+	}
+	waitFor(t, "retries", 30*time.Second, func() bool { return s.Stats().Failures.Load() >= 3 })
+}
