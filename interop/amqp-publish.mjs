@@ -14,7 +14,7 @@ for (let i = Number(start); i < Number(start) + Number(count); i++) {
   const event = {
     id: `0190d1f0-0000-7000-8000-${String(i).padStart(12, '0')}`,
     namespace, name, tenantId, correlationId: `job-${i}`,
-    context: { jobId: `job-${i}`, attempt: 1 },
+    context: { jobId: `job-${i}`, attempt: 1, parity: i % 2 ? 'odd' : 'even' },
     timestamp: new Date(Date.UTC(2026, 0, 2, 3, 4, 5, i)),
     payload: { seq: i, note: 'from amqplib' },
   };

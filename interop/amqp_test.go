@@ -5,6 +5,7 @@ package interop
 // others), and each event's webhook is sent once, by one instance.
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -49,6 +50,8 @@ func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
 	rx := startHookReceiver(t)
 	rx.status.Store(200)
 	cfg := `{"operation":"UPDATE","update":{"cl":{"id":"cl","name":"Cluster","subscriberRoles":[],"events":[{"namespace":"cl","name":"e"}]},` +
+		`"proj":{"id":"proj","name":"Projected","subscriberRoles":[],"events":[{"namespace":"cl","name":"e","criteria":{"context":{"parity":"even"}},` +
+		`"map":{"seq":"payload.seq","corr":"correlationId","trace":"traceparent","at":"timestamp"}}]},` +
 		`"webhooks":{"rx":{"id":"rx","name":"RX","url":"` + rx.url + `","events":[{"namespace":"cl","name":"e"}]}}}}`
 	if st, body := productHTTP(t, "PATCH", public+"/configuration/v2/configuration/platform/push-service", token, cfg); st != 200 {
 		t.Fatalf("PATCH: %d %s", st, body)
@@ -67,6 +70,24 @@ func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
 		s := productOpenSSE(t, ctx, "http://"+a+"/stream/v1/streams/cl", token)
 		t.Cleanup(s.close)
 		sse = append(sse, s)
+	}
+	// Socket.IO (stock client, WebSocket) on both instances: the projected, filtered stream.
+	sio := exec.Command(node, "amqp-sio.mjs")
+	sio.Dir = dir
+	sio.Env = append(os.Environ(), "URLS=http://"+addrs[0]+",http://"+addrs[1], "PUSHGATE_TOKEN="+token, "STREAM=proj", "EVENT=cl:e", "WANT=15")
+	sioOut, err := sio.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sio.Stderr = os.Stderr
+	if err := sio.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sio.Process.Kill(); _ = sio.Wait() })
+	sioLines := bufio.NewScanner(sioOut)
+	sioLines.Buffer(make([]byte, 1<<20), 1<<20)
+	if !sioLines.Scan() || sioLines.Text() != "READY" {
+		t.Fatalf("amqp-sio.mjs: %q", sioLines.Text())
 	}
 	const n = 30
 	publish := func(name string, count, from int) {
@@ -95,6 +116,27 @@ func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
 			if ev.Payload.Seq != seq || ev.Name != "e" || ev.TenantID != tenant || ev.CorrelationID != fmt.Sprintf("job-%d", seq) ||
 				ev.Context["jobId"] != ev.CorrelationID || ev.Traceparent == "" || ev.Timestamp != fmt.Sprintf("2026-01-02T03:04:05.%03dZ", seq) {
 				t.Fatalf("instance %d: event %d: %s", i+1, seq, line)
+			}
+		}
+	}
+	if !sioLines.Scan() || !strings.HasPrefix(sioLines.Text(), "RESULT ") {
+		t.Fatalf("amqp-sio.mjs: %q", sioLines.Text())
+	}
+	var sioGot map[string][]map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(sioLines.Text(), "RESULT ")), &sioGot); err != nil {
+		t.Fatal(err)
+	}
+	for u, items := range sioGot {
+		if len(items) != n/2 {
+			t.Fatalf("%s: %d Socket.IO items, want %d (even seqs only): %v", u, len(items), n/2, items)
+		}
+		for k, it := range items {
+			seq := 2 * (k + 1)
+			want := map[string]any{"tenantId": tenant, "namespace": "cl", "name": "e", "seq": float64(seq), "corr": fmt.Sprintf("job-%d", seq),
+				"correlationId": fmt.Sprintf("job-%d", seq), "context": map[string]any{"attempt": float64(1), "jobId": fmt.Sprintf("job-%d", seq), "parity": "even"},
+				"trace": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "at": fmt.Sprintf("2026-01-02T03:04:05.%03dZ", seq)}
+			if fmt.Sprint(it) != fmt.Sprint(want) {
+				t.Fatalf("%s: item %d = %v, want %v", u, k, it, want)
 			}
 		}
 	}
