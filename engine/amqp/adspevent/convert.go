@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -86,7 +87,7 @@ func Convert(m *rabbit.Message, resolve func(ref string) (string, bool)) (*sourc
 	js = js[:len(js)-len(`,"payload":{}}`)]
 	keys := make([]string, 0, len(m.Headers))
 	for k := range m.Headers {
-		if !canonical[k] {
+		if !canonical[k] && !brokerHeader(k) {
 			keys = append(keys, k)
 		}
 	}
@@ -187,6 +188,11 @@ func jsonReady(v any) any {
 	return v
 }
 
+// brokerHeader reports the headers the broker adds on its own (x-delivery-count on a quorum
+// queue's redelivery, x-death and x-first-death-*/x-last-death-* after dead-lettering): delivery
+// metadata, not part of the event, left out of its JSON and of StableID's hash.
+func brokerHeader(k string) bool { return strings.HasPrefix(k, "x-") }
+
 // StableID is an id every instance derives alike for m: "amqp-" + the message id when set (ADSP's
 // event service sets a UUIDv7 per event), else "amqp-h" + the first 32 hex digits of SHA-256
 // over the routing key, the headers (in key order, timestamp included) and the body. Two
@@ -199,16 +205,15 @@ func StableID(m *rabbit.Message) string {
 	h := sha256.New()
 	h.Write([]byte(m.RoutingKey))
 	h.Write([]byte{0})
-	hb, _ := json.Marshal(jsonReady(plainMap(m.Headers))) // map keys are sorted by encoding/json
+	own := make(map[string]any, len(m.Headers))
+	for k, v := range m.Headers {
+		if !brokerHeader(k) {
+			own[k] = v
+		}
+	}
+	hb, _ := json.Marshal(jsonReady(own)) // map keys are sorted by encoding/json
 	h.Write(hb)
 	h.Write([]byte{0})
 	h.Write(m.Body)
 	return "amqp-h" + hex.EncodeToString(h.Sum(nil))[:32]
-}
-
-func plainMap(m map[string]any) any {
-	if m == nil {
-		return map[string]any{}
-	}
-	return m
 }

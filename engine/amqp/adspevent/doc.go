@@ -9,7 +9,8 @@
 // The event's JSON is the canonical source.Event JSON (tenantId, namespace, name, timestamp,
 // correlationId, context, payload) with every other header kept, as ADSP's spread keeps them:
 // traceparent and any extra header appear before "payload", in key order. A header sent as null
-// (AMQP void) reads as absent for the canonical fields and as null for the others. The tenantId
+// (AMQP void) reads as absent for the canonical fields and as null for the others. Headers starting
+// with "x-" are the broker's delivery metadata (x-delivery-count, x-death) and are left out. The tenantId
 // header is resolved to a tenant URN with the same lookup as the HTTP ingest and Kafka paths.
 //
 // A message that cannot be converted is a *Rejection with a Reason (a fixed label, used as a
