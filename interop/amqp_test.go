@@ -9,10 +9,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,6 +74,23 @@ func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
 		t.Cleanup(s.close)
 		sse = append(sse, s)
 	}
+	const n = 30
+	// Metrics of the RabbitMQ consumers.
+	defer func() {
+		resp, err := http.Get("http://" + addrs[0] + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		m := regexp.MustCompile(`(?m)^pushgate_amqp_acked_total\{queue="streams"\} (\d+)`).FindSubmatch(body)
+		if m == nil || !strings.Contains(string(body), `pushgate_amqp_rejected_total{queue="webhooks",reason="unknown-tenant"} 0`) {
+			t.Fatalf("AMQP metrics missing:\n%s", body)
+		}
+		if acked, _ := strconv.Atoi(string(m[1])); acked < n+5 {
+			t.Fatalf("pushgate_amqp_acked_total{queue=\"streams\"} = %d, want at least %d", acked, n+5)
+		}
+	}()
 	// Socket.IO (stock client, WebSocket) on both instances: the projected, filtered stream.
 	sio := exec.Command(node, "amqp-sio.mjs")
 	sio.Dir = dir
@@ -89,7 +109,6 @@ func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
 	if !sioLines.Scan() || sioLines.Text() != "READY" {
 		t.Fatalf("amqp-sio.mjs: %q", sioLines.Text())
 	}
-	const n = 30
 	publish := func(name string, count, from int) {
 		cmd := exec.Command(node, "amqp-publish.mjs", broker.URL, tenant, strconv.Itoa(count), "cl", name, strconv.Itoa(from))
 		cmd.Dir = dir
