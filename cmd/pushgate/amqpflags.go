@@ -9,12 +9,13 @@ import (
 )
 
 // amqpFlags are the RabbitMQ source's settings (README "RabbitMQ (ADSP event service)").
-type amqpFlags struct{ url, exchange *string }
+type amqpFlags struct{ url, exchange, ca *string }
 
 func addAMQPFlags(fs *flag.FlagSet) amqpFlags {
 	return amqpFlags{
 		url:      fs.String("amqp-url", "", "RabbitMQ URL amqp://user:password@host:5672/vhost (amqps:// for TLS); set = RabbitMQ source, as the ADSP push-service (prefer PUSHGATE_AMQP_URL: it holds the password)"),
 		exchange: fs.String("amqp-exchange", rabbit.DefaultExchange, "events exchange, asserted as a durable topic exchange"),
+		ca:       fs.String("amqp-tls-ca", "", "PEM CA bundle trusted for amqps:// besides the system roots"),
 	}
 }
 
@@ -26,7 +27,7 @@ func (f amqpFlags) apply(c *config.Config) error {
 	if c.Kafka != nil {
 		return errors.New("--amqp-url and --kafka-brokers: choose one event source")
 	}
-	rc := rabbit.Config{URL: *f.url, Exchange: *f.exchange}
+	rc := rabbit.Config{URL: *f.url, Exchange: *f.exchange, CAFile: *f.ca}
 	if err := rc.Validate(); err != nil {
 		return err
 	}

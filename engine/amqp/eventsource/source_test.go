@@ -204,3 +204,33 @@ func TestWrongCredentialsReportedWithoutPassword(t *testing.T) {
 	}
 	waitFor(t, "retries", 30*time.Second, func() bool { return s.Stats().Failures.Load() >= 3 })
 }
+
+// amqps://: the broker's certificate is verified against --amqp-tls-ca; without it, refused.
+func TestTLS(t *testing.T) {
+	s, err := New(Config{Rabbit: rabbit.Config{URL: broker.TLSURL, CAFile: broker.CAFile, Exchange: "ev-tls"}, DataDir: t.TempDir(), ResolveTenant: resolve, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var c collector
+	s.Subscribe(c.add)
+	waitFor(t, "consuming over TLS", 30*time.Second, func() bool { return s.Ready() == nil })
+	p, err := rabbit.NewPublisher(rabbit.Config{URL: broker.TLSURL, CAFile: broker.CAFile, Exchange: "ev-tls"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	publishADSP(t, p, tenantURN, nil, `{"tls":true}`)
+	waitFor(t, "the event over TLS", 10*time.Second, func() bool { return len(c.snapshot()) == 1 })
+
+	untrusted, err := New(Config{Rabbit: rabbit.Config{URL: broker.TLSURL, BackoffMax: 200 * time.Millisecond}, DataDir: t.TempDir(), ResolveTenant: resolve, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer untrusted.Close()
+	untrusted.Subscribe(func(*source.Event) {})
+	waitFor(t, "the certificate error", 30*time.Second, func() bool {
+		err := untrusted.Ready()
+		return err != nil && strings.Contains(err.Error(), "certificate")
+	})
+}

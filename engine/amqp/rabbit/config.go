@@ -2,10 +2,12 @@ package rabbit
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -29,8 +31,10 @@ type Config struct {
 	// Exchange is the events exchange, asserted as a durable topic exchange. Zero means
 	// "domain-events".
 	Exchange string
-	// TLS configures amqps://. Nil means the system roots and the URL's host name.
+	// TLS configures amqps://. Nil means the system roots (plus CAFile) and the URL's host name.
 	TLS *tls.Config
+	// CAFile is a PEM bundle of extra roots for amqps:// (--amqp-tls-ca), e.g. a private CA.
+	CAFile string
 	// BackoffMin and BackoffMax bound the wait between reconnection attempts (doubling). Zero
 	// means 100ms and 10s.
 	BackoffMin, BackoffMax time.Duration
@@ -44,6 +48,25 @@ type Config struct {
 	Name string
 	// Logger receives the logs. Zero means slog.Default().
 	Logger *slog.Logger
+}
+
+// tlsConfig returns the TLS settings for amqps://: TLS as given, or the system roots plus CAFile.
+func (c *Config) tlsConfig() (*tls.Config, error) {
+	if c.TLS != nil || c.CAFile == "" {
+		return c.TLS, nil
+	}
+	pem, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("rabbit: --amqp-tls-ca: %w", err)
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil || roots == nil {
+		roots = x509.NewCertPool()
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("rabbit: --amqp-tls-ca %s: no PEM certificate", c.CAFile)
+	}
+	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, nil
 }
 
 func (c *Config) applyDefaults() {
@@ -78,7 +101,8 @@ func (c Config) Validate() error {
 	if _, err := amqp.ParseURI(c.URL); err != nil {
 		return fmt.Errorf("rabbit: --amqp-url %s: %w", Redact(c.URL), err)
 	}
-	return nil
+	_, err := c.tlsConfig()
+	return err
 }
 
 // Redact returns the URL without its password (amqp://user@host:port/vhost), for logs and errors.
@@ -94,9 +118,13 @@ func Redact(raw string) string {
 }
 
 func (c *Config) dial() (*amqp.Connection, error) {
+	tc, err := c.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
 	conn, err := amqp.DialConfig(c.URL, amqp.Config{
 		Heartbeat:       c.Heartbeat,
-		TLSClientConfig: c.TLS,
+		TLSClientConfig: tc,
 		Locale:          "en_US",
 		Properties:      amqp.Table{"connection_name": c.Name, "product": "pushgate"},
 		Dial:            amqp.DefaultDial(DefaultDialTimeout),

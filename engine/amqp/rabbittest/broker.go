@@ -28,6 +28,9 @@ type Broker struct {
 	// URL is amqp://guest:guest@127.0.0.1:<port>/ (the default vhost).
 	URL  string
 	Port int
+	// TLSURL is amqps://guest:guest@localhost:<tls port>/, its server certificate signed by the
+	// throw-away CA in CAFile.
+	TLSURL, CAFile string
 
 	dir  string
 	env  []string
@@ -52,6 +55,13 @@ func Start() (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	tlsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	if err := writeCerts(dir); err != nil {
+		return nil, fmt.Errorf("rabbittest: certificates: %w", err)
+	}
 	var rnd [4]byte
 	_, _ = rand.Read(rnd[:])
 	for _, d := range []string{"home", "mnesia", "log"} {
@@ -60,7 +70,10 @@ func Start() (*Broker, error) {
 		}
 	}
 	conf := filepath.Join(dir, "rabbitmq.conf")
-	if err := os.WriteFile(conf, []byte(fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\ndisk_free_limit.absolute = 1MB\n", port)), 0o600); err != nil {
+	confText := fmt.Sprintf("listeners.tcp.default = 127.0.0.1:%d\nloopback_users = none\ndisk_free_limit.absolute = 1MB\n", port) +
+		fmt.Sprintf("listeners.ssl.default = 127.0.0.1:%d\nssl_options.cacertfile = %s\nssl_options.certfile = %s\nssl_options.keyfile = %s\nssl_options.verify = verify_none\nssl_options.fail_if_no_peer_cert = false\n",
+			tlsPort, filepath.Join(dir, "ca.pem"), filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key"))
+	if err := os.WriteFile(conf, []byte(confText), 0o600); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "enabled_plugins"), []byte("[].\n"), 0o600); err != nil {
@@ -68,6 +81,7 @@ func Start() (*Broker, error) {
 	}
 	b := &Broker{
 		URL: fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", port), Port: port, dir: dir,
+		TLSURL: fmt.Sprintf("amqps://guest:guest@localhost:%d/", tlsPort), CAFile: filepath.Join(dir, "ca.pem"),
 		env: append(os.Environ(),
 			"HOME="+filepath.Join(dir, "home"), // the Erlang cookie
 			"RABBITMQ_NODENAME=pgtest"+hex.EncodeToString(rnd[:])+"@localhost",
