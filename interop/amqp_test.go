@@ -200,3 +200,79 @@ func copyDir(t *testing.T, src, dst string) {
 		}
 	}
 }
+
+// TestAMQPClusterNoStickySessions: three RabbitMQ-mode instances with --cluster-listen behind a
+// round-robin proxy (no affinity), the instance directory on the broker (engine/amqp/instancedir):
+// socket.io-client with default transports (polling, then the upgrade), polling-only clients and
+// SSE clients each get every event exactly once, in order, polling requests and upgrades being
+// forwarded to the instance owning the session.
+func TestAMQPClusterNoStickySessions(t *testing.T) {
+	dir, node := nodeClients(t)
+	broker, err := rabbittest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(broker.Stop)
+	bin := pushgateBinary(t)
+	tmp := t.TempDir()
+	const n = 3
+	var addrs, internal, dirs []string
+	for i := range n {
+		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
+		internal = append(internal, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
+		dirs = append(dirs, filepath.Join(tmp, fmt.Sprintf("i%d", i+1)))
+	}
+	lb := startRoundRobin(t, addrs)
+	public := "http://" + lb.addr()
+	t.Setenv("PUSHGATE_CLUSTER_SECRET", "test-secret-0123456789abcdef")
+	cl := &testCluster{addrs: addrs, dataDirs: dirs, procs: make([]*proc, n)}
+	start := func(i int) {
+		p := startLogged(t, exec.Command(bin, "serve", "--listen", addrs[i], "--data-dir", dirs[i], "--public-url", public,
+			"--amqp-url", broker.URL, "--cluster-listen", internal[i], "--cluster-heartbeat", "1s",
+			"--log-level", "warn", "--drain-timeout", "200ms", "--ping-interval", "2s", "--ping-timeout", "2s"), fmt.Sprintf("pushgate%d", i+1))
+		cl.procs[i] = p
+		t.Cleanup(func() { _ = p.cmd.Process.Kill(); <-p.done })
+		waitReady(t, p, addrs[i])
+	}
+	// Instance 1 is configured and stopped; its data dir is copied, so the three share the
+	// tenant, the stream and the development signing key.
+	start(0)
+	token := productRun(t, bin, "token", "--data-dir", dirs[0], "--tenant", "demo", "--roles", quickStartRoles)
+	patch := `{"operation":"UPDATE","update":{"cl":{"id":"cl","name":"Cluster","subscriberRoles":[],"events":[{"namespace":"cl","name":"e"}]}}}`
+	if st, body := productHTTP(t, "PATCH", "http://"+addrs[0]+"/configuration/v2/configuration/platform/push-service", token, patch); st != 200 {
+		t.Fatalf("PATCH: %d %s", st, body)
+	}
+	_ = cl.procs[0].cmd.Process.Signal(os.Interrupt)
+	<-cl.procs[0].done
+	for i := 1; i < n; i++ {
+		copyDir(t, dirs[0], dirs[i])
+	}
+	for i := range n {
+		start(i)
+	}
+	waitFor(t, 20*time.Second, "every instance sees the three", func() bool {
+		for i := range n {
+			if cl.metrics(t, i)["pushgate_cluster_instances"] != n {
+				return false
+			}
+		}
+		return true
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	run := exec.CommandContext(ctx, node, "cluster-clients.mjs")
+	run.Dir = dir
+	run.Env = append(os.Environ(), "PUSHGATE_URL="+public, "PUSHGATE_TOKEN="+token, "STREAM=cl",
+		"N_DEFAULT=90", "N_POLLING=30", "N_SSE=30", "EVENTS1=5", "KILL=0")
+	run.WaitDelay = 5 * time.Second
+	t.Logf("clients: %s", runClients(t, run, func() { t.Fatal("no kill phase expected") }))
+	var forwarded, proxied float64
+	for i := range n {
+		m := cl.metrics(t, i)
+		forwarded += m["pushgate_cluster_forwarded_total"]
+		proxied += m["pushgate_cluster_proxied_total"]
+	}
+	if forwarded == 0 || proxied == 0 {
+		t.Fatalf("forwarded polling requests %v, proxied upgrades %v: want both > 0 (no sticky sessions)", forwarded, proxied)
+	}
+}

@@ -8,5 +8,7 @@
 //     does, and the rejections of messages that cannot be.
 //   - eventsource: the per-instance queue feeding the hub (every instance gets every event).
 //   - webhookqueue: the shared queue feeding the webhook sender (each event recorded once).
+//   - instancedir: the directory of instances for the owner routing of several instances behind
+//     a balancer without sticky sessions (engine/cluster), kept on the broker.
 //   - rabbittest: a throw-away rabbitmq-server for the tests.
 package amqp
