@@ -182,6 +182,18 @@ func (b *Broker) StopNode() { b.kill(); _ = os.Remove(filepath.Join(b.dir, "pid"
 // StartNode starts a node stopped by StopNode.
 func (b *Broker) StartNode() error { return b.start() }
 
+// CloseConnections makes the broker close every client connection (rabbitmqctl
+// close_all_connections): a broker blip without a restart.
+func (b *Broker) CloseConnections() error {
+	cmd := exec.Command(filepath.Join(filepath.Dir(ServerPath), "rabbitmqctl"), "close_all_connections", "test blip")
+	cmd.Env = b.env
+	cmd.Dir = b.dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("rabbittest: close_all_connections: %v: %s", err, out)
+	}
+	return nil
+}
+
 // Stop stops the broker and removes its files.
 func (b *Broker) Stop() {
 	b.kill()
