@@ -77,7 +77,7 @@ bench: bench-compare
 
 ## bench-micro: Go micro-benchmarks (codecs, publish path, Kafka decode, cluster link)
 bench-micro:
-	$(GO) test -run=NONE -bench=. -benchmem ./protocol/... ./bench/ ./engine/source/... ./engine/cluster/...
+	$(GO) test -run=NONE -bench=. -benchmem ./protocol/... ./bench/ ./engine/source/... ./engine/cluster/... ./engine/amqp/adspevent/
 
 ## fuzz: run each fuzz target for FUZZTIME (default 10s)
 fuzz:
