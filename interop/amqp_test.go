@@ -138,6 +138,20 @@ func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
 			}
 		}
 	}
+	// The HTTP ingest of one instance publishes to the exchange: both instances deliver it.
+	ingest := `{"namespace":"cl","name":"e","timestamp":"2026-01-02T03:04:06Z","correlationId":"via-ingest","payload":{"seq":1000}}`
+	if st, body := productHTTP(t, "POST", "http://"+addrs[1]+"/event/v1/events", token, ingest); st != 200 || !strings.Contains(string(body), `"amqp-`) {
+		t.Fatalf("POST /event/v1/events: %d %s", st, body)
+	}
+	for i, s := range sse {
+		line := s.nextLine(t, 30*time.Second)
+		for !strings.HasPrefix(line, "data:") {
+			line = s.nextLine(t, 30*time.Second)
+		}
+		if !strings.Contains(line, `"correlationId":"via-ingest"`) || !strings.Contains(line, `"payload":{"seq":1000}`) {
+			t.Fatalf("instance %d: ingested event: %s", i+1, line)
+		}
+	}
 	if !sioLines.Scan() || !strings.HasPrefix(sioLines.Text(), "RESULT ") {
 		t.Fatalf("amqp-sio.mjs: %q", sioLines.Text())
 	}
@@ -161,7 +175,7 @@ func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
 	}
 	waitFor(t, 30*time.Second, "one webhook per event", func() bool {
 		all, ok := rx.ids()
-		return len(all) == n && len(ok) == n
+		return len(all) == n+1 && len(ok) == n+1 // the ingested event too
 	})
 	seen := map[int]int{}
 	for _, q := range rx.snapshot() {
@@ -169,7 +183,7 @@ func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
 		_ = json.Unmarshal([]byte(q.Body), &b)
 		seen[b.Payload.Seq]++
 	}
-	for seq := 1; seq <= n; seq++ {
+	for _, seq := range append(seqs(n), 1000) {
 		if seen[seq] != 1 {
 			t.Errorf("event %d: %d webhook requests, want 1", seq, seen[seq])
 		}
@@ -275,4 +289,12 @@ func TestAMQPClusterNoStickySessions(t *testing.T) {
 	if forwarded == 0 || proxied == 0 {
 		t.Fatalf("forwarded polling requests %v, proxied upgrades %v: want both > 0 (no sticky sessions)", forwarded, proxied)
 	}
+}
+
+func seqs(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i + 1
+	}
+	return out
 }

@@ -42,7 +42,7 @@ func (p *Plane) openAMQP(rc rabbit.Config) error {
 		return fmt.Errorf("control: amqp: %w", err)
 	}
 	p.amqpCfg, p.amqpSource = rc, src
-	p.src, p.pub = amqpSource{src: src, plane: p}, amqpPublisher{pub}
+	p.src, p.pub = amqpSource{src: src, pub: pub, plane: p}, amqpPublisher{pub}
 	p.log.Info("amqp: events from RabbitMQ", "url", rabbit.Redact(rc.URL), "exchange", rc.Exchange, "queue", src.Queue())
 	return nil
 }
@@ -56,11 +56,12 @@ func (p *Plane) resolveTenantURN(ref string) (string, bool) {
 // amqpSource is ready when the stream queue and the webhook queue are consumed.
 type amqpSource struct {
 	src   *eventsource.Source
+	pub   *rabbit.Publisher // the ingest's, closed with the source
 	plane *Plane
 }
 
 func (a amqpSource) Subscribe(fn func(*source.Event)) { a.src.Subscribe(fn) }
-func (a amqpSource) Close()                           { a.src.Close() }
+func (a amqpSource) Close()                           { a.src.Close(); _ = a.pub.Close() }
 func (a amqpSource) Ready() error {
 	errs := []error{a.src.Ready()}
 	if q := a.plane.webhookQueue; q != nil {

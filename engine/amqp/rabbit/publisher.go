@@ -25,10 +25,11 @@ type Outgoing struct {
 // concurrent use: publishes share the channel (amqp091's channel is), and mu only guards the
 // connection fields — no network I/O is done while holding it.
 type Publisher struct {
-	cfg  Config
-	mu   sync.Mutex // guards conn and ch (leaf; never held across I/O)
-	conn *amqp.Connection
-	ch   *amqp.Channel
+	cfg     Config
+	mu      sync.Mutex // guards conn, ch and dialing (leaf; never held across I/O)
+	conn    *amqp.Connection
+	ch      *amqp.Channel
+	dialing chan struct{} // closed when the dial in progress ends
 }
 
 // NewPublisher connects and asserts the exchange.
@@ -50,20 +51,49 @@ func NewLazyPublisher(cfg Config) (*Publisher, error) {
 	return &Publisher{cfg: cfg}, nil
 }
 
-// channel returns the open channel, dialling (outside the lock) when there is none.
+// channel returns the open channel, dialling (outside the lock) when there is none; concurrent
+// callers wait for the one dial in progress instead of dialling too.
 func (p *Publisher) channel() (*amqp.Channel, error) {
-	p.mu.Lock()
-	ch := p.ch
-	p.mu.Unlock()
-	if ch != nil && !ch.IsClosed() {
+	for {
+		p.mu.Lock()
+		if p.ch != nil && !p.ch.IsClosed() {
+			ch := p.ch
+			p.mu.Unlock()
+			return ch, nil
+		}
+		if wait := p.dialing; wait != nil {
+			p.mu.Unlock()
+			<-wait
+			continue
+		}
+		p.dialing = make(chan struct{})
+		p.mu.Unlock()
+		conn, ch, err := p.dial()
+		p.mu.Lock()
+		old := p.conn
+		if err == nil {
+			p.conn, p.ch = conn, ch
+		}
+		close(p.dialing)
+		p.dialing = nil
+		p.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		if old != nil {
+			_ = old.Close()
+		}
 		return ch, nil
 	}
+}
+
+func (p *Publisher) dial() (*amqp.Connection, *amqp.Channel, error) {
 	cfg := p.cfg
 	conn, err := cfg.dial()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	ch, err = conn.Channel()
+	ch, err := conn.Channel()
 	if err == nil {
 		err = ch.ExchangeDeclare(cfg.Exchange, "topic", true, false, false, false, nil)
 	}
@@ -72,16 +102,9 @@ func (p *Publisher) channel() (*amqp.Channel, error) {
 	}
 	if err != nil {
 		_ = conn.Close()
-		return nil, fmt.Errorf("rabbit: publisher: %w", err)
+		return nil, nil, fmt.Errorf("rabbit: publisher: %w", err)
 	}
-	p.mu.Lock()
-	old := p.conn
-	p.conn, p.ch = conn, ch
-	p.mu.Unlock()
-	if old != nil {
-		_ = old.Close()
-	}
-	return ch, nil
+	return conn, ch, nil
 }
 
 // drop closes the connection of ch if it is still the current one.
