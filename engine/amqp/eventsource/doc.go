@@ -8,7 +8,10 @@
 // messages survive a broker restart though ADSP publishes them transient) and expires (x-expires)
 // only after Config.Expires without a consumer — the recovery window — so a broker blip or a
 // pushgate restart within it loses nothing. A message is acked only after the hub has it in its
-// history (the Subscribe func returned), in batches of what has arrived (prefetch 1000).
+// history (the Subscribe func returned), in batches of what has arrived (prefetch 1000). The
+// queue has a single active consumer, and a process finding it consumed already (the same
+// instance id, e.g. a copied data dir) refuses to consume and reports why (Ready) rather than
+// sharing the events.
 //
 // Event ids: RabbitMQ has no offsets shared between instances, so ids are the embedded bus's
 // "<epoch>-<seq>" per instance (epoch = the start in unix milliseconds, seq from 1 without

@@ -86,6 +86,7 @@ func New(cfg Config) (*Source, error) {
 	q := rabbit.Queue{
 		Name: QueuePrefix + id, Binding: "#", Quorum: true, Expires: cfg.Expires,
 		DeadLetterExchange: DeadLetter, DeadLetterQueue: DeadLetter, Prefetch: cfg.Prefetch, RecreateOnMismatch: true,
+		SoleConsumer: true,
 	}
 	c, err := rabbit.NewConsumer(cfg.Rabbit, q)
 	if err != nil {

@@ -234,3 +234,27 @@ func TestTLS(t *testing.T) {
 		return err != nil && strings.Contains(err.Error(), "certificate")
 	})
 }
+
+// Two processes on one data dir (the same instance id): the second is refused with the reason
+// instead of taking half of the events.
+func TestSameInstanceIDRefused(t *testing.T) {
+	dir := t.TempDir()
+	a := newSource(t, dir, "ev-dup")
+	defer a.Close()
+	a.Subscribe(func(*source.Event) {})
+	waitFor(t, "the first consuming", 30*time.Second, func() bool { return a.Ready() == nil })
+	b := newSource(t, dir, "ev-dup")
+	defer b.Close()
+	b.Subscribe(func(*source.Event) {})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := b.Ready()
+		if err != nil && strings.Contains(err.Error(), "consumed by another process") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("second source: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

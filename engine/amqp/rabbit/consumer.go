@@ -33,6 +33,12 @@ type Queue struct {
 	DeadLetterMax                       int
 	// Prefetch bounds the unacknowledged messages (and so a batch). Zero means 500.
 	Prefetch int
+	// SoleConsumer makes the queue single-active-consumer (x-single-active-consumer) and refuses
+	// to consume while it already has a consumer: a second process on the same queue (the same
+	// instance id, e.g. a copied data dir) reports why instead of sharing the messages. A consumer
+	// left over by a crashed process is dropped by the broker after two heartbeats; until then
+	// the restarted process retries.
+	SoleConsumer bool
 	// RecreateOnMismatch: when the queue exists with other arguments (a changed --recovery-window),
 	// delete and declare it again (a per-instance queue); otherwise use it as it is (a shared queue
 	// another version may have declared).
@@ -132,6 +138,15 @@ func (c *Consumer) session(ctx context.Context, handle func([]*Message) error, c
 	}
 	if err := ch.Qos(c.q.Prefetch, 0, false); err != nil {
 		return fmt.Errorf("rabbit: prefetch on %q: %w", c.q.Name, err)
+	}
+	if c.q.SoleConsumer {
+		q, err := ch.QueueDeclarePassive(c.q.Name, true, false, false, false, nil)
+		if err != nil {
+			return fmt.Errorf("rabbit: inspect queue %q: %w", c.q.Name, err)
+		}
+		if q.Consumers > 0 {
+			return fmt.Errorf("rabbit: queue %q is consumed by another process (the same instance id: a copied data dir, or a crashed process the broker has not dropped yet)", c.q.Name)
+		}
 	}
 	deliveries, err := ch.Consume(c.q.Name, "", false, false, false, false, nil)
 	if err != nil {
@@ -239,6 +254,9 @@ func (c *Consumer) declare(conn *amqp.Connection) (*amqp.Channel, error) {
 	args := amqp.Table{}
 	if c.q.Expires > 0 {
 		args["x-expires"] = c.q.Expires.Milliseconds()
+	}
+	if c.q.SoleConsumer {
+		args["x-single-active-consumer"] = true
 	}
 	if c.q.DeadLetterExchange != "" {
 		if ch, err = c.declareDeadLetter(conn, ch); err != nil {
