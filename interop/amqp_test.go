@@ -298,3 +298,52 @@ func seqs(n int) []int {
 	}
 	return out
 }
+
+// TestAMQPWorkers: `serve --workers 2 --amqp-url`: the parent consumes the instance's queue and
+// the workers' subscribers get the events amqplib published.
+func TestAMQPWorkers(t *testing.T) {
+	dir, node := nodeClients(t)
+	broker, err := rabbittest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(broker.Stop)
+	bin := pushgateBinary(t)
+	data := filepath.Join(t.TempDir(), "d") // short: Unix socket paths live under it
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	srv := startLogged(t, exec.Command(bin, "serve", "--workers", "2", "--listen", addr, "--data-dir", data,
+		"--amqp-url", broker.URL, "--log-level", "warn", "--drain-timeout", "200ms"), "server")
+	t.Cleanup(func() { _ = srv.cmd.Process.Kill(); <-srv.done })
+	waitReady(t, srv, addr)
+	url := "http://" + addr
+	token := productRun(t, bin, "token", "--data-dir", data, "--tenant", "demo", "--roles", quickStartRoles)
+	patch := `{"operation":"UPDATE","update":{"cl":{"id":"cl","name":"Cluster","subscriberRoles":[],"events":[{"namespace":"cl","name":"e"}]}}}`
+	if st, body := productHTTP(t, "PATCH", url+"/configuration/v2/configuration/platform/push-service", token, patch); st != 200 {
+		t.Fatalf("PATCH: %d %s", st, body)
+	}
+	productWaitStreamListed(t, url, token, "demo", "cl")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var sse []*productSSE
+	for range 4 { // spread over the workers by SO_REUSEPORT
+		s := productOpenSSE(t, ctx, url+"/stream/v1/streams/cl", token)
+		t.Cleanup(s.close)
+		sse = append(sse, s)
+	}
+	cmd := exec.Command(node, "amqp-publish.mjs", broker.URL, productTenantURN(t, url, token, "demo"), "5", "cl", "e", "1")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("amqp-publish.mjs: %v\n%s", err, out)
+	}
+	for i, s := range sse {
+		for seq := 1; seq <= 5; seq++ {
+			line := s.nextLine(t, 30*time.Second)
+			for !strings.HasPrefix(line, "data:") {
+				line = s.nextLine(t, 30*time.Second)
+			}
+			if !strings.Contains(line, fmt.Sprintf(`"payload":{"seq":%d,`, seq)) {
+				t.Fatalf("client %d, event %d: %s", i, seq, line)
+			}
+		}
+	}
+}
