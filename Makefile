@@ -30,8 +30,14 @@ run-cluster: interop-deps nginx-deps
 nginx-deps:
 	@command -v nginx >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 
-## test: install what the tests need (Go modules, pinned npm packages, promtool, chromium) and run every test
-test: interop-deps promtool browser-deps
+## rabbitmq-deps: Debian's rabbitmq-server for the RabbitMQ tests (engine/amqp, interop/amqp_test.go),
+## installed when missing; the tests start their own node on free ports (RUNLEVEL=1: the package's
+## own service is not started)
+rabbitmq-deps:
+	@test -x /usr/lib/rabbitmq/bin/rabbitmq-server || (apt-get update -qq && RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server)
+
+## test: install what the tests need (Go modules, pinned npm packages, promtool, chromium, rabbitmq-server) and run every test
+test: interop-deps promtool browser-deps rabbitmq-deps
 	$(GO) mod download
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 9m ./...
@@ -71,7 +77,7 @@ bench: bench-compare
 
 ## bench-micro: Go micro-benchmarks (codecs, publish path, Kafka decode, cluster link)
 bench-micro:
-	$(GO) test -run=NONE -bench=. -benchmem ./protocol/... ./bench/ ./engine/source/... ./engine/cluster/...
+	$(GO) test -run=NONE -bench=. -benchmem ./protocol/... ./bench/ ./engine/source/... ./engine/cluster/... ./engine/amqp/adspevent/
 
 ## fuzz: run each fuzz target for FUZZTIME (default 10s)
 fuzz:

@@ -16,11 +16,12 @@ func TestImportPolicy(t *testing.T) {
 	}
 	const mod = "github.com/pushgate/pushgate/"
 	owners := map[string][]string{
-		"github.com/cloudwego/netpoll":  {"engine/netserver"},
-		"github.com/segmentio/kafka-go": {"engine/source/kafka"},
-		"go.etcd.io/bbolt":              {"engine/store"},
-		"golang.org/x/oauth2":           {"engine/adsp"}, // the ADSP service account (client credentials)
-		"go.yaml.in/yaml/v3":            {"deploy"},      // deploy_test.go reads the Kubernetes manifests and the rules
+		"github.com/cloudwego/netpoll":   {"engine/netserver"},
+		"github.com/segmentio/kafka-go":  {"engine/source/kafka"},
+		"github.com/rabbitmq/amqp091-go": {"engine/amqp/rabbit"},
+		"go.etcd.io/bbolt":               {"engine/store"},
+		"golang.org/x/oauth2":            {"engine/adsp"}, // the ADSP service account (client credentials)
+		"go.yaml.in/yaml/v3":             {"deploy"},      // deploy_test.go reads the Kubernetes manifests and the rules
 		// chromedp drives the browser in browser/'s tests only; no runtime package may use it.
 		"github.com/chromedp/chromedp": {"browser"},
 	}

@@ -6,12 +6,13 @@
 #   make bench-compare QUICK=1    the same in < 3 min (fewer levels, 1 round), to /tmp/pushgate-bench-quick
 #   make scale-test               >= 200k connections: pushgate serve --workers N + pushload --procs N
 #   make bench-webhooks           webhook deliveries/s per core, and fan-out p99 with/without webhook load (~3 min)
+#   make bench-amqp               events/s through RabbitMQ vs the HTTP ingest into 5,000 WebSocket clients on one core; loss across a broker restart
 #   make soak                     15 min steady fan-out with 1% slow consumers and connect churn: RSS/goroutine drift
 GO ?= go
 BENCH_OUT   ?= $(if $(filter 1,$(QUICK)),/tmp/pushgate-bench-quick,bench/results)
 BENCH_FLAGS ?=
 
-.PHONY: bench-build bench-node-deps bench-compare scale-test soak bench-webhooks
+.PHONY: bench-build bench-node-deps bench-compare scale-test soak bench-webhooks bench-amqp
 
 bench-build:
 	$(GO) build -o bin/pushgate ./cmd/pushgate
@@ -39,3 +40,7 @@ soak: bench-build
 ## bench-webhooks: webhook deliveries/s per core to a local receiver; fan-out p99 with no, fast and hanging webhooks (CONNS, RATE, HOOKS, HANG, DUR, ROUNDS)
 bench-webhooks: bench-build
 	bench/scripts/webhooks.sh
+
+## bench-amqp: events/s through RabbitMQ vs the HTTP ingest into CONNS WebSocket clients on one core (RATES, DUR); loss and duplicates across a broker restart (RESTART_*, OUTAGE)
+bench-amqp: bench-build rabbitmq-deps
+	bench/scripts/amqp.sh

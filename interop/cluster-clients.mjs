@@ -11,6 +11,7 @@
 //     (Socket.IO connection state recovery, SSE Last-Event-ID, on whichever instance).
 //
 // Env: PUSHGATE_URL (the balancer), PUSHGATE_TOKEN, N_DEFAULT, N_POLLING, N_SSE, EVENTS1, EVENTS2,
+// KILL ("0": stop after step 2, without the kill),
 // STREAM (a configured stream whose events are namespace cl, name e). Prints one JSON summary
 // line "RESULT {...}" and exits 0, or a reason and exits 1.
 
@@ -131,6 +132,12 @@ const bad1 = clients.filter((c) => !exactly(c, EVENTS1));
 if (bad1.length) fail(`phase 1: ${bad1.length} clients without every event exactly once, e.g. ${bad1[0].kind} ${JSON.stringify(bad1[0].got)}`);
 console.log(`phase 1: ${EVENTS1} events at all ${clients.length} clients exactly once`);
 
+if (process.env.KILL === "0") { // no kill phase (RabbitMQ mode: recovery is per instance)
+  const by = (kind) => clients.filter((c) => c.kind === kind).length;
+  console.log(`RESULT ${JSON.stringify({ clients: clients.length, connectMs, events: EVENTS1, default: by("default"), polling: by("polling"), sse: by("sse") })}`);
+  clients.forEach((c) => c.close());
+  process.exit(0);
+}
 console.log("KILL");
 const rl = createInterface({ input: process.stdin });
 await new Promise((resolve) => rl.once("line", resolve));

@@ -27,7 +27,8 @@ func ensureNodeModules(t *testing.T, dir string) {
 	_, e1 := os.Stat(filepath.Join(dir, "node_modules", "socket.io-client", "package.json"))
 	_, e2 := os.Stat(filepath.Join(dir, "node_modules", "eventsource", "package.json"))
 	_, e3 := os.Stat(filepath.Join(dir, "node_modules", "standardwebhooks", "package.json"))
-	if e1 == nil && e2 == nil && e3 == nil {
+	_, e4 := os.Stat(filepath.Join(dir, "node_modules", "amqplib", "package.json"))
+	if e1 == nil && e2 == nil && e3 == nil && e4 == nil {
 		return
 	}
 	npm := lookTool(t, "npm")

@@ -126,8 +126,7 @@ func TestADSPFallbackTableMatchesREADME(t *testing.T) {
 	}
 }
 
-// Every flag the fallback table fills exists on `pushgate serve` (amqp-url comes with the AMQP
-// intake; until then it is reported as missing).
+// Every flag the fallback table fills exists on `pushgate serve`.
 func TestADSPFallbackFlagsExist(t *testing.T) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -156,7 +155,7 @@ func TestADSPFallbackFlagsExist(t *testing.T) {
 		t.Fatalf("serve -h: %v", err)
 	}
 	for _, fb := range adspFallbacks {
-		if fb.Flag != "" && fb.Flag != "amqp-url" && !strings.Contains(usage, "-"+fb.Flag+" ") {
+		if fb.Flag != "" && !strings.Contains(usage, "-"+fb.Flag+" ") {
 			t.Errorf("serve has no flag --%s (fallback of %v)", fb.Flag, fb.Vars)
 		}
 	}

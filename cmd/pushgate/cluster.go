@@ -7,6 +7,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/cluster"
+	"github.com/pushgate/pushgate/engine/source/kafka"
 )
 
 // clusterFlags are the "Many instances" settings (README): several Kafka-mode instances behind a
@@ -36,16 +37,23 @@ func (f clusterFlags) instance(c *engine.Config) (*cluster.Instance, error) {
 		return nil, nil
 	}
 	switch {
-	case c.Kafka == nil:
-		return nil, errors.New("--cluster-listen needs --kafka-brokers (instances find each other on the config topic)")
+	case c.Kafka == nil && c.AMQP == nil:
+		return nil, errors.New("--cluster-listen needs --kafka-brokers or --amqp-url (instances find each other on the config topic or the broker)")
 	case *f.secret == "":
 		return nil, errors.New("--cluster-listen needs --cluster-secret (PUSHGATE_CLUSTER_SECRET)")
 	}
 	in, err := cluster.NewInstance(cluster.InstanceConfig{
-		ID: *f.id, Listen: *f.listen, Advertise: *f.advertise, Secret: []byte(*f.secret), Kafka: *c.Kafka, Logger: c.Logger, Heartbeat: *f.heartbeat,
+		ID: *f.id, Listen: *f.listen, Advertise: *f.advertise, Secret: []byte(*f.secret), Kafka: kafkaOrZero(c), AMQP: c.AMQP, Logger: c.Logger, Heartbeat: *f.heartbeat,
 	})
 	if err != nil {
 		return nil, err
 	}
 	return in, nil
+}
+
+func kafkaOrZero(c *engine.Config) kafka.Config {
+	if c.Kafka == nil {
+		return kafka.Config{}
+	}
+	return *c.Kafka
 }

@@ -72,6 +72,7 @@ func runServe(args []string) error {
 	workerLink := fs.String("worker-link", "", "internal: the parent's link socket (with --worker-index)")
 	cf := addClusterFlags(fs)
 	wf := addWebhookFlags(fs, &c.Webhooks)
+	af := addAMQPFlags(fs)
 	unset, err := parseWithEnvUnset(fs, args)
 	if err != nil {
 		return err
@@ -112,6 +113,9 @@ func runServe(args []string) error {
 		}
 		kc.DisableTopicCreation = !*createTopics
 		c.Kafka = &kc
+	}
+	if err := af.apply(&c); err != nil {
+		return err
 	}
 	if *csURL != "" {
 		c.ConfigService = &configsvc.Config{URL: *csURL} // the service-account token is added by the control half

@@ -57,6 +57,9 @@
 //     which ConfigSync skips) and reads everyone's; a peer is live until 3 of its intervals (+1s)
 //     pass without a heartbeat, or at once when its tombstone (written on a graceful stop) arrives.
 //     Records read from the topic's history count as dead when their own timestamp is that old.
+//     In RabbitMQ mode (InstanceConfig.AMQP) the directory is engine/amqp/instancedir instead:
+//     the same announcements on the exchange "pushgate.instances", a leave message in place of
+//     the tombstone.
 //   - a Forwarder built by NewPeerForwarder, as the engine's ForwardPolling: a polling request
 //     whose sid names another live instance is signed (Sign) and relayed over TCP to its
 //     internal address (kept-alive connections, as for workers), the answer relayed back. A
@@ -76,7 +79,8 @@
 // An unknown id, a dead one, an unreachable owner or a failed splice give the client Engine.IO's
 // ordinary 400 {"code":1,"message":"Session ID unknown"}: socket.io-client opens a new session
 // (through the balancer, on any live instance) and recovers the missed events there, since
-// Kafka-mode event ids are instance-independent. The traffic between instances is authenticated,
+// Kafka-mode event ids are instance-independent (RabbitMQ-mode ids are per instance: there the
+// client continues live). The traffic between instances is authenticated,
 // not encrypted (event payloads and tokens cross in clear): keep the internal listeners on a
 // private network (TLS between the instances is not built yet). Not combined with --workers yet.
 //

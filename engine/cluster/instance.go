@@ -16,6 +16,8 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/pushgate/pushgate/engine"
+	"github.com/pushgate/pushgate/engine/amqp/instancedir"
+	"github.com/pushgate/pushgate/engine/amqp/rabbit"
 	"github.com/pushgate/pushgate/engine/edge"
 	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/netserver"
@@ -23,7 +25,8 @@ import (
 )
 
 // InstanceConfig configures one instance of several behind a load balancer without affinity
-// (doc.go "Many instances"). Kafka mode only: the instances find each other on the config topic.
+// (doc.go "Many instances"). The instances find each other on the Kafka config topic, or on
+// RabbitMQ (AMQP set).
 type InstanceConfig struct {
 	// ID names the instance (ValidInstanceID). Zero means a random 8-character id per start.
 	ID string
@@ -36,6 +39,9 @@ type InstanceConfig struct {
 	Secret []byte
 	// Kafka reaches the config topic.
 	Kafka kafka.Config
+	// AMQP, when set, keeps the directory on RabbitMQ instead (engine/amqp/instancedir): RabbitMQ
+	// mode has no config topic.
+	AMQP *rabbit.Config
 	// Heartbeat is the announcement period. Zero means 5s; a peer is dead after 3 missed.
 	Heartbeat time.Duration
 	// ForwardTimeout bounds one forwarded polling exchange. Zero means ping interval + ping
@@ -52,7 +58,7 @@ type Instance struct {
 	Addr      string // advertised internal address
 	cfg       InstanceConfig
 	ln        net.Listener
-	dir       *kafka.Directory
+	dir       directory
 	Forwarder *Forwarder
 	Gate      *Gate
 	net       *netserver.Server
@@ -92,14 +98,43 @@ func NewInstance(cfg InstanceConfig) (*Instance, error) {
 	if addr == "" {
 		addr = advertised(ln.Addr().(*net.TCPAddr))
 	}
-	kc := cfg.Kafka
-	kc.Logger = cfg.Logger
-	dir, err := kafka.NewDirectory(kafka.DirectoryConfig{Kafka: kc, Self: kafka.Instance{ID: cfg.ID, Addr: addr}, Interval: cmp.Or(cfg.Heartbeat, 5*time.Second)})
+	var dir directory
+	if cfg.AMQP != nil {
+		rc := *cfg.AMQP
+		rc.Logger = cfg.Logger
+		var d *instancedir.Directory
+		d, err = instancedir.New(instancedir.Config{Rabbit: rc, Self: instancedir.Instance{ID: cfg.ID, Addr: addr}, Interval: cmp.Or(cfg.Heartbeat, 5*time.Second)})
+		dir = amqpDirectory{d}
+	} else {
+		kc := cfg.Kafka
+		kc.Logger = cfg.Logger
+		dir, err = kafka.NewDirectory(kafka.DirectoryConfig{Kafka: kc, Self: kafka.Instance{ID: cfg.ID, Addr: addr}, Interval: cmp.Or(cfg.Heartbeat, 5*time.Second)})
+	}
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	return &Instance{ID: cfg.ID, Addr: addr, cfg: cfg, ln: ln, dir: dir, errc: make(chan error, 1)}, nil
+}
+
+// directory maps instance ids to internal addresses: *kafka.Directory on the config topic, or
+// amqpDirectory on RabbitMQ.
+type directory interface {
+	Start()
+	Lookup(id string) (string, bool)
+	Live() []kafka.Instance
+	Close() error
+}
+
+// amqpDirectory is the RabbitMQ directory, its entries in the Kafka directory's form.
+type amqpDirectory struct{ *instancedir.Directory }
+
+func (a amqpDirectory) Live() []kafka.Instance {
+	var out []kafka.Instance
+	for _, in := range a.Directory.Live() {
+		out = append(out, kafka.Instance{ID: in.ID, Addr: in.Addr, Heartbeat: in.Heartbeat, Interval: in.Interval})
+	}
+	return out
 }
 
 // advertised derives the address peers dial from the bound one.

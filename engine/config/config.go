@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/adsp"
+	"github.com/pushgate/pushgate/engine/amqp/rabbit"
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/source/kafka"
@@ -95,6 +96,11 @@ type Config struct {
 	// through a compacted topic (docs/KAFKA.md) instead of the embedded bus.
 	Kafka *kafka.Config
 
+	// AMQP, when set, reads events from RabbitMQ as the ADSP push-service does (--amqp-url,
+	// --amqp-exchange; engine/amqp): a per-instance queue for the streams, a shared queue for the
+	// webhooks. Tenants and documents stay in the local store (or the ADSP services).
+	AMQP *rabbit.Config
+
 	// WebhookGroup and WebhookGroupSession are Kafka mode's webhook consumer group (shared by every
 	// instance) and its session timeout, after which a silent member's partitions are taken over.
 	// Zero means "pushgate-webhooks" and 10s.
@@ -153,6 +159,14 @@ func (c *Config) Validate() error {
 	}
 	if c.ADSP.ClientSecret != "" && c.OIDCBase == "" {
 		errs = append(errs, errors.New("configuration-service-client-secret: needs --oidc-base (the service-account token comes from <oidc-base>/realms/core)"))
+	}
+	if c.AMQP != nil && c.Kafka != nil {
+		errs = append(errs, errors.New("amqp-url and kafka-brokers: choose one event source"))
+	}
+	if c.AMQP != nil {
+		if err := c.AMQP.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if c.PingInterval < 0 || c.PingTimeout < 0 || c.MaxPayload < 0 {
 		errs = append(errs, errors.New("ping-interval, ping-timeout and max-payload must not be negative"))

@@ -13,6 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pushgate/pushgate/engine/adsp"
+	"github.com/pushgate/pushgate/engine/amqp/eventsource"
+	"github.com/pushgate/pushgate/engine/amqp/rabbit"
+	"github.com/pushgate/pushgate/engine/amqp/webhookqueue"
 	"github.com/pushgate/pushgate/engine/api"
 	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/config"
@@ -68,6 +71,10 @@ type Plane struct {
 	webhookGroup *kafka.Group // Kafka mode: the consumer group feeding Webhooks
 	groupDone    chan struct{}
 
+	amqpCfg      rabbit.Config
+	amqpSource   *eventsource.Source
+	webhookQueue *webhookqueue.Consumer // AMQP mode: the shared queue feeding Webhooks
+
 	snap      atomic.Pointer[Snapshot]
 	rebuildMu sync.Mutex // serialises rebuilds
 	watchMu   sync.Mutex // guards watchers
@@ -103,9 +110,12 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 	if err = p.openADSP(ctx); err != nil {
 		return nil, err
 	}
-	if cfg.Kafka != nil {
+	switch {
+	case cfg.Kafka != nil:
 		err = p.openKafka(*cfg.Kafka)
-	} else {
+	case cfg.AMQP != nil:
+		err = p.openAMQP(*cfg.AMQP)
+	default:
 		err = p.openEmbedded()
 	}
 	if err != nil {
@@ -135,6 +145,7 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 	if opts.Metrics != nil {
 		p.registerKafkaMetrics(opts.Metrics)
 		p.registerADSPMetrics(opts.Metrics)
+		p.registerAMQPMetrics(opts.Metrics)
 	}
 	p.watching = true
 	go p.watch(ctx)

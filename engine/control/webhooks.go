@@ -57,6 +57,9 @@ func (p *Plane) openWebhooks(ctx context.Context) error {
 			}
 		}()
 	}
+	if p.amqpSource != nil {
+		return p.startWebhookQueue(ctx)
+	}
 	return nil
 }
 
@@ -77,6 +80,10 @@ func (p *Plane) closeWebhooks() {
 		_ = p.webhookGroup.Close()
 		<-p.groupDone
 	}
+	if p.webhookQueue != nil {
+		p.cancel() // ends the queue's Run
+		<-p.groupDone
+	}
 	if p.Webhooks != nil {
 		p.Webhooks.Close()
 	}
@@ -85,7 +92,7 @@ func (p *Plane) closeWebhooks() {
 // observeWebhooks offers an event to the sender without Kafka; it never blocks
 // (webhook.Service.Observe).
 func (p *Plane) observeWebhooks(ev *source.Event) {
-	if p.Webhooks != nil && p.webhookGroup == nil {
+	if p.Webhooks != nil && p.webhookGroup == nil && p.webhookQueue == nil {
 		p.Webhooks.Observe(ev)
 	}
 }

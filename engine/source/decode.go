@@ -221,3 +221,7 @@ func ParseTimestamp(s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("source: timestamp %q is not ISO-8601", s)
 }
+
+// DepthExceeds reports whether b nests objects/arrays deeper than limit (the ingest rule, for the
+// other intakes: RabbitMQ message bodies). b need not be valid JSON.
+func DepthExceeds(b []byte, limit int) bool { return depthExceeds(b, limit) }

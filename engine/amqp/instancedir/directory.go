@@ -1,0 +1,184 @@
+package instancedir
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pushgate/pushgate/engine/amqp/rabbit"
+)
+
+// Exchange is the exchange of the announcements.
+const Exchange = "pushgate.instances"
+
+// Instance is one announcement.
+type Instance struct {
+	ID        string        `json:"id"`
+	Addr      string        `json:"addr"`
+	Heartbeat time.Time     `json:"heartbeat"`
+	Interval  time.Duration `json:"interval"`
+	Leaving   bool          `json:"leaving,omitempty"`
+}
+
+// Config configures New.
+type Config struct {
+	// Rabbit reaches the broker (its Exchange is replaced by "pushgate.instances").
+	Rabbit rabbit.Config
+	// Self is this instance (ID and Addr).
+	Self Instance
+	// Interval is the announcement period. Zero means 2s.
+	Interval time.Duration
+	// Missed announcements make a peer dead. Zero means 3.
+	Missed int
+}
+
+// Directory announces this instance and keeps the live ones. Safe for concurrent use.
+type Directory struct {
+	cfg      Config
+	pub      *rabbit.Publisher
+	consumer *rabbit.Consumer
+	log      *slog.Logger
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	mu    sync.RWMutex // leaf
+	peers map[string]peer
+}
+
+type peer struct {
+	Instance
+	seen time.Time // this process's clock
+}
+
+// New validates cfg; Start begins announcing and reading.
+func New(cfg Config) (*Directory, error) {
+	if cfg.Self.ID == "" || cfg.Self.Addr == "" {
+		return nil, errors.New("instancedir: needs an id and an address")
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 2 * time.Second
+	}
+	if cfg.Missed <= 0 {
+		cfg.Missed = 3
+	}
+	cfg.Rabbit.Exchange = Exchange
+	pub, err := rabbit.NewLazyPublisher(cfg.Rabbit)
+	if err != nil {
+		return nil, err
+	}
+	c, err := rabbit.NewConsumer(cfg.Rabbit, rabbit.Queue{
+		Name: Exchange + "." + cfg.Self.ID, Binding: "#", Expires: 10 * cfg.Interval, Prefetch: 100, RecreateOnMismatch: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Rabbit.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Directory{cfg: cfg, pub: pub, consumer: c, log: log, ctx: ctx, cancel: cancel, peers: map[string]peer{}}, nil
+}
+
+// Start begins the announcements and the reader.
+func (d *Directory) Start() {
+	d.wg.Add(2)
+	go func() { defer d.wg.Done(); d.announce() }()
+	go func() { defer d.wg.Done(); _ = d.consumer.Run(d.ctx, d.handle) }()
+}
+
+// Lookup returns the internal address of the live instance id.
+func (d *Directory) Lookup(id string) (string, bool) {
+	d.mu.RLock()
+	p, ok := d.peers[id]
+	d.mu.RUnlock()
+	if !ok || !d.alive(p) {
+		return "", false
+	}
+	return p.Addr, true
+}
+
+// Live returns the live instances, by id.
+func (d *Directory) Live() []Instance {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	var out []Instance
+	for _, p := range d.peers {
+		if d.alive(p) {
+			out = append(out, p.Instance)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (d *Directory) alive(p peer) bool {
+	iv := p.Interval
+	if iv <= 0 {
+		iv = d.cfg.Interval
+	}
+	return time.Since(p.seen) < time.Duration(d.cfg.Missed)*iv+time.Second
+}
+
+// Close stops announcing, tells the peers this instance leaves, and stops the reader.
+func (d *Directory) Close() error {
+	d.cancel()
+	d.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err := d.publish(ctx, Instance{ID: d.cfg.Self.ID, Addr: d.cfg.Self.Addr, Leaving: true})
+	return errors.Join(err, d.pub.Close())
+}
+
+func (d *Directory) publish(ctx context.Context, in Instance) error {
+	b, _ := json.Marshal(in)
+	return d.pub.Publish(ctx, "instance."+in.ID, rabbit.Outgoing{ContentType: "application/json", Body: b})
+}
+
+func (d *Directory) announce() {
+	t := time.NewTicker(d.cfg.Interval)
+	defer t.Stop()
+	failing := false
+	for {
+		self := d.cfg.Self
+		self.Heartbeat, self.Interval = time.Now().UTC(), d.cfg.Interval
+		ctx, cancel := context.WithTimeout(d.ctx, d.cfg.Interval)
+		err := d.publish(ctx, self)
+		cancel()
+		switch {
+		case err != nil && d.ctx.Err() == nil && !failing:
+			failing = true
+			d.log.Warn("instancedir: announcement not published, retrying", "err", err)
+		case err == nil:
+			failing = false
+		}
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (d *Directory) handle(batch []*rabbit.Message) error {
+	for _, m := range batch {
+		var in Instance
+		if err := json.Unmarshal(m.Body, &in); err != nil || in.ID == "" || in.Addr == "" {
+			m.Reject()
+			continue
+		}
+		d.mu.Lock()
+		if in.Leaving {
+			delete(d.peers, in.ID)
+		} else {
+			d.peers[in.ID] = peer{Instance: in, seen: time.Now()}
+		}
+		d.mu.Unlock()
+	}
+	return nil
+}
