@@ -65,11 +65,18 @@ type Forwarder struct {
 
 	handoffs handoffSender
 
-	Forwarded   atomic.Int64 // polling requests relayed to their owner
-	HandedOff   atomic.Int64 // WebSocket upgrades whose connection moved to their owner (workers)
-	Proxied     atomic.Int64 // WebSocket upgrades spliced to their owner instance (peers)
-	ProxiedOpen atomic.Int64 // spliced connections open now
-	Failed      atomic.Int64 // relays, handoffs and splices that did not happen
+	// self is this instance's id (peers only): upgrades for other instances' sessions move
+	// the session here (Migrate); moved remembers the sessions that moved away from here.
+	self  string
+	moved moves
+
+	Forwarded     atomic.Int64 // polling requests relayed to their owner
+	HandedOff     atomic.Int64 // WebSocket upgrades whose connection moved to their owner (workers)
+	Proxied       atomic.Int64 // WebSocket upgrades spliced to their owner instance (peers)
+	ProxiedOpen   atomic.Int64 // spliced connections open now
+	Failed        atomic.Int64 // relays, handoffs and splices that did not happen
+	MigratedIn    atomic.Int64 // sessions taken over from their owner instance for an upgrade
+	MigrateFailed atomic.Int64 // such takeovers that failed (the client went on polling)
 }
 
 type fwdConn struct {

@@ -167,8 +167,12 @@ type PeerConfig struct {
 // internal address: polling requests signed and relayed, WebSocket upgrades spliced (proxyUpgrade).
 // An id the directory does not know alive is not taken: the client gets "Session ID unknown".
 func NewPeerForwarder(cfg PeerConfig) *Forwarder {
-	f := newForwarder("", cfg.Timeout, func(sid string) (owner, bool) {
-		id, ok := instanceOf(sid)
+	var f *Forwarder
+	f = newForwarder("", cfg.Timeout, func(sid string) (owner, bool) {
+		id, ok := f.moved.lookup(sid, time.Now())
+		if !ok {
+			id, ok = instanceOf(sid)
+		}
 		if !ok || id == cfg.Self {
 			return owner{}, false
 		}
@@ -178,6 +182,7 @@ func NewPeerForwarder(cfg PeerConfig) *Forwarder {
 		}
 		return owner{key: "tcp:" + addr, network: "tcp", addr: addr, worker: -1}, true
 	})
+	f.self = cfg.Self
 	secret := append([]byte(nil), cfg.Secret...)
 	f.sign = func(raw []byte) []byte { return Sign(secret, raw, time.Now()) }
 	return f
@@ -281,6 +286,9 @@ type Gate struct {
 	mu   sync.Mutex
 	seen map[string]time.Time // signatures accepted within MaxClockSkew: a replay is refused
 
+	// Held, when set, reports whether a session of another prefix lives here (taken over).
+	Held func(sid string) bool
+
 	Served   atomic.Int64 // forwarded requests passed to the Engine.IO server
 	Rejected atomic.Int64 // requests refused for a missing or bad signature
 }
@@ -311,6 +319,20 @@ func (g *Gate) firstUse(mac string, now time.Time) bool {
 
 // ServeRequest implements conn.HTTPHandler.
 func (g *Gate) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
+	if !g.admit(r, l) {
+		return nil
+	}
+	// A session this instance took over from another (Migrate) carries that one's prefix.
+	if sid := r.Query.Get("sid"); sid == "" || !strings.HasPrefix(sid, g.prefix) && (g.Held == nil || !g.Held(sid)) {
+		l.Respond(sessionUnknown(r.Origin))
+		return nil
+	}
+	g.Served.Add(1)
+	return g.next.ServeRequest(r, l)
+}
+
+// admit checks r's signature (once per signature) and answers 403 when it fails.
+func (g *Gate) admit(r *conn.Request, l conn.Link) bool {
 	now := g.now()
 	mac, err := verify(g.secret, r.Raw, now)
 	if err == nil && !g.firstUse(mac, now) {
@@ -320,12 +342,7 @@ func (g *Gate) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
 		g.Rejected.Add(1)
 		l.Respond(&conn.Response{Status: 403, ContentType: "application/json", Close: true,
 			Body: [][]byte{engineio.AppendErrorMessage(nil, engineio.ErrForbidden, "cluster authentication failed")}})
-		return nil
+		return false
 	}
-	if sid := r.Query.Get("sid"); sid == "" || !strings.HasPrefix(sid, g.prefix) {
-		l.Respond(sessionUnknown(r.Origin))
-		return nil
-	}
-	g.Served.Add(1)
-	return g.next.ServeRequest(r, l)
+	return true
 }

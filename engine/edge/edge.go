@@ -68,6 +68,9 @@ type Seams struct {
 type Routing struct {
 	SIDPrefix string
 	Forward   func(sid string, r *conn.Request, l conn.Link) bool
+	// Migrate, when set, takes a WebSocket upgrade for another process's session over by
+	// fetching the session (transport.EngineConfig.Migrate): several instances.
+	Migrate func(sid string, r *conn.Request, done func(*transport.Handover, error)) bool
 }
 
 // Server is the edge half. Its exported fields are set by New and never change.
@@ -104,7 +107,7 @@ func New(cfg config.Config, b Backend, seams Seams) (*Server, error) {
 		Engine: transport.EngineConfig{
 			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, MaxPayload: cfg.MaxPayload,
 			MaxBufferedBytes: cfg.MaxPendingBytes, CORS: cors, AllowOrigin: cfg.OriginAllowed,
-			SIDPrefix: seams.Routing.SIDPrefix, Forward: seams.Routing.Forward, MaxInboundRate: cfg.MaxInboundRate,
+			SIDPrefix: seams.Routing.SIDPrefix, Forward: seams.Routing.Forward, Migrate: seams.Routing.Migrate, MaxInboundRate: cfg.MaxInboundRate,
 		},
 		ConnectTimeout: cfg.ConnectTimeout,
 		CloseEvent:     push.CloseEvent,

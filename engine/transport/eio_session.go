@@ -154,11 +154,18 @@ func (s *Session) SendBinary(data []byte) {
 // Deliver queues a shared prepared packet without flushing and returns the link to flush (nil
 // when nothing needs a flush). This is the fan-out path: the caller flushes each link once per
 // batch.
-func (s *Session) Deliver(p *Prepared) conn.Link {
+func (s *Session) Deliver(p *Prepared) conn.Link { return s.deliver(p, nil, "") }
+
+// deliver is Deliver that, when k is set, records pos as k's position (Handover) in the same
+// critical section as the packet is queued.
+func (s *Session) deliver(p *Prepared, k *Socket, pos string) conn.Link {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil
+	}
+	if k != nil {
+		k.pos = pos
 	}
 	if s.transport == transportWebSocket && s.ws != nil {
 		if !s.ws.Enqueue(p.Frame) {
