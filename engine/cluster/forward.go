@@ -140,12 +140,17 @@ func (f *Forwarder) Forward(sid string, r *conn.Request, l conn.Link) bool {
 // exchange sends raw to the owner and reads its answer, retrying once on a fresh connection when
 // a reused one turns out to be closed.
 func (f *Forwarder) exchange(o owner, raw []byte, resp *fasthttp.Response) error {
+	return f.exchangeWithin(o, raw, resp, f.timeout)
+}
+
+// exchangeWithin is exchange with its own bound.
+func (f *Forwarder) exchangeWithin(o owner, raw []byte, resp *fasthttp.Response, timeout time.Duration) error {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := f.get(o)
 		if err != nil {
 			return err
 		}
-		_ = c.SetDeadline(time.Now().Add(f.timeout))
+		_ = c.SetDeadline(time.Now().Add(timeout))
 		out := raw
 		if f.sign != nil {
 			out = f.sign(raw) // per attempt: the owner accepts a signature once

@@ -62,6 +62,12 @@ func (m *moves) add(sid, id string, now time.Time) {
 	m.to[sid] = movedTo{id: id, until: now.Add(movedTTL)}
 }
 
+func (m *moves) remove(sid string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.to, sid)
+}
+
 func (m *moves) lookup(sid string, now time.Time) (string, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -96,11 +102,26 @@ func (f *Forwarder) Migrate(sid string, r *conn.Request, done func(*transport.Ha
 	return true
 }
 
+// handoverPatience bounds how long the new owner asks again while the owner answers 409: the
+// client probes right after the handshake, often while its CONNECT is still being authorised
+// on the owner (a session moves only between two packets).
+const handoverPatience = 2 * time.Second
+
+// handoverTimeout bounds one hand-over exchange (the owner answers at once).
+const handoverTimeout = 5 * time.Second
+
 func (f *Forwarder) fetchHandover(o owner, raw []byte) (*transport.Handover, error) {
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseResponse(resp)
-	if err := f.exchange(o, raw, resp); err != nil {
-		return nil, err
+	for deadline, wait := time.Now().Add(handoverPatience), 5*time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		resp.Reset()
+		if err := f.exchangeWithin(o, raw, resp, handoverTimeout); err != nil {
+			return nil, err
+		}
+		if resp.StatusCode() != 409 || time.Now().Add(wait).After(deadline) {
+			break
+		}
+		time.Sleep(wait)
 	}
 	if resp.StatusCode() != 200 {
 		return nil, fmt.Errorf("cluster: hand-over from %s: %d %s", o.addr, resp.StatusCode(), resp.Body())
@@ -131,7 +152,12 @@ func (h *handoverServer) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandl
 		answer(l, 400, "sid and to (another instance's id) are required")
 		return nil
 	}
+	// Recorded first: a request that finds the session gone the moment it leaves is forwarded.
+	h.fwd.moved.add(sid, to, time.Now())
 	ho, err := h.export(sid)
+	if err != nil {
+		h.fwd.moved.remove(sid)
+	}
 	switch {
 	case errors.Is(err, transport.ErrNoSession):
 		answer(l, 404, err.Error())
@@ -145,7 +171,6 @@ func (h *handoverServer) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandl
 		answer(l, 500, err.Error())
 		return nil
 	}
-	h.fwd.moved.add(sid, to, time.Now())
 	h.MovedOut.Add(1)
 	l.Respond(&conn.Response{Status: 200, ContentType: "application/json", Body: [][]byte{body}})
 	return nil

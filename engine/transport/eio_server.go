@@ -90,7 +90,10 @@ type EngineServer struct {
 	RateLimited atomic.Int64
 	// Adopted counts sessions taken over from another process (Migrate).
 	Adopted atomic.Int64
-	shards  [sessionShards]struct {
+	// incoming are the sessions being adopted, with the polling requests waiting for them.
+	incomingMu sync.Mutex
+	incoming   map[string][]parkedRequest
+	shards     [sessionShards]struct {
 		mu sync.RWMutex
 		m  map[string]*Session
 	}
@@ -199,7 +202,7 @@ func (e *EngineServer) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler
 	}
 	s := e.lookup(sid)
 	if s == nil {
-		if e.forward(sid, r, l) {
+		if e.park(sid, r, l) || e.forward(sid, r, l) {
 			return nil
 		}
 		e.fail(r, l, engineio.ErrSessionIDUnknown)
@@ -235,11 +238,12 @@ func (e *EngineServer) serveUpgrade(r *conn.Request, l conn.Link, tr, sid string
 		return &wsEndpoint{s: e.newSession(r, transportWebSocket)}
 	}
 	s := e.lookup(sid)
-	if s == nil && e.cfg.Migrate != nil {
-		m := &migrateEndpoint{e: e}
+	if s == nil && e.cfg.Migrate != nil && e.expect(sid) {
+		m := &migrateEndpoint{e: e, sid: sid}
 		if e.cfg.Migrate(sid, r, m.done) {
 			return m
 		}
+		e.release(sid)
 	}
 	if s == nil {
 		// Another process's session: Forward may move the connection to its owner (Handoff).

@@ -87,6 +87,13 @@ type Session struct {
 	timer        *time.Timer      // heartbeat: next ping, or ping timeout while waitingPong
 	upTimer      *time.Timer
 	corked       bool // Cork: polling flushes held until Uncork
+	moved        bool // exported to another process (Export): requests are forwarded there
+}
+
+// forwardMoved passes a request that found the session just as it moved away to the process
+// it moved to (EngineConfig.Forward); it reports whether it did.
+func (s *Session) forwardMoved(r *conn.Request, l conn.Link) bool {
+	return s.e.forward(s.ID, r, l)
 }
 
 func (e *EngineServer) newSession(r *conn.Request, tr int) *Session {
@@ -269,6 +276,13 @@ var (
 
 func (s *Session) pollGET(r *conn.Request, l conn.Link) {
 	s.mu.Lock()
+	if s.moved {
+		s.mu.Unlock()
+		if !s.forwardMoved(r, l) {
+			s.e.fail(r, l, engineio.ErrSessionIDUnknown)
+		}
+		return
+	}
 	defer s.mu.Unlock()
 	if s.closed {
 		if s.graceGET {
@@ -310,6 +324,12 @@ func (s *Session) pollGET(r *conn.Request, l conn.Link) {
 func (s *Session) pollPOST(r *conn.Request, l conn.Link) {
 	s.mu.Lock()
 	switch {
+	case s.moved:
+		s.mu.Unlock()
+		if !s.forwardMoved(r, l) {
+			s.e.fail(r, l, engineio.ErrSessionIDUnknown)
+		}
+		return
 	case s.closed:
 		s.mu.Unlock()
 		s.e.fail(r, l, engineio.ErrSessionIDUnknown)

@@ -1,9 +1,12 @@
 package transport
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,8 +71,66 @@ var ErrNotMovable = errors.New("transport: session is not movable now")
 // ErrNoSession is returned by Export for an unknown session.
 var ErrNoSession = errors.New("transport: no such session")
 
-// Has reports whether the session sid lives here.
-func (e *EngineServer) Has(sid string) bool { return e.lookup(sid) != nil }
+// Has reports whether the session sid lives here (or is being adopted here).
+func (e *EngineServer) Has(sid string) bool {
+	if e.lookup(sid) != nil {
+		return true
+	}
+	e.incomingMu.Lock()
+	defer e.incomingMu.Unlock()
+	_, ok := e.incoming[sid]
+	return ok
+}
+
+// parkedRequest is a polling request for a session being adopted, served once it is.
+type parkedRequest struct {
+	r *conn.Request
+	l conn.Link
+}
+
+// expect marks sid as being adopted: polling requests for it wait (park) until release. A
+// request may reach this process between the owner's export and the adoption (the old owner
+// forwards a moved session's requests here at once).
+func (e *EngineServer) expect(sid string) bool {
+	e.incomingMu.Lock()
+	defer e.incomingMu.Unlock()
+	if _, dup := e.incoming[sid]; dup {
+		return false
+	}
+	if e.incoming == nil {
+		e.incoming = map[string][]parkedRequest{}
+	}
+	e.incoming[sid] = nil
+	return true
+}
+
+// park keeps r for release when sid is being adopted; it reports whether it did.
+func (e *EngineServer) park(sid string, r *conn.Request, l conn.Link) bool {
+	e.incomingMu.Lock()
+	defer e.incomingMu.Unlock()
+	list, ok := e.incoming[sid]
+	if !ok {
+		return false
+	}
+	c := *r // the request's buffers belong to the connection: copy what outlives the call
+	c.Method, c.Path, c.RawQuery = strings.Clone(r.Method), strings.Clone(r.Path), strings.Clone(r.RawQuery)
+	c.Origin, c.ContentType = strings.Clone(r.Origin), strings.Clone(r.ContentType)
+	c.Query, _ = url.ParseQuery(c.RawQuery)
+	c.Body, c.Raw = bytes.Clone(r.Body), bytes.Clone(r.Raw)
+	e.incoming[sid] = append(list, parkedRequest{&c, l})
+	return true
+}
+
+// release ends the adoption of sid and serves the requests that waited for it.
+func (e *EngineServer) release(sid string) {
+	e.incomingMu.Lock()
+	list := e.incoming[sid]
+	delete(e.incoming, sid)
+	e.incomingMu.Unlock()
+	for _, p := range list {
+		e.ServeRequest(p.r, p.l)
+	}
+}
 
 // sessionMover is implemented by session handlers whose state can move (the Socket.IO server).
 type sessionMover interface {
@@ -114,7 +175,7 @@ func (e *EngineServer) Export(sid string) (*Handover, error) {
 	}
 	// Frozen: Deliver drops from here on (what it drops follows the positions above and is
 	// replayed by the new owner).
-	s.closed = true
+	s.closed, s.moved = true, true
 	s.timer.Stop()
 	if s.getLink != nil {
 		s.answerGETLocked(packetNoop)
@@ -166,6 +227,7 @@ func (e *EngineServer) adopt(h *Handover) (*Session, error) {
 // session cannot be had, the socket is closed and the client goes on polling its old owner.
 type migrateEndpoint struct {
 	e      *EngineServer
+	sid    string
 	mu     sync.Mutex
 	l      conn.Link
 	probed bool
@@ -219,6 +281,7 @@ func (m *migrateEndpoint) done(h *Handover, err error) {
 	if err == nil {
 		s, err = m.e.adopt(h)
 	}
+	defer m.e.release(m.sid)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err != nil {
