@@ -51,7 +51,7 @@ type owner struct {
 
 // Forwarder relays Engine.IO polling requests whose sid belongs to another process (a worker of
 // this machine, or another instance) to that process and the answer back, and moves WebSocket
-// upgrades for such sessions to their owner (edge.Routing.Forward). Connections to the
+// upgrades for such sessions to their owner worker (edge.Routing.Forward). Connections to the
 // owners are kept alive and reused; each forwarded request holds one (a long-poll GET up to the
 // owner's ping interval) and runs on its own goroutine. Which process owns a sid is the resolve
 // function's business: NewForwarder (workers, "w<i>.") and NewPeerForwarder (instances).
@@ -72,9 +72,7 @@ type Forwarder struct {
 
 	Forwarded     atomic.Int64 // polling requests relayed to their owner
 	HandedOff     atomic.Int64 // WebSocket upgrades whose connection moved to their owner (workers)
-	Proxied       atomic.Int64 // WebSocket upgrades spliced to their owner instance (peers)
-	ProxiedOpen   atomic.Int64 // spliced connections open now
-	Failed        atomic.Int64 // relays, handoffs and splices that did not happen
+	Failed        atomic.Int64 // relays and handoffs that did not happen
 	MigratedIn    atomic.Int64 // sessions taken over from their owner instance for an upgrade
 	MigrateFailed atomic.Int64 // such takeovers that failed (the client went on polling)
 }
@@ -119,7 +117,9 @@ func (f *Forwarder) Forward(sid string, r *conn.Request, l conn.Link) bool {
 		if o.worker >= 0 {
 			return f.handOff(o.worker, r, l)
 		}
-		return f.proxyUpgrade(o, r, l)
+		// Another instance's: the session moves here (Migrate) or the upgrade is refused and
+		// the client keeps polling; a WebSocket is never relayed (it would die with either).
+		return false
 	}
 	raw := append([]byte(nil), r.Raw...)
 	origin := r.Origin

@@ -192,9 +192,11 @@ func (i *Instance) registerMetrics(srv *engine.Server) {
 	f, g, h := i.Forwarder, i.Gate, i.handover
 	c := func(name, help string, fn func() float64) { metrics.Counter(r, name, help, fn) }
 	c("pushgate_cluster_forwarded_total", "Polling requests relayed to the instance owning their session.", func() float64 { return float64(f.Forwarded.Load()) })
-	c("pushgate_cluster_proxied_total", "WebSocket upgrades spliced to the instance owning their session.", func() float64 { return float64(f.Proxied.Load()) })
-	metrics.Gauge(r, "pushgate_cluster_proxied_connections", "WebSocket connections this instance relays to their owner now.", func() float64 { return float64(f.ProxiedOpen.Load()) })
-	c("pushgate_cluster_forward_failures_total", "Relays and splices to another instance that failed (the client was told \"Session ID unknown\").", func() float64 { return float64(f.Failed.Load()) })
+	// No WebSocket is relayed since sessions move on upgrade (migrate.go): the two proxied series
+	// stay, always 0, for the dashboards and alerts that use them.
+	c("pushgate_cluster_proxied_total", "WebSocket upgrades relayed to another instance: always 0, sessions move instead (pushgate_cluster_migrated_in_total).", func() float64 { return 0 })
+	metrics.Gauge(r, "pushgate_cluster_proxied_connections", "WebSocket connections relayed to another instance now: always 0, sessions move instead.", func() float64 { return 0 })
+	c("pushgate_cluster_forward_failures_total", "Polling relays to another instance that failed (the client was told \"Session ID unknown\").", func() float64 { return float64(f.Failed.Load()) })
 	c("pushgate_cluster_served_total", "Forwarded requests from other instances accepted by the internal listener.", func() float64 { return float64(g.Served.Load()) })
 	c("pushgate_cluster_auth_rejected_total", "Requests to the internal listener refused for a missing or bad --cluster-secret signature.", func() float64 { return float64(g.Rejected.Load()) })
 	c("pushgate_cluster_migrated_in_total", "Sessions taken over from their owner instance because their WebSocket upgrade landed here.", func() float64 { return float64(f.MigratedIn.Load()) })

@@ -156,8 +156,11 @@ func TestUpgradeOnAnotherInstanceMovesTheSession(t *testing.T) {
 		t.Fatalf("session held by A %v, by B %v: want B only", a.srv.SIO.Has(sid), b.srv.SIO.Has(sid))
 	}
 	for name, in := range map[string]*testInstance{"A": a, "B": b} {
-		if v := in.inst.Forwarder.Proxied.Load() + in.inst.Forwarder.ProxiedOpen.Load(); v != 0 {
-			t.Errorf("%s relayed %d WebSocket connections: the socket lives on two instances", name, v)
+		_, m := httpDo(t, "GET", in.srv.URL()+"/metrics", "", "", "")
+		for _, series := range []string{"pushgate_cluster_proxied_connections 0\n", "pushgate_cluster_proxied_total 0\n"} {
+			if !strings.Contains(m, series) {
+				t.Errorf("%s does not report %q: a WebSocket relayed to another instance", name, series)
+			}
 		}
 	}
 	if in, out := b.inst.Forwarder.MigratedIn.Load(), a.inst.handover.MovedOut.Load(); in != 1 || out != 1 {
