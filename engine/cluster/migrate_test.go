@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -107,27 +108,12 @@ func TestUpgradeOnAnotherInstanceMovesTheSession(t *testing.T) {
 	publish(4)
 	consumed(4)
 
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, _, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(b.srv.URL(), "http")+"/socket.io/?EIO=4&transport=websocket&sid="+url.QueryEscape(sid))
-	if err != nil {
-		t.Fatalf("upgrade on B: %v", err)
-	}
+	c, moved := probe(t, b.srv.URL(), sid)
 	defer c.Close()
-	publish(5) // during the move
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-	if err := wsutil.WriteClientText(c, []byte("2probe")); err != nil {
-		t.Fatal(err)
-	}
-	if msg, err := wsutil.ReadServerText(c); err != nil || string(msg) != "3probe" {
-		t.Fatalf("probe answer %q, %v", msg, err)
-	}
-	probed := time.Since(start)
+	publish(5) // during the upgrade: queued on B until "5"
 	if err := wsutil.WriteClientText(c, []byte("5")); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("hand-over: upgrade request to 3probe in %v", probed)
 	publish(6)
 	var got []string
 	for len(got) < 3 {
@@ -152,6 +138,13 @@ func TestUpgradeOnAnotherInstanceMovesTheSession(t *testing.T) {
 		t.Fatalf("after the move: event %s, want 7", s)
 	}
 
+	// The cost of the hand-over: the same upgrade for a session of B's own, on B.
+	_, own := httpDo(t, "GET", b.srv.URL()+"/socket.io/?EIO=4&transport=polling", "", "", "")
+	ownSID := regexp.MustCompile(`"sid":"([^"]+)"`).FindStringSubmatch(own)[1]
+	oc, direct := probe(t, b.srv.URL(), ownSID)
+	oc.Close()
+	t.Logf("upgrade request to 3probe: %v with the hand-over from A, %v on the owner", moved, direct)
+
 	if a.srv.SIO.Has(sid) || !b.srv.SIO.Has(sid) {
 		t.Fatalf("session held by A %v, by B %v: want B only", a.srv.SIO.Has(sid), b.srv.SIO.Has(sid))
 	}
@@ -171,6 +164,27 @@ func TestUpgradeOnAnotherInstanceMovesTheSession(t *testing.T) {
 	if st, body := httpDo(t, "GET", poll, "", "", ""); st != 400 || !strings.Contains(body, `"code":3`) {
 		t.Errorf("poll on A after the move: %d %s, want B's 400 Bad request", st, body)
 	}
+}
+
+// probe opens the WebSocket of an upgrade of sid on base and runs the probe (2probe, 3probe);
+// it returns the socket and the time from the request to the 3probe.
+func probe(t *testing.T, base, sid string) (net.Conn, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, _, _, err := ws.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/socket.io/?EIO=4&transport=websocket&sid="+url.QueryEscape(sid))
+	if err != nil {
+		t.Fatalf("upgrade of %s on %s: %v", sid, base, err)
+	}
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if err := wsutil.WriteClientText(c, []byte("2probe")); err != nil {
+		t.Fatal(err)
+	}
+	if msg, err := wsutil.ReadServerText(c); err != nil || string(msg) != "3probe" {
+		t.Fatalf("probe answer %q, %v", msg, err)
+	}
+	return c, time.Since(start)
 }
 
 func seqOf(t *testing.T, packet string) string {
