@@ -115,7 +115,12 @@ func (e *EngineServer) park(sid string, r *conn.Request, l conn.Link) bool {
 	c := *r // the request's buffers belong to the connection: copy what outlives the call
 	c.Method, c.Path, c.RawQuery = strings.Clone(r.Method), strings.Clone(r.Path), strings.Clone(r.RawQuery)
 	c.Origin, c.ContentType = strings.Clone(r.Origin), strings.Clone(r.ContentType)
-	c.Query, _ = url.ParseQuery(c.RawQuery)
+	c.Query = make(url.Values, len(r.Query))
+	for k, vs := range r.Query {
+		for _, v := range vs {
+			c.Query.Add(strings.Clone(k), strings.Clone(v))
+		}
+	}
 	c.Body, c.Raw = bytes.Clone(r.Body), bytes.Clone(r.Raw)
 	e.incoming[sid] = append(list, parkedRequest{&c, l})
 	return true
