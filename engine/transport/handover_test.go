@@ -2,6 +2,7 @@ package transport
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"sync"
@@ -63,9 +64,13 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 // joined opens a polling session on e, joins /x and drains the CONNECT reply.
-func joined(t *testing.T, e *SocketServer) (string, *Socket) {
+func joined(t testing.TB, e *SocketServer) (string, *Socket) {
 	t.Helper()
-	sid := handshake(t, e.EngineServer)
+	open := &fakeLink{}
+	e.ServeRequest(get(""), open)
+	hs := body(open.last())
+	i := strings.Index(hs, `"sid":"`) + 7
+	sid := hs[i : i+strings.Index(hs[i:], `"`)]
 	post := &conn.Request{Method: "POST", Query: url.Values{"EIO": {"4"}, "transport": {"polling"}, "sid": {sid}}, Body: []byte("40/x,")}
 	e.ServeRequest(post, &fakeLink{})
 	drain := &fakeLink{}
@@ -179,5 +184,44 @@ func TestExportAnswersThePendingPoll(t *testing.T) {
 	}
 	if _, err := a.Export(sid); err != ErrNoSession {
 		t.Fatalf("second Export: %v, want ErrNoSession", err)
+	}
+}
+
+// BenchmarkSessionHandover is the CPU of one move on both sides, without the network: the
+// owner's Export and JSON encoding (what the internal route answers), the new owner's decoding
+// and adoption (one socket, two queued packets).
+func BenchmarkSessionHandover(b *testing.B) {
+	cfg := func(prefix string) SocketConfig {
+		return SocketConfig{Engine: EngineConfig{SIDPrefix: prefix, PingInterval: time.Hour, PingTimeout: time.Hour}}
+	}
+	from, to := NewSocketServer(cfg("a.")), NewSocketServer(cfg("b."))
+	from.Handle("/x", &moverNS{})
+	to.Handle("/x", &moverNS{})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		sid, k := joined(b, from)
+		k.DeliverAt(Prepare([]byte(`42/x,["e",{"n":1}]`)), "p1")
+		k.DeliverAt(Prepare([]byte(`42/x,["e",{"n":2}]`)), "p2")
+		b.StartTimer()
+		h, err := from.Export(sid)
+		if err != nil {
+			b.Fatal(err)
+		}
+		wire, err := json.Marshal(h)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var got Handover
+		if err := json.Unmarshal(wire, &got); err != nil {
+			b.Fatal(err)
+		}
+		s, err := to.adopt(&got)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		s.Close(conn.ReasonServerClose)
+		b.StartTimer()
 	}
 }
