@@ -82,7 +82,10 @@
 //     WebSocket dies with either instance, so one instance's death used to reach the clients it
 //     relayed for as well as its own (in the run, all 50 of 50); moved, it reaches
 //     only the sockets it holds — about 1/N. (pushgate_cluster_proxied_total and
-//     _connections, from the relaying design, stay exported and are always 0.)
+//     _connections, from the relaying design, stay exported and are always 0.) One gap is
+//     left: a socket that subscribed before its instance had seen any event and was delivered
+//     none has no position to hand over; the new owner then starts live, and an event published
+//     during the move itself (about a millisecond) can be missed.
 //   - the internal listener: a second netserver.Server whose only route, /socket.io/, is a Gate
 //     in front of the Engine.IO server. The Gate checks the signature (HMAC-SHA256 keyed with
 //     --cluster-secret over a timestamp, a nonce and the request bytes exactly as the client sent
