@@ -72,15 +72,17 @@ function socketClient(kind, i) {
   };
   if (kind === "polling") opts.transports = ["polling"];
   const s = io(`${BASE}/demo`, opts);
-  const c = { kind, i, got: [], log: [], connected: false, upgraded: false, disconnects: 0, recovered: 0, errors: 0, close: () => s.close() };
+  const c = { kind, i, got: [], log: [], reconnectMs: [], lostAt: 0, connected: false, upgraded: false, disconnects: 0, recovered: 0, errors: 0, close: () => s.close() };
   const t = () => Date.now() % 100000;
   s.on("cl:e", (item, offset) => (c.got.push(item.payload.n), c.log.push(`${t()} ev ${item.payload.n} ${offset}`)));
   s.on("connect", () => {
+    if (c.lostAt) c.reconnectMs.push(Date.now() - c.lostAt), (c.lostAt = 0);
     c.connected = true;
     if (s.recovered) c.recovered++;
     c.log.push(`${t()} connect sid=${s.io.engine.id} recovered=${s.recovered}`);
   });
   s.on("disconnect", (reason) => {
+    c.lostAt = Date.now();
     c.connected = false;
     c.disconnects++;
     c.log.push(`${t()} disconnect ${reason} sid=${s.io.engine?.id}`);
@@ -159,9 +161,13 @@ const summary = {
   disconnected: Object.fromEntries(["default", "polling", "sse"].map((k) => [k, by(k).filter((c) => c.disconnects > 0).length])),
   recovered: Object.fromEntries(["default", "polling", "sse"].map((k) => [k, by(k).filter((c) => c.recovered > 0).length])),
 };
+// Socket.IO reconnect times (disconnect to connect, every client hit by the kill).
+const rec = clients.flatMap((c) => c.reconnectMs ?? []).sort((a, b) => a - b);
+if (rec.length) summary.reconnectMs = { p50: rec[Math.floor(rec.length / 2)], max: rec[rec.length - 1] };
 const hit = clients.filter((c) => c.disconnects > 0);
 if (hit.length === 0) fail("no client was disconnected by the kill: the scenario did not test recovery");
 const unrecovered = hit.filter((c) => c.kind !== "sse" && c.recovered === 0);
+for (const x of unrecovered.slice(0, 3)) console.log(`client ${x.kind} #${x.i}: ${JSON.stringify(x.log ?? [])}`);
 if (unrecovered.length) fail(`${unrecovered.length} Socket.IO clients reconnected without recovery (socket.recovered false)`);
 console.log(`RESULT ${JSON.stringify(summary)}`);
 clients.forEach((c) => c.close());

@@ -88,8 +88,9 @@ func TestClusterNoStickySessions(t *testing.T) {
 	// before the directory has dropped it.
 	expectSessionUnknown(t, cl.addrs[0], sid3)
 
-	// Every instance took part in forwarding: polling requests relayed and WebSocket upgrades
-	// spliced to their owner, and every instance served requests forwarded to it.
+	// Every instance took part in forwarding: polling requests relayed to their owner, sessions
+	// moved to the instance their WebSocket upgrade landed on (none relayed), and every instance
+	// served requests forwarded to it.
 	total := func(name string, ms ...map[string]float64) (s float64) {
 		for _, m := range ms {
 			s += m[name]
@@ -97,7 +98,7 @@ func TestClusterNoStickySessions(t *testing.T) {
 		return s
 	}
 	after := []map[string]float64{cl.metrics(t, 0), cl.metrics(t, 1), before}
-	for _, name := range []string{"pushgate_cluster_forwarded_total", "pushgate_cluster_proxied_total", "pushgate_cluster_served_total"} {
+	for _, name := range []string{"pushgate_cluster_forwarded_total", "pushgate_cluster_migrated_in_total", "pushgate_cluster_migrated_out_total", "pushgate_cluster_served_total"} {
 		if v := total(name, after...); v <= 0 {
 			t.Errorf("%s = %v over the instances, want > 0", name, v)
 		}
@@ -112,8 +113,11 @@ func TestClusterNoStickySessions(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	t.Logf("forwarded polling requests %v, proxied upgrades %v, served %v, failed %v, auth rejected %v",
-		total("pushgate_cluster_forwarded_total", after...), total("pushgate_cluster_proxied_total", after...),
+	if v := total("pushgate_cluster_proxied_total", after...); v != 0 {
+		t.Errorf("pushgate_cluster_proxied_total = %v: an upgrade was relayed instead of moving its session", v)
+	}
+	t.Logf("forwarded polling requests %v, sessions moved on upgrade %v, served %v, failed %v, auth rejected %v",
+		total("pushgate_cluster_forwarded_total", after...), total("pushgate_cluster_migrated_in_total", after...),
 		total("pushgate_cluster_served_total", after...), total("pushgate_cluster_forward_failures_total", after...),
 		total("pushgate_cluster_auth_rejected_total", after...))
 }

@@ -62,13 +62,33 @@
 //     the tombstone.
 //   - a Forwarder built by NewPeerForwarder, as the engine's ForwardPolling: a polling request
 //     whose sid names another live instance is signed (Sign) and relayed over TCP to its
-//     internal address (kept-alive connections, as for workers), the answer relayed back. A
-//     WebSocket upgrade for one cannot move (descriptors do not cross machines): the connection
-//     is taken off the event loop through the same conn.Handoff as for workers, its
-//     descriptor duplicated and wrapped with net.FileConn, the owner dialled, the signed request
-//     head written and the bytes spliced both ways (proxyUpgrade; one goroutine pair per proxied
-//     connection; pushgate_cluster_proxied_total / _connections). The owner answers the upgrade
-//     and serves the WebSocket through the splice.
+//     internal address (kept-alive connections, as for workers), the answer relayed back.
+//   - session moves (migrate.go): a WebSocket upgrade for another instance's session moves the
+//     session to the instance the upgrade landed on (Forwarder.Migrate, the engine's
+//     transport.EngineConfig.Migrate). That instance accepts the WebSocket at once and asks the
+//     owner, signed, for the session (GET /cluster/handover?sid=…&to=<its id> on the internal
+//     port); the owner freezes it between two packets (transport.EngineServer.Export: nothing
+//     more is delivered there, a pending GET gets a noop as in any upgrade), answers with the
+//     transport.Handover — the Engine.IO session (sid, handshake query and headers), the
+//     packets it had queued for the next GET, and per joined namespace the socket id, the
+//     recovery pid, the principal the token proved, the stream, the criteria and the position
+//     (the id of the last event queued, else where the subscription started) — and forgets it.
+//     The new owner re-checks each socket against its own registry (stream, permission,
+//     expiry; push.namespace Import), queues the handed-over packets, subscribes after the
+//     position (its history, or the topic: the same Kafka positions), and completes the
+//     2probe/3probe/5 upgrade itself: no event lost or repeated, no socket on two instances,
+//     nothing relayed. The sid keeps its first owner's prefix: the old owner remembers where it
+//     went for a minute and forwards a straggling polling request there, and the new owner's
+//     Gate accepts the sessions it holds (and parks the requests for one being adopted). When
+//     the move fails (owner gone, session not movable within 2s), the WebSocket is closed and
+//     socket.io-client keeps polling its owner. Why move rather than relay: a relayed
+//     WebSocket dies with either instance, so one instance's death used to reach the clients it
+//     relayed for as well as its own (in the run, all 50 of 50); moved, it reaches
+//     only the sockets it holds — about 1/N. (pushgate_cluster_proxied_total and
+//     _connections, from the relaying design, stay exported and are always 0.) One gap is
+//     left: a socket that subscribed before its instance had seen any event and was delivered
+//     none has no position to hand over; the new owner then starts live, and an event published
+//     during the move itself (about a millisecond) can be missed.
 //   - the internal listener: a second netserver.Server whose only route, /socket.io/, is a Gate
 //     in front of the Engine.IO server. The Gate checks the signature (HMAC-SHA256 keyed with
 //     --cluster-secret over a timestamp, a nonce and the request bytes exactly as the client sent
@@ -76,7 +96,7 @@
 //     session, answers 403 otherwise, and answers "Session ID unknown" for a sid that is not this
 //     instance's (so a stale directory entry can never make two instances forward to each other).
 //
-// An unknown id, a dead one, an unreachable owner or a failed splice give the client Engine.IO's
+// An unknown id, a dead one or an unreachable owner give the client Engine.IO's
 // ordinary 400 {"code":1,"message":"Session ID unknown"}: socket.io-client opens a new session
 // (through the balancer, on any live instance) and recovers the missed events there, since
 // Kafka-mode event ids are instance-independent (RabbitMQ-mode ids are per instance: there the

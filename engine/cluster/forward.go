@@ -51,7 +51,7 @@ type owner struct {
 
 // Forwarder relays Engine.IO polling requests whose sid belongs to another process (a worker of
 // this machine, or another instance) to that process and the answer back, and moves WebSocket
-// upgrades for such sessions to their owner (edge.Routing.Forward). Connections to the
+// upgrades for such sessions to their owner worker (edge.Routing.Forward). Connections to the
 // owners are kept alive and reused; each forwarded request holds one (a long-poll GET up to the
 // owner's ping interval) and runs on its own goroutine. Which process owns a sid is the resolve
 // function's business: NewForwarder (workers, "w<i>.") and NewPeerForwarder (instances).
@@ -65,11 +65,16 @@ type Forwarder struct {
 
 	handoffs handoffSender
 
-	Forwarded   atomic.Int64 // polling requests relayed to their owner
-	HandedOff   atomic.Int64 // WebSocket upgrades whose connection moved to their owner (workers)
-	Proxied     atomic.Int64 // WebSocket upgrades spliced to their owner instance (peers)
-	ProxiedOpen atomic.Int64 // spliced connections open now
-	Failed      atomic.Int64 // relays, handoffs and splices that did not happen
+	// self is this instance's id (peers only): upgrades for other instances' sessions move
+	// the session here (Migrate); moved remembers the sessions that moved away from here.
+	self  string
+	moved moves
+
+	Forwarded     atomic.Int64 // polling requests relayed to their owner
+	HandedOff     atomic.Int64 // WebSocket upgrades whose connection moved to their owner (workers)
+	Failed        atomic.Int64 // relays and handoffs that did not happen
+	MigratedIn    atomic.Int64 // sessions taken over from their owner instance for an upgrade
+	MigrateFailed atomic.Int64 // such takeovers that failed (the client went on polling)
 }
 
 type fwdConn struct {
@@ -112,7 +117,9 @@ func (f *Forwarder) Forward(sid string, r *conn.Request, l conn.Link) bool {
 		if o.worker >= 0 {
 			return f.handOff(o.worker, r, l)
 		}
-		return f.proxyUpgrade(o, r, l)
+		// Another instance's: the session moves here (Migrate) or the upgrade is refused and
+		// the client keeps polling; a WebSocket is never relayed (it would die with either).
+		return false
 	}
 	raw := append([]byte(nil), r.Raw...)
 	origin := r.Origin
@@ -133,12 +140,17 @@ func (f *Forwarder) Forward(sid string, r *conn.Request, l conn.Link) bool {
 // exchange sends raw to the owner and reads its answer, retrying once on a fresh connection when
 // a reused one turns out to be closed.
 func (f *Forwarder) exchange(o owner, raw []byte, resp *fasthttp.Response) error {
+	return f.exchangeWithin(o, raw, resp, f.timeout)
+}
+
+// exchangeWithin is exchange with its own bound.
+func (f *Forwarder) exchangeWithin(o owner, raw []byte, resp *fasthttp.Response, timeout time.Duration) error {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := f.get(o)
 		if err != nil {
 			return err
 		}
-		_ = c.SetDeadline(time.Now().Add(f.timeout))
+		_ = c.SetDeadline(time.Now().Add(timeout))
 		out := raw
 		if f.sign != nil {
 			out = f.sign(raw) // per attempt: the owner accepts a signature once

@@ -61,6 +61,7 @@ type Instance struct {
 	dir       directory
 	Forwarder *Forwarder
 	Gate      *Gate
+	handover  *handoverServer
 	net       *netserver.Server
 	errc      chan error
 }
@@ -171,7 +172,7 @@ func (i *Instance) Routing(c *engine.Config) edge.Routing {
 		timeout = ping + pt + 10*time.Second
 	}
 	i.Forwarder = NewPeerForwarder(PeerConfig{Self: i.ID, SelfAddr: i.Addr, Lookup: i.dir.Lookup, Secret: i.cfg.Secret, Timeout: timeout})
-	return edge.Routing{SIDPrefix: InstanceSIDPrefix(i.ID), Forward: i.Forwarder.Forward}
+	return edge.Routing{SIDPrefix: InstanceSIDPrefix(i.ID), Forward: i.Forwarder.Forward, Migrate: i.Forwarder.Migrate}
 }
 
 // Attach serves the internal listener for srv's sessions (behind the Gate), registers the
@@ -179,11 +180,13 @@ func (i *Instance) Routing(c *engine.Config) edge.Routing {
 func (i *Instance) Attach(srv *engine.Server) error {
 	ec := srv.Config()
 	i.Gate = NewGate(i.cfg.Secret, InstanceSIDPrefix(i.ID), srv.SIO)
+	i.Gate.Held = srv.SIO.Has
+	i.handover = &handoverServer{gate: i.Gate, export: srv.SIO.Export, fwd: i.Forwarder}
 	n, err := netserver.New(netserver.Config{
 		Listen: i.cfg.Listen, MaxMessageBytes: int(ec.MaxPayload), MaxPendingBytes: ec.MaxPendingBytes,
 		WriteTimeout: ec.WriteTimeout, SendBuffer: ec.SendBuffer, Logger: i.cfg.Logger,
 	}, netserver.Routes{
-		Mounts:   []netserver.Mount{{Prefix: "/socket.io/", Handler: i.Gate}},
+		Mounts:   []netserver.Mount{{Prefix: "/socket.io/", Handler: i.Gate}, {Prefix: HandoverPath, Handler: i.handover}},
 		Fallback: func(ctx *fasthttp.RequestCtx) { ctx.Error("not found", fasthttp.StatusNotFound) },
 	})
 	if err != nil {
@@ -221,13 +224,18 @@ func (i *Instance) Close() error {
 
 func (i *Instance) registerMetrics(srv *engine.Server) {
 	r := srv.Metrics
-	f, g := i.Forwarder, i.Gate
+	f, g, h := i.Forwarder, i.Gate, i.handover
 	c := func(name, help string, fn func() float64) { metrics.Counter(r, name, help, fn) }
 	c("pushgate_cluster_forwarded_total", "Polling requests relayed to the instance owning their session.", func() float64 { return float64(f.Forwarded.Load()) })
-	c("pushgate_cluster_proxied_total", "WebSocket upgrades spliced to the instance owning their session.", func() float64 { return float64(f.Proxied.Load()) })
-	metrics.Gauge(r, "pushgate_cluster_proxied_connections", "WebSocket connections this instance relays to their owner now.", func() float64 { return float64(f.ProxiedOpen.Load()) })
-	c("pushgate_cluster_forward_failures_total", "Relays and splices to another instance that failed (the client was told \"Session ID unknown\").", func() float64 { return float64(f.Failed.Load()) })
+	// No WebSocket is relayed since sessions move on upgrade (migrate.go): the two proxied series
+	// stay, always 0, for the dashboards and alerts that use them.
+	c("pushgate_cluster_proxied_total", "WebSocket upgrades relayed to another instance: always 0, sessions move instead (pushgate_cluster_migrated_in_total).", func() float64 { return 0 })
+	metrics.Gauge(r, "pushgate_cluster_proxied_connections", "WebSocket connections relayed to another instance now: always 0, sessions move instead.", func() float64 { return 0 })
+	c("pushgate_cluster_forward_failures_total", "Polling relays to another instance that failed (the client was told \"Session ID unknown\").", func() float64 { return float64(f.Failed.Load()) })
 	c("pushgate_cluster_served_total", "Forwarded requests from other instances accepted by the internal listener.", func() float64 { return float64(g.Served.Load()) })
 	c("pushgate_cluster_auth_rejected_total", "Requests to the internal listener refused for a missing or bad --cluster-secret signature.", func() float64 { return float64(g.Rejected.Load()) })
+	c("pushgate_cluster_migrated_in_total", "Sessions taken over from their owner instance because their WebSocket upgrade landed here.", func() float64 { return float64(f.MigratedIn.Load()) })
+	c("pushgate_cluster_migrated_out_total", "Sessions handed over to the instance their WebSocket upgrade landed on.", func() float64 { return float64(h.MovedOut.Load()) })
+	c("pushgate_cluster_migrate_failures_total", "Session takeovers that failed (the upgrade was refused; the client went on polling).", func() float64 { return float64(f.MigrateFailed.Load()) })
 	metrics.Gauge(r, "pushgate_cluster_instances", "Live instances in the directory (this one included).", func() float64 { return float64(len(i.dir.Live())) })
 }

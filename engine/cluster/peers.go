@@ -7,16 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
-	"io"
-	"net"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/protocol/engineio"
@@ -169,11 +164,16 @@ type PeerConfig struct {
 }
 
 // NewPeerForwarder forwards requests for other instances' sessions ("<id>.…") to their owner's
-// internal address: polling requests signed and relayed, WebSocket upgrades spliced (proxyUpgrade).
+// internal address: polling requests signed and relayed; a WebSocket upgrade moves the session
+// here instead (Migrate, migrate.go).
 // An id the directory does not know alive is not taken: the client gets "Session ID unknown".
 func NewPeerForwarder(cfg PeerConfig) *Forwarder {
-	f := newForwarder("", cfg.Timeout, func(sid string) (owner, bool) {
-		id, ok := instanceOf(sid)
+	var f *Forwarder
+	f = newForwarder("", cfg.Timeout, func(sid string) (owner, bool) {
+		id, ok := f.moved.lookup(sid, time.Now())
+		if !ok {
+			id, ok = instanceOf(sid)
+		}
 		if !ok || id == cfg.Self {
 			return owner{}, false
 		}
@@ -183,95 +183,10 @@ func NewPeerForwarder(cfg PeerConfig) *Forwarder {
 		}
 		return owner{key: "tcp:" + addr, network: "tcp", addr: addr, worker: -1}, true
 	})
+	f.self = cfg.Self
 	secret := append([]byte(nil), cfg.Secret...)
 	f.sign = func(raw []byte) []byte { return Sign(secret, raw, time.Now()) }
 	return f
-}
-
-// proxyUpgrade takes the connection of a WebSocket upgrade for another instance's session off the
-// event loop (conn.Handoff: the descriptor is duplicated once netpoll lets go of it) and
-// splices it to the owner, which answers the upgrade and then serves the WebSocket through it.
-// Descriptors cannot cross machines, so this instance keeps relaying bytes: one goroutine pair
-// per proxied connection (a rare path: only upgrades that land on a non-owner).
-func (f *Forwarder) proxyUpgrade(o owner, r *conn.Request, l conn.Link) bool {
-	h, ok := l.(conn.Handoff)
-	if !ok {
-		return false
-	}
-	head := f.sign(append([]byte(nil), r.Raw...))
-	fallback := sessionUnknown(r.Origin)
-	fallback.Close = true
-	fb := responseBytes(fallback)
-	return h.HandOff(func(fd int) error {
-		nfd, err := unix.Dup(fd) // netpoll closes its copy right after this call
-		if err != nil {
-			f.Failed.Add(1)
-			return err
-		}
-		go f.splice(nfd, o, head, fb)
-		return nil
-	}, fallback)
-}
-
-func (f *Forwarder) splice(fd int, o owner, head, fallback []byte) {
-	file := os.NewFile(uintptr(fd), "proxied-client")
-	client, err := net.FileConn(file)
-	_ = file.Close()
-	if err != nil {
-		f.Failed.Add(1)
-		return
-	}
-	defer client.Close()
-	up, err := net.DialTimeout(o.network, o.addr, 2*time.Second)
-	if err == nil {
-		_ = up.SetWriteDeadline(time.Now().Add(5 * time.Second))
-		if _, err = up.Write(head); err != nil {
-			_ = up.Close()
-		}
-		_ = up.SetWriteDeadline(time.Time{})
-	}
-	if err != nil {
-		f.Failed.Add(1)
-		_ = client.SetWriteDeadline(time.Now().Add(time.Second))
-		_, _ = client.Write(fallback)
-		return
-	}
-	defer up.Close()
-	f.Proxied.Add(1)
-	f.ProxiedOpen.Add(1)
-	defer f.ProxiedOpen.Add(-1)
-	// Whichever side ends first ends both: a WebSocket has no use for a half-open relay.
-	var once atomic.Bool
-	stop := func() {
-		if !once.Swap(true) {
-			_ = client.Close()
-			_ = up.Close()
-		}
-	}
-	go func() {
-		_, _ = io.Copy(up, client)
-		stop()
-	}()
-	_, _ = io.Copy(client, up)
-	stop()
-}
-
-// responseBytes is r as written on the wire (a small, complete response).
-func responseBytes(r *conn.Response) []byte {
-	n := 0
-	for _, b := range r.Body {
-		n += len(b)
-	}
-	out := []byte("HTTP/1.1 " + strconv.Itoa(r.Status) + " Bad Request\r\nContent-Type: " + r.ContentType +
-		"\r\nContent-Length: " + strconv.Itoa(n) + "\r\nConnection: close\r\n")
-	for _, h := range r.Header {
-		out = append(out, h.Name+": "+h.Value+"\r\n"...)
-	}
-	out = append(out, "\r\n"...)
-	for _, b := range r.Body {
-		out = append(out, b...)
-	}
-	return out
 }
 
 // Gate guards the internal listener: it passes a request to the Engine.IO server only when it
@@ -285,6 +200,9 @@ type Gate struct {
 
 	mu   sync.Mutex
 	seen map[string]time.Time // decoded signatures accepted within MaxClockSkew: a replay is refused
+
+	// Held, when set, reports whether a session of another prefix lives here (taken over).
+	Held func(sid string) bool
 
 	Served   atomic.Int64 // forwarded requests passed to the Engine.IO server
 	Rejected atomic.Int64 // requests refused for a missing or bad signature
@@ -316,6 +234,20 @@ func (g *Gate) firstUse(mac string, now time.Time) bool {
 
 // ServeRequest implements conn.HTTPHandler.
 func (g *Gate) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
+	if !g.admit(r, l) {
+		return nil
+	}
+	// A session this instance took over from another (Migrate) carries that one's prefix.
+	if sid := r.Query.Get("sid"); sid == "" || !strings.HasPrefix(sid, g.prefix) && (g.Held == nil || !g.Held(sid)) {
+		l.Respond(sessionUnknown(r.Origin))
+		return nil
+	}
+	g.Served.Add(1)
+	return g.next.ServeRequest(r, l)
+}
+
+// admit checks r's signature (once per signature) and answers 403 when it fails.
+func (g *Gate) admit(r *conn.Request, l conn.Link) bool {
 	now := g.now()
 	mac, err := verify(g.secret, r.Raw, now)
 	if err == nil && !g.firstUse(mac, now) {
@@ -325,12 +257,7 @@ func (g *Gate) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
 		g.Rejected.Add(1)
 		l.Respond(&conn.Response{Status: 403, ContentType: "application/json", Close: true,
 			Body: [][]byte{engineio.AppendErrorMessage(nil, engineio.ErrForbidden, "cluster authentication failed")}})
-		return nil
+		return false
 	}
-	if sid := r.Query.Get("sid"); sid == "" || !strings.HasPrefix(sid, g.prefix) {
-		l.Respond(sessionUnknown(r.Origin))
-		return nil
-	}
-	g.Served.Add(1)
-	return g.next.ServeRequest(r, l)
+	return true
 }

@@ -68,6 +68,9 @@ type Seams struct {
 type Routing struct {
 	SIDPrefix string
 	Forward   func(sid string, r *conn.Request, l conn.Link) bool
+	// Migrate, when set, takes a WebSocket upgrade for another process's session over by
+	// fetching the session (transport.EngineConfig.Migrate): several instances.
+	Migrate func(sid string, r *conn.Request, done func(*transport.Handover, error)) bool
 }
 
 // Server is the edge half. Its exported fields are set by New and never change.
@@ -98,13 +101,21 @@ func New(cfg config.Config, b Backend, seams Seams) (*Server, error) {
 	b.OnChange(func() { s.Hub.SetRegistry(b.Registry()) })
 	b.Subscribe(s.Hub.Publish)
 
+	migrate := seams.Routing.Migrate
+	if migrate != nil {
+		// A draining edge takes no session over: the upgrade is refused and the client keeps
+		// polling its owner.
+		migrate = func(sid string, r *conn.Request, done func(*transport.Handover, error)) bool {
+			return !s.draining.Load() && seams.Routing.Migrate(sid, r, done)
+		}
+	}
 	cors := cfg.CORS()
 	s.push = &push.Deps{Hub: s.Hub, Tenants: b, Verify: seams.Verifier.Verify, Stats: &s.pushStats, Recovery: max(cfg.RecoveryWindow, 0)}
 	s.SIO = transport.NewSocketServer(transport.SocketConfig{
 		Engine: transport.EngineConfig{
 			PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, MaxPayload: cfg.MaxPayload,
 			MaxBufferedBytes: cfg.MaxPendingBytes, CORS: cors, AllowOrigin: cfg.OriginAllowed,
-			SIDPrefix: seams.Routing.SIDPrefix, Forward: seams.Routing.Forward, MaxInboundRate: cfg.MaxInboundRate,
+			SIDPrefix: seams.Routing.SIDPrefix, Forward: seams.Routing.Forward, Migrate: migrate, MaxInboundRate: cfg.MaxInboundRate,
 		},
 		ConnectTimeout: cfg.ConnectTimeout,
 		CloseEvent:     push.CloseEvent,

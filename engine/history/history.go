@@ -94,3 +94,11 @@ func (h *History) Len() int {
 	defer h.mu.RUnlock()
 	return h.n
 }
+
+// Has reports whether the event with id is in the window.
+func (h *History) Has(id string) bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	_, ok := h.byID[id]
+	return ok
+}

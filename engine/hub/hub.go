@@ -36,6 +36,10 @@ type Subscription struct {
 	// before any replayed or live item reaches Sink: a transport writes its acknowledgement there
 	// (SSE response head), so an event published right after the client saw it is never missed.
 	OnStart func()
+	// StartID is set by Subscribe: the id of the last event published before the subscription
+	// started, so everything after it is (or will be) delivered live. A subscription moving to
+	// another process resumes there after its last delivered event, or after StartID.
+	StartID string
 
 	minSeq uint64 // items up to this seq were (or will be) replayed, not delivered live
 	// shard is set once, by shard.add, before it looks at gone: Unsubscribe sets gone before
@@ -194,6 +198,7 @@ func (h *Hub) subscribe(sub *Subscription, lastID string, onGap func()) (replaye
 	h.pubMu.Lock()
 	sub.minSeq = h.seq
 	upTo := h.lastID
+	sub.StartID = upTo
 	sh := h.shards[int(h.next.Add(1))%len(h.shards)]
 	if !sh.add(sub) {
 		// Unsubscribed already (the connection closed while it was being authorised): nothing
@@ -292,6 +297,10 @@ const rereadTimeout = 10 * time.Second
 
 // maxPending bounds the live items buffered for one subscriber while it catches up.
 const maxPending = 10000
+
+// Seen reports whether the event with id is in the history (a subscription resuming after it
+// replays from there, without going to the source).
+func (h *Hub) Seen(id string) bool { return h.hist.Has(id) }
 
 // Unsubscribe removes sub (idempotent). It reports whether sub was still registered, so that of
 // several parties ending one subscription exactly one goes on to tell its client.

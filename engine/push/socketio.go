@@ -62,6 +62,9 @@ type member struct {
 	k   *transport.Socket
 	d   *Deps
 	sub *hub.Subscription
+	// criteria is the subscription's criteria as the client sent them (nil for none): they move
+	// with the socket (Export).
+	criteria []byte
 	// resume is the parked socket being recovered and offset the client's last event id.
 	resume    *parked
 	resumePID string
@@ -103,7 +106,7 @@ func (n *namespace) Authorize(k *transport.Socket, raw []byte) error {
 		return &transport.ConnectError{Message: f.Message, Data: codeJSON(f.Code)}
 	}
 	n.d.Stats.accepted(TransportSocketIO)
-	m := &member{k: k, d: n.d, exp: g.principal.Expires}
+	m := &member{k: k, d: n.d, exp: g.principal.Expires, criteria: r.criteria}
 	m.sub = &hub.Subscription{
 		Stream: g.stream.Key(), StreamID: g.stream.ID, Scope: g.stream.TenantID,
 		Criteria: g.criteria, Principal: g.principal, Sink: m,
@@ -200,7 +203,7 @@ func (n *namespace) OnDisconnect(k *transport.Socket, reason conn.CloseReason) {
 
 // Deliver implements hub.Sink.
 func (m *member) Deliver(it *hub.Item) conn.Link {
-	return m.k.Deliver(it.SocketIO(m.k.Namespace))
+	return m.k.DeliverAt(it.SocketIO(m.k.Namespace), it.Event.ID)
 }
 
 // End implements hub.Sink: say why, then close the transport so the client reconnects (and is

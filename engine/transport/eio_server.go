@@ -43,8 +43,13 @@ type EngineConfig struct {
 	// a port; the prefix names the owner).
 	SIDPrefix string
 	// Forward, when set, is offered every request whose sid is unknown here and does not carry
-	// SIDPrefix; it reports whether it took the request (e.g. proxied it to the owning process).
+	// SIDPrefix (with Migrate set, also one that does: the session may have moved away); it reports whether it took the request (e.g. proxied it to the owning process).
 	Forward func(sid string, r *conn.Request, l conn.Link) bool
+	// Migrate, when set, is offered every WebSocket upgrade whose sid is unknown here, before
+	// Forward: it reports whether it will fetch the session from its owner (Export there) and
+	// call done, on any goroutine, with it or with why not. The upgrade is accepted at once and
+	// completes on this server once the session is adopted (handover.go).
+	Migrate func(sid string, r *conn.Request, done func(*Handover, error)) bool
 }
 
 func (c *EngineConfig) applyDefaults() {
@@ -83,7 +88,12 @@ type EngineServer struct {
 	seed maphash.Seed
 	// RateLimited counts sessions closed for sending above MaxInboundRate.
 	RateLimited atomic.Int64
-	shards      [sessionShards]struct {
+	// Adopted counts sessions taken over from another process (Migrate).
+	Adopted atomic.Int64
+	// incoming are the sessions being adopted, with the polling requests waiting for them.
+	incomingMu sync.Mutex
+	incoming   map[string][]parkedRequest
+	shards     [sessionShards]struct {
 		mu sync.RWMutex
 		m  map[string]*Session
 	}
@@ -192,7 +202,7 @@ func (e *EngineServer) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler
 	}
 	s := e.lookup(sid)
 	if s == nil {
-		if e.forward(sid, r, l) {
+		if e.park(sid, r, l) || e.forward(sid, r, l) {
 			return nil
 		}
 		e.fail(r, l, engineio.ErrSessionIDUnknown)
@@ -228,6 +238,13 @@ func (e *EngineServer) serveUpgrade(r *conn.Request, l conn.Link, tr, sid string
 		return &wsEndpoint{s: e.newSession(r, transportWebSocket)}
 	}
 	s := e.lookup(sid)
+	if s == nil && e.cfg.Migrate != nil && e.expect(sid) {
+		m := &migrateEndpoint{e: e, sid: sid}
+		if e.cfg.Migrate(sid, r, m.done) {
+			return m
+		}
+		e.release(sid)
+	}
 	if s == nil {
 		// Another process's session: Forward may move the connection to its owner (Handoff).
 		if e.forward(sid, r, l) {
@@ -240,8 +257,11 @@ func (e *EngineServer) serveUpgrade(r *conn.Request, l conn.Link, tr, sid string
 }
 
 func (e *EngineServer) forward(sid string, r *conn.Request, l conn.Link) bool {
-	if e.cfg.Forward == nil || strings.HasPrefix(sid, e.cfg.SIDPrefix) {
+	if e.cfg.Forward == nil {
 		return false
+	}
+	if strings.HasPrefix(sid, e.cfg.SIDPrefix) && e.cfg.Migrate == nil {
+		return false // ours, and ours stay here: it is gone
 	}
 	return e.cfg.Forward(sid, r, l)
 }

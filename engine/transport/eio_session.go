@@ -87,6 +87,13 @@ type Session struct {
 	timer        *time.Timer      // heartbeat: next ping, or ping timeout while waitingPong
 	upTimer      *time.Timer
 	corked       bool // Cork: polling flushes held until Uncork
+	moved        bool // exported to another process (Export): requests are forwarded there
+}
+
+// forwardMoved passes a request that found the session just as it moved away to the process
+// it moved to (EngineConfig.Forward); it reports whether it did.
+func (s *Session) forwardMoved(r *conn.Request, l conn.Link) bool {
+	return s.e.forward(s.ID, r, l)
 }
 
 func (e *EngineServer) newSession(r *conn.Request, tr int) *Session {
@@ -154,11 +161,18 @@ func (s *Session) SendBinary(data []byte) {
 // Deliver queues a shared prepared packet without flushing and returns the link to flush (nil
 // when nothing needs a flush). This is the fan-out path: the caller flushes each link once per
 // batch.
-func (s *Session) Deliver(p *Prepared) conn.Link {
+func (s *Session) Deliver(p *Prepared) conn.Link { return s.deliver(p, nil, "") }
+
+// deliver is Deliver that, when k is set, records pos as k's position (Handover) in the same
+// critical section as the packet is queued.
+func (s *Session) deliver(p *Prepared, k *Socket, pos string) conn.Link {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil
+	}
+	if k != nil {
+		k.pos = pos
 	}
 	if s.transport == transportWebSocket && s.ws != nil {
 		if !s.ws.Enqueue(p.Frame) {
@@ -262,6 +276,13 @@ var (
 
 func (s *Session) pollGET(r *conn.Request, l conn.Link) {
 	s.mu.Lock()
+	if s.moved {
+		s.mu.Unlock()
+		if !s.forwardMoved(r, l) {
+			s.e.fail(r, l, engineio.ErrSessionIDUnknown)
+		}
+		return
+	}
 	defer s.mu.Unlock()
 	if s.closed {
 		if s.graceGET {
@@ -303,6 +324,12 @@ func (s *Session) pollGET(r *conn.Request, l conn.Link) {
 func (s *Session) pollPOST(r *conn.Request, l conn.Link) {
 	s.mu.Lock()
 	switch {
+	case s.moved:
+		s.mu.Unlock()
+		if !s.forwardMoved(r, l) {
+			s.e.fail(r, l, engineio.ErrSessionIDUnknown)
+		}
+		return
 	case s.closed:
 		s.mu.Unlock()
 		s.e.fail(r, l, engineio.ErrSessionIDUnknown)

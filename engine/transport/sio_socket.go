@@ -20,6 +20,8 @@ type Socket struct {
 
 	client *client
 	ns     Namespace
+	// pos is the position of the last packet queued by DeliverAt (guarded by the session's mu).
+	pos string
 
 	mu      sync.Mutex
 	left    bool
@@ -84,6 +86,12 @@ func (k *Socket) sendPacket(t socketio.PacketType, ack int64, data []byte, attac
 // Deliver queues a shared prepared event (fan-out) and returns the link to flush, if any.
 func (k *Socket) Deliver(p *Prepared) conn.Link {
 	return k.client.sess.Deliver(p)
+}
+
+// DeliverAt is Deliver that records pos (the event's id) as the socket's position, so that a
+// session moving to another process (Handover) resumes right after the last packet queued here.
+func (k *Socket) DeliverAt(p *Prepared, pos string) conn.Link {
+	return k.client.sess.deliver(p, k, pos)
 }
 
 // Disconnect leaves the namespace from the server side: the client gets DISCONNECT and does not
