@@ -3,6 +3,10 @@ GO        ?= go
 BIN       := bin/pushgate
 LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= ./data
+# every build tag used in the repository (grep '//go:build'): `make test` vets the files behind
+# them too, so a test that only runs under its own target still compiles (deploy_test.go checks
+# this list against the sources)
+BUILD_TAGS := cluster,soak
 
 .PHONY: promtool browser-deps screenshots bench-micro run-kafka run-cluster nginx-deps all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
 
@@ -34,6 +38,7 @@ nginx-deps:
 test: interop-deps promtool browser-deps
 	$(GO) mod download
 	$(GO) vet ./...
+	$(GO) vet -tags $(BUILD_TAGS) ./...
 	$(GO) test -count=1 -timeout 9m ./...
 
 test-race:
@@ -79,6 +84,7 @@ fuzz:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags $(BUILD_TAGS) ./...
 
 clean:
 	rm -rf bin

@@ -24,7 +24,6 @@ import (
 // url(addrs) (tokens are verified against it: configure once it answers).
 func clusterFixture(t *testing.T, n int, url func(addrs []string) string) (bin string, cl *testCluster, token, public string) {
 	t.Helper()
-	dir, _ := os.Getwd()
 	broker, err := kfake.NewCluster(kfake.SeedTopics(3, "domain-events"), kfake.SeedTopics(1, "pushgate.config"))
 	if err != nil {
 		t.Fatal(err)
