@@ -157,6 +157,7 @@ func (i *Instance) Attach(srv *engine.Server) error {
 	n.UseListener(i.ln)
 	i.net = n
 	i.registerMetrics(srv)
+	srv.AddReadyCheck(i.dir.Joined) // the others find (and forward to) this instance only once it is in the directory
 	go func() { i.errc <- n.Serve() }()
 	i.dir.Start()
 	i.cfg.Logger.Info("cluster instance", "id", i.ID, "internal", i.ln.Addr().String(), "advertised", i.Addr)

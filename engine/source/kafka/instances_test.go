@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -72,5 +73,62 @@ func TestDirectoryAnnounceExpireWithdraw(t *testing.T) {
 	})
 	if n := cs.Stats().DecodeErrors.Load(); n != 0 {
 		t.Errorf("ConfigSync counted %d instance records as invalid", n)
+	}
+}
+
+// TestDirectoryLifecycleLogs: a directory says when this instance joins (and is ready only then),
+// when a peer joins, and when one leaves, with its id, address and why (a tombstone or missed
+// heartbeats), once per change.
+func TestDirectoryLifecycleLogs(t *testing.T) {
+	b := newBroker(t)
+	var logs logCapture
+	kc := testConfig(b)
+	kc.Logger = logs.logger()
+	a, err := NewDirectory(DirectoryConfig{Kafka: kc, Self: Instance{ID: "a", Addr: "a.internal:8091"}, Interval: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Joined(); err == nil || !strings.Contains(err.Error(), "not joined") {
+		t.Fatalf("Joined before Start: %v, want not joined", err)
+	}
+	a.Start()
+	t.Cleanup(func() { _ = a.Close() })
+	checkFor(t, 5*time.Second, a.Joined)
+	if l := logs.lines("level=INFO", "this instance joined", "id=a", "address=a.internal:8091"); len(l) != 1 {
+		t.Fatalf("join of this instance logged %d times:\n%s", len(l), logs.String())
+	}
+	bd := newDirectory(t, b, "b")
+	c := newDirectory(t, b, "c")
+	t.Cleanup(func() { _ = c.Close() })
+	checkFor(t, 5*time.Second, func() error {
+		if n := len(logs.lines("peer joined")); n != 2 {
+			return fmt.Errorf("%d peer joined lines", n)
+		}
+		return nil
+	})
+	for _, id := range []string{"b", "c"} {
+		if l := logs.lines("level=INFO", "peer joined", "id="+id, "address="+id+".internal:8091"); len(l) != 1 {
+			t.Errorf("join of %s: %d lines", id, len(l))
+		}
+	}
+	if err := bd.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.cancel() // silent, as after SIGKILL
+	c.wg.Wait()
+	checkFor(t, 5*time.Second, func() error {
+		if n := len(logs.lines("peer left")); n != 2 {
+			return fmt.Errorf("%d peer left lines:\n%s", n, logs.String())
+		}
+		return nil
+	})
+	if l := logs.lines("level=WARN", "peer left", "id=b", "address=b.internal:8091", "withdrew"); len(l) != 1 {
+		t.Errorf("b's departure: %d lines:\n%s", len(l), logs.String())
+	}
+	if l := logs.lines("level=WARN", "peer left", "id=c", "address=c.internal:8091", "missed"); len(l) != 1 {
+		t.Errorf("c's departure: %d lines:\n%s", len(l), logs.String())
+	}
+	if l := logs.lines("level=WARN", "peer left", "instances=1"); len(l) != 1 {
+		t.Errorf("the last departure must say 1 instance remains:\n%s", logs.String())
 	}
 }
