@@ -11,6 +11,8 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/pushgate/pushgate/engine/source"
+
+	"github.com/pushgate/pushgate/engine/dedupe"
 )
 
 // Defaults of GroupConfig.
@@ -71,6 +73,7 @@ type Group struct {
 	stats *GroupStats
 	rl    *rateLog
 	tl    *topicLog
+	seen  *dedupe.Window // idempotency keys over the records of the partitions this member owned
 
 	ctx    context.Context // ended by Close
 	cancel context.CancelFunc
@@ -111,6 +114,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		stats:  &GroupStats{Stats: newStats(), committed: map[int]int64{}},
 		rl:     newRateLog(cfg.Logger, time.Second),
 		tl:     &topicLog{log: cfg.Logger, interval: TopicLogInterval},
+		seen:   dedupe.New(0, 0),
 		ctx:    ctx,
 		cancel: cancel,
 		done:   make(chan struct{}),
