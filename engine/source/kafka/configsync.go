@@ -46,7 +46,9 @@ type ConfigSync struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
-	lastErr   atomic.Pointer[error]
+	// unclustered is set once the "peers but no --cluster-listen" WARN is out.
+	unclustered atomic.Bool
+	lastErr     atomic.Pointer[error]
 
 	mu      sync.Mutex       // serialises applies; guards seen, targets and repairs
 	seen    map[string]int64 // topic key -> config revision or webhook version (0 for tenants)
@@ -205,6 +207,9 @@ func (c *ConfigSync) apply(a Applier, m *kafkago.Message) {
 		c.mu.Unlock()
 		c.checkCaughtUp(a)
 	}()
+	if m.Value != nil && IsInstanceKey(m.Key) && !c.cfg.Clustered {
+		c.warnUnclustered(m.Value)
+	}
 	if m.Value == nil || IsInstanceKey(m.Key) {
 		return // tombstone, or an instance announcement (instances.go, read by a Directory)
 	}
@@ -337,4 +342,27 @@ func (c *ConfigSync) repairLoop() {
 			c.cfg.Logger.Info("kafka: republished the winning webhook state", "key", truncate(r.Key, 120))
 		}
 	}
+}
+
+// warnUnclustered says, once, that other instances announce themselves on the config topic (they
+// run with --cluster-listen) while this one does not: behind a balancer without affinity their
+// clients' requests for this instance's sessions, and this instance's for theirs, cannot be
+// forwarded, so Socket.IO polling fails ("Session ID unknown", socket.io-client's "xhr poll
+// error") and upgrades are refused.
+func (c *ConfigSync) warnUnclustered(value []byte) {
+	var in Instance
+	if json.Unmarshal(value, &in) != nil || in.Heartbeat.IsZero() {
+		return
+	}
+	iv := in.Interval
+	if iv <= 0 {
+		iv = 5 * time.Second
+	}
+	if time.Since(in.Heartbeat) > 3*iv+time.Second || c.unclustered.Swap(true) {
+		return // an old announcement, or said already
+	}
+	c.cfg.Logger.Warn("cluster: other pushgate instances share this Kafka config topic in many-instances mode, but this one runs without --cluster-listen: "+
+		"behind a balancer without affinity, Socket.IO polling requests for this instance's sessions that land elsewhere (and theirs that land here) cannot be forwarded, "+
+		"so clients fail with \"Session ID unknown\" (socket.io-client: xhr poll error); give every instance --cluster-listen, --cluster-secret and --cluster-advertise (README \"Many instances\")",
+		"peer", in.ID, "peer_address", in.Addr, "topic", c.cfg.ConfigTopic)
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/engine/store"
 )
 
 func newDirectory(t *testing.T, b *broker, id string) *Directory {
@@ -130,5 +132,52 @@ func TestDirectoryLifecycleLogs(t *testing.T) {
 	}
 	if l := logs.lines("level=WARN", "peer left", "instances=1"); len(l) != 1 {
 		t.Errorf("the last departure must say 1 instance remains:\n%s", logs.String())
+	}
+}
+
+// TestUnclusteredInstanceWarnsOfPeers: a Kafka-mode process without --cluster-listen that reads
+// another instance's live announcement warns once, saying why polling through a balancer
+// without affinity fails; a clustered one does not.
+func TestUnclusteredInstanceWarnsOfPeers(t *testing.T) {
+	b := newBroker(t)
+	peer := newDirectory(t, b, "peer1")
+	t.Cleanup(func() { _ = peer.Close() })
+	checkFor(t, 5*time.Second, peer.Joined)
+	start := func(clustered bool) (*logCapture, *ConfigSync) {
+		var logs logCapture
+		cfg := testConfig(b)
+		cfg.Logger, cfg.Clustered = logs.logger(), clustered
+		cs, err := NewConfigSync(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.Open(t.TempDir(), store.Options{Replicate: cs.Replicate})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cs.Close(); _ = st.Close() })
+		cs.Start(st)
+		return &logs, cs
+	}
+	alone, cs := start(false)
+	member, _ := start(true)
+	checkFor(t, 5*time.Second, func() error {
+		if len(alone.lines("--cluster-listen")) == 0 {
+			return fmt.Errorf("no warning yet")
+		}
+		return nil
+	})
+	seen := cs.Stats().Records.Load()
+	checkFor(t, 5*time.Second, func() error { // three more heartbeats of the peer: still one line
+		if n := cs.Stats().Records.Load(); n < seen+3 {
+			return fmt.Errorf("%d records read", n)
+		}
+		return nil
+	})
+	if l := alone.lines("level=WARN", "without --cluster-listen", "Session ID unknown", "peer=peer1"); len(l) != 1 {
+		t.Errorf("%d warnings, want 1:\n%s", len(l), alone.String())
+	}
+	if l := member.lines("without --cluster-listen"); len(l) != 0 {
+		t.Errorf("a clustered instance warned: %q", l)
 	}
 }
