@@ -4,8 +4,8 @@ BIN       := bin/pushgate
 LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= ./data
 # every build tag used in the repository (grep '//go:build'): `make test` vets the files behind
-# them too, so a test that only runs under its own target still compiles (deploy_test.go checks
-# this list against the sources)
+# them too, so a test that only runs under its own target still compiles (TestEveryBuildTagIsVetted checks
+# this list against the sources: buildtags_test.go)
 BUILD_TAGS := cluster,soak
 
 .PHONY: promtool browser-deps screenshots bench-micro run-kafka run-cluster cluster-up cluster-down cluster-kill-test nginx-deps all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
