@@ -42,6 +42,7 @@ start_instance() { # 1-based index
     --cluster-listen "${INTERNAL[$k]}" --instance-id "i$i" --cluster-heartbeat 2s --drain-timeout 2s \
     >>"$DIR/i$i.log" 2>&1 </dev/null &
   echo $! >"$DIR/i$i.pid"
+  disown
   wait_http "http://${HTTP[$k]}/readyz" 60
 }
 
@@ -53,6 +54,7 @@ up() {
   mkdir -p "$DIR/nginx"
   setsid bin/kafkadev --listen "$BROKER" >"$DIR/kafkadev.log" 2>&1 </dev/null &
   echo $! >"$DIR/kafkadev.pid"
+  disown
   for _ in $(seq 50); do (exec 3<>"/dev/tcp/${BROKER%:*}/${BROKER#*:}") 2>/dev/null && break; sleep 0.1; done
   for i in $(seq $N); do start_instance "$i"; done
   # nginx: scripts/nginx-cluster.conf with its placeholders filled in.
@@ -70,6 +72,7 @@ print(s, end="")
 PY
   setsid nginx -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" >"$DIR/nginx.log" 2>&1 </dev/null &
   echo $! >"$DIR/nginx.pid"
+  disown
   wait_http "http://$LB/readyz" 20
   bin/pushgate token --data-dir "$DIR/i1" --tenant demo --roles "$ROLES" --ttl 24h >"$DIR/token"
   # The demo stream "cl" (events cl:e), on the config topic: every instance sees it.

@@ -62,6 +62,10 @@ type Directory struct {
 	wg     sync.WaitGroup
 	now    func() time.Time
 
+	// started is when this incarnation began: a record of its own id written before (by the
+	// process it replaces, restarted with the same --instance-id) does not count as joined.
+	started time.Time
+
 	mu    sync.RWMutex
 	peers map[string]peer
 	// live are the peers last reported alive (joined logged, left not yet); guarded by mu.
@@ -91,7 +95,8 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Directory{
-		cfg: cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Kafka.Logger, 5*time.Second),
+		started: time.Now().Round(0),
+		cfg:     cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Kafka.Logger, 5*time.Second),
 		ctx: ctx, cancel: cancel, now: time.Now, peers: map[string]peer{}, live: map[string]string{},
 		writer: &kafkago.Writer{
 			Addr:         kafkago.TCP(cfg.Kafka.Brokers...),
@@ -147,7 +152,7 @@ func (d *Directory) Joined() error {
 	p, ok := d.peers[d.cfg.Self.ID]
 	d.mu.RUnlock()
 	switch {
-	case !ok:
+	case !ok || p.Heartbeat.Before(d.started):
 		return fmt.Errorf("kafka: instance %s has not joined the instance directory yet (its heartbeat is not read back from %s)", d.cfg.Self.ID, d.cfg.Kafka.ConfigTopic)
 	case !d.alive(p):
 		return fmt.Errorf("kafka: instance %s left the instance directory: no heartbeat of its own read back from %s for %s", d.cfg.Self.ID, d.cfg.Kafka.ConfigTopic, d.now().Sub(p.seen).Round(time.Second))
@@ -162,7 +167,7 @@ func (d *Directory) sweep() {
 	var joined, left []change
 	d.mu.Lock()
 	for id, p := range d.peers {
-		if _, ok := d.live[id]; !ok && d.alive(p) {
+		if _, ok := d.live[id]; !ok && d.alive(p) && (id != d.cfg.Self.ID || !p.Heartbeat.Before(d.started)) {
 			d.live[id] = p.Addr
 			joined = append(joined, change{id: id, addr: p.Addr})
 		}

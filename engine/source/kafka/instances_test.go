@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -179,5 +180,40 @@ func TestUnclusteredInstanceWarnsOfPeers(t *testing.T) {
 	}
 	if l := member.lines("without --cluster-listen"); len(l) != 0 {
 		t.Errorf("a clustered instance warned: %q", l)
+	}
+}
+
+// TestDirectoryJoinedNeedsThisIncarnation: an instance restarted with the same --instance-id
+// reads its predecessor's recent heartbeat first; that does not make it joined (nor logged as
+// such): only a heartbeat written since it started does.
+func TestDirectoryJoinedNeedsThisIncarnation(t *testing.T) {
+	b := newBroker(t)
+	var logs logCapture
+	kc := testConfig(b)
+	kc.Logger = logs.logger()
+	d, err := NewDirectory(DirectoryConfig{Kafka: kc, Self: Instance{ID: "i1", Addr: "i1.internal:8091"}, Interval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Close() })
+	record := func(hb time.Time) []byte {
+		v, _ := json.Marshal(Instance{ID: "i1", Addr: "i1.internal:8091", Heartbeat: hb, Interval: time.Second})
+		return v
+	}
+	d.apply([]byte(InstanceKeyPrefix+"i1"), record(d.started.Add(-500*time.Millisecond))) // the predecessor's
+	d.sweep()
+	if err := d.Joined(); err == nil {
+		t.Fatal("joined on the predecessor's heartbeat")
+	}
+	if l := logs.lines("this instance joined"); len(l) != 0 {
+		t.Fatalf("logged as joined on the predecessor's heartbeat: %q", l)
+	}
+	d.apply([]byte(InstanceKeyPrefix+"i1"), record(time.Now()))
+	d.sweep()
+	if err := d.Joined(); err != nil {
+		t.Fatalf("its own heartbeat: %v", err)
+	}
+	if l := logs.lines("this instance joined"); len(l) != 1 {
+		t.Fatalf("join logged %d times", len(l))
 	}
 }
