@@ -5,13 +5,18 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
 	"github.com/pushgate/pushgate/engine"
+	"github.com/pushgate/pushgate/engine/source/kafka"
 )
 
 // logCapture collects a server's log lines (text handler) for assertions.
@@ -87,5 +92,50 @@ func TestReadinessChangesLogged(t *testing.T) {
 	waitLines(t, &logs, 1, "level=INFO", "readiness changed", "from=not-ready", "to=ready", "was=")
 	if n := len(logs.lines("readiness changed")); n != 3 {
 		t.Errorf("%d readiness lines, want 3 (one per change)", n)
+	}
+}
+
+// TestKafkaOutageLogsOncePerComponent: during a broker outage each part of a Kafka-mode server
+// (events reader, config topic reader, webhook group) says once that it lost the broker, and
+// readiness once that it changed — not a line per failed request (5 a second before).
+func TestKafkaOutageLogsOncePerComponent(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.SeedTopics(3, "domain-events"), kfake.SeedTopics(1, "pushgate.config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs logCapture
+	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	a := startInstance(t, engine.Config{Kafka: &kc, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	before := len(logs.lines("level=WARN"))
+	c.Close()
+	failed := func() float64 {
+		m := regexp.MustCompile(`(?m)^pushgate_kafka_fetch_errors_total (\S+)$`).FindStringSubmatch(get(t, a.URL()+"/metrics", ""))
+		if m == nil {
+			return 0
+		}
+		v, _ := strconv.ParseFloat(m[1], 64)
+		return v
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for failed() < 15 { // the events reader alone has retried 15 times: seconds of outage
+		if time.Now().After(deadline) {
+			t.Fatalf("only %v failed requests", failed())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	warns := logs.lines("level=WARN")[before:]
+	for _, want := range []string{"source lost: reading topic domain-events", "source lost: reading topic pushgate.config", "source lost: webhook consumer group", "readiness changed"} {
+		n := 0
+		for _, l := range warns {
+			if strings.Contains(l, want) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%q logged %d times, want once", want, n)
+		}
+	}
+	if len(warns) > 4 {
+		t.Errorf("%d WARN lines after %v failed requests, want 4:\n%s", len(warns), failed(), strings.Join(warns, "\n"))
 	}
 }

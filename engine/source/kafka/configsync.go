@@ -48,7 +48,9 @@ type ConfigSync struct {
 	readyOnce sync.Once
 	// unclustered is set once the "peers but no --cluster-listen" WARN is out.
 	unclustered atomic.Bool
-	lastErr     atomic.Pointer[error]
+	// health logs the config topic's outages once each (start, every OutageLogInterval, end).
+	health  *brokerOutage
+	lastErr atomic.Pointer[error]
 
 	mu      sync.Mutex       // serialises applies; guards seen, targets and repairs
 	seen    map[string]int64 // topic key -> config revision or webhook version (0 for tenants)
@@ -74,8 +76,9 @@ func NewConfigSync(cfg Config) (*ConfigSync, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &ConfigSync{
 		cfg: cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Logger, time.Second),
-		tl:  &topicLog{log: cfg.Logger, interval: TopicLogInterval},
-		ctx: ctx, cancel: cancel, ready: make(chan struct{}),
+		tl:     &topicLog{log: cfg.Logger, interval: TopicLogInterval},
+		health: newOutage(cfg.Logger, "reading topic "+cfg.ConfigTopic),
+		ctx:    ctx, cancel: cancel, ready: make(chan struct{}),
 		seen: map[string]int64{}, targets: map[int]int64{}, repairs: map[string]store.Record{},
 		writer: &kafkago.Writer{
 			Addr:         kafkago.TCP(cfg.Brokers...),
@@ -185,7 +188,7 @@ func (c *ConfigSync) run(a Applier) {
 		ps := c.stats.part(p)
 		ps.hwm.Store(b.last)
 		r := &partReader{cfg: &c.cfg, cn: c.cn, topic: c.cfg.ConfigTopic, part: p, next: b.first,
-			stats: c.stats, ps: ps, rl: c.rl, handle: func(_ context.Context, m *kafkago.Message) bool {
+			stats: c.stats, ps: ps, rl: c.rl, health: c.health, handle: func(_ context.Context, m *kafkago.Message) bool {
 				c.apply(a, m)
 				return true
 			}}

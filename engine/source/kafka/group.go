@@ -74,6 +74,8 @@ type Group struct {
 	rl    *rateLog
 	tl    *topicLog
 	seen  *dedupe.Window // idempotency keys over the records of the partitions this member owned
+	// health logs the group's outages once each (start, every OutageLogInterval, end).
+	health *brokerOutage
 
 	ctx    context.Context // ended by Close
 	cancel context.CancelFunc
@@ -115,6 +117,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		rl:     newRateLog(cfg.Logger, time.Second),
 		tl:     &topicLog{log: cfg.Logger, interval: TopicLogInterval},
 		seen:   dedupe.New(0, 0),
+		health: newOutage(cfg.Logger, "webhook consumer group "+cfg.Group+" on topic "+cfg.Topic),
 		ctx:    ctx,
 		cancel: cancel,
 		done:   make(chan struct{}),
@@ -203,6 +206,7 @@ func (g *Group) waitTopic(ctx context.Context) bool {
 			g.tl.resolved(g.cfg.Topic)
 			g.lastErr.Store(nil)
 			g.topicOK.Store(true)
+			g.health.ok()
 			return true
 		}
 		if ctx.Err() != nil {
@@ -225,7 +229,7 @@ func (g *Group) waitTopic(ctx context.Context) bool {
 
 func (g *Group) fail(cause string, err error) {
 	g.lastErr.Store(&err)
-	g.rl.warn(cause, "kafka: group request failed, retrying", "group", g.cfg.Group, "topic", g.cfg.Topic, "error", err)
+	g.health.fail(cause, err)
 }
 
 // Ready reports nil while the instance is a member of the group with an assignment (possibly

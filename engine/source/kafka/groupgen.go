@@ -125,6 +125,7 @@ func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle fun
 	g.lastErr.Store(nil)
 	g.joined.Store(true)
 	g.inGen.Store(true)
+	g.health.ok()
 	if len(assigned) == 0 {
 		<-ctx.Done()
 		return
@@ -154,7 +155,7 @@ func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle fun
 		ps := g.stats.part(p)
 		ps.hwm.Store(at)
 		r := &partReader{cfg: &g.cfg.Config, cn: g.cn, topic: g.cfg.Topic, part: p, next: at, stats: g.stats.Stats,
-			ps: ps, rl: g.rl, handle: push}
+			ps: ps, rl: g.rl, health: g.health, handle: push}
 		wg.Add(1)
 		go func() { defer wg.Done(); r.run(rctx) }()
 	}
