@@ -126,6 +126,11 @@ func TestRetriedPublishDeliveredOnceKafka(t *testing.T) {
 			t.Errorf("instance %s delivered %q then %q: want seq 1 once, then seq 2", name, got[0].data, got[1].data)
 		}
 	}
+	for name, in := range map[string]instance{"A": a, "B": b} {
+		if !strings.Contains(get(t, in.URL()+"/metrics", tok), "\npushgate_kafka_duplicates_dropped_total 1\n") {
+			t.Errorf("instance %s does not count the dropped repeat", name)
+		}
+	}
 }
 
 // TestBrokerOutageReadyzAndIngest: when the broker goes away, /readyz answers 503 with the
