@@ -76,6 +76,8 @@ type Group struct {
 	seen  *dedupe.Window // idempotency keys over the records of the partitions this member owned
 	// health logs the group's outages once each (start, every OutageLogInterval, end).
 	health *brokerOutage
+	// unclusteredWarned is set once the "several instances, no --cluster-listen" WARN is out.
+	unclusteredWarned atomic.Bool
 
 	ctx    context.Context // ended by Close
 	cancel context.CancelFunc
