@@ -61,15 +61,14 @@ up() {
   local ups="" user=""
   for h in "${HTTP[@]}"; do ups+="        server $h max_fails=1 fail_timeout=2s;"$'\n'; done
   [ "$(id -u)" = 0 ] && user="user root;"
-  UPS="$ups" NGDIR="$DIR/nginx" LISTEN="$LB" NGUSER="$user" python3 - <<'PY' >"$DIR/nginx/nginx.conf"
-import os
-s = open("scripts/nginx-cluster.conf").read()
-for k, v in {"@DIR@": os.environ["NGDIR"], "@LISTEN@": os.environ["LISTEN"],
-             "@UPSTREAMS@": os.environ["UPS"].rstrip("\n"), "@USER@": os.environ["NGUSER"]}.items():
-    s = s.replace(k, v)
-assert "@" not in "".join(l for l in s.splitlines() if not l.lstrip().startswith("#")), "unfilled placeholder"
-print(s, end="")
-PY
+  local conf
+  conf=$(<scripts/nginx-cluster.conf)
+  conf=${conf//@DIR@/$DIR/nginx}
+  conf=${conf//@LISTEN@/$LB}
+  conf=${conf//@UPSTREAMS@/${ups%$'\n'}}
+  conf=${conf//@USER@/$user}
+  if grep -v '^\s*#' <<<"$conf" | grep -q '@[A-Z]*@'; then echo "run-cluster: unfilled placeholder in the nginx configuration" >&2; exit 1; fi
+  printf '%s\n' "$conf" >"$DIR/nginx/nginx.conf"
   setsid nginx -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" >"$DIR/nginx.log" 2>&1 </dev/null &
   echo $! >"$DIR/nginx.pid"
   disown
