@@ -20,11 +20,12 @@ type brokerOutage struct {
 	what string // e.g. "reading topic domain-events"
 	now  func() time.Time
 
-	mu      sync.Mutex
-	since   time.Time // zero: healthy
-	reason  error
-	lastLog time.Time
-	failed  int // requests failed since lastLog
+	mu       sync.Mutex
+	since    time.Time // zero: healthy
+	lastFail time.Time
+	reason   error
+	lastLog  time.Time
+	failed   int // requests failed since lastLog
 }
 
 func newOutage(log *slog.Logger, what string) *brokerOutage {
@@ -35,7 +36,7 @@ func newOutage(log *slog.Logger, what string) *brokerOutage {
 func (o *brokerOutage) fail(cause string, err error) {
 	o.mu.Lock()
 	now := o.now()
-	o.reason = err
+	o.reason, o.lastFail = err, now
 	if o.since.IsZero() {
 		o.since, o.lastLog, o.failed = now, now, 0
 		o.mu.Unlock()
@@ -65,6 +66,18 @@ func (o *brokerOutage) ok() {
 	o.since, o.reason = time.Time{}, nil
 	o.mu.Unlock()
 	o.log.Info("kafka: source recovered: "+o.what+" works again", "outage", lasted.Round(time.Millisecond))
+}
+
+// okIfQuiet ends an outage on indirect evidence (the brokers answer a metadata request) only when
+// no request failed for quiet: a partition whose reader still fails keeps the outage open instead
+// of flapping between lost and recovered at every metadata check.
+func (o *brokerOutage) okIfQuiet(quiet time.Duration) {
+	o.mu.Lock()
+	failing := !o.since.IsZero() && o.now().Sub(o.lastFail) < quiet
+	o.mu.Unlock()
+	if !failing {
+		o.ok()
+	}
 }
 
 // err is nil while healthy, else the outage with its reason (for readiness).

@@ -281,8 +281,9 @@ func (s *Source) discover() {
 	}
 	// The brokers answer again: an outage ends here even on an idle topic (no record to fetch)
 	// and without a publish (a not-ready instance gets none through its balancer).
-	s.reading.ok()
-	s.writing.ok()
+	quiet := s.cfg.BackoffMax + 2*s.cfg.MaxWait // longer than a failing reader's retry period
+	s.reading.okIfQuiet(quiet)
+	s.writing.okIfQuiet(quiet)
 	caughtUp := true
 	for p, b := range offs {
 		if s.startReader(p, b.first) {
