@@ -3,8 +3,12 @@ GO        ?= go
 BIN       := bin/pushgate
 LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= ./data
+# every build tag used in the repository (grep '//go:build'): `make test` vets the files behind
+# them too, so a test that only runs under its own target still compiles (TestEveryBuildTagIsVetted checks
+# this list against the sources: buildtags_test.go)
+BUILD_TAGS := cluster,soak
 
-.PHONY: promtool browser-deps screenshots bench-micro run-kafka run-cluster nginx-deps all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
+.PHONY: promtool browser-deps screenshots bench-micro run-kafka run-cluster cluster-up cluster-down cluster-kill-test nginx-deps all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
 
 all: build
 
@@ -26,6 +30,21 @@ run-cluster: interop-deps nginx-deps
 	CLUSTER_FIGURES=$(CURDIR)/bin/cluster-figures.md $(GO) test -tags cluster -count=1 -v -timeout 8m \
 		-run 'TestClusterNginx|TestClusterForwardingOverhead' ./interop/
 	@echo "figures: bin/cluster-figures.md"
+	@if [ -n "$(KEEP)" ]; then scripts/run-cluster.sh up; fi
+
+## cluster-up: the development broker (kafkadev), 3 Kafka-mode instances and nginx round-robin left
+## running in ./data-cluster, URLs and a token printed (also `make run-cluster KEEP=1`); cluster-down stops them
+cluster-up: interop-deps nginx-deps
+	scripts/run-cluster.sh up
+
+cluster-down:
+	scripts/run-cluster.sh down
+
+## cluster-kill-test: with the cluster up (started when not), 50 socket.io + 20 SSE clients through
+## nginx, a steady event stream, each instance killed with SIGKILL in turn: per kill the share of
+## clients disconnected, reconnect times, lost and duplicated events (docs/DEPLOY.md)
+cluster-kill-test: interop-deps nginx-deps
+	scripts/run-cluster.sh kill-test
 
 nginx-deps:
 	@command -v nginx >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
@@ -40,6 +59,7 @@ rabbitmq-deps:
 test: interop-deps promtool browser-deps rabbitmq-deps
 	$(GO) mod download
 	$(GO) vet ./...
+	$(GO) vet -tags $(BUILD_TAGS) ./...
 	$(GO) test -count=1 -timeout 9m ./...
 
 test-race:
@@ -85,6 +105,7 @@ fuzz:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags $(BUILD_TAGS) ./...
 
 clean:
 	rm -rf bin

@@ -45,7 +45,20 @@ type deploymentSpec struct {
 				RunAsUser    int  `yaml:"runAsUser"`
 			} `yaml:"securityContext"`
 			Containers []struct {
-				Args  []string `yaml:"args"`
+				Args []string `yaml:"args"`
+				Env  []struct {
+					Name      string `yaml:"name"`
+					Value     string `yaml:"value"`
+					ValueFrom *struct {
+						FieldRef *struct {
+							FieldPath string `yaml:"fieldPath"`
+						} `yaml:"fieldRef"`
+						SecretKeyRef *struct {
+							Name string `yaml:"name"`
+							Key  string `yaml:"key"`
+						} `yaml:"secretKeyRef"`
+					} `yaml:"valueFrom"`
+				} `yaml:"env"`
 				Ports []struct {
 					Name          string `yaml:"name"`
 					ContainerPort int    `yaml:"containerPort"`
@@ -170,8 +183,8 @@ func TestKubernetesManifests(t *testing.T) {
 		listen = flags["listen"]
 	}
 	port := portOf(t, listen)
-	if len(c.Ports) != 1 || c.Ports[0].ContainerPort != port || c.Ports[0].Name == "" {
-		t.Errorf("container ports %+v, want one named port %d (--listen %s)", c.Ports, port, listen)
+	if len(c.Ports) == 0 || c.Ports[0].ContainerPort != port || c.Ports[0].Name == "" {
+		t.Errorf("container ports %+v, want first a named port %d (--listen %s)", c.Ports, port, listen)
 	}
 	portName := c.Ports[0].Name
 	if p := d.Template.Metadata.Annotations["prometheus.io/port"]; p != strconv.Itoa(port) {
@@ -220,5 +233,83 @@ func TestKubernetesManifests(t *testing.T) {
 	decodeSpec(t, objs["PodDisruptionBudget"], &pdb)
 	if !subset(pdb.Selector.MatchLabels, labels) {
 		t.Errorf("PodDisruptionBudget selector %v does not select the pods %v", pdb.Selector.MatchLabels, labels)
+	}
+}
+
+// TestKubernetesManyInstances: the manifests run the pods in many-instances mode (README "Many
+// instances"), checked against the flags the binary accepts: an internal port (--cluster-listen)
+// declared on the container but not in the Service, the pod IP advertised through the downward
+// API, the cluster secret from a Secret (never in the arguments), and docs/DEPLOY.md creating that
+// Secret with the same name and key.
+func TestKubernetesManyInstances(t *testing.T) {
+	d, args := k8sDeployment(t)
+	flags := serveFlags(t)
+	c := d.Template.Spec.Containers[0]
+	for _, f := range []string{"cluster-listen", "cluster-advertise", "cluster-secret"} {
+		if _, ok := flags[f]; !ok {
+			t.Fatalf("pushgate serve has no --%s", f)
+		}
+	}
+	listen := args["cluster-listen"]
+	if listen == "" {
+		t.Fatal("no --cluster-listen: the pods do not forward each other's sessions, so Socket.IO through the Service fails")
+	}
+	port := portOf(t, listen)
+	var named string
+	for _, p := range c.Ports {
+		if p.ContainerPort == port {
+			named = p.Name
+		}
+	}
+	if named == "" {
+		t.Errorf("no container port %d for --cluster-listen %s", port, listen)
+	}
+	var svc serviceSpec
+	decodeSpec(t, manifests(t)["Service"], &svc)
+	for _, p := range svc.Ports {
+		if p.TargetPort == named || p.TargetPort == strconv.Itoa(port) {
+			t.Errorf("the Service exposes the internal cluster port %s", p.TargetPort)
+		}
+	}
+	if _, ok := args["cluster-secret"]; ok {
+		t.Error("--cluster-secret in the arguments: take it from a Secret (PUSHGATE_CLUSTER_SECRET)")
+	}
+	env := map[string]string{} // name -> "field:<path>", "secret:<name>/<key>" or the value
+	for _, e := range c.Env {
+		switch {
+		case e.ValueFrom != nil && e.ValueFrom.FieldRef != nil:
+			env[e.Name] = "field:" + e.ValueFrom.FieldRef.FieldPath
+		case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
+			env[e.Name] = "secret:" + e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
+		default:
+			env[e.Name] = e.Value
+		}
+		if name, ok := strings.CutPrefix(e.Name, "PUSHGATE_"); ok {
+			if _, known := flags[strings.ReplaceAll(strings.ToLower(name), "_", "-")]; !known {
+				t.Errorf("environment variable %s names no flag of pushgate serve", e.Name)
+			}
+		}
+	}
+	adv, ok := strings.CutSuffix(args["cluster-advertise"], ":"+strconv.Itoa(port))
+	if !ok || !strings.HasPrefix(adv, "$(") || !strings.HasSuffix(adv, ")") {
+		t.Fatalf("--cluster-advertise %q: want $(VAR):%d, the pod's own address", args["cluster-advertise"], port)
+	}
+	if v := adv[2 : len(adv)-1]; env[v] != "field:status.podIP" {
+		t.Errorf("--cluster-advertise uses $(%s) = %q, want the downward API's status.podIP", v, env[v])
+	}
+	secret, ok := strings.CutPrefix(env["PUSHGATE_CLUSTER_SECRET"], "secret:")
+	if !ok {
+		t.Fatalf("PUSHGATE_CLUSTER_SECRET = %q, want a secretKeyRef", env["PUSHGATE_CLUSTER_SECRET"])
+	}
+	name, key, _ := strings.Cut(secret, "/")
+	doc, err := os.ReadFile("../docs/DEPLOY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "kubectl create secret generic " + name + " --from-literal=" + key + "="; !strings.Contains(string(doc), want) {
+		t.Errorf("docs/DEPLOY.md does not create the Secret the Deployment reads: want %q", want)
+	}
+	if !strings.Contains(string(doc), "kubectl apply -k deploy/kubernetes") {
+		t.Error("docs/DEPLOY.md does not apply the manifests")
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pushgate/pushgate/engine"
+	"github.com/pushgate/pushgate/engine/cluster"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 )
 
@@ -131,8 +132,9 @@ func histogramBase(name string) string {
 var prometheusGenerated = map[string]bool{"up": true}
 
 // TestDashboardAndRulesMetricsExist starts a Kafka-mode server against kfake (so that the
-// pushgate_kafka_* series, including the per-partition lag, exist) and checks that every metric the
-// dashboard and the rules query is on its /metrics, and that the probe paths answer 200.
+// pushgate_kafka_* series, including the per-partition lag, exist) in many-instances mode (so that
+// the pushgate_cluster_* series exist) and checks that every metric the dashboard and the rules
+// query is on its /metrics, and that the probe paths answer 200.
 func TestDashboardAndRulesMetricsExist(t *testing.T) {
 	used := queriedMetrics(t)
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, kafka.DefaultTopic))
@@ -140,13 +142,23 @@ func TestDashboardAndRulesMetricsExist(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	srv, err := engine.New(engine.Config{
-		Listen: "127.0.0.1:0", DataDir: t.TempDir(), Kafka: &kafka.Config{Brokers: c.ListenAddrs()},
+	cfg := engine.Config{
+		Listen: "127.0.0.1:0", DataDir: t.TempDir(), Kafka: &kafka.Config{Brokers: c.ListenAddrs(), Clustered: true},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	inst, err := cluster.NewInstance(cluster.InstanceConfig{Listen: "127.0.0.1:0", Secret: []byte("deploy-test-secret-0123456789"),
+		Kafka: *cfg.Kafka, Logger: cfg.Logger, Heartbeat: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv, err := engine.Assemble(cfg, inst.Routing(&cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inst.Attach(srv); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = inst.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = srv.Run(ctx); close(done) }()
@@ -184,7 +196,7 @@ func TestDashboardAndRulesMetricsExist(t *testing.T) {
 			exported[f[2]] = true
 		}
 	}
-	for _, must := range []string{"pushgate_ready", "pushgate_kafka_lag", "pushgate_connections"} {
+	for _, must := range []string{"pushgate_ready", "pushgate_kafka_lag", "pushgate_connections", "pushgate_cluster_instances"} {
 		if !exported[must] {
 			t.Fatalf("/metrics lacks %s:\n%s", must, body)
 		}

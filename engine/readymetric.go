@@ -7,7 +7,7 @@ import "github.com/pushgate/pushgate/engine/metrics"
 // (deploy/prometheus/alerts.yaml): Prometheus scrapes pods whether or not they are ready.
 func (s *Server) registerReadyMetric() {
 	metrics.Gauge(s.Metrics, "pushgate_ready", "1 while /readyz answers 200, else 0 (starting, Kafka not ready, draining).", func() float64 {
-		if s.draining() != nil || s.Control.Ready() != nil {
+		if s.Ready() != nil {
 			return 0
 		}
 		return 1

@@ -45,8 +45,9 @@ type Server struct {
 	SSE      *push.SSE
 	Metrics  *prometheus.Registry
 
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	ready readyChecks
 }
 
 // New binds the port (so Addr and the public URL are known), opens the control half and builds
@@ -69,7 +70,7 @@ func Assemble(cfg Config, routing edge.Routing) (*Server, error) {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, Metrics: metrics.Registry()}
-	cp, err := control.New(cfg, control.Options{Gatherer: s.Metrics, Metrics: s.Metrics, Ready: s.draining})
+	cp, err := control.New(cfg, control.Options{Gatherer: s.Metrics, Metrics: s.Metrics, Ready: s.localReady})
 	if err != nil {
 		_ = ln.Close()
 		return nil, fmt.Errorf("engine: %w", err)
@@ -107,6 +108,10 @@ func (s *Server) URL() string { return "http://" + s.Addr().String() }
 // Run serves until ctx is done, then drains the edge and closes the control half.
 func (s *Server) Run(ctx context.Context) error {
 	s.logStart()
+	stop := make(chan struct{})
+	watched := make(chan struct{})
+	go func() { defer close(watched); s.watchReadiness(stop) }()
+	defer func() { close(stop); <-watched }()
 	err := s.Edge.Run(ctx)
 	s.Control.Close()
 	if errors.Is(err, context.Canceled) {

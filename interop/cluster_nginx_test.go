@@ -24,7 +24,6 @@ import (
 // url(addrs) (tokens are verified against it: configure once it answers).
 func clusterFixture(t *testing.T, n int, url func(addrs []string) string) (bin string, cl *testCluster, token, public string) {
 	t.Helper()
-	dir, _ := os.Getwd()
 	broker, err := kfake.NewCluster(kfake.SeedTopics(3, "domain-events"), kfake.SeedTopics(1, "pushgate.config"))
 	if err != nil {
 		t.Fatal(err)
@@ -116,10 +115,13 @@ func TestClusterNginx(t *testing.T) {
 		return s
 	}
 	t.Logf("through nginx: %s", result)
-	t.Logf("forwarded polling requests %v, proxied upgrades %v, served %v, failed %v",
-		sum("pushgate_cluster_forwarded_total"), sum("pushgate_cluster_proxied_total"),
+	t.Logf("forwarded polling requests %v, sessions moved on upgrade %v, relayed upgrades %v, served %v, failed %v",
+		sum("pushgate_cluster_forwarded_total"), sum("pushgate_cluster_migrated_in_total"), sum("pushgate_cluster_proxied_total"),
 		sum("pushgate_cluster_served_total"), sum("pushgate_cluster_forward_failures_total"))
-	if sum("pushgate_cluster_forwarded_total") == 0 || sum("pushgate_cluster_proxied_total") == 0 {
-		t.Error("nothing was forwarded: nginx is not spreading the requests")
+	if sum("pushgate_cluster_forwarded_total") == 0 || sum("pushgate_cluster_migrated_in_total") == 0 {
+		t.Error("nothing was forwarded or moved: nginx is not spreading the requests")
+	}
+	if n := sum("pushgate_cluster_proxied_total"); n != 0 {
+		t.Errorf("%v upgrades relayed through a non-owner: a session must move to the instance of its upgrade", n)
 	}
 }

@@ -165,37 +165,26 @@ type testCluster struct {
 	args            func(i int) []string // pushgate's arguments for instance i
 }
 
-// startCluster starts instance 1, gives the others its development signing key (so one token
-// works on all: they share --public-url, hence the issuer) and starts them, then waits until
-// every instance sees all the others. extra are more flags for every instance.
+// startCluster starts the instances on one development signing key (--dev-signing-key: a token
+// minted against one works on all, as they share --public-url and so the issuer), then waits
+// until every instance sees all the others. extra are more flags for every instance.
 func startCluster(t *testing.T, bin, tmp, brokers, public string, addrs, internal []string, extra ...string) *testCluster {
 	t.Helper()
 	cl := &testCluster{addrs: addrs, procs: make([]*proc, len(addrs))}
 	for i := range addrs {
 		cl.dataDirs = append(cl.dataDirs, filepath.Join(tmp, fmt.Sprintf("i%d", i+1)))
 	}
+	devKey := filepath.Join(tmp, "dev-signing-key.pem")
 	cl.args = func(i int) []string {
 		return append([]string{"serve", "--listen", addrs[i], "--data-dir", cl.dataDirs[i],
 			"--public-url", public, "--kafka-brokers", brokers, "--cluster-listen", internal[i],
+			"--dev-signing-key", devKey,
 			"--log-level", "warn", "--drain-timeout", "200ms",
 			"--ping-interval", "2s", "--ping-timeout", "2s", "--cluster-heartbeat", "1s"}, extra...)
 	}
-	start := func(i int) { cl.start(t, bin, i) }
 	t.Setenv("PUSHGATE_CLUSTER_SECRET", "test-secret-0123456789abcdef")
-	start(0)
-	waitReady(t, cl.procs[0], addrs[0])
-	key, err := os.ReadFile(filepath.Join(cl.dataDirs[0], "dev-signing-key.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 1; i < len(addrs); i++ {
-		if err := os.MkdirAll(cl.dataDirs[i], 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(cl.dataDirs[i], "dev-signing-key.pem"), key, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		start(i)
+	for i := range addrs { // started together: the first to create the key file wins, the others read it
+		cl.start(t, bin, i)
 	}
 	for i := range addrs {
 		waitReady(t, cl.procs[i], addrs[i])

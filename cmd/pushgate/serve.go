@@ -22,6 +22,7 @@ func runServe(args []string) error {
 	var c engine.Config
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "address of the one HTTP port")
 	fs.StringVar(&c.DataDir, "data-dir", "./data", "store, development key and issuer file")
+	fs.StringVar(&c.DevSigningKey, "dev-signing-key", "", "development mode: the signing key file every instance of a fleet shares, so a token minted against one works on all (created when missing; default <data-dir>/dev-signing-key.pem)")
 	fs.StringVar(&c.PublicURL, "public-url", "", "base URL used in links and as the development issuer base (default http://<listen>)")
 	fs.StringVar(&c.OIDCBase, "oidc-base", "", "production issuer base, e.g. https://access.example/auth (empty = development mode)")
 	origins := fs.String("allowed-origins", "", "comma list of allowed origins; * only in development mode; \"reflect\" allows any origin without credentials (bearer-token clients, as ADSP; README)")

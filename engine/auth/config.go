@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,7 +28,14 @@ type Config struct {
 	HTTPClient *http.Client
 	// MaxTokenBytes rejects longer tokens before parsing. Zero means 16 KiB.
 	MaxTokenBytes int
+	// Logger receives the WARN naming a key id no key set holds (at most one line per
+	// unknownKIDLogInterval, with the number suppressed). Nil means slog.Default().
+	Logger *slog.Logger
 }
+
+// unknownKIDLogInterval bounds the "unknown key id" WARN: a fleet whose instances each made their
+// own development key, or a rotated identity provider, says so without a line per request.
+const unknownKIDLogInterval = 10 * time.Second
 
 func (c *Config) applyDefaults() {
 	c.IssuerBase = strings.TrimRight(c.IssuerBase, "/")
@@ -48,6 +56,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.MaxTokenBytes == 0 {
 		c.MaxTokenBytes = 16 << 10
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
 	}
 }
 

@@ -1,8 +1,11 @@
 package auth
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -152,3 +155,42 @@ func TestCloseAndConfig(t *testing.T) {
 }
 
 func must2(_ *Principal, err error) error { return err }
+
+// TestUnknownKIDLogged: a token signed with a key id no key set holds is refused with a WARN
+// naming the kid and the issuer (never the token), at most once per interval with the number
+// suppressed.
+func TestUnknownKIDLogged(t *testing.T) {
+	p := newIDP(t)
+	var buf bytes.Buffer
+	v, err := NewVerifier(Config{IssuerBase: p.base, Logger: slog.New(slog.NewTextHandler(&buf, nil))}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	clk := &clock{t: time.Now()}
+	v.now = clk.now
+	ctx := context.Background()
+	unknown := sign(t, tok{jwt.SigningMethodRS256, rsaKey2, "other-instance-key", p.claims("core", nil)})
+	for range 3 {
+		if r := ReasonOf(must2(v.Verify(ctx, unknown))); r != ReasonUnknownKID {
+			t.Fatalf("reason %q", r)
+		}
+	}
+	clk.advance(unknownKIDLogInterval + time.Second)
+	_ = must2(v.Verify(ctx, unknown))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines, want 2 (one per interval):\n%s", len(lines), buf.String())
+	}
+	for _, want := range []string{"level=WARN", "kid=other-instance-key", "issuer=" + p.base + "/realms/core", "--dev-signing-key"} {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("log line %q lacks %q", lines[0], want)
+		}
+	}
+	if !strings.Contains(lines[1], "suppressed=2") {
+		t.Errorf("second line %q: want suppressed=2", lines[1])
+	}
+	if strings.Contains(buf.String(), unknown[:20]) {
+		t.Error("the token was logged")
+	}
+}

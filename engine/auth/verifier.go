@@ -50,6 +50,12 @@ type Verifier struct {
 
 	mu     sync.Mutex
 	realms map[string]*realmKeys // by issuer
+
+	kidLog struct {
+		sync.Mutex
+		last       time.Time
+		suppressed int
+	}
 }
 
 // NewVerifier returns a Verifier for cfg. tenants may be nil (only the core realm is accepted).
@@ -177,7 +183,32 @@ func (v *Verifier) keyFor(ctx context.Context, t *jwt.Token, out *issued) (any, 
 	if kid, _ := t.Header["kid"].(string); kid == "" {
 		return nil, reject(ReasonMalformed, errors.New("token header has no kid"))
 	}
-	return v.realm(issuer).keyfunc(ctx, t)
+	key, err := v.realm(issuer).keyfunc(ctx, t)
+	var e *Error
+	if errors.As(err, &e) && e.Reason == ReasonUnknownKID {
+		kid, _ := t.Header["kid"].(string)
+		v.warnUnknownKID(kid, issuer)
+	}
+	return key, err
+}
+
+// warnUnknownKID says which key id no key set of issuer holds (never the token), at most once per
+// unknownKIDLogInterval: the usual cause is instances of one fleet each signing development
+// tokens with their own key (--dev-signing-key gives them one).
+func (v *Verifier) warnUnknownKID(kid, issuer string) {
+	l := &v.kidLog
+	l.Lock()
+	now := v.now()
+	if !l.last.IsZero() && now.Sub(l.last) < unknownKIDLogInterval {
+		l.suppressed++
+		l.Unlock()
+		return
+	}
+	n := l.suppressed
+	l.last, l.suppressed = now, 0
+	l.Unlock()
+	v.cfg.Logger.Warn("auth: token signed with an unknown key id: refused (401)", "kid", kid, "issuer", issuer,
+		"suppressed", n, "hint", "in development mode give every instance the same --dev-signing-key file")
 }
 
 // validRealm accepts realm names that form a plain path segment.

@@ -124,6 +124,7 @@ type directory interface {
 	Start()
 	Lookup(id string) (string, bool)
 	Live() []kafka.Instance
+	Joined() error // nil once this instance is findable by the others (readiness waits for it)
 	Close() error
 }
 
@@ -195,6 +196,7 @@ func (i *Instance) Attach(srv *engine.Server) error {
 	n.UseListener(i.ln)
 	i.net = n
 	i.registerMetrics(srv)
+	srv.AddReadyCheck(i.dir.Joined) // the others find (and forward to) this instance only once it is in the directory
 	go func() { i.errc <- n.Serve() }()
 	i.dir.Start()
 	i.cfg.Logger.Info("cluster instance", "id", i.ID, "internal", i.ln.Addr().String(), "advertised", i.Addr)

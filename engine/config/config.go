@@ -28,6 +28,10 @@ type Config struct {
 	ReusePort bool
 	// DataDir holds the store, the development key and the issuer file. Zero means "./data".
 	DataDir string
+	// DevSigningKey is the development signing key's file (PKCS#8 PEM), shared by every instance
+	// of a fleet so a token minted against one is accepted by all; created (once, atomically)
+	// when missing. Zero means <DataDir>/dev-signing-key.pem.
+	DevSigningKey string
 	// PublicURL is the base URL used in links and as the development issuer base
 	// (<PublicURL>/auth). Zero means http://<Listen>.
 	PublicURL string

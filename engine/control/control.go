@@ -130,7 +130,7 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 		p.reader.Start(ctx)
 	}
 	if cfg.DevMode() {
-		if p.Issuer, err = devissuer.Open(cfg.DataDir, cfg.IssuerBase()); err != nil {
+		if p.Issuer, err = devissuer.OpenShared(cfg.DataDir, cfg.IssuerBase(), cfg.DevSigningKey); err != nil {
 			return nil, fmt.Errorf("control: development issuer: %w", err)
 		}
 	}
@@ -155,7 +155,7 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 // NewVerifier is the token verifier of cfg's mode: tokens from <IssuerBase>/realms/<realm>, the
 // realm mapped to a tenant by tenants. Both halves build theirs with it.
 func NewVerifier(cfg config.Config, tenants auth.TenantResolver, keys *http.Client) (*auth.Verifier, error) {
-	v, err := auth.NewVerifier(auth.Config{IssuerBase: cfg.IssuerBase(), HTTPClient: keys}, tenants)
+	v, err := auth.NewVerifier(auth.Config{IssuerBase: cfg.IssuerBase(), HTTPClient: keys, Logger: cfg.Logger}, tenants)
 	if err != nil {
 		return nil, fmt.Errorf("control: verifier: %w", err)
 	}

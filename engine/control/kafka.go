@@ -90,6 +90,7 @@ func (p *Plane) registerKafkaMetrics(r prometheus.Registerer) {
 	c("pushgate_kafka_decode_errors_total", "Malformed records skipped.", func() float64 { return float64(st.DecodeErrors.Load()) })
 	c("pushgate_kafka_fetch_errors_total", "Failed fetch and metadata requests.", func() float64 { return float64(st.FetchErrors.Load()) })
 	c("pushgate_kafka_reconnects_total", "Partition readers re-positioned after a fetch error.", func() float64 { return float64(st.Reconnects.Load()) })
+	c("pushgate_kafka_duplicates_dropped_total", "Records dropped as a retried publish (an Idempotency-Key met earlier in the topic).", func() float64 { return float64(st.Duplicates.Load()) })
 	c("pushgate_kafka_offset_gaps_total", "Offsets skipped by the broker (retention, compaction, transaction markers).", func() float64 { return float64(st.Gaps.Load()) })
 	metrics.Gauge(r, "pushgate_kafka_last_event_age_seconds", "Seconds since the last event was handed to the hub.", st.SecondsSinceLastEvent)
 	r.MustRegister(lagCollector{st})

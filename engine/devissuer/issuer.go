@@ -48,6 +48,8 @@ type Issuer struct {
 type issuerFile struct {
 	IssuerBase string `json:"issuerBase"`
 	KID        string `json:"kid"`
+	// KeyFile is the key's path when it is not <dataDir>/dev-signing-key.pem (--dev-signing-key).
+	KeyFile string `json:"keyFile,omitempty"`
 }
 
 // Open prepares the development issuer for a server: it creates dataDir (0700) if needed, creates
@@ -55,6 +57,15 @@ type issuerFile struct {
 // afterwards, and (re)writes <dataDir>/dev-issuer.json with issuerBase and the key id. issuerBase
 // is e.g. "http://127.0.0.1:8080/auth" (a trailing "/" is removed).
 func Open(dataDir, issuerBase string) (*Issuer, error) {
+	return OpenShared(dataDir, issuerBase, "")
+}
+
+// OpenShared is Open with the signing key kept in keyFile (empty: <dataDir>/dev-signing-key.pem),
+// e.g. one file every instance of a fleet reads (a Kubernetes Secret, a shared volume), so a token
+// minted against one instance is accepted by all. A missing keyFile is created without ever
+// replacing one another instance created at the same moment (link, not rename), so instances
+// started together still end up with one key.
+func OpenShared(dataDir, issuerBase, keyFile string) (*Issuer, error) {
 	issuerBase = strings.TrimRight(issuerBase, "/")
 	if issuerBase == "" {
 		return nil, errors.New("devissuer: issuer base is required")
@@ -63,10 +74,18 @@ func Open(dataDir, issuerBase string) (*Issuer, error) {
 		return nil, fmt.Errorf("devissuer: create data dir: %w", err)
 	}
 	keyPath := filepath.Join(dataDir, KeyFile)
+	if keyFile != "" {
+		keyPath = keyFile
+	}
 	key, err := readKey(keyPath)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		key, err = createKey(keyPath)
+		if errors.Is(err, fs.ErrExist) { // another instance created it first: use theirs
+			key, err = readKey(keyPath)
+		}
+	case err == nil && keyFile != "":
+		// a shared file is the operator's (often a read-only Secret mount): never chmod it
 	case err == nil:
 		if cerr := os.Chmod(keyPath, 0o600); cerr != nil { // keep the key private
 			err = fmt.Errorf("devissuer: %w", cerr)
@@ -76,7 +95,7 @@ func Open(dataDir, issuerBase string) (*Issuer, error) {
 		return nil, err
 	}
 	iss := &Issuer{issuerBase: issuerBase, kid: keyID(&key.PublicKey), key: key}
-	b, err := json.MarshalIndent(issuerFile{IssuerBase: issuerBase, KID: iss.kid}, "", "  ")
+	b, err := json.MarshalIndent(issuerFile{IssuerBase: issuerBase, KID: iss.kid, KeyFile: keyFile}, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("devissuer: encode issuer file: %w", err)
 	}
@@ -100,7 +119,11 @@ func Load(dataDir string) (*Issuer, error) {
 	if f.IssuerBase == "" {
 		return nil, fmt.Errorf("devissuer: %s has no issuerBase", IssuerFile)
 	}
-	key, err := readKey(filepath.Join(dataDir, KeyFile))
+	keyPath := filepath.Join(dataDir, KeyFile)
+	if f.KeyFile != "" {
+		keyPath = f.KeyFile
+	}
+	key, err := readKey(keyPath)
 	if err != nil {
 		return nil, err
 	}
@@ -149,10 +172,39 @@ func createKey(path string) (*rsa.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devissuer: encode key: %w", err)
 	}
-	if err := writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := writeFileExclusive(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, err
 	}
 	return k, nil
+}
+
+// writeFileExclusive writes a complete file at path unless one exists (then an error wrapping
+// fs.ErrExist): written aside and hard-linked into place, so a reader never sees half a key and
+// two instances creating the key at once keep the first one.
+func writeFileExclusive(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".new-*")
+	if err != nil {
+		return fmt.Errorf("devissuer: write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Link(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("devissuer: create %s: %w", path, err)
+	}
+	return nil
 }
 
 // writeFileAtomic writes via a temporary file in the same directory and renames it into place.

@@ -237,3 +237,44 @@ func TestRealmForTenantName(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedKeyFile: instances started together on one --dev-signing-key file end up with one
+// key (the first creator's; nobody replaces it), so a token minted by any verifies on all, and
+// `pushgate token` (Load) finds the shared file through the issuer file.
+func TestSharedKeyFile(t *testing.T) {
+	shared := filepath.Join(t.TempDir(), "fleet-key.pem")
+	const n = 4
+	issuers := make([]*Issuer, n)
+	errs := make(chan error, n)
+	for i := range issuers {
+		go func() {
+			var err error
+			issuers[i], err = OpenShared(filepath.Join(t.TempDir(), "data"), "http://lb.example/auth", shared)
+			errs <- err
+		}()
+	}
+	for range issuers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, iss := range issuers {
+		if iss.KID() != issuers[0].KID() {
+			t.Fatalf("instance %d has key %s, instance 0 %s: the fleet does not share one key", i, iss.KID(), issuers[0].KID())
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := OpenShared(dir, "http://lb.example/auth", shared); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, KeyFile)); !os.IsNotExist(err) {
+		t.Fatalf("a key was written into the data dir too (%v)", err)
+	}
+	loaded, err := Load(dir)
+	if err != nil || loaded.KID() != issuers[0].KID() {
+		t.Fatalf("Load with a shared key: %v, %v", loaded, err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(filepath.Dir(shared), ".*.new-*")); len(m) != 0 {
+		t.Fatalf("temporary key files left behind: %v", m)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pushgate/pushgate/engine/dedupe"
 )
 
 var (
@@ -37,6 +39,8 @@ type Bus struct {
 	seq    uint64
 	closed bool
 	queue  chan *Event
+	// seen holds the idempotency keys published lately, with the id each one got.
+	seen *dedupe.Window
 
 	fn         atomic.Pointer[func(*Event)]
 	subscribed chan struct{}
@@ -58,6 +62,7 @@ func NewBus(cfg BusConfig) *Bus {
 	b := &Bus{
 		epochPrefix: strconv.FormatInt(cfg.Epoch, 10) + "-",
 		queue:       make(chan *Event, cfg.QueueSize),
+		seen:        dedupe.New(0, 0),
 		subscribed:  make(chan struct{}),
 		stop:        make(chan struct{}),
 		done:        make(chan struct{}),
@@ -76,7 +81,11 @@ func (b *Bus) Subscribe(fn func(*Event)) {
 	b.subOnce.Do(func() { close(b.subscribed) })
 }
 
-// Publish assigns ev.ID = "<epoch>-<seq>" and enqueues ev. It never blocks: a full queue returns
+// IdempotencyScope is the dedupe key of a publish: one tenant's keys never collide with another's.
+func IdempotencyScope(tenantURN, key string) string { return tenantURN + "\x00" + key }
+
+// Publish assigns ev.ID = "<epoch>-<seq>" and enqueues ev. An ev.IdempotencyKey the bus saw within
+// the dedupe window (engine/dedupe) is not enqueued again: Publish returns the first one's id. It never blocks: a full queue returns
 // ErrOverloaded (and consumes no sequence number), a closed bus ErrClosed.
 func (b *Bus) Publish(ev *Event) (string, error) {
 	b.mu.Lock()
@@ -85,6 +94,13 @@ func (b *Bus) Publish(ev *Event) (string, error) {
 		return "", ErrClosed
 	}
 	id := b.epochPrefix + strconv.FormatUint(b.seq+1, 10)
+	var key string
+	if ev.IdempotencyKey != "" {
+		key = IdempotencyScope(ev.TenantID, ev.IdempotencyKey)
+		if first, repeat := b.seen.First(key, id, time.Now()); repeat {
+			return first, nil // a retried publish: delivered once, answered with the first id
+		}
+	}
 	ev.ID = id
 	select {
 	case b.queue <- ev:
@@ -92,6 +108,9 @@ func (b *Bus) Publish(ev *Event) (string, error) {
 		return id, nil
 	default:
 		ev.ID = ""
+		if key != "" {
+			b.seen.Forget(key) // not published: a retry must go through
+		}
 		return "", ErrOverloaded
 	}
 }

@@ -26,4 +26,8 @@
 // one dispatcher goroutine hands events, in id order, to the single subscriber. A full queue fails
 // fast with ErrOverloaded (the REST layer answers 503 with Retry-After) instead of blocking publishers.
 // The subscriber runs on the dispatcher goroutine and must not call Publish or Close.
+//
+// An event with an IdempotencyKey that the bus published within its engine/dedupe window (same
+// tenant, IdempotencyScope) is not published again: Publish returns the first one's id, so a
+// publisher's retry after a lost answer is delivered once.
 package source

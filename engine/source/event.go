@@ -22,6 +22,9 @@ type Event struct {
 	// ("correlationId" and "context" omitted when absent). Streams without a map deliver exactly
 	// these bytes; map paths and criteria are resolved against them.
 	JSON []byte
+	// IdempotencyKey is the publisher's Idempotency-Key ("" = none): a second event of the same
+	// tenant with the same key within the dedupe window (engine/dedupe) is dropped by the source.
+	IdempotencyKey string
 	// Backlog marks an event published before this process started, passed on only to fill its
 	// replay history (a new --workers process): it is recorded, never delivered live.
 	Backlog bool

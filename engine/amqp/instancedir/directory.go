@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sort"
 	"sync"
@@ -46,6 +47,8 @@ type Directory struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
+	started time.Time // this incarnation's start: Joined ignores older announcements of its id
+
 	mu    sync.RWMutex // leaf
 	peers map[string]peer
 }
@@ -82,7 +85,7 @@ func New(cfg Config) (*Directory, error) {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Directory{cfg: cfg, pub: pub, consumer: c, log: log, ctx: ctx, cancel: cancel, peers: map[string]peer{}}, nil
+	return &Directory{cfg: cfg, pub: pub, consumer: c, log: log, ctx: ctx, cancel: cancel, started: time.Now(), peers: map[string]peer{}}, nil
 }
 
 // Start begins the announcements and the reader.
@@ -115,6 +118,22 @@ func (d *Directory) Live() []Instance {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// Joined reports nil once this instance has read its own announcement (of this incarnation) back
+// from the broker and while it stays alive there: only then can the other instances find it and
+// forward its sessions, so readiness waits for it (as kafka.Directory.Joined).
+func (d *Directory) Joined() error {
+	d.mu.RLock()
+	p, ok := d.peers[d.cfg.Self.ID]
+	d.mu.RUnlock()
+	switch {
+	case !ok || p.Heartbeat.Before(d.started):
+		return fmt.Errorf("instancedir: instance %s has not joined the instance directory yet (its announcement is not read back from %s)", d.cfg.Self.ID, Exchange)
+	case !d.alive(p):
+		return fmt.Errorf("instancedir: instance %s left the instance directory: no announcement of its own read back for %s", d.cfg.Self.ID, time.Since(p.seen).Round(time.Second))
+	}
+	return nil
 }
 
 func (d *Directory) alive(p peer) bool {

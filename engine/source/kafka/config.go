@@ -72,6 +72,10 @@ type Config struct {
 	MaxRangeReaders int
 	// RangeTimeout bounds one ReadRange call. Zero means 10s.
 	RangeTimeout time.Duration
+	// Clustered is set when this process is one of several instances (--cluster-listen) and so
+	// announces itself on the config topic; unset, ConfigSync warns once when it reads another
+	// instance's live announcement (its sessions cannot be forwarded to or from this one).
+	Clustered bool
 }
 
 func (c *Config) applyDefaults() {

@@ -46,7 +46,11 @@ type ConfigSync struct {
 
 	ready     chan struct{}
 	readyOnce sync.Once
-	lastErr   atomic.Pointer[error]
+	// unclustered is set once the "peers but no --cluster-listen" WARN is out.
+	unclustered atomic.Bool
+	// health logs the config topic's outages once each (start, every OutageLogInterval, end).
+	health  *brokerOutage
+	lastErr atomic.Pointer[error]
 
 	mu      sync.Mutex       // serialises applies; guards seen, targets and repairs
 	seen    map[string]int64 // topic key -> config revision or webhook version (0 for tenants)
@@ -72,8 +76,9 @@ func NewConfigSync(cfg Config) (*ConfigSync, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &ConfigSync{
 		cfg: cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Logger, time.Second),
-		tl:  &topicLog{log: cfg.Logger, interval: TopicLogInterval},
-		ctx: ctx, cancel: cancel, ready: make(chan struct{}),
+		tl:     &topicLog{log: cfg.Logger, interval: TopicLogInterval},
+		health: newOutage(cfg.Logger, "reading topic "+cfg.ConfigTopic),
+		ctx:    ctx, cancel: cancel, ready: make(chan struct{}),
 		seen: map[string]int64{}, targets: map[int]int64{}, repairs: map[string]store.Record{},
 		writer: &kafkago.Writer{
 			Addr:         kafkago.TCP(cfg.Brokers...),
@@ -183,7 +188,7 @@ func (c *ConfigSync) run(a Applier) {
 		ps := c.stats.part(p)
 		ps.hwm.Store(b.last)
 		r := &partReader{cfg: &c.cfg, cn: c.cn, topic: c.cfg.ConfigTopic, part: p, next: b.first,
-			stats: c.stats, ps: ps, rl: c.rl, handle: func(_ context.Context, m *kafkago.Message) bool {
+			stats: c.stats, ps: ps, rl: c.rl, health: c.health, handle: func(_ context.Context, m *kafkago.Message) bool {
 				c.apply(a, m)
 				return true
 			}}
@@ -205,6 +210,9 @@ func (c *ConfigSync) apply(a Applier, m *kafkago.Message) {
 		c.mu.Unlock()
 		c.checkCaughtUp(a)
 	}()
+	if m.Value != nil && IsInstanceKey(m.Key) && !c.cfg.Clustered {
+		c.warnUnclustered(m.Value)
+	}
 	if m.Value == nil || IsInstanceKey(m.Key) {
 		return // tombstone, or an instance announcement (instances.go, read by a Directory)
 	}
@@ -337,4 +345,27 @@ func (c *ConfigSync) repairLoop() {
 			c.cfg.Logger.Info("kafka: republished the winning webhook state", "key", truncate(r.Key, 120))
 		}
 	}
+}
+
+// warnUnclustered says, once, that other instances announce themselves on the config topic (they
+// run with --cluster-listen) while this one does not: behind a balancer without affinity their
+// clients' requests for this instance's sessions, and this instance's for theirs, cannot be
+// forwarded, so Socket.IO polling fails ("Session ID unknown", socket.io-client's "xhr poll
+// error") and upgrades are refused.
+func (c *ConfigSync) warnUnclustered(value []byte) {
+	var in Instance
+	if json.Unmarshal(value, &in) != nil || in.Heartbeat.IsZero() {
+		return
+	}
+	iv := in.Interval
+	if iv <= 0 {
+		iv = 5 * time.Second
+	}
+	if time.Since(in.Heartbeat) > 3*iv+time.Second || c.unclustered.Swap(true) {
+		return // an old announcement, or said already
+	}
+	c.cfg.Logger.Warn("cluster: other pushgate instances share this Kafka config topic in many-instances mode, but this one runs without --cluster-listen: "+
+		"behind a balancer without affinity, Socket.IO polling requests for this instance's sessions that land elsewhere (and theirs that land here) cannot be forwarded, "+
+		"so clients fail with \"Session ID unknown\" (socket.io-client: xhr poll error); give every instance --cluster-listen, --cluster-secret and --cluster-advertise (README \"Many instances\")",
+		"peer", in.ID, "peer_address", in.Addr, "topic", c.cfg.ConfigTopic)
 }

@@ -47,7 +47,13 @@
 // and ≈1 s after a 10 s fetch hang.
 //
 // Ready is ErrNotConnected until the first metadata answer, then nil as long as, within
-// ReadyWindow, a record was fetched or the metadata check found every partition caught up.
+// ReadyWindow, a record was fetched or the metadata check found every partition caught up — and
+// not while an outage is open: the first failed fetch, metadata request or publish opens one
+// (Ready fails at once, with the reason), a fetched record, a successful publish or a metadata
+// answer with no failure in the last BackoffMax + 2×MaxWait closes it (outage.go). Each outage is
+// logged at its start ("source lost", WARN), every OutageLogInterval while it lasts, and at its end
+// ("source recovered", with its length), by the Source, the ConfigSync reader and the Group alike,
+// instead of a line per failed request.
 //
 // # Competing consumers (Group)
 //
@@ -93,6 +99,12 @@
 // (*Source).Publish implements source.Publisher: it writes ev.JSON keyed by ev.TenantID
 // (murmur2 partitioner, as the Java client) and waits for acks=all. It returns id "": the real id
 // is the position assigned when the record is consumed back, on every instance alike.
+//
+// An ev.IdempotencyKey travels in the record header IdempotencyHeader. Every reader (the Source,
+// ReadRange, the Group) keeps an engine/dedupe window over the records it reads and drops one
+// whose tenant and key it met at an earlier position within the window (counted in
+// Stats.Duplicates): a publisher's retry after a lost answer is written twice and delivered once,
+// by every instance alike, since a tenant's records share a partition (idempotency.go).
 //
 // # Configuration (ConfigSync)
 //

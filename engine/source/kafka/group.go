@@ -11,6 +11,8 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 
 	"github.com/pushgate/pushgate/engine/source"
+
+	"github.com/pushgate/pushgate/engine/dedupe"
 )
 
 // Defaults of GroupConfig.
@@ -71,6 +73,11 @@ type Group struct {
 	stats *GroupStats
 	rl    *rateLog
 	tl    *topicLog
+	seen  *dedupe.Window // idempotency keys over the records of the partitions this member owned
+	// health logs the group's outages once each (start, every OutageLogInterval, end).
+	health *brokerOutage
+	// unclusteredWarned is set once the "several instances, no --cluster-listen" WARN is out.
+	unclusteredWarned atomic.Bool
 
 	ctx    context.Context // ended by Close
 	cancel context.CancelFunc
@@ -111,6 +118,8 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 		stats:  &GroupStats{Stats: newStats(), committed: map[int]int64{}},
 		rl:     newRateLog(cfg.Logger, time.Second),
 		tl:     &topicLog{log: cfg.Logger, interval: TopicLogInterval},
+		seen:   dedupe.New(0, 0),
+		health: newOutage(cfg.Logger, "webhook consumer group "+cfg.Group+" on topic "+cfg.Topic),
 		ctx:    ctx,
 		cancel: cancel,
 		done:   make(chan struct{}),
@@ -199,6 +208,7 @@ func (g *Group) waitTopic(ctx context.Context) bool {
 			g.tl.resolved(g.cfg.Topic)
 			g.lastErr.Store(nil)
 			g.topicOK.Store(true)
+			g.health.ok()
 			return true
 		}
 		if ctx.Err() != nil {
@@ -221,7 +231,7 @@ func (g *Group) waitTopic(ctx context.Context) bool {
 
 func (g *Group) fail(cause string, err error) {
 	g.lastErr.Store(&err)
-	g.rl.warn(cause, "kafka: group request failed, retrying", "group", g.cfg.Group, "topic", g.cfg.Topic, "error", err)
+	g.health.fail(cause, err)
 }
 
 // Ready reports nil while the instance is a member of the group with an assignment (possibly

@@ -491,3 +491,31 @@ func TestGroupReadyWaitsForTheEventsTopic(t *testing.T) {
 		t.Errorf("owns %v", parts)
 	}
 }
+
+// TestGroupWarnsOfUnclusteredFleet: several members in the webhook group are instances of one
+// fleet; each that runs without --cluster-listen says once why its Socket.IO clients cannot
+// connect through a balancer without affinity. A clustered member says nothing.
+func TestGroupWarnsOfUnclusteredFleet(t *testing.T) {
+	k := groupCluster(t, false)
+	var alone, member logCapture
+	cfgA := groupTestConfig(k, "fleet")
+	cfgA.Logger = alone.logger()
+	cfgB := groupTestConfig(k, "fleet")
+	cfgB.Logger, cfgB.Clustered = member.logger(), true
+	noop := func([]*source.Event) error { return nil }
+	ga := runGroup(t, cfgA, nil, noop)
+	gb := runGroup(t, cfgB, nil, noop)
+	waitShared(t, ga, gb)
+	checkFor(t, 10*time.Second, func() error {
+		if len(alone.lines("without --cluster-listen")) == 0 {
+			return fmt.Errorf("no warning")
+		}
+		return nil
+	})
+	if l := alone.lines("level=WARN", "2 pushgate instances", "Session ID unknown", "group=fleet"); len(l) != 1 {
+		t.Errorf("%d warnings, want 1:\n%s", len(l), alone.String())
+	}
+	if l := member.lines("without --cluster-listen"); len(l) != 0 {
+		t.Errorf("a clustered member warned: %q", l)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +126,10 @@ func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle fun
 	g.lastErr.Store(nil)
 	g.joined.Store(true)
 	g.inGen.Store(true)
+	g.health.ok()
+	if !g.cfg.Clustered && !g.unclusteredWarned.Load() {
+		go g.warnUnclustered(ctx)
+	}
 	if len(assigned) == 0 {
 		<-ctx.Done()
 		return
@@ -136,6 +141,10 @@ func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle fun
 	push := func(ctx context.Context, m *kafkago.Message) bool {
 		g.stats.Records.Add(1)
 		ev := g.cfg.decodeOrSkip(g.stats.Stats, g.rl, m.Partition, m.Offset, m.Value)
+		if ev != nil && repeatRecord(g.seen, ev, m.Headers, m.Partition, m.Offset, m.Time) {
+			g.stats.Duplicates.Add(1)
+			ev = nil // a retried publish: its webhooks went out for the first record
+		}
 		if ev != nil {
 			ev.ID = RecordID(m.Partition, m.Offset)
 		}
@@ -150,7 +159,7 @@ func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle fun
 		ps := g.stats.part(p)
 		ps.hwm.Store(at)
 		r := &partReader{cfg: &g.cfg.Config, cn: g.cn, topic: g.cfg.Topic, part: p, next: at, stats: g.stats.Stats,
-			ps: ps, rl: g.rl, handle: push}
+			ps: ps, rl: g.rl, health: g.health, handle: push}
 		wg.Add(1)
 		go func() { defer wg.Done(); r.run(rctx) }()
 	}
@@ -346,4 +355,28 @@ func generationOver(err error) bool {
 	return errors.Is(err, kafkago.RebalanceInProgress) || errors.Is(err, kafkago.IllegalGeneration) ||
 		errors.Is(err, kafkago.UnknownMemberId) || errors.Is(err, kafkago.NotCoordinatorForGroup) ||
 		errors.Is(err, kafkago.GroupCoordinatorNotAvailable)
+}
+
+// warnUnclustered says, once, that other pushgate processes are members of this webhook group —
+// instances of one fleet, all reading this topic — while this one runs without --cluster-listen:
+// behind a balancer without affinity their Socket.IO polling requests land on instances that do
+// not hold the session and cannot forward it. Each generation (a member joining or leaving starts
+// one) asks the broker for the members until the warning is out.
+func (g *Group) warnUnclustered(ctx context.Context) {
+	resp, err := g.cn.client.DescribeGroups(ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{g.cfg.Group}})
+	if err != nil || len(resp.Groups) != 1 || len(resp.Groups[0].Members) < 2 {
+		return // cannot tell, or alone: ask again at the next generation
+	}
+	if g.unclusteredWarned.Swap(true) {
+		return
+	}
+	var hosts []string
+	for _, m := range resp.Groups[0].Members {
+		hosts = append(hosts, m.ClientHost)
+	}
+	g.cfg.Logger.Warn("cluster: "+strconv.Itoa(len(hosts))+" pushgate instances read this Kafka topic (members of the webhook group), and this one runs without --cluster-listen: "+
+		"behind a balancer without affinity, a Socket.IO polling request or upgrade that lands on another instance than the one holding its session cannot be forwarded, "+
+		"so clients fail with \"Session ID unknown\" (socket.io-client: xhr poll error) and never connect; give every instance --cluster-listen, --cluster-secret and "+
+		"--cluster-advertise (README \"Many instances\"), or keep each client on one instance (balancer affinity)",
+		"group", g.cfg.Group, "members", hosts)
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -287,4 +288,39 @@ func waitStarted(t testing.TB, s *Source, parts int) {
 		}
 		return nil
 	})
+}
+
+// logCapture is a slog.Logger writing text lines into a buffer safe for concurrent use.
+type logCapture struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (c *logCapture) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.Write(p)
+}
+
+func (c *logCapture) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.buf.String()
+}
+
+func (c *logCapture) logger() *slog.Logger { return slog.New(slog.NewTextHandler(c, nil)) }
+
+// lines returns the captured lines containing every one of parts.
+func (c *logCapture) lines(parts ...string) []string {
+	var out []string
+next:
+	for _, l := range strings.Split(c.String(), "\n") {
+		for _, p := range parts {
+			if !strings.Contains(l, p) {
+				continue next
+			}
+		}
+		out = append(out, l)
+	}
+	return out
 }

@@ -62,8 +62,14 @@ type Directory struct {
 	wg     sync.WaitGroup
 	now    func() time.Time
 
+	// started is when this incarnation began: a record of its own id written before (by the
+	// process it replaces, restarted with the same --instance-id) does not count as joined.
+	started time.Time
+
 	mu    sync.RWMutex
 	peers map[string]peer
+	// live are the peers last reported alive (joined logged, left not yet); guarded by mu.
+	live map[string]string // id -> address
 }
 
 type peer struct {
@@ -89,8 +95,9 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Directory{
-		cfg: cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Kafka.Logger, 5*time.Second),
-		ctx: ctx, cancel: cancel, now: time.Now, peers: map[string]peer{},
+		started: time.Now().Round(0),
+		cfg:     cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Kafka.Logger, 5*time.Second),
+		ctx: ctx, cancel: cancel, now: time.Now, peers: map[string]peer{}, live: map[string]string{},
 		writer: &kafkago.Writer{
 			Addr:         kafkago.TCP(cfg.Kafka.Brokers...),
 			Topic:        cfg.Kafka.ConfigTopic,
@@ -137,6 +144,69 @@ func (d *Directory) Live() []Instance {
 	return out
 }
 
+// Joined reports nil once this instance has read its own heartbeat back from the config topic and
+// while it stays alive there: only then can the other instances find it (forward its sessions),
+// so readiness waits for it.
+func (d *Directory) Joined() error {
+	d.mu.RLock()
+	p, ok := d.peers[d.cfg.Self.ID]
+	d.mu.RUnlock()
+	switch {
+	case !ok || p.Heartbeat.Before(d.started):
+		return fmt.Errorf("kafka: instance %s has not joined the instance directory yet (its heartbeat is not read back from %s)", d.cfg.Self.ID, d.cfg.Kafka.ConfigTopic)
+	case !d.alive(p):
+		return fmt.Errorf("kafka: instance %s left the instance directory: no heartbeat of its own read back from %s for %s", d.cfg.Self.ID, d.cfg.Kafka.ConfigTopic, d.now().Sub(p.seen).Round(time.Second))
+	}
+	return nil
+}
+
+// sweep logs the peers that joined (alive, not yet reported) and those whose heartbeats stopped
+// (reported, no longer alive); reason explains a departure seen as a record (a tombstone).
+func (d *Directory) sweep() {
+	type change struct{ id, addr, reason string }
+	var joined, left []change
+	d.mu.Lock()
+	for id, p := range d.peers {
+		if _, ok := d.live[id]; !ok && d.alive(p) && (id != d.cfg.Self.ID || !p.Heartbeat.Before(d.started)) {
+			d.live[id] = p.Addr
+			joined = append(joined, change{id: id, addr: p.Addr})
+		}
+	}
+	for id, addr := range d.live {
+		p, ok := d.peers[id]
+		switch {
+		case !ok:
+			delete(d.live, id)
+			left = append(left, change{id, addr, "withdrew (graceful stop)"})
+		case !d.alive(p):
+			delete(d.live, id)
+			left = append(left, change{id, addr, fmt.Sprintf("no heartbeat for %s (%d missed: crashed, killed or cut off)", d.now().Sub(p.seen).Round(time.Second), d.cfg.Missed)})
+		}
+	}
+	n := 0
+	for _, p := range d.peers {
+		if d.alive(p) {
+			n++
+		}
+	}
+	d.mu.Unlock()
+	log := d.cfg.Kafka.Logger
+	for _, c := range joined {
+		if c.id == d.cfg.Self.ID {
+			log.Info("cluster: this instance joined the instance directory", "id", c.id, "address", c.addr, "instances", n)
+			continue
+		}
+		log.Info("cluster: peer joined", "id", c.id, "address", c.addr, "instances", n)
+	}
+	for _, c := range left {
+		if c.id == d.cfg.Self.ID {
+			log.Warn("cluster: this instance dropped out of the instance directory", "id", c.id, "reason", c.reason, "instances", n)
+			continue
+		}
+		log.Warn("cluster: peer left", "id", c.id, "address", c.addr, "reason", c.reason, "instances", n)
+	}
+}
+
 func (d *Directory) alive(p peer) bool {
 	iv := p.Interval
 	if iv <= 0 {
@@ -174,6 +244,7 @@ func (d *Directory) announce() {
 		if err != nil && d.ctx.Err() == nil {
 			d.rl.warn("heartbeat", "kafka: instance heartbeat not written, retrying", "topic", d.cfg.Kafka.ConfigTopic, "error", err)
 		}
+		d.sweep()
 		select {
 		case <-d.ctx.Done():
 			return
@@ -204,6 +275,7 @@ func (d *Directory) read() {
 		r := &partReader{cfg: &d.cfg.Kafka, cn: d.cn, topic: d.cfg.Kafka.ConfigTopic, part: p, next: b.first,
 			stats: d.stats, ps: d.stats.part(p), rl: d.rl, handle: func(_ context.Context, m *kafkago.Message) bool {
 				d.apply(m.Key, m.Value)
+				d.sweep()
 				return true
 			}}
 		wg.Add(1)

@@ -10,6 +10,7 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 
+	"github.com/pushgate/pushgate/engine/dedupe"
 	"github.com/pushgate/pushgate/engine/source"
 )
 
@@ -92,6 +93,7 @@ func (s *Source) ReadRange(ctx context.Context, from, to Position, fn func(*sour
 // readPartition fetches [lo, hi) of partition p and hands every valid event to deliver.
 func (s *Source) readPartition(ctx context.Context, p int, lo, hi int64, deliver func(int64, *source.Event)) error {
 	off := lo
+	var inRange *dedupe.Window // idempotency keys met in this range, made at the first one
 	for empty := 0; off < hi; {
 		resp, err := s.cn.client.Fetch(ctx, &kafkago.FetchRequest{
 			Topic: s.cfg.Topic, Partition: p, Offset: off,
@@ -129,6 +131,18 @@ func (s *Source) readPartition(ctx context.Context, p int, lo, hi int64, deliver
 			ev := s.cfg.decodeOrSkip(s.stats, s.rl, p, rec.Offset, value)
 			if ev == nil {
 				continue
+			}
+			if k := idempotencyKey(rec.Headers); k != "" {
+				// A repeat of a record the live reader met earlier, or of one earlier in this range.
+				if first, ok := s.seen.Lookup(source.IdempotencyScope(ev.TenantID, k)); ok && first != position(p, rec.Offset) {
+					continue
+				}
+				if inRange == nil {
+					inRange = dedupe.New(0, 0)
+				}
+				if repeatRecord(inRange, ev, rec.Headers, p, rec.Offset, rec.Time) {
+					continue
+				}
 			}
 			deliver(rec.Offset, ev)
 		}

@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	kafkago "github.com/segmentio/kafka-go"
@@ -12,14 +13,17 @@ import (
 // re-seeked to the next offset tracked here, so the records handed to handle are exactly the
 // partition's records from the start offset on, in order, each once.
 type partReader struct {
-	cfg    *Config
-	cn     *conns
-	topic  string
-	part   int
-	next   int64
-	stats  *Stats
-	ps     *partStats
-	rl     *rateLog
+	cfg   *Config
+	cn    *conns
+	topic string
+	part  int
+	next  int64
+	stats *Stats
+	ps    *partStats
+	rl    *rateLog
+	// health, when set, takes the fetch errors (the start of an outage logged at once, its
+	// continuation rate-limited) and the fetched records (its end) instead of rl.
+	health *brokerOutage
 	handle func(ctx context.Context, m *kafkago.Message) bool // false: stop (ctx ended)
 }
 
@@ -53,8 +57,12 @@ func (r *partReader) run(ctx context.Context) {
 			}
 			errs++
 			r.stats.FetchErrors.Add(1)
-			r.rl.warn("fetch", "kafka: fetch failed, retrying", "topic", r.topic, "partition", r.part,
-				"offset", r.next, "error", err)
+			if r.health != nil {
+				r.health.fail("fetch", fmt.Errorf("partition %d at offset %d: %w", r.part, r.next, err))
+			} else {
+				r.rl.warn("fetch", "kafka: fetch failed, retrying", "topic", r.topic, "partition", r.part,
+					"offset", r.next, "error", err)
+			}
 			if !sleepCtx(ctx, backoff(errs, r.cfg.BackoffMax)) {
 				return
 			}
@@ -66,6 +74,9 @@ func (r *partReader) run(ctx context.Context) {
 			continue
 		}
 		errs = 0
+		if r.health != nil {
+			r.health.ok()
+		}
 		if m.Offset < r.next {
 			continue // already handed over (a re-seek raced with a buffered batch)
 		}

@@ -12,6 +12,7 @@ import (
 
 	kafkago "github.com/segmentio/kafka-go"
 
+	"github.com/pushgate/pushgate/engine/dedupe"
 	"github.com/pushgate/pushgate/engine/source"
 )
 
@@ -38,6 +39,11 @@ type Source struct {
 	rl     *rateLog
 	tl     *topicLog
 	writer *kafkago.Writer
+	// reading and writing are the two halves of the source's connection: either failing makes the
+	// source not ready at once (outage.go).
+	reading, writing *brokerOutage
+	// seen is the dedupe window of idempotency keys over the records read (idempotency.go).
+	seen *dedupe.Window
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -88,6 +94,9 @@ func New(cfg Config, start Position) (*Source, error) {
 		stats:      newStats(),
 		rl:         newRateLog(cfg.Logger, time.Second),
 		tl:         &topicLog{log: cfg.Logger, interval: TopicLogInterval},
+		reading:    newOutage(cfg.Logger, "reading topic "+cfg.Topic),
+		writing:    newOutage(cfg.Logger, "writing topic "+cfg.Topic),
+		seen:       dedupe.New(0, 0),
 		ctx:        ctx,
 		cancel:     cancel,
 		queue:      make(chan item, cfg.QueueSize),
@@ -153,6 +162,12 @@ func (s *Source) Ready() error {
 		}
 		return ErrNotConnected
 	}
+	if err := s.writing.err(); err != nil { // ingest fails now: do not wait for ReadyWindow
+		return err
+	}
+	if err := s.reading.err(); err != nil { // delivery stalls now
+		return err
+	}
 	if age := time.Since(time.Unix(0, s.lastOK.Load())); age > s.cfg.ReadyWindow {
 		if e := s.lastErr.Load(); e != nil {
 			return fmt.Errorf("kafka: no progress for %s: %w", age.Round(time.Second), *e)
@@ -187,10 +202,18 @@ func (s *Source) Publish(ev *source.Event) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
 	defer cancel()
-	err := s.writer.WriteMessages(ctx, kafkago.Message{Key: []byte(ev.TenantID), Value: ev.JSON})
+	msg := kafkago.Message{Key: []byte(ev.TenantID), Value: ev.JSON}
+	if ev.IdempotencyKey != "" {
+		msg.Headers = []kafkago.Header{{Key: IdempotencyHeader, Value: []byte(ev.IdempotencyKey)}}
+	}
+	err := s.writer.WriteMessages(ctx, msg)
 	if err != nil {
+		if s.ctx.Err() == nil {
+			s.writing.fail("publish", err)
+		}
 		return "", fmt.Errorf("kafka: publish: %w", err)
 	}
+	s.writing.ok()
 	return "", nil
 }
 
@@ -256,6 +279,11 @@ func (s *Source) discover() {
 		}
 		return
 	}
+	// The brokers answer again: an outage ends here even on an idle topic (no record to fetch)
+	// and without a publish (a not-ready instance gets none through its balancer).
+	quiet := s.cfg.BackoffMax + 2*s.cfg.MaxWait // longer than a failing reader's retry period
+	s.reading.okIfQuiet(quiet)
+	s.writing.okIfQuiet(quiet)
 	caughtUp := true
 	for p, b := range offs {
 		if s.startReader(p, b.first) {
@@ -279,6 +307,10 @@ func (s *Source) discover() {
 func (s *Source) fail(cause string, err error) {
 	s.lastErr.Store(&err)
 	s.stats.FetchErrors.Add(1)
+	if s.started.Load() {
+		s.reading.fail(cause, err)
+		return
+	}
 	s.rl.warn(cause, "kafka: request failed, retrying", "topic", s.cfg.Topic, "error", err)
 }
 
@@ -292,7 +324,7 @@ func (s *Source) startReader(p int, at int64) bool {
 	s.readers[p] = true
 	ps := s.stats.part(p)
 	ps.hwm.Store(max(ps.hwm.Load(), at))
-	r := &partReader{cfg: &s.cfg, cn: s.cn, topic: s.cfg.Topic, part: p, next: at, stats: s.stats, ps: ps, rl: s.rl, handle: s.handle}
+	r := &partReader{cfg: &s.cfg, cn: s.cn, topic: s.cfg.Topic, part: p, next: at, stats: s.stats, ps: ps, rl: s.rl, health: s.reading, handle: s.handle}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -312,6 +344,10 @@ func (s *Source) handle(ctx context.Context, m *kafkago.Message) bool {
 	s.lastOK.Store(time.Now().UnixNano())
 	ev := s.cfg.decodeOrSkip(s.stats, s.rl, m.Partition, m.Offset, m.Value)
 	if ev == nil {
+		return true
+	}
+	if repeatRecord(s.seen, ev, m.Headers, m.Partition, m.Offset, m.Time) {
+		s.stats.Duplicates.Add(1)
 		return true
 	}
 	select {

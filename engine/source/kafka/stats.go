@@ -24,6 +24,8 @@ type Stats struct {
 	Reconnects atomic.Uint64
 	// Gaps counts offsets the broker skipped (retention, compaction, transaction markers).
 	Gaps atomic.Uint64
+	// Duplicates counts records dropped as repeats of an earlier record's idempotency key.
+	Duplicates atomic.Uint64
 	// LastEvent is the unix time (ns) of the last delivered event, 0 before the first.
 	LastEvent atomic.Int64
 
