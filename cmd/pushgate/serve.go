@@ -15,6 +15,7 @@ import (
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/edge"
 	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/tracing"
 )
 
 func runServe(args []string) error {
@@ -117,6 +118,21 @@ func runServe(args []string) error {
 	}
 	slog.SetDefault(logger)
 	c.Logger = logger
+	tracer, err := tracing.FromEnv(context.Background())
+	if err != nil {
+		return err
+	}
+	if tracer != nil {
+		c.Tracer = tracer
+		logger.Info("tracing on: OTLP/HTTP export configured by the OTEL_* variables")
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tracer.Shutdown(sctx); err != nil {
+				logger.Warn("tracing: spans not flushed at exit", "err", err)
+			}
+		}()
+	}
 	if *cf.listen != "" && (*workers > 1 || *workerIndex >= 0) {
 		return errors.New("--cluster-listen cannot be combined with --workers yet: run one instance per process")
 	}

@@ -149,6 +149,9 @@ func AppendEvent(dst []byte, seq uint64, ev *source.Event) []byte {
 	dst = binary.AppendVarint(dst, ev.Timestamp.Unix())
 	dst = binary.AppendUvarint(dst, uint64(ev.Timestamp.Nanosecond()))
 	dst = appendBytes(dst, ev.JSON)
+	if ev.Traceparent != "" { // a trailing field: a frame without it still parses
+		dst = appendString(dst, ev.Traceparent)
+	}
 	return endFrame(dst, at)
 }
 
@@ -278,6 +281,9 @@ func ParseEvent(p []byte) (uint64, *source.Event, error) {
 	}
 	ev.Timestamp = time.Unix(sec, int64(nsec)).UTC()
 	ev.JSON = d.bytes()
+	if d.err == nil && len(d.b) > 0 {
+		ev.Traceparent = d.string()
+	}
 	if err := d.done(); err != nil {
 		return 0, nil, err
 	}

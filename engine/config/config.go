@@ -12,6 +12,7 @@ import (
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/tracing"
 	"github.com/pushgate/pushgate/engine/webhook"
 )
 
@@ -86,6 +87,10 @@ type Config struct {
 
 	// Logger receives structured logs. Zero means slog.Default().
 	Logger *slog.Logger
+
+	// Tracer records the OpenTelemetry spans (engine/tracing, from the OTEL_* variables); nil is
+	// tracing off.
+	Tracer *tracing.Tracer
 
 	// Kafka, when set, reads events from a Kafka topic and shares tenants and stream documents
 	// through a compacted topic (docs/KAFKA.md) instead of the embedded bus.

@@ -93,7 +93,7 @@ func New(cfg config.Config, b Backend, seams Seams) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, seams: seams}
 	s.Hub = hub.New(hub.Config{
 		History: history.Config{Size: cfg.HistorySize, Age: cfg.HistoryAge},
-		Offsets: cfg.RecoveryWindow > 0, Reread: seams.Reread,
+		Offsets: cfg.RecoveryWindow > 0, Reread: seams.Reread, Tracer: cfg.Tracer,
 	}, b.Registry())
 	b.OnChange(func() { s.Hub.SetRegistry(b.Registry()) })
 	b.Subscribe(s.Hub.Publish)

@@ -13,12 +13,14 @@ import (
 	"github.com/pushgate/pushgate/engine/history"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/engine/tracing"
 )
 
 // Sink receives items: a Socket.IO socket or an SSE stream. Deliver queues the item's shared
-// bytes without blocking and returns the link to flush once the batch is queued (nil if none).
+// bytes without blocking and returns the link to flush once the batch is queued (nil if none),
+// and false when the item was dropped (the connection is closed, or too slow and now closing).
 type Sink interface {
-	Deliver(it *Item) conn.Link
+	Deliver(it *Item) (flush conn.Link, queued bool)
 	// End tells the sink its subscription ended for reason (conn.ReasonStreamDeleted,
 	// conn.ReasonPermissionRevoked); the sink closes its transport.
 	End(reason conn.CloseReason)
@@ -64,6 +66,9 @@ type Config struct {
 	// toID (ids as the source assigns them), for subscribers whose last id is older than the
 	// history.
 	Reread func(ctx context.Context, fromID, toID string, fn func(*source.Event)) error
+	// Tracer records one span per event for its matching and fan-out; nil is tracing off (no
+	// cost beyond a pointer test).
+	Tracer *tracing.Tracer
 }
 
 // Stats are the hub's counters.
@@ -160,7 +165,28 @@ func (h *Hub) record(ev *source.Event) []*Item {
 		return nil
 	}
 	h.Stats.Events.Add(1)
-	return h.route(ev, seq, "")
+	if h.cfg.Tracer == nil {
+		return h.route(ev, seq, "")
+	}
+	return h.traced(ev, seq)
+}
+
+// traced routes ev inside its fan-out span. The span ends when the last shard has delivered the
+// event's items (or at once when no stream matched).
+func (h *Hub) traced(ev *source.Event, seq uint64) []*Item {
+	span := h.cfg.Tracer.StartFanout(tracing.Event{ID: ev.ID, TenantID: ev.TenantID,
+		Namespace: ev.Namespace, Name: ev.Name, Traceparent: ev.Traceparent})
+	items := h.route(ev, seq, "")
+	if len(items) == 0 || !span.Recording() {
+		span.EndFanout(int64(len(items)), 0, 0, 0)
+		return items
+	}
+	f := &fanout{span: span, streams: int64(len(items))}
+	f.pending.Store(int32(len(h.shards)))
+	for _, it := range items {
+		it.fan = f
+	}
+	return items
 }
 
 // route projects ev for the scopes it matches (only streamKey's when non-empty).
@@ -245,7 +271,8 @@ func deliverTo(sub *Subscription, it *Item) conn.Link {
 	if !sub.Criteria.Match(it.JSON) {
 		return nil
 	}
-	return sub.Sink.Deliver(it)
+	l, _ := sub.Sink.Deliver(it)
+	return l
 }
 
 // catchUp re-reads (lastID, upTo] from the source for sub, then releases the live items that
@@ -362,21 +389,27 @@ func (h *Hub) end(sub *Subscription, reason conn.CloseReason) {
 // no lock held across the writes, no set of links to remember.
 func (sh *shard) deliverOne(it *Item) {
 	subs := sh.subscribers(it.Stream.Key())
-	var n int64
+	var c counts
 	for _, sub := range subs {
 		if it.Seq <= sub.minSeq || sub.gone.Load() || !sub.Criteria.Match(it.JSON) {
 			continue
 		}
-		n++
+		c.targeted++
 		if sub.catching.Load() && sub.hold(it) {
+			c.delivered++
 			continue
 		}
-		if l := sub.Sink.Deliver(it); l != nil {
+		l, ok := sub.Sink.Deliver(it)
+		c.count(ok)
+		if l != nil {
 			l.Flush()
 		}
 	}
 	sh.release(subs)
-	sh.hub.Stats.Deliveries.Add(n)
+	sh.hub.Stats.Deliveries.Add(c.targeted)
+	if it.fan != nil {
+		it.fan.shardDone(c)
+	}
 }
 
 // hold buffers it while sub catches up; false when the catch-up just ended (deliver now).
@@ -488,6 +521,7 @@ func (sh *shard) deliver(batch [][]*Item) {
 	}
 	var n int64
 	for _, items := range batch {
+		var c counts // one event's items: they share its fan-out span
 		for _, it := range items {
 			// The list is copied per item, like deliverOne, so no Deliver (which takes session
 			// locks and may answer a polling GET) runs under the shard lock: Subscribe and
@@ -497,15 +531,22 @@ func (sh *shard) deliver(batch [][]*Item) {
 				if it.Seq <= sub.minSeq || sub.gone.Load() || !sub.Criteria.Match(it.JSON) {
 					continue
 				}
-				n++
+				c.targeted++
 				if sub.catching.Load() && sub.hold(it) {
+					c.delivered++
 					continue
 				}
-				if l := sub.Sink.Deliver(it); l != nil {
+				l, ok := sub.Sink.Deliver(it)
+				c.count(ok)
+				if l != nil {
 					sh.dirty[l] = struct{}{}
 				}
 			}
 			sh.release(subs)
+		}
+		n += c.targeted
+		if len(items) > 0 && items[0].fan != nil {
+			items[0].fan.shardDone(c)
 		}
 	}
 	for l := range sh.dirty {

@@ -27,8 +27,8 @@ func (s *recordingSink) add(e string) {
 	s.mu.Unlock()
 }
 
-func (s *recordingSink) Deliver(*Item) conn.Link     { s.add("item"); return nil }
-func (s *recordingSink) End(reason conn.CloseReason) { s.add("end:" + string(reason)) }
+func (s *recordingSink) Deliver(*Item) (conn.Link, bool) { s.add("item"); return nil, true }
+func (s *recordingSink) End(reason conn.CloseReason)     { s.add("end:" + string(reason)) }
 
 func (s *recordingSink) events() []string {
 	s.mu.Lock()

@@ -199,7 +199,7 @@ func (n *namespace) OnDisconnect(k *transport.Socket, reason conn.CloseReason) {
 }
 
 // Deliver implements hub.Sink.
-func (m *member) Deliver(it *hub.Item) conn.Link {
+func (m *member) Deliver(it *hub.Item) (conn.Link, bool) {
 	return m.k.Deliver(it.SocketIO(m.k.Namespace))
 }
 

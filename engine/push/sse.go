@@ -211,11 +211,11 @@ type sseSink struct {
 }
 
 // Deliver implements hub.Sink.
-func (k *sseSink) Deliver(it *hub.Item) conn.Link {
+func (k *sseSink) Deliver(it *hub.Item) (conn.Link, bool) {
 	if k.link.Enqueue(it.SSE()) {
-		return k.link
+		return k.link, true
 	}
-	return nil
+	return nil, false
 }
 
 // End implements hub.Sink: an "event: close" with the reason, then the response ends.

@@ -48,6 +48,9 @@ type Incoming struct {
 	Payload json.RawMessage
 	// TenantID is the tenant reference as sent (any accepted form); "" when absent.
 	TenantID string
+	// Traceparent is the W3C trace context ("" when absent): the body's "traceparent" field, which
+	// a transport header replaces (SetTraceparent).
+	Traceparent string
 }
 
 var decodeAPI = sonic.Config{CopyString: true, ValidateString: true, CaseSensitive: true}.Froze()
@@ -60,6 +63,7 @@ type wireEvent struct {
 	Context       sonic.NoCopyRawMessage `json:"context"`
 	Payload       sonic.NoCopyRawMessage `json:"payload"`
 	TenantID      sonic.NoCopyRawMessage `json:"tenantId"`
+	Traceparent   sonic.NoCopyRawMessage `json:"traceparent"`
 }
 
 // DecodeEvent validates an ingest body. The returned Incoming does not alias body.
@@ -101,6 +105,16 @@ func DecodeEvent(body []byte) (*Incoming, error) {
 	}
 	if in.TenantID, _, err = stringField("tenantId", w.TenantID); err != nil {
 		return nil, err
+	}
+	tp, ok, err := stringField("traceparent", w.Traceparent)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		if !ValidTraceparent(tp) {
+			return nil, invalidEvent("traceparent must be a W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)")
+		}
+		in.Traceparent = tp
 	}
 	if isAbsent(w.Payload) {
 		return nil, invalidEvent("payload is required")

@@ -17,9 +17,14 @@ type Event struct {
 	Timestamp time.Time
 	// CorrelationID is optional ("" when absent).
 	CorrelationID string
+	// Traceparent is the W3C trace context the event arrived with ("" when none): the ingest
+	// request's traceparent header, the event's "traceparent" field, or the broker message's
+	// header (Kafka record header, AMQP message header). It is kept in JSON as ADSP keeps it in the
+	// item, parents the fan-out span and travels on to the webhook request.
+	Traceparent string
 	// JSON is the canonical ADSP serialisation of the whole event:
-	// {"tenantId":…,"namespace":…,"name":…,"timestamp":"2026-01-02T03:04:05.678Z","correlationId":…,"context":{…},"payload":{…}}
-	// ("correlationId" and "context" omitted when absent). Streams without a map deliver exactly
+	// {"tenantId":…,"namespace":…,"name":…,"timestamp":"2026-01-02T03:04:05.678Z","correlationId":…,"context":{…},"traceparent":…,"payload":{…}}
+	// ("correlationId", "context" and "traceparent" omitted when absent). Streams without a map deliver exactly
 	// these bytes; map paths and criteria are resolved against them.
 	JSON []byte
 	// Backlog marks an event published before this process started, passed on only to fill its

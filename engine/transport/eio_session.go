@@ -153,22 +153,26 @@ func (s *Session) SendBinary(data []byte) {
 
 // Deliver queues a shared prepared packet without flushing and returns the link to flush (nil
 // when nothing needs a flush). This is the fan-out path: the caller flushes each link once per
-// batch.
-func (s *Session) Deliver(p *Prepared) conn.Link {
+// batch. It reports false when the packet was dropped: the session is closed, or the WebSocket's
+// queue passed its cap (the connection is closing as a slow consumer).
+func (s *Session) Deliver(p *Prepared) (conn.Link, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil
+		return nil, false
 	}
 	if s.transport == transportWebSocket && s.ws != nil {
 		if !s.ws.Enqueue(p.Frame) {
-			return nil
+			return nil, false
 		}
-		return s.ws
+		return s.ws, true
 	}
 	s.bufferLocked(outPacket{rec: p.Record, frame: p.Frame})
+	if s.closed { // the buffer passed its cap: closed as a slow consumer
+		return nil, false
+	}
 	s.flushPollLocked()
-	return nil
+	return nil, true
 }
 
 func (s *Session) sendLocked(p outPacket) {

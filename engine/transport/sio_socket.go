@@ -81,8 +81,9 @@ func (k *Socket) sendPacket(t socketio.PacketType, ack int64, data []byte, attac
 	}
 }
 
-// Deliver queues a shared prepared event (fan-out) and returns the link to flush, if any.
-func (k *Socket) Deliver(p *Prepared) conn.Link {
+// Deliver queues a shared prepared event (fan-out) and returns the link to flush, if any, and
+// false when the packet was dropped (see Session.Deliver).
+func (k *Socket) Deliver(p *Prepared) (conn.Link, bool) {
 	return k.client.sess.Deliver(p)
 }
 

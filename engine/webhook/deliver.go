@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/store"
+	"github.com/pushgate/pushgate/engine/tracing"
 )
 
 // Attempt outcomes (the outcome label of pushgate_webhook_attempts_total).
@@ -321,6 +322,20 @@ func (s *Service) send(ctx context.Context, h *Hook, st *endpointState, d *deliv
 	req.Header.Set("webhook-id", d.ID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set("webhook-signature", sig)
+	span := s.cfg.Tracer.StartWebhookAttempt(tracing.Attempt{WebhookID: h.ID, DeliveryID: d.ID, URL: h.URL,
+		Traceparent: d.Traceparent, Number: d.Attempts})
+	if tp := span.Traceparent(); tp != "" {
+		req.Header.Set("traceparent", tp)
+	} else if d.Traceparent != "" {
+		req.Header.Set("traceparent", d.Traceparent)
+	}
+	r := s.post(req)
+	span.EndWebhookAttempt(r.status, r.outcome, r.err)
+	return r
+}
+
+// post sends one attempt's request and classifies the answer.
+func (s *Service) post(req *http.Request) result {
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -310,7 +310,7 @@ func (s *Source) startReader(p int, at int64) bool {
 func (s *Source) handle(ctx context.Context, m *kafkago.Message) bool {
 	s.stats.Records.Add(1)
 	s.lastOK.Store(time.Now().UnixNano())
-	ev := s.cfg.decodeOrSkip(s.stats, s.rl, m.Partition, m.Offset, m.Value)
+	ev := s.cfg.decodeOrSkip(s.stats, s.rl, m.Partition, m.Offset, m.Value, m.Headers)
 	if ev == nil {
 		return true
 	}
@@ -323,11 +323,17 @@ func (s *Source) handle(ctx context.Context, m *kafkago.Message) bool {
 }
 
 // decodeRecord turns a record value into an event: source.DecodeEvent validation plus a required
-// tenant. The Source and the Group share it, so one record becomes the same event in both.
-func (c *Config) decodeRecord(value []byte) (*source.Event, error) {
+// tenant. The Source and the Group share it, so one record becomes the same event in both. A
+// valid "traceparent" record header wins over the value's field (the producer's latest span).
+func (c *Config) decodeRecord(value []byte, headers []kafkago.Header) (*source.Event, error) {
 	in, err := source.DecodeEvent(value)
 	if err != nil {
 		return nil, err
+	}
+	for _, h := range headers {
+		if h.Key == traceparentHeader {
+			in.SetTraceparent(string(h.Value))
+		}
 	}
 	if in.TenantID == "" {
 		return nil, &source.InvalidEventError{Reason: "tenantId is required"}
@@ -346,8 +352,8 @@ func (c *Config) decodeRecord(value []byte) (*source.Event, error) {
 
 // decodeOrSkip decodes the record at (part, off) of the events topic; a malformed one is counted in
 // st.DecodeErrors, logged (rate-limited) and answered with nil, for the caller to skip.
-func (c *Config) decodeOrSkip(st *Stats, rl *rateLog, part int, off int64, value []byte) *source.Event {
-	ev, err := c.decodeRecord(value)
+func (c *Config) decodeOrSkip(st *Stats, rl *rateLog, part int, off int64, value []byte, headers []kafkago.Header) *source.Event {
+	ev, err := c.decodeRecord(value, headers)
 	if err != nil {
 		st.DecodeErrors.Add(1)
 		rl.warn("decode", "kafka: malformed record skipped", "topic", c.Topic, "partition", part,
@@ -356,6 +362,9 @@ func (c *Config) decodeOrSkip(st *Stats, rl *rateLog, part int, off int64, value
 	}
 	return ev
 }
+
+// traceparentHeader is the record header carrying the W3C trace context.
+const traceparentHeader = "traceparent"
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
