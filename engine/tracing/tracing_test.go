@@ -54,8 +54,8 @@ func TestNilTracerIsFree(t *testing.T) {
 func TestRedactURL(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://user:pw@hooks.example/path?token=x": "https://hooks.example/path",
-		"http://h.example/a#f":                      "http://h.example/a",
-		"http://h.example/a@b":                      "http://h.example/a@b",
+		"http://h.example/a#f":                       "http://h.example/a",
+		"http://h.example/a@b":                       "http://h.example/a@b",
 	} {
 		if got := redactURL(in); got != want {
 			t.Errorf("redactURL(%q) = %q, want %q", in, got, want)
