@@ -6,12 +6,13 @@
 #   make bench-compare QUICK=1    the same in < 3 min (fewer levels, 1 round), to /tmp/pushgate-bench-quick
 #   make scale-test               >= 200k connections: pushgate serve --workers N + pushload --procs N
 #   make bench-webhooks           webhook deliveries/s per core, and fan-out p99 with/without webhook load (~3 min)
+#   make bench-tracing            CPU per delivery with tracing off / on / sampled at 1 %, side by side (~4 min)
 #   make soak                     15 min steady fan-out with 1% slow consumers and connect churn: RSS/goroutine drift
 GO ?= go
 BENCH_OUT   ?= $(if $(filter 1,$(QUICK)),/tmp/pushgate-bench-quick,bench/results)
 BENCH_FLAGS ?=
 
-.PHONY: bench-build bench-node-deps bench-compare scale-test soak bench-webhooks
+.PHONY: bench-build bench-node-deps bench-compare scale-test soak bench-webhooks bench-tracing
 
 bench-build:
 	$(GO) build -o bin/pushgate ./cmd/pushgate
@@ -39,3 +40,7 @@ soak: bench-build
 ## bench-webhooks: webhook deliveries/s per core to a local receiver; fan-out p99 with no, fast and hanging webhooks (CONNS, RATE, HOOKS, HANG, DUR, ROUNDS)
 bench-webhooks: bench-build
 	bench/scripts/webhooks.sh
+
+## bench-tracing: CPU per delivery with tracing off, on and sampled at 1 %, one server each, phases interleaved (CONNS, RATE, DUR, ROUNDS)
+bench-tracing: bench-build
+	bench/scripts/tracing.sh
