@@ -18,6 +18,7 @@ import (
 	"github.com/pushgate/pushgate/engine/hub"
 	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/netserver"
+	"github.com/pushgate/pushgate/engine/operator"
 	"github.com/pushgate/pushgate/engine/push"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
@@ -83,6 +84,7 @@ func Assemble(cfg Config, routing edge.Routing) (*Server, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
+	cp.SetConnections(func(f operator.Filter) ([]operator.Connection, error) { return e.Connections(f), nil })
 	s.Control, s.Edge = cp, e
 	s.Store, s.Issuer, s.Verifier, s.Bus, s.API = cp.Store, cp.Issuer, cp.Verifier, cp.Bus, cp.API
 	s.Hub, s.Net, s.SIO, s.SSE = e.Hub, e.Net, e.SIO, e.SSE

@@ -19,6 +19,7 @@ const (
 	TypeEvent    byte = 'E' // parent → worker: one event with its link sequence number
 	TypePing     byte = 'P' // parent → worker: keep-alive
 	TypeBacklog  byte = 'B' // parent → new worker: an earlier event, for its replay history only
+	TypeOrder    byte = 'O' // parent → worker: an operator order (engine/operator JSON)
 )
 
 // MaxFrame bounds one frame (type byte and payload). Snapshots carry every tenant's document, so
@@ -152,6 +153,13 @@ func AppendEvent(dst []byte, seq uint64, ev *source.Event) []byte {
 	if ev.Traceparent != "" { // a trailing field: a frame without it still parses
 		dst = appendString(dst, ev.Traceparent)
 	}
+	return endFrame(dst, at)
+}
+
+// AppendOrder appends an ORDER frame carrying an operator order's JSON.
+func AppendOrder(dst []byte, order []byte) []byte {
+	dst, at := beginFrame(dst, TypeOrder)
+	dst = append(dst, order...)
 	return endFrame(dst, at)
 }
 

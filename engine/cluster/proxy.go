@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/pushgate/pushgate/engine/operator"
 )
 
 // Proxy is a worker's REST fallback: it relays every request that is not a push route to the
@@ -19,6 +21,8 @@ type Proxy struct {
 	// Local, when set, serves /metrics for requests that arrive over a Unix socket (the parent
 	// gathering this worker's metrics) instead of relaying them.
 	local fasthttp.RequestHandler
+	// conns, when set, answers the parent's connections listing over the Unix socket.
+	conns func(operator.Filter) []operator.Connection
 	ready func() error
 }
 
@@ -50,11 +54,25 @@ func (p *Proxy) ServeMetrics(g prometheus.Gatherer) {
 	p.local = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 }
 
+// internalConnectionsPath is where a worker answers the parent's connections listing, only over
+// its Unix socket (a request on the public port is relayed to the parent like any other).
+const internalConnectionsPath = "/pushgate-internal/connections"
+
+// ServeConnections makes the proxy answer the parent's connections listing from fn.
+func (p *Proxy) ServeConnections(fn func(operator.Filter) []operator.Connection) { p.conns = fn }
+
 // Handle is the fasthttp handler (edge.Seams.Fallback).
 func (p *Proxy) Handle(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	if p.local != nil && path == "/metrics" && ctx.RemoteAddr().Network() == "unix" {
 		p.local(ctx)
+		return
+	}
+	if p.conns != nil && path == internalConnectionsPath && ctx.RemoteAddr().Network() == "unix" {
+		q := ctx.QueryArgs()
+		b, _ := json.Marshal(p.conns(operator.Filter{TenantID: string(q.Peek("tenant")), Stream: string(q.Peek("stream")), Subject: string(q.Peek("sub"))}))
+		ctx.SetContentType("application/json")
+		ctx.SetBody(b)
 		return
 	}
 	if path == "/readyz" && p.ready != nil {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/pushgate/pushgate/engine/config"
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/devissuer"
+	"github.com/pushgate/pushgate/engine/operator"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/store"
@@ -58,6 +60,9 @@ type Plane struct {
 
 	webhookGroup *kafka.Group // Kafka mode: the consumer group feeding Webhooks
 	groupDone    chan struct{}
+
+	orders      OrderLog // operator orders (orders.go)
+	connections atomic.Pointer[func(operator.Filter) ([]operator.Connection, error)]
 
 	snap      atomic.Pointer[Snapshot]
 	rebuildMu sync.Mutex // serialises rebuilds
@@ -115,6 +120,8 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 	if p.Verifier, err = NewVerifier(cfg, p.Store, opts.KeysClient); err != nil {
 		return nil, err
 	}
+	p.orders.Logger = p.log
+	p.OnOrder(func(o *operator.Order) { operator.Apply(o, &p.Verifier.Revocations, nil, time.Now()) })
 	p.rebuild()
 	if err := p.openWebhooks(ctx); err != nil {
 		return nil, err
@@ -140,6 +147,9 @@ func NewVerifier(cfg config.Config, tenants auth.TenantResolver, keys *http.Clie
 
 func (p *Plane) openEmbedded() error {
 	st, err := store.Open(p.cfg.DataDir, storeOptions(nil))
+	if err == nil {
+		st.OnOrder(p.orders.Receive)
+	}
 	if err != nil {
 		return fmt.Errorf("control: %w", err)
 	}
@@ -160,6 +170,7 @@ func (p *Plane) newAPI() *api.API {
 		Applied: p.rebuild, Starting: kafka.StartupCheck(p.Kafka, p.kafkaSync),
 		Extra:    ConsoleRoutes(&p.cfg, p.Issuer, p.Store, p.Verifier.Verify, p.opts.Gatherer), // web console
 		Webhooks: p.Webhooks,
+		Operator: p,
 	})
 }
 

@@ -34,6 +34,9 @@ type Subscription struct {
 	Criteria  *stream.Criteria
 	Principal *auth.Principal
 	Sink      Sink
+	// Conn describes the connection for the operator routes (GET /push/v1/connections); zero
+	// fields are left out of the listing.
+	Conn ConnInfo
 	// OnStart, when set, runs under the publish lock once the subscription is registered and
 	// before any replayed or live item reaches Sink: a transport writes its acknowledgement there
 	// (SSE response head), so an event published right after the client saw it is never missed.
@@ -52,6 +55,9 @@ type Subscription struct {
 	overflow bool
 	index    int
 	gone     atomic.Bool
+	// refreshed is the principal of the latest token refresh (nil before any): a revocation
+	// naming either token ends the subscription.
+	refreshed atomic.Pointer[auth.Principal]
 }
 
 // Config tunes the hub. Zero values mean the defaults.

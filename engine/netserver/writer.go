@@ -287,3 +287,10 @@ func (p *writePoller) close() {
 		_ = unix.Close(p.epfd)
 	})
 }
+
+// QueuedBytes is the number of bytes queued for the connection and not written yet.
+func (c *Conn) QueuedBytes() int {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	return c.out.n
+}

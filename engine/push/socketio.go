@@ -107,6 +107,7 @@ func (n *namespace) Authorize(k *transport.Socket, raw []byte) error {
 	m.sub = &hub.Subscription{
 		Stream: g.stream.Key(), StreamID: g.stream.ID, Scope: g.stream.TenantID,
 		Criteria: g.criteria, Principal: g.principal, Sink: m,
+		Conn: hub.ConnInfo{ID: sess.ID, Transport: "socketio", Remote: sess.RemoteAddr, Since: time.Now(), Queued: sess.QueuedBytes},
 	}
 	if rec := n.d.recovery(); rec != nil {
 		k.PID = newPID()
@@ -289,6 +290,7 @@ func (m *member) refresh(ev *transport.Event) {
 		m.k.Ack(ev, []byte(`{"ok":false,"error":"not permitted"}`), nil)
 		return
 	}
+	m.sub.Refreshed(p)
 	m.mu.Lock()
 	m.exp = p.Expires
 	m.mu.Unlock()

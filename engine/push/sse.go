@@ -139,6 +139,7 @@ func (s *SSE) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
 	k.sub = &hub.Subscription{
 		Stream: g.stream.Key(), StreamID: g.stream.ID, Scope: g.stream.TenantID,
 		Criteria: g.criteria, Principal: g.principal, Sink: k,
+		Conn: hub.ConnInfo{ID: r.RequestID, Transport: "sse", Remote: l.RemoteAddr(), Since: time.Now(), Queued: queuedOf(l)},
 	}
 	h := append([]conn.Header{{Name: "Cache-Control", Value: "no-cache"}, {Name: "X-Accel-Buffering", Value: "no"}}, s.cfg.CORS.Headers(r.Origin)...)
 	k.sub.OnStart = func() {

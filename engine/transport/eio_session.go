@@ -566,3 +566,15 @@ func (s *Session) admitInbound() bool {
 	s.inboundTAT = tat + interval
 	return true
 }
+
+// QueuedBytes is the number of bytes queued for the client: the WebSocket's outbound queue, or
+// the polling buffer.
+func (s *Session) QueuedBytes() int {
+	s.mu.Lock()
+	ws, n := s.ws, s.bufBytes
+	s.mu.Unlock()
+	if q, ok := ws.(interface{ QueuedBytes() int }); ok && ws != nil {
+		return q.QueuedBytes()
+	}
+	return n
+}
