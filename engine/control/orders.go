@@ -41,7 +41,10 @@ func (l *OrderLog) Receive(value []byte) {
 	}
 	now := time.Now()
 	l.pruneLocked(now)
-	if o.Kind == operator.KindRevoke && now.Before(o.Until) {
+	if o.Kind == operator.KindRevoke && !now.Before(o.Until) {
+		return // ended already (an old record of the config topic): nothing to honour
+	}
+	if o.Kind == operator.KindRevoke {
 		if l.seen == nil {
 			l.seen = map[string]struct{}{}
 		}
@@ -103,4 +106,12 @@ func (p *Plane) Connections(f operator.Filter) ([]operator.Connection, error) {
 		return nil, errNoConnections
 	}
 	return (*fn)(f)
+}
+
+// InForce is the number of revocations in force that a consumer registered now would get.
+func (l *OrderLog) InForce() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pruneLocked(time.Now())
+	return len(l.active)
 }
