@@ -124,3 +124,68 @@ func TestE2EOperatorDisconnectAndRevoke(t *testing.T) {
 		t.Errorf("subject revocation: %s %s", n, a)
 	}
 }
+
+// The receipt of an event: the streams it matched, the subscribers it reached, its webhook
+// deliveries, its trace id, and for ?sub= whether that subject's connections got it.
+func TestE2EEventReceipt(t *testing.T) {
+	e := e2eStart(t, nil)
+	hook := e2eStartReceiver(t)
+	e.patch(e.demo, "", fmt.Sprintf(`{"operation":"UPDATE","update":{"webhooks":{"h":{"id":"h","name":"H","url":%q,"events":[{"namespace":"rc","name":"e"}]}}}}`, hook.URL))
+	e.stream(e.demo, "demo", "rc", `{"id":"rc","name":"RC","events":[{"namespace":"rc","name":"e"}]}`)
+	admin := e.mint("demo", roleTenantAdmin, "admin-1", time.Hour)
+	u1 := e.mint("demo", "stream-listener", "u1", time.Hour)
+	s1 := e.mustSSE("/stream/v1/streams/rc", u1)
+	c1 := e.subscribeSIO("/demo", e2eQ("stream", "rc", "criteria", `{"correlationId":"other"}`), map[string]any{"token": u1})
+	defer c1.close()
+	s2 := e.mustSSE("/stream/v1/streams/rc", e.mint("demo", "stream-listener", "u2", time.Hour))
+	const tp = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	id := e.publish(e.demo, "rc", "e", `"traceparent":"`+tp+`","correlationId":"c-1"`)
+	s1.next(t)
+	s2.next(t)
+	hook.wait(t, 1)
+
+	var r struct {
+		EventID, TenantID, Type, TraceID string
+		Streams                          []string
+		Subscribers                      struct{ Targeted, Delivered, Dropped int }
+		Webhooks                         struct{ Queued, Delivered, Dead int }
+		Instances                        []struct{ Instance string }
+		Subject                          *struct {
+			Sub         string
+			Received    bool
+			Connections []struct{ ID, Stream, Transport, At string }
+		}
+	}
+	deadline := time.Now().Add(e2eWait)
+	for {
+		st, body := e.do("GET", "/push/v1/events/"+id+"?sub=u1", admin, "", nil)
+		if st != 200 || json.Unmarshal(body, &r) != nil {
+			t.Fatalf("GET receipt: %d %s", st, body)
+		}
+		if r.Webhooks.Delivered == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r.EventID != id || r.Type != "rc:e" || r.TraceID != "0af7651916cd43dd8448eb211c80319c" || len(r.Streams) != 1 || r.Streams[0] != "rc" || len(r.Instances) != 1 {
+		t.Errorf("receipt %+v", r)
+	}
+	if r.Subscribers.Targeted != 2 || r.Subscribers.Delivered != 2 || r.Subscribers.Dropped != 0 {
+		t.Errorf("subscribers %+v, want 2 targeted and delivered (the Socket.IO criteria do not match)", r.Subscribers)
+	}
+	if r.Webhooks.Queued != 1 || r.Webhooks.Delivered != 1 || r.Webhooks.Dead != 0 {
+		t.Errorf("webhooks %+v", r.Webhooks)
+	}
+	if r.Subject == nil || !r.Subject.Received || len(r.Subject.Connections) != 1 || r.Subject.Connections[0].Transport != "sse" || r.Subject.Connections[0].At == "" {
+		t.Errorf("subject u1: %+v, want its SSE connection (its Socket.IO criteria did not match)", r.Subject)
+	}
+	if st, body := e.do("GET", "/push/v1/events/"+id+"?sub=nobody", admin, "", nil); st != 200 || !strings.Contains(string(body), `"received":false`) {
+		t.Errorf("subject without connections: %d %s", st, body)
+	}
+	if st, _ := e.do("GET", "/push/v1/events/"+id, e.acme, "", nil); st != 403 {
+		t.Errorf("another tenant's sender: %d", st)
+	}
+	if st, _ := e.do("GET", "/push/v1/events/0-0", admin, "", nil); st != 404 {
+		t.Errorf("unknown event: %d", st)
+	}
+}

@@ -24,6 +24,9 @@ type Operator interface {
 	Connections(f operator.Filter) ([]operator.Connection, error)
 	// Order publishes an order every process applies (engine/operator).
 	Order(o *operator.Order) error
+	// Receipt joins the processes' receipts of an event (false when none has it); sub, when set,
+	// asks whether that subject's connections got it.
+	Receipt(eventID, sub string) (*operator.EventReceipt, bool, error)
 }
 
 const (
@@ -38,6 +41,45 @@ func (a *API) addOperatorRoutes(add func(method, pattern string, h handler), gat
 	add("GET", connectionsPath, (*API).getConnections)
 	add("POST", connectionsPath+"/disconnect", gated((*API).postDisconnect))
 	add("POST", revocationsPath, gated((*API).postRevocation))
+	add("GET", "/push/v1/events/{eventId}", (*API).getReceipt)
+}
+
+// getReceipt answers what became of an event: per process, the streams it matched and the
+// subscribers it reached or was dropped for, the webhooks queued, delivered and dead, and with
+// ?sub= whether that subject's connections got it. Tenant admins and event senders see their own
+// tenant's events, the platform service every event.
+func (a *API) getReceipt(ctx *fasthttp.RequestCtx, params map[string]string) {
+	p, ok := a.authenticate(ctx, false)
+	if !ok {
+		return
+	}
+	core := p.Core && p.HasRole(RolePlatformService)
+	if !core && (p.Core || !p.HasAnyRole(RoleTenantAdmin, RoleEventSender)) {
+		fail(ctx, fasthttp.StatusForbidden, "User is not permitted to read event receipts (needs "+RoleTenantAdmin+" or "+RoleEventSender+", or for every tenant "+RolePlatformService+").")
+		return
+	}
+	id := params["eventId"]
+	if id == "" || len(id) > 512 {
+		fail(ctx, fasthttp.StatusBadRequest, "eventId must be an event id (1 to 512 characters).")
+		return
+	}
+	sub := string(ctx.QueryArgs().Peek("sub"))
+	if len(sub) > 512 {
+		fail(ctx, fasthttp.StatusBadRequest, "sub must be at most 512 characters.")
+		return
+	}
+	r, found, err := a.d.Operator.Receipt(id, sub)
+	switch {
+	case err != nil:
+		a.log.Error("event receipt failed", "err", err)
+		fail(ctx, fasthttp.StatusServiceUnavailable, "The receipt could not be gathered; retry later.")
+	case !found:
+		fail(ctx, fasthttp.StatusNotFound, "No receipt for this event: unknown, or older than the history window.")
+	case !core && r.TenantID != p.TenantID:
+		fail(ctx, fasthttp.StatusForbidden, "User is not permitted to read receipts of another tenant's events.")
+	default:
+		writeJSON(ctx, fasthttp.StatusOK, r)
+	}
 }
 
 // operatorCaller authenticates an operator and resolves the tenant the call is about: ref (any

@@ -13,10 +13,11 @@ import (
 )
 
 type fakeOperator struct {
-	mu     sync.Mutex
-	conns  []operator.Connection
-	filter operator.Filter
-	orders []*operator.Order
+	mu       sync.Mutex
+	conns    []operator.Connection
+	filter   operator.Filter
+	orders   []*operator.Order
+	receipts map[string]*operator.EventReceipt
 }
 
 func (o *fakeOperator) Connections(f operator.Filter) ([]operator.Connection, error) {
@@ -31,6 +32,20 @@ func (o *fakeOperator) Order(ord *operator.Order) error {
 	defer o.mu.Unlock()
 	o.orders = append(o.orders, ord)
 	return nil
+}
+
+func (o *fakeOperator) Receipt(id, sub string) (*operator.EventReceipt, bool, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r, ok := o.receipts[id]
+	if !ok {
+		return nil, false, nil
+	}
+	c := *r
+	if sub != "" {
+		c.Subject = &operator.SubjectAnswer{Sub: sub}
+	}
+	return &c, true, nil
 }
 
 func (o *fakeOperator) last(t *testing.T) *operator.Order {
@@ -159,5 +174,36 @@ func TestConnectionsListPaged(t *testing.T) {
 	}
 	if op.filter != (operator.Filter{TenantID: f.acme.ID, Stream: "s", Subject: "u"}) {
 		t.Errorf("filter %+v, want the tenant admin's tenant", op.filter)
+	}
+}
+
+// Receipts: tenant admins and event senders read their own tenant's, the platform service every
+// tenant's; another tenant's is a 403, an unknown event a 404.
+func TestReceiptRoute(t *testing.T) {
+	f, op := operatorFixture(t)
+	op.receipts = map[string]*operator.EventReceipt{
+		"e-acme": {EventID: "e-acme", TenantID: f.acme.ID, Type: "shop:order"},
+		"e-beta": {EventID: "e-beta", TenantID: f.beta.ID},
+	}
+	f.principals["acme-sender"] = &auth.Principal{Subject: "s1", TenantID: f.acme.ID, Roles: []string{RoleEventSender}}
+	for _, c := range []struct {
+		uri, token string
+		status     int
+		mention    string
+	}{
+		{"/push/v1/events/e-acme", "", 401, "token"},
+		{"/push/v1/events/e-acme", "acme-user", 403, "not permitted"},
+		{"/push/v1/events/e-acme", "acme-tadmin", 200, `"type":"shop:order"`},
+		{"/push/v1/events/e-acme?sub=u1", "acme-sender", 200, `"subject":{"sub":"u1"`},
+		{"/push/v1/events/e-beta", "acme-tadmin", 403, "another tenant"},
+		{"/push/v1/events/e-beta", "core-platform", 200, `"eventId":"e-beta"`},
+		{"/push/v1/events/nope", "acme-tadmin", 404, "history window"},
+		{"/push/v1/events/e-acme?sub=" + strings.Repeat("x", 513), "acme-tadmin", 400, "sub"},
+		{"/push/v1/events/" + strings.Repeat("x", 513), "acme-tadmin", 400, "eventId"},
+	} {
+		r := f.do("GET", c.uri, c.token, "")
+		if r.status != c.status || !strings.Contains(string(r.body), c.mention) {
+			t.Errorf("GET %s as %q: %d %s, want %d mentioning %q", c.uri[:min(len(c.uri), 60)], c.token, r.status, r.body, c.status, c.mention)
+		}
 	}
 }

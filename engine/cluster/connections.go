@@ -12,42 +12,56 @@ import (
 	"github.com/pushgate/pushgate/engine/operator"
 )
 
-// connections lists the connections of every worker (GET /push/v1/connections on the parent),
-// asking each over its socket, all at once. A worker that does not answer fails the listing: an
-// operator must not mistake a partial list for the whole.
-func (p *Parent) connections(f operator.Filter) ([]operator.Connection, error) {
-	idx := p.Links.Workers()
-	results := make([][]operator.Connection, len(idx))
-	errs := make([]error, len(idx))
-	var wg sync.WaitGroup
-	for k, i := range idx {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[k], errs[k] = fetchConnections(WorkerSocket(p.run, i), f)
-		}()
-	}
-	wg.Wait()
-	var out []operator.Connection
-	for k := range idx {
-		if errs[k] != nil {
-			return nil, fmt.Errorf("cluster: connections of worker %d: %w", idx[k], errs[k])
-		}
-		out = append(out, results[k]...)
-	}
-	return out, nil
-}
+// workerEdges are the parent's view of its workers for the operator routes: each is asked over
+// its socket, all at once. A worker that does not answer fails the call: an operator must not
+// mistake a partial answer for the whole.
+type workerEdges struct{ p *Parent }
 
-func fetchConnections(sock string, f operator.Filter) ([]operator.Connection, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+func (w workerEdges) Connections(f operator.Filter) ([]operator.Connection, error) {
 	q := url.Values{}
 	for k, v := range map[string]string{"tenant": f.TenantID, "stream": f.Stream, "sub": f.Subject} {
 		if v != "" {
 			q.Set(k, v)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://worker"+internalConnectionsPath+"?"+q.Encode(), nil)
+	return askWorkers[operator.Connection](w.p, internalConnectionsPath, q)
+}
+
+func (w workerEdges) Receipts(id, sub string) ([]operator.InstanceReceipt, error) {
+	q := url.Values{"id": {id}}
+	if sub != "" {
+		q.Set("sub", sub)
+	}
+	return askWorkers[operator.InstanceReceipt](w.p, internalReceiptPath, q)
+}
+
+func askWorkers[T any](p *Parent, path string, q url.Values) ([]T, error) {
+	idx := p.Links.Workers()
+	results := make([][]T, len(idx))
+	errs := make([]error, len(idx))
+	var wg sync.WaitGroup
+	for k, i := range idx {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[k], errs[k] = fetchJSON[T](WorkerSocket(p.run, i), path, q)
+		}()
+	}
+	wg.Wait()
+	var out []T
+	for k := range idx {
+		if errs[k] != nil {
+			return nil, fmt.Errorf("cluster: %s of worker %d: %w", path, idx[k], errs[k])
+		}
+		out = append(out, results[k]...)
+	}
+	return out, nil
+}
+
+func fetchJSON[T any](sock, path string, q url.Values) ([]T, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://worker"+path+"?"+q.Encode(), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -60,9 +74,9 @@ func fetchConnections(sock string, f operator.Filter) ([]operator.Connection, er
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
-	var cs []operator.Connection
-	if err := json.NewDecoder(resp.Body).Decode(&cs); err != nil {
+	var out []T
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
-	return cs, nil
+	return out, nil
 }

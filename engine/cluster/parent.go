@@ -115,7 +115,7 @@ func NewParent(cfg ParentConfig) (p *Parent, err error) {
 	p.snapshot()
 	c.Subscribe(p.Links.Publish)
 	c.OnOrder(p.Links.Order)
-	c.SetConnections(p.connections)
+	c.SetEdges(workerEdges{p})
 	if p.apiLn, err = listenUnix(APISocket(p.run)); err != nil {
 		return nil, err
 	}

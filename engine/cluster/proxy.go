@@ -21,9 +21,10 @@ type Proxy struct {
 	// Local, when set, serves /metrics for requests that arrive over a Unix socket (the parent
 	// gathering this worker's metrics) instead of relaying them.
 	local fasthttp.RequestHandler
-	// conns, when set, answers the parent's connections listing over the Unix socket.
-	conns func(operator.Filter) []operator.Connection
-	ready func() error
+	// conns and receipt, when set, answer the parent's operator questions over the Unix socket.
+	conns   func(operator.Filter) []operator.Connection
+	receipt func(id, sub string) (operator.InstanceReceipt, bool)
+	ready   func() error
 }
 
 // NewProxy returns a proxy to the API socket at path. ready, when set, makes /readyz answer 503
@@ -56,10 +57,18 @@ func (p *Proxy) ServeMetrics(g prometheus.Gatherer) {
 
 // internalConnectionsPath is where a worker answers the parent's connections listing, only over
 // its Unix socket (a request on the public port is relayed to the parent like any other).
-const internalConnectionsPath = "/pushgate-internal/connections"
+const (
+	internalConnectionsPath = "/pushgate-internal/connections"
+	internalReceiptPath     = "/pushgate-internal/receipt"
+)
 
 // ServeConnections makes the proxy answer the parent's connections listing from fn.
 func (p *Proxy) ServeConnections(fn func(operator.Filter) []operator.Connection) { p.conns = fn }
+
+// ServeReceipts makes the proxy answer the parent's receipt questions from fn.
+func (p *Proxy) ServeReceipts(fn func(id, sub string) (operator.InstanceReceipt, bool)) {
+	p.receipt = fn
+}
 
 // Handle is the fasthttp handler (edge.Seams.Fallback).
 func (p *Proxy) Handle(ctx *fasthttp.RequestCtx) {
@@ -71,6 +80,17 @@ func (p *Proxy) Handle(ctx *fasthttp.RequestCtx) {
 	if p.conns != nil && path == internalConnectionsPath && ctx.RemoteAddr().Network() == "unix" {
 		q := ctx.QueryArgs()
 		b, _ := json.Marshal(p.conns(operator.Filter{TenantID: string(q.Peek("tenant")), Stream: string(q.Peek("stream")), Subject: string(q.Peek("sub"))}))
+		ctx.SetContentType("application/json")
+		ctx.SetBody(b)
+		return
+	}
+	if p.receipt != nil && path == internalReceiptPath && ctx.RemoteAddr().Network() == "unix" {
+		q := ctx.QueryArgs()
+		out := []operator.InstanceReceipt{}
+		if r, ok := p.receipt(string(q.Peek("id")), string(q.Peek("sub"))); ok {
+			out = append(out, r)
+		}
+		b, _ := json.Marshal(out)
 		ctx.SetContentType("application/json")
 		ctx.SetBody(b)
 		return

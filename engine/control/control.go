@@ -61,8 +61,8 @@ type Plane struct {
 	webhookGroup *kafka.Group // Kafka mode: the consumer group feeding Webhooks
 	groupDone    chan struct{}
 
-	orders      OrderLog // operator orders (orders.go)
-	connections atomic.Pointer[func(operator.Filter) ([]operator.Connection, error)]
+	orders OrderLog // operator orders (orders.go)
+	edges  atomic.Pointer[Edges]
 
 	snap      atomic.Pointer[Snapshot]
 	rebuildMu sync.Mutex // serialises rebuilds

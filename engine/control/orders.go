@@ -90,22 +90,47 @@ func (p *Plane) Order(o *operator.Order) error {
 	return p.Store.PublishOrder(o.ID, o.Encode())
 }
 
-// SetConnections installs the lister of this deployment's connections (the edge's in one
-// process; the workers' through their sockets for --workers).
-func (p *Plane) SetConnections(fn func(operator.Filter) ([]operator.Connection, error)) {
-	p.connections.Store(&fn)
+// Edges are the processes holding this deployment's connections, as the operator routes see
+// them: the edge in one process, the workers (through their sockets) for --workers.
+type Edges interface {
+	Connections(f operator.Filter) ([]operator.Connection, error)
+	Receipts(eventID, sub string) ([]operator.InstanceReceipt, error)
 }
 
-// errNoConnections answers a listing before any lister was installed.
-var errNoConnections = errors.New("control: no connections lister")
+// SetEdges installs the connection holders the operator routes ask.
+func (p *Plane) SetEdges(e Edges) { p.edges.Store(&e) }
+
+// errNoEdges answers an operator route before any edge was installed.
+var errNoEdges = errors.New("control: no edge to ask")
 
 // Connections lists the connections matching f.
 func (p *Plane) Connections(f operator.Filter) ([]operator.Connection, error) {
-	fn := p.connections.Load()
-	if fn == nil {
-		return nil, errNoConnections
+	e := p.edges.Load()
+	if e == nil {
+		return nil, errNoEdges
 	}
-	return (*fn)(f)
+	return (*e).Connections(f)
+}
+
+// Receipt joins the edges' receipts of an event and the webhook figures of this process (the
+// webhook sender); false when no edge has one.
+func (p *Plane) Receipt(eventID, sub string) (*operator.EventReceipt, bool, error) {
+	e := p.edges.Load()
+	if e == nil {
+		return nil, false, errNoEdges
+	}
+	parts, err := (*e).Receipts(eventID, sub)
+	if err != nil {
+		return nil, false, err
+	}
+	var wh operator.WebhookFigures
+	if p.Webhooks != nil {
+		if f, ok := p.Webhooks.EventReceipt(eventID); ok {
+			wh = operator.WebhookFigures{Queued: f.Queued, Delivered: f.Delivered, Dead: f.Dead}
+		}
+	}
+	r, ok := operator.Sum(eventID, sub, parts, wh)
+	return r, ok, nil
 }
 
 // InForce is the number of revocations in force that a consumer registered now would get.

@@ -99,6 +99,11 @@ func (s *Server) Connections(f operator.Filter) []operator.Connection {
 	return operator.List(s.Hub, f, s.Instance())
 }
 
+// Receipt is this process's receipt of an event (GET /push/v1/events/{eventId}).
+func (s *Server) Receipt(id, sub string) (operator.InstanceReceipt, bool) {
+	return operator.Receipt(s.Hub, id, sub, s.Instance())
+}
+
 // Instance names this process in the connections listing (Seams.Instance).
 func (s *Server) Instance() string {
 	if s.seams.Instance != "" {

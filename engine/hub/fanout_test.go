@@ -69,10 +69,11 @@ func TestFanoutSpanPerEvent(t *testing.T) {
 	}
 }
 
-// With tracing off, a traced event costs nothing extra: its items carry no fan-out record.
+// With tracing and the history off, an event costs nothing extra: its items carry no fan-out
+// record.
 func TestFanoutOffRecordsNothing(t *testing.T) {
 	reg := build(t, pubDoc)
-	h := New(Config{Shards: 1, History: history.Config{Size: 10, Age: time.Hour}}, reg)
+	h := New(Config{Shards: 1, History: history.Config{Size: -1}}, reg)
 	defer h.Close()
 	ev := event("1-1", false)
 	ev.Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -80,5 +81,48 @@ func TestFanoutOffRecordsNothing(t *testing.T) {
 		if it.fan != nil {
 			t.Fatal("an item carries a fan-out record with tracing off")
 		}
+	}
+}
+
+// Each event's receipt says which streams it matched and how many subscribers it reached or was
+// dropped for, summed over the shards; receipts are kept for the history window only.
+func TestReceiptFigures(t *testing.T) {
+	reg := build(t, pubDoc)
+	h := New(Config{Shards: 2, History: history.Config{Size: 2, Age: time.Hour}}, reg)
+	defer h.Close()
+	for range 3 {
+		h.Subscribe(newSub(t, reg, "s", &recordingSink{}), "", nil)
+	}
+	drop := &droppingSink{}
+	sub := newSub(t, reg, "s", &drop.recordingSink)
+	sub.Sink = drop
+	h.Subscribe(sub, "", nil)
+	h.Publish(event("1-1", false))
+	other := event("1-2", false)
+	other.Name = "unmatched"
+	h.Publish(other)
+	var r *Receipt
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var ok bool
+		if r, ok = h.Receipt("1-1"); ok {
+			if _, _, _, done := r.Figures(); !done.IsZero() {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no complete receipt for 1-1")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if tg, dl, dr, _ := r.Figures(); tg != 4 || dl != 3 || dr != 1 || len(r.Streams) != 1 || r.Streams[0] != "s" || r.Type != "n:e" {
+		t.Errorf("receipt %+v: targeted %d delivered %d dropped %d", r, tg, dl, dr)
+	}
+	if r, ok := h.Receipt("1-2"); !ok || len(r.Streams) != 0 {
+		t.Errorf("unmatched event receipt %+v %v", r, ok)
+	}
+	h.Publish(event("1-3", false))
+	if _, ok := h.Receipt("1-1"); ok {
+		t.Error("a receipt outlived the history window (size 2)")
 	}
 }

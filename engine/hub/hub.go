@@ -90,11 +90,12 @@ type Stats struct {
 // Hub routes each event to the stream scopes it matches, projects it once per scope and queues
 // the same bytes to every matching subscriber, sharded over worker goroutines.
 type Hub struct {
-	cfg    Config
-	reg    atomic.Pointer[stream.Registry]
-	hist   *history.History
-	shards []*shard
-	Stats  Stats
+	cfg      Config
+	reg      atomic.Pointer[stream.Registry]
+	hist     *history.History
+	receipts *receipts // nil when the history is off
+	shards   []*shard
+	Stats    Stats
 
 	// sendMu orders the hand-off of items to the shards like their sequence numbers. Publish
 	// takes it before pubMu and keeps it, without pubMu, while it blocks on a full shard queue,
@@ -118,6 +119,14 @@ func New(cfg Config, reg *stream.Registry) *Hub {
 		n = runtime.GOMAXPROCS(0)
 	}
 	h := &Hub{cfg: cfg, hist: history.New(cfg.History), quit: make(chan struct{})}
+	size, age := cfg.History.Size, cfg.History.Age
+	if size == 0 {
+		size = 10000 // history.Config's defaults
+	}
+	if age == 0 {
+		age = 5 * time.Minute
+	}
+	h.receipts = newReceipts(size, age)
 	h.reg.Store(reg)
 	for i := 0; i < n; i++ {
 		sh := &shard{hub: h, byStream: make(map[string][]*Subscription), ch: make(chan []*Item, 1024), dirty: make(map[conn.Link]struct{})}
@@ -171,23 +180,30 @@ func (h *Hub) record(ev *source.Event) []*Item {
 		return nil
 	}
 	h.Stats.Events.Add(1)
-	if h.cfg.Tracer == nil {
+	if h.cfg.Tracer == nil && h.receipts == nil {
 		return h.route(ev, seq, "")
 	}
-	return h.traced(ev, seq)
+	return h.tracked(ev, seq)
 }
 
-// traced routes ev inside its fan-out span. The span ends when the last shard has delivered the
-// event's items (or at once when no stream matched).
-func (h *Hub) traced(ev *source.Event, seq uint64) []*Item {
+// tracked routes ev inside its fan-out span (tracing on) and keeps its receipt (history on): one
+// record per event, whose figures the shards add; the span ends and the receipt is complete when
+// the last shard has delivered the event's items (at once when no stream matched).
+func (h *Hub) tracked(ev *source.Event, seq uint64) []*Item {
 	span := h.cfg.Tracer.StartFanout(tracing.Event{ID: ev.ID, TenantID: ev.TenantID,
 		Namespace: ev.Namespace, Name: ev.Name, Traceparent: ev.Traceparent})
 	items := h.route(ev, seq, "")
-	if len(items) == 0 || !span.Recording() {
-		span.EndFanout(int64(len(items)), 0, 0, 0)
+	f := &fanout{span: span, streams: int64(len(items))}
+	if h.receipts != nil {
+		now := time.Now()
+		f.receipt = newReceipt(ev, seq, items, now)
+		h.receipts.add(f.receipt)
+	}
+	if len(items) == 0 {
+		f.pending.Store(1)
+		f.shardDone(counts{})
 		return items
 	}
-	f := &fanout{span: span, streams: int64(len(items))}
 	f.pending.Store(int32(len(h.shards)))
 	for _, it := range items {
 		it.fan = f

@@ -177,6 +177,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		}
 		delete(s.pending, d.ID)
 		s.stats.delivered.Add(1)
+		s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Delivered++ })
 		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
 	} else {
 		d.LastError = r.summary()
@@ -259,6 +260,7 @@ func (s *Service) deadLocked(d *delivery, now time.Time, reason string) []store.
 	delete(s.pending, d.ID)
 	d.DeadAt, d.DeadReason = now.UTC(), reason
 	s.stats.dead.Add(1)
+	s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Dead++ })
 	b, _ := json.Marshal(d)
 	s.log.Warn("webhook: delivery dead-lettered", "delivery", d.ID, "endpoint", d.Endpoint, "attempts", d.Attempts, "reason", reason, "lastError", d.LastError)
 	return []store.WebhookPut{{Bucket: store.WebhookPending, Key: d.ID}, {Bucket: store.WebhookDead, Key: d.ID, Value: b}}

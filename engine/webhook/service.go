@@ -131,6 +131,8 @@ type Service struct {
 	loops   sync.WaitGroup
 	flights sync.WaitGroup
 	stats   stats
+
+	receipts eventReceipts // per-event figures for GET /push/v1/events/{eventId}
 }
 
 // endpointState is an endpoint's state: the shared part and the local failure clock (state.go).
@@ -181,6 +183,8 @@ type delivery struct {
 	// Traceparent is the event's W3C trace context (kept, as ADSP keeps it on the item, so that
 	// every attempt — after a restart too — continues the producer's trace).
 	Traceparent string `json:"traceparent,omitempty"`
+	// EventID is the event's id, for its receipt.
+	EventID string `json:"eventId,omitempty"`
 
 	idx       int  // position in Service.due, -1 when not there
 	inflight  bool // an attempt is running
@@ -413,6 +417,7 @@ func (s *Service) record(batch []*source.Event) error {
 		}
 		s.pending[d.ID] = d
 		s.due.push(d)
+		s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Queued++ })
 	}
 	s.mu.Unlock()
 	s.kick()
@@ -432,7 +437,7 @@ func newDelivery(id, endpoint string, ev *source.Event, now time.Time) *delivery
 	}
 	_ = json.Unmarshal(ev.JSON, &raw)
 	return &delivery{
-		ID: id, Endpoint: endpoint, Body: appendBody(nil, ev), Created: now, idx: -1, Traceparent: ev.Traceparent,
+		ID: id, Endpoint: endpoint, Body: appendBody(nil, ev), Created: now, idx: -1, Traceparent: ev.Traceparent, EventID: ev.ID,
 		Trigger: trigger{TenantID: ev.TenantID, Namespace: ev.Namespace, Name: ev.Name,
 			CorrelationID: ev.CorrelationID, Context: raw.Context},
 	}
