@@ -43,6 +43,7 @@ func runServe(args []string) error {
 	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 0, "maximum open connections per client IP (0 = no limit)")
 	fs.Float64Var(&c.ConnectRate, "connect-rate", 0, "new connections per second per client IP (0 = no limit); above it 429")
 	fs.DurationVar(&c.SSEHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
+	fs.IntVar(&c.MetricsTopStreams, "metrics-top-streams", 20, "streams and tenants with series of their own in the per-stream and per-tenant metrics (the rest are summed under \"other\")")
 	fs.Float64Var(&c.MaxInboundRate, "max-inbound-rate", 100, "packets per second one client session may send, bursts of one second's worth (0 = no limit); above it the connection is closed")
 	fs.IntVar(&c.MaxSSEPerToken, "max-sse-per-token", 100, "open SSE streams per token subject (0 = no limit); above it 429")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Second, "graceful shutdown window: clients are told to reconnect elsewhere, spread over it")

@@ -88,6 +88,11 @@ type Config struct {
 	// Logger receives structured logs. Zero means slog.Default().
 	Logger *slog.Logger
 
+	// MetricsTopStreams caps the label values of the per-stream and per-tenant metrics: the top
+	// streams and tenants by deliveries get series of their own, the rest are summed under
+	// "other". Zero means 20.
+	MetricsTopStreams int
+
 	// Tracer records the OpenTelemetry spans (engine/tracing, from the OTEL_* variables); nil is
 	// tracing off.
 	Tracer *tracing.Tracer
@@ -125,6 +130,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.MetricsTopStreams <= 0 {
+		c.MetricsTopStreams = 20
 	}
 }
 

@@ -12,6 +12,21 @@ type counts struct {
 	targeted, delivered, dropped int64
 }
 
+// since is c minus an earlier reading of the same counts.
+func (c counts) since(before counts) counts {
+	return counts{c.targeted - before.targeted, c.delivered - before.delivered, c.dropped - before.dropped}
+}
+
+// countStream adds one item's figures to its stream scope's.
+func (h *Hub) countStream(it *Item, c counts) {
+	if c.delivered == 0 && c.dropped == 0 {
+		return
+	}
+	st := h.streams.of(it.Stream.TenantID, it.Stream.ID)
+	st.Deliveries.Add(c.delivered)
+	st.Drops.Add(c.dropped)
+}
+
 func (c *counts) count(queued bool) {
 	if queued {
 		c.delivered++

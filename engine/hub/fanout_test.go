@@ -126,3 +126,43 @@ func TestReceiptFigures(t *testing.T) {
 		t.Error("a receipt outlived the history window (size 2)")
 	}
 }
+
+// Each stream scope counts its subscriptions, deliveries and drops (the per-stream metrics).
+func TestStreamStats(t *testing.T) {
+	reg := build(t, pubDoc)
+	h := New(Config{Shards: 2, History: history.Config{Size: 10, Age: time.Hour}}, reg)
+	defer h.Close()
+	subs := []*Subscription{newSub(t, reg, "s", &recordingSink{}), newSub(t, reg, "s", &recordingSink{})}
+	drop := &droppingSink{}
+	d := newSub(t, reg, "s", &drop.recordingSink)
+	d.Sink = drop
+	subs = append(subs, d)
+	for _, s := range subs {
+		h.Subscribe(s, "", nil)
+	}
+	h.Publish(event("1-1", false))
+	h.Publish(event("1-2", false))
+	stats := func() (subs, del, drops int64) {
+		h.EachStream(func(scope, stream string, st *StreamStats) {
+			if scope == tenant && stream == "s" {
+				subs, del, drops = st.Subscriptions.Load(), st.Deliveries.Load(), st.Drops.Load()
+			}
+		})
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s, del, drops := stats()
+		if s == 3 && del == 4 && drops == 2 {
+			h.Unsubscribe(subs[0])
+			if s, _, _ := stats(); s != 2 {
+				t.Errorf("%d subscriptions after one left, want 2", s)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream s: %d subscriptions, %d deliveries, %d drops; want 3, 4, 2", s, del, drops)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -94,6 +94,7 @@ type Hub struct {
 	reg      atomic.Pointer[stream.Registry]
 	hist     *history.History
 	receipts *receipts // nil when the history is off
+	streams  streamStats
 	shards   []*shard
 	Stats    Stats
 
@@ -429,6 +430,7 @@ func (sh *shard) deliverOne(it *Item) {
 	}
 	sh.release(subs)
 	sh.hub.Stats.Deliveries.Add(c.targeted)
+	sh.hub.countStream(it, c)
 	if it.fan != nil {
 		it.fan.shardDone(c)
 	}
@@ -471,6 +473,7 @@ func (sh *shard) add(sub *Subscription) bool {
 	sub.index = len(list)
 	sh.byStream[sub.Stream] = append(list, sub)
 	sh.hub.Stats.Subs.Add(1)
+	sh.hub.streams.of(sub.Scope, sub.StreamID).Subscriptions.Add(1)
 	return true
 }
 
@@ -483,6 +486,7 @@ func (sh *shard) remove(sub *Subscription) {
 		return
 	}
 	sh.hub.Stats.Subs.Add(-1)
+	sh.hub.streams.of(sub.Scope, sub.StreamID).Subscriptions.Add(-1)
 	last := len(list) - 1
 	list[i] = list[last]
 	list[i].index = i
@@ -543,7 +547,7 @@ func (sh *shard) deliver(batch [][]*Item) {
 	}
 	var n int64
 	for _, items := range batch {
-		var c counts // one event's items: they share its fan-out span
+		var c, before counts // one event's items share its fan-out span; before: c at the item's start
 		for _, it := range items {
 			// The list is copied per item, like deliverOne, so no Deliver (which takes session
 			// locks and may answer a polling GET) runs under the shard lock: Subscribe and
@@ -565,6 +569,8 @@ func (sh *shard) deliver(batch [][]*Item) {
 				}
 			}
 			sh.release(subs)
+			sh.hub.countStream(it, c.since(before))
+			before = c
 		}
 		n += c.targeted
 		if len(items) > 0 && items[0].fan != nil {
