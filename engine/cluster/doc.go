@@ -66,8 +66,10 @@
 //     head written and the bytes spliced both ways (proxyUpgrade; one goroutine pair per proxied
 //     connection; pushgate_cluster_proxied_total / _connections). The owner answers the upgrade
 //     and serves the WebSocket through the splice.
-//   - the internal listener: a second netserver.Server whose only route, /socket.io/, is a Gate
-//     in front of the Engine.IO server. The Gate checks the signature (HMAC-SHA256 keyed with
+//   - the internal listener: a second netserver.Server whose route /socket.io/ is a Gate in
+//     front of the Engine.IO server (and /pushgate-internal/ answers the peers' operator
+//     questions — connections listing, delivery receipts — behind the same signature check, so
+//     those routes cover every live instance: peerops.go). The Gate checks the signature (HMAC-SHA256 keyed with
 //     --cluster-secret over a timestamp, a nonce and the request bytes exactly as the client sent
 //     them, constant-time, ±30s, each signature accepted once; Verify) before anything looks at a
 //     session, answers 403 otherwise, and answers "Session ID unknown" for a sid that is not this

@@ -148,7 +148,8 @@ func (i *Instance) Attach(srv *engine.Server) error {
 		Listen: i.cfg.Listen, MaxMessageBytes: int(ec.MaxPayload), MaxPendingBytes: ec.MaxPendingBytes,
 		WriteTimeout: ec.WriteTimeout, SendBuffer: ec.SendBuffer, Logger: i.cfg.Logger,
 	}, netserver.Routes{
-		Mounts:   []netserver.Mount{{Prefix: "/socket.io/", Handler: i.Gate}},
+		Mounts: []netserver.Mount{{Prefix: "/socket.io/", Handler: i.Gate},
+			{Prefix: internalOpsPrefix, Handler: opsHandler{gate: i.Gate, srv: srv}}},
 		Fallback: func(ctx *fasthttp.RequestCtx) { ctx.Error("not found", fasthttp.StatusNotFound) },
 	})
 	if err != nil {
@@ -157,6 +158,7 @@ func (i *Instance) Attach(srv *engine.Server) error {
 	n.UseListener(i.ln)
 	i.net = n
 	i.registerMetrics(srv)
+	srv.Control.SetEdges(instanceEdges{i: i, srv: srv}) // the operator routes ask every live instance
 	go func() { i.errc <- n.Serve() }()
 	i.dir.Start()
 	i.cfg.Logger.Info("cluster instance", "id", i.ID, "internal", i.ln.Addr().String(), "advertised", i.Addr)
