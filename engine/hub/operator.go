@@ -28,8 +28,8 @@ func (sub *Subscription) Principals() (opened, refreshed *auth.Principal) {
 	return sub.Principal, sub.refreshed.Load()
 }
 
-// Each calls fn for every live subscription, shard by shard under the shard's lock: fn must be
-// quick and must not call back into the hub.
+// Each calls fn for every live subscription, shard by shard under the shard's lock (a leaf: fn
+// must only copy what it needs — no session or link lock, no call back into the hub).
 func (h *Hub) Each(fn func(sub *Subscription)) {
 	for _, sh := range h.shards {
 		sh.mu.Lock()

@@ -31,20 +31,24 @@ type Filter struct {
 	Subject  string
 }
 
-// List returns h's subscriptions matching f, labelled with instance.
+// List returns h's subscriptions matching f, labelled with instance. The subscriptions are
+// collected under the hub's shard locks and described after (a connection's queued bytes take its
+// session lock, which is never taken under a shard lock: LOCKING.md).
 func List(h *hub.Hub, f Filter, instance string) []Connection {
+	var subs []*hub.Subscription
+	h.Each(func(sub *hub.Subscription) { subs = append(subs, sub) })
 	var out []Connection
-	h.Each(func(sub *hub.Subscription) {
+	for _, sub := range subs {
 		p := sub.Principal
 		var subject, name, ptenant string
 		if p != nil {
 			subject, name, ptenant = p.Subject, p.Name, p.TenantID
 		}
 		if f.TenantID != "" && sub.Scope != f.TenantID && ptenant != f.TenantID {
-			return
+			continue
 		}
 		if (f.Stream != "" && sub.StreamID != f.Stream) || (f.Subject != "" && subject != f.Subject) {
-			return
+			continue
 		}
 		c := Connection{ID: sub.Conn.ID, Subject: subject, Name: name, TenantID: sub.Scope, Stream: sub.StreamID,
 			Transport: sub.Conn.Transport, Instance: instance, Since: sub.Conn.Since.UTC(), Remote: sub.Conn.Remote}
@@ -55,7 +59,7 @@ func List(h *hub.Hub, f Filter, instance string) []Connection {
 			c.Queued = sub.Conn.Queued()
 		}
 		out = append(out, c)
-	})
+	}
 	return out
 }
 
