@@ -38,28 +38,22 @@ func (c *counts) count(queued bool) {
 // fanout follows one event through the shards: every shard adds its figures and the last one to
 // finish ends the event's span (tracing on) and completes its receipt (history on), so the span
 // covers matching and the whole fan-out and there is never one span per socket.
+// The figures live in the embedded Receipt (one allocation per event for both), which the hub
+// keeps for the history window.
 type fanout struct {
-	span                         tracing.Span // the zero Span with tracing off or not sampled
-	receipt                      *Receipt     // nil with the history off
-	streams                      int64
-	pending                      atomic.Int32 // shards still to deliver the event
-	targeted, delivered, dropped atomic.Int64
+	Receipt
+	span    tracing.Span // the zero Span with tracing off or not sampled
+	streams int64
+	pending atomic.Int32 // shards still to deliver the event
 }
 
-// shardDone adds one shard's figures; the last shard ends the span.
+// shardDone adds one shard's figures; the last shard completes the receipt and ends the span.
 func (f *fanout) shardDone(c counts) {
 	f.targeted.Add(c.targeted)
 	f.delivered.Add(c.delivered)
 	f.dropped.Add(c.dropped)
-	if r := f.receipt; r != nil {
-		r.targeted.Add(c.targeted)
-		r.delivered.Add(c.delivered)
-		r.dropped.Add(c.dropped)
-	}
 	if f.pending.Add(-1) == 0 {
-		if f.receipt != nil {
-			f.receipt.done.Store(time.Now().UnixNano())
-		}
+		f.done.Store(time.Now().UnixNano())
 		f.span.EndFanout(f.streams, f.targeted.Load(), f.delivered.Load(), f.dropped.Load())
 	}
 }

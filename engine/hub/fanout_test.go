@@ -115,7 +115,7 @@ func TestReceiptFigures(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if tg, dl, dr, _ := r.Figures(); tg != 4 || dl != 3 || dr != 1 || len(r.Streams) != 1 || r.Streams[0] != "s" || r.Type != "n:e" {
+	if tg, dl, dr, _ := r.Figures(); tg != 4 || dl != 3 || dr != 1 || len(r.Streams) != 1 || r.Streams[0] != "s" || r.Type() != "n:e" {
 		t.Errorf("receipt %+v: targeted %d delivered %d dropped %d", r, tg, dl, dr)
 	}
 	if r, ok := h.Receipt("1-2"); !ok || len(r.Streams) != 0 {

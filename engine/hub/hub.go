@@ -195,10 +195,9 @@ func (h *Hub) tracked(ev *source.Event, seq uint64) []*Item {
 		Namespace: ev.Namespace, Name: ev.Name, Traceparent: ev.Traceparent})
 	items := h.route(ev, seq, "")
 	f := &fanout{span: span, streams: int64(len(items))}
+	f.Receipt.init(ev, seq, items, time.Now())
 	if h.receipts != nil {
-		now := time.Now()
-		f.receipt = newReceipt(ev, seq, items, now)
-		h.receipts.add(f.receipt)
+		h.receipts.add(&f.Receipt)
 	}
 	if len(items) == 0 {
 		f.pending.Store(1)

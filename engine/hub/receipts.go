@@ -11,12 +11,12 @@ import (
 // Receipt is what became of one event in this process: the stream scopes it matched and how
 // many subscribers it was queued to or dropped for. The shards add their figures as they deliver.
 type Receipt struct {
-	EventID     string
-	TenantID    string
-	Type        string // "<namespace>:<name>"
-	Traceparent string
-	Seq         uint64
-	At          time.Time // published to the hub
+	EventID         string
+	TenantID        string
+	Namespace, Name string
+	Traceparent     string
+	Seq             uint64
+	At              time.Time // published to the hub
 	// Streams are the ids of the stream scopes matched (one per scope).
 	Streams []string
 
@@ -73,18 +73,20 @@ func (rs *receipts) get(id string, now time.Time) (*Receipt, bool) {
 	return r, true
 }
 
-// newReceipt starts the receipt of ev and its items.
-func newReceipt(ev *source.Event, seq uint64, items []*Item, now time.Time) *Receipt {
-	r := &Receipt{EventID: ev.ID, TenantID: ev.TenantID, Type: ev.Namespace + ":" + ev.Name,
-		Traceparent: ev.Traceparent, Seq: seq, At: now, event: ev}
+// init starts the receipt of ev and its items.
+func (r *Receipt) init(ev *source.Event, seq uint64, items []*Item, now time.Time) {
+	r.EventID, r.TenantID, r.Namespace, r.Name = ev.ID, ev.TenantID, ev.Namespace, ev.Name
+	r.Traceparent, r.Seq, r.At, r.event = ev.Traceparent, seq, now, ev
 	if len(items) > 0 {
 		r.Streams = make([]string, len(items))
 		for i, it := range items {
 			r.Streams[i] = it.Stream.ID
 		}
 	}
-	return r
 }
+
+// Type is "<namespace>:<name>".
+func (r *Receipt) Type() string { return r.Namespace + ":" + r.Name }
 
 // Receipt returns the receipt of the event with id while it is within the history window.
 func (h *Hub) Receipt(id string) (*Receipt, bool) {

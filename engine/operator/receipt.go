@@ -48,7 +48,7 @@ func Receipt(h *hub.Hub, id, sub, instance string) (InstanceReceipt, bool) {
 		return InstanceReceipt{}, false
 	}
 	t, d, x, done := r.Figures()
-	out := InstanceReceipt{Instance: instance, TenantID: r.TenantID, Type: r.Type, Traceparent: r.Traceparent,
+	out := InstanceReceipt{Instance: instance, TenantID: r.TenantID, Type: r.Type(), Traceparent: r.Traceparent,
 		Streams: append([]string{}, r.Streams...), Subscribers: Figures{t, d, x}, PublishedAt: r.At.UTC()}
 	if !done.IsZero() {
 		out.FannedOutAt = &done
