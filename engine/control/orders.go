@@ -87,7 +87,11 @@ func (p *Plane) OnOrder(fn func(*operator.Order)) { p.orders.OnOrder(fn) }
 // Order publishes an operator order: every process of the deployment applies it (operator's
 // package doc). It returns once the order is replicated (Kafka) or applied here.
 func (p *Plane) Order(o *operator.Order) error {
-	return p.Store.PublishOrder(o.ID, o.Encode())
+	var keep time.Time
+	if o.Kind == operator.KindRevoke {
+		keep = o.Until // a revocation outlives a restart of a standalone server
+	}
+	return p.Store.PublishOrder(o.ID, o.Encode(), keep)
 }
 
 // Edges are the processes holding this deployment's connections, as the operator routes see
