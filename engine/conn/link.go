@@ -41,6 +41,18 @@ const (
 	ReasonTokenRevoked CloseReason = "token-revoked"
 )
 
+// Outcome is what became of one item delivered to one connection (hub.Sink.Deliver).
+type Outcome uint8
+
+const (
+	// Queued: the item is queued to the connection.
+	Queued Outcome = iota
+	// DroppedSlow: the connection's queue passed its cap; it is closing as a slow consumer.
+	DroppedSlow
+	// DroppedClosed: the connection was closed already.
+	DroppedClosed
+)
+
 // Told reports whether the client is told r before its transport closes (the server ends it on
 // purpose and says why).
 func (r CloseReason) Told() bool {

@@ -4,17 +4,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/conn"
+
 	"github.com/pushgate/pushgate/engine/tracing"
 )
 
-// counts are one shard's figures for one event.
+// counts are one shard's figures for one event (dropped = droppedSlow + closed ones).
 type counts struct {
-	targeted, delivered, dropped int64
+	targeted, delivered, dropped, droppedSlow int64
 }
 
 // since is c minus an earlier reading of the same counts.
 func (c counts) since(before counts) counts {
-	return counts{c.targeted - before.targeted, c.delivered - before.delivered, c.dropped - before.dropped}
+	return counts{c.targeted - before.targeted, c.delivered - before.delivered, c.dropped - before.dropped, c.droppedSlow - before.droppedSlow}
 }
 
 // countStream adds one item's figures to its stream scope's.
@@ -27,10 +29,14 @@ func (h *Hub) countStream(it *Item, c counts) {
 	st.Drops.Add(c.dropped)
 }
 
-func (c *counts) count(queued bool) {
-	if queued {
+func (c *counts) count(o conn.Outcome) {
+	switch o {
+	case conn.Queued:
 		c.delivered++
-	} else {
+	case conn.DroppedSlow:
+		c.dropped++
+		c.droppedSlow++
+	default:
 		c.dropped++
 	}
 }
@@ -52,6 +58,7 @@ func (f *fanout) shardDone(c counts) {
 	f.targeted.Add(c.targeted)
 	f.delivered.Add(c.delivered)
 	f.dropped.Add(c.dropped)
+	f.droppedSlow.Add(c.droppedSlow)
 	if f.pending.Add(-1) == 0 {
 		f.done.Store(time.Now().UnixNano())
 		f.span.EndFanout(f.streams, f.targeted.Load(), f.delivered.Load(), f.dropped.Load())

@@ -12,7 +12,10 @@ import (
 // droppingSink refuses every item, as a closed or slow connection does.
 type droppingSink struct{ recordingSink }
 
-func (s *droppingSink) Deliver(*Item) (conn.Link, bool) { s.add("drop"); return nil, false }
+func (s *droppingSink) Deliver(*Item) (conn.Link, conn.Outcome) {
+	s.add("drop")
+	return nil, conn.DroppedSlow
+}
 
 // One span per event covers matching and the fan-out over every shard, with the figures
 // (streams matched, subscribers targeted, delivered, dropped) and the event's traceparent as its
@@ -115,7 +118,7 @@ func TestReceiptFigures(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if tg, dl, dr, _ := r.Figures(); tg != 4 || dl != 3 || dr != 1 || len(r.Streams) != 1 || r.Streams[0] != "s" || r.Type() != "n:e" {
+	if tg, dl, dr, _ := r.Figures(); tg != 4 || dl != 3 || dr != 1 || r.DroppedSlow() != 1 || len(r.Streams) != 1 || r.Streams[0] != "s" || r.Type() != "n:e" {
 		t.Errorf("receipt %+v: targeted %d delivered %d dropped %d", r, tg, dl, dr)
 	}
 	if r, ok := h.Receipt("1-2"); !ok || len(r.Streams) != 0 {

@@ -18,9 +18,10 @@ import (
 
 // Sink receives items: a Socket.IO socket or an SSE stream. Deliver queues the item's shared
 // bytes without blocking and returns the link to flush once the batch is queued (nil if none),
-// and false when the item was dropped (the connection is closed, or too slow and now closing).
+// and what became of the item (queued, or dropped: the connection is closed, or too slow and now
+// closing).
 type Sink interface {
-	Deliver(it *Item) (flush conn.Link, queued bool)
+	Deliver(it *Item) (flush conn.Link, outcome conn.Outcome)
 	// End tells the sink its subscription ended for reason (conn.ReasonStreamDeleted,
 	// conn.ReasonPermissionRevoked); the sink closes its transport.
 	End(reason conn.CloseReason)
@@ -421,8 +422,8 @@ func (sh *shard) deliverOne(it *Item) {
 			c.delivered++
 			continue
 		}
-		l, ok := sub.Sink.Deliver(it)
-		c.count(ok)
+		l, o := sub.Sink.Deliver(it)
+		c.count(o)
 		if l != nil {
 			l.Flush()
 		}
@@ -561,8 +562,8 @@ func (sh *shard) deliver(batch [][]*Item) {
 					c.delivered++
 					continue
 				}
-				l, ok := sub.Sink.Deliver(it)
-				c.count(ok)
+				l, o := sub.Sink.Deliver(it)
+				c.count(o)
 				if l != nil {
 					sh.dirty[l] = struct{}{}
 				}

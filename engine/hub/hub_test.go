@@ -27,8 +27,11 @@ func (s *recordingSink) add(e string) {
 	s.mu.Unlock()
 }
 
-func (s *recordingSink) Deliver(*Item) (conn.Link, bool) { s.add("item"); return nil, true }
-func (s *recordingSink) End(reason conn.CloseReason)     { s.add("end:" + string(reason)) }
+func (s *recordingSink) Deliver(*Item) (conn.Link, conn.Outcome) {
+	s.add("item")
+	return nil, conn.Queued
+}
+func (s *recordingSink) End(reason conn.CloseReason) { s.add("end:" + string(reason)) }
 
 func (s *recordingSink) events() []string {
 	s.mu.Lock()

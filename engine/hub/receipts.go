@@ -22,19 +22,22 @@ type Receipt struct {
 
 	event *source.Event // kept for Matched (the history keeps it as long)
 
-	targeted, delivered, dropped atomic.Int64
-	done                         atomic.Int64 // unix nanos when the last shard finished, 0 before
+	targeted, delivered, dropped, droppedSlow atomic.Int64
+	done                                      atomic.Int64 // unix nanos when the last shard finished, 0 before
 }
 
 // Figures returns the subscribers targeted, delivered (queued to the connection) and dropped
 // (the connection was closed, or too slow and closing), and when the fan-out ended (zero while
-// it runs).
+// it runs). DroppedSlow says how many of the dropped were slow consumers.
 func (r *Receipt) Figures() (targeted, delivered, dropped int64, done time.Time) {
 	if d := r.done.Load(); d != 0 {
 		done = time.Unix(0, d).UTC()
 	}
 	return r.targeted.Load(), r.delivered.Load(), r.dropped.Load(), done
 }
+
+// DroppedSlow is how many of the dropped subscribers were slow consumers (the rest were closed).
+func (r *Receipt) DroppedSlow() int64 { return r.droppedSlow.Load() }
 
 // receipts keeps the receipts of the history window: at most size, none older than age.
 type receipts struct {

@@ -48,6 +48,19 @@ func (c *Conn) Enqueue(b []byte) bool {
 	return c.enqueue(b) == nil
 }
 
+// EnqueueOutcome is Enqueue telling a refusal's cause: the queue passed its cap (the connection is
+// closing as a slow consumer) or the connection was closed already.
+func (c *Conn) EnqueueOutcome(b []byte) conn.Outcome {
+	switch err := c.enqueue(b); {
+	case err == nil:
+		return conn.Queued
+	case errors.Is(err, ErrSlowConsumer):
+		return conn.DroppedSlow
+	default:
+		return conn.DroppedClosed
+	}
+}
+
 func (c *Conn) enqueue(bufs ...[]byte) error {
 	q := &c.out
 	size := 0

@@ -27,6 +27,10 @@ type Figures struct {
 	Targeted  int64 `json:"targeted"`
 	Delivered int64 `json:"delivered"`
 	Dropped   int64 `json:"dropped"`
+	// DroppedSlow and DroppedClosed split Dropped: slow consumers (their queue passed its cap)
+	// and connections closed already.
+	DroppedSlow   int64 `json:"droppedSlowConsumer"`
+	DroppedClosed int64 `json:"droppedClosed"`
 }
 
 // SubjectDelivery is one connection of the subject that got the event, and when (the end of the
@@ -49,7 +53,8 @@ func Receipt(h *hub.Hub, id, sub, instance string) (InstanceReceipt, bool) {
 	}
 	t, d, x, done := r.Figures()
 	out := InstanceReceipt{Instance: instance, TenantID: r.TenantID, Type: r.Type(), Traceparent: r.Traceparent,
-		Streams: append([]string{}, r.Streams...), Subscribers: Figures{t, d, x}, PublishedAt: r.At.UTC()}
+		Streams: append([]string{}, r.Streams...), PublishedAt: r.At.UTC(),
+		Subscribers: Figures{Targeted: t, Delivered: d, Dropped: x, DroppedSlow: r.DroppedSlow(), DroppedClosed: x - r.DroppedSlow()}}
 	if !done.IsZero() {
 		out.FannedOutAt = &done
 	}
@@ -126,6 +131,8 @@ func Sum(id, sub string, parts []InstanceReceipt, wh WebhookFigures) (*EventRece
 		r.Subscribers.Targeted += p.Subscribers.Targeted
 		r.Subscribers.Delivered += p.Subscribers.Delivered
 		r.Subscribers.Dropped += p.Subscribers.Dropped
+		r.Subscribers.DroppedSlow += p.Subscribers.DroppedSlow
+		r.Subscribers.DroppedClosed += p.Subscribers.DroppedClosed
 		for _, s := range p.Streams {
 			if !slices.Contains(r.Streams, s) {
 				r.Streams = append(r.Streams, s)

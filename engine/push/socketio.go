@@ -200,7 +200,7 @@ func (n *namespace) OnDisconnect(k *transport.Socket, reason conn.CloseReason) {
 }
 
 // Deliver implements hub.Sink.
-func (m *member) Deliver(it *hub.Item) (conn.Link, bool) {
+func (m *member) Deliver(it *hub.Item) (conn.Link, conn.Outcome) {
 	return m.k.Deliver(it.SocketIO(m.k.Namespace))
 }
 

@@ -213,11 +213,8 @@ type sseSink struct {
 }
 
 // Deliver implements hub.Sink.
-func (k *sseSink) Deliver(it *hub.Item) (conn.Link, bool) {
-	if k.link.Enqueue(it.SSE()) {
-		return k.link, true
-	}
-	return nil, false
+func (k *sseSink) Deliver(it *hub.Item) (conn.Link, conn.Outcome) {
+	return transport.EnqueueOutcome(k.link, it.SSE())
 }
 
 // End implements hub.Sink: an "event: close" with the reason, then the response ends.

@@ -155,24 +155,36 @@ func (s *Session) SendBinary(data []byte) {
 // when nothing needs a flush). This is the fan-out path: the caller flushes each link once per
 // batch. It reports false when the packet was dropped: the session is closed, or the WebSocket's
 // queue passed its cap (the connection is closing as a slow consumer).
-func (s *Session) Deliver(p *Prepared) (conn.Link, bool) {
+func (s *Session) Deliver(p *Prepared) (conn.Link, conn.Outcome) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, false
+		return nil, conn.DroppedClosed
 	}
 	if s.transport == transportWebSocket && s.ws != nil {
-		if !s.ws.Enqueue(p.Frame) {
-			return nil, false
-		}
-		return s.ws, true
+		return EnqueueOutcome(s.ws, p.Frame)
 	}
 	s.bufferLocked(outPacket{rec: p.Record, frame: p.Frame})
 	if s.closed { // the buffer passed its cap: closed as a slow consumer
-		return nil, false
+		return nil, conn.DroppedSlow
 	}
 	s.flushPollLocked()
-	return nil, true
+	return nil, conn.Queued
+}
+
+// EnqueueOutcome queues b on l without flushing and returns l to flush and the outcome; a link
+// that tells why it refused (netserver.Conn) separates a slow consumer from a closed connection.
+func EnqueueOutcome(l conn.Link, b []byte) (conn.Link, conn.Outcome) {
+	if e, ok := l.(interface{ EnqueueOutcome([]byte) conn.Outcome }); ok {
+		if o := e.EnqueueOutcome(b); o != conn.Queued {
+			return nil, o
+		}
+		return l, conn.Queued
+	}
+	if l.Enqueue(b) {
+		return l, conn.Queued
+	}
+	return nil, conn.DroppedSlow
 }
 
 func (s *Session) sendLocked(p outPacket) {

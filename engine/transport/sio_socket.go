@@ -83,7 +83,7 @@ func (k *Socket) sendPacket(t socketio.PacketType, ack int64, data []byte, attac
 
 // Deliver queues a shared prepared event (fan-out) and returns the link to flush, if any, and
 // false when the packet was dropped (see Session.Deliver).
-func (k *Socket) Deliver(p *Prepared) (conn.Link, bool) {
+func (k *Socket) Deliver(p *Prepared) (conn.Link, conn.Outcome) {
 	return k.client.sess.Deliver(p)
 }
 
