@@ -169,3 +169,34 @@ func TestStreamStats(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A delivery allocates nothing, with the receipt and the per-stream figures on and tracing off.
+func TestDeliveryAllocatesNothing(t *testing.T) {
+	reg := build(t, pubDoc)
+	h := New(Config{Shards: 1, History: history.Config{Size: 10, Age: time.Hour}}, reg)
+	defer h.Close()
+	for range 100 {
+		h.Subscribe(newSub(t, reg, "s", &recordingSink{}), "", nil)
+	}
+	items := h.record(event("1-1", false))
+	if len(items) != 1 || items[0].fan == nil {
+		t.Fatalf("items %v", items)
+	}
+	sh := &shard{hub: h, byStream: map[string][]*Subscription{}, dirty: map[conn.Link]struct{}{}}
+	var silent []*Subscription
+	for range 100 {
+		s := newSub(t, reg, "s", nil)
+		s.Sink = countingSink{}
+		silent = append(silent, s)
+	}
+	sh.byStream[items[0].Stream.Key()] = silent
+	sh.deliverOne(items[0]) // warm the scratch slice and the stream's figures
+	if n := testing.AllocsPerRun(100, func() { sh.deliverOne(items[0]) }); n != 0 {
+		t.Errorf("deliverOne to 100 subscribers allocates %v", n)
+	}
+}
+
+type countingSink struct{}
+
+func (countingSink) Deliver(*Item) (conn.Link, conn.Outcome) { return nil, conn.Queued }
+func (countingSink) End(conn.CloseReason)                    {}
