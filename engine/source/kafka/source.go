@@ -187,7 +187,11 @@ func (s *Source) Publish(ev *source.Event) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
 	defer cancel()
-	err := s.writer.WriteMessages(ctx, kafkago.Message{Key: []byte(ev.TenantID), Value: ev.JSON})
+	m := kafkago.Message{Key: []byte(ev.TenantID), Value: ev.JSON}
+	if ev.Traceparent != "" { // the W3C header as well, for other consumers of the topic
+		m.Headers = []kafkago.Header{{Key: traceparentHeader, Value: []byte(ev.Traceparent)}}
+	}
+	err := s.writer.WriteMessages(ctx, m)
 	if err != nil {
 		return "", fmt.Errorf("kafka: publish: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/pushgate/pushgate/engine/source"
 )
 
 const (
@@ -46,4 +48,51 @@ func TestTraceparentFromRecordHeader(t *testing.T) {
 			t.Errorf("event %d traceparent %q, want %q", i, evs[i].Traceparent, want)
 		}
 	}
+}
+
+// An ingested event's trace context goes to the topic as the record's traceparent header too.
+func TestPublishWritesTheTraceparentHeader(t *testing.T) {
+	b := newBroker(t)
+	s, c := startSource(t, testConfig(b), nil)
+	waitStarted(t, s, 3)
+	in, err := source.DecodeEvent(fmt.Appendf(nil, `{"tenantId":%q,"namespace":"test","name":"seq","timestamp":"2026-01-02T03:04:05.678Z","traceparent":%q,"payload":{"seq":1}}`, testTenant, headerTP))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Publish(in.Event(testTenant)); err != nil {
+		t.Fatal(err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.addr()), kgo.ConsumeTopics(testTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatal("no record read back")
+		}
+		var got string
+		fs.EachRecord(func(r *kgo.Record) {
+			for _, h := range r.Headers {
+				if h.Key == "traceparent" {
+					got = string(h.Value)
+				}
+			}
+		})
+		if got != "" {
+			if got != headerTP {
+				t.Errorf("header %q", got)
+			}
+			break
+		}
+	}
+	checkFor(t, 5*time.Second, func() error {
+		if c.len() < 1 {
+			return fmt.Errorf("not delivered")
+		}
+		return nil
+	})
 }
