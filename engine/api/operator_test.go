@@ -207,3 +207,22 @@ func TestReceiptRoute(t *testing.T) {
 		}
 	}
 }
+
+// Ingest: the request's traceparent header is the event's trace context (over the body's field);
+// a body field that is not a W3C trace context is a 400 naming it.
+func TestIngestTraceparent(t *testing.T) {
+	f, _ := operatorFixture(t)
+	const body = `{"namespace":"n","name":"e","timestamp":"2026-01-01T00:00:00Z","payload":{}%s}`
+	if r := f.do("POST", "/event/v1/events", "acme-admin", fmt.Sprintf(body, `,"traceparent":"nope"`)); r.status != 400 || !strings.Contains(string(r.body), "traceparent") {
+		t.Errorf("bad traceparent field: %d %s", r.status, r.body)
+	}
+	const field = "00-11111111111111111111111111111111-2222222222222222-01"
+	if r := f.do("POST", "/event/v1/events", "acme-admin", fmt.Sprintf(body, `,"traceparent":"`+field+`"`)); r.status != 200 || f.pub.last().Traceparent != field {
+		t.Errorf("field: %d %s, event traceparent %q", r.status, r.body, f.pub.last().Traceparent)
+	}
+	const header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	r := serveWithHeader(f.api, "POST", "/event/v1/events", "acme-admin", fmt.Sprintf(body, `,"traceparent":"`+field+`"`), "traceparent", header)
+	if r.status != 200 || f.pub.last().Traceparent != header || !strings.Contains(string(f.pub.last().JSON), header) {
+		t.Errorf("header: %d %s, event traceparent %q", r.status, r.body, f.pub.last().Traceparent)
+	}
+}

@@ -51,7 +51,15 @@ type Incoming struct {
 	// Traceparent is the W3C trace context ("" when absent): the body's "traceparent" field, which
 	// a transport header replaces (SetTraceparent).
 	Traceparent string
+	// BadTraceparent reports a "traceparent" field that is not a W3C trace context; it is left
+	// out of the event. HTTP ingest refuses such a body (ErrBadTraceparent); a broker source
+	// delivers the event without it rather than lose it.
+	BadTraceparent bool
 }
+
+// ErrBadTraceparent is the reason HTTP ingest gives for a body whose traceparent field is not a
+// W3C trace context.
+var ErrBadTraceparent = &InvalidEventError{Reason: "traceparent must be a W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)"}
 
 var decodeAPI = sonic.Config{CopyString: true, ValidateString: true, CaseSensitive: true}.Froze()
 
@@ -106,15 +114,13 @@ func DecodeEvent(body []byte) (*Incoming, error) {
 	if in.TenantID, _, err = stringField("tenantId", w.TenantID); err != nil {
 		return nil, err
 	}
-	tp, ok, err := stringField("traceparent", w.Traceparent)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		if !ValidTraceparent(tp) {
-			return nil, invalidEvent("traceparent must be a W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)")
+	if !isAbsent(w.Traceparent) {
+		tp, _, err := stringField("traceparent", w.Traceparent)
+		if err == nil && ValidTraceparent(tp) {
+			in.Traceparent = tp
+		} else {
+			in.BadTraceparent = true
 		}
-		in.Traceparent = tp
 	}
 	if isAbsent(w.Payload) {
 		return nil, invalidEvent("payload is required")

@@ -1,7 +1,6 @@
 package source
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -46,11 +45,13 @@ func TestDecodeEventTraceparent(t *testing.T) {
 		t.Errorf("a valid header does not win over the field")
 	}
 	for _, body := range []string{`"traceparent":"00-zz"`, `"traceparent":7`} {
-		_, err := DecodeEvent([]byte(`{"namespace":"n","name":"e","timestamp":"2026-01-01T00:00:00Z",` + body + `,"payload":{}}`))
-		var ie *InvalidEventError
-		if !errors.As(err, &ie) || !strings.Contains(ie.Reason, "traceparent") {
-			t.Errorf("%s: %v, want an invalid event naming traceparent", body, err)
+		in, err := DecodeEvent([]byte(`{"namespace":"n","name":"e","timestamp":"2026-01-01T00:00:00Z",` + body + `,"payload":{}}`))
+		if err != nil || !in.BadTraceparent || in.Traceparent != "" || strings.Contains(string(in.Event("urn:t").JSON), "traceparent") {
+			t.Errorf("%s: %+v, %v; want the event without it, flagged", body, in, err)
 		}
+	}
+	if !strings.Contains(ErrBadTraceparent.Reason, "traceparent") {
+		t.Error("the ingest error does not name the field")
 	}
 	plain := AppendEventJSON(nil, "urn:t", "n", "e", time.Unix(0, 0), "", nil, []byte(`{}`))
 	if strings.Contains(string(plain), "traceparent") {

@@ -17,7 +17,8 @@ const (
 )
 
 // The record's traceparent header is the event's trace context and wins over the value's field;
-// without the header the field is kept; an invalid header is ignored, not a reason to skip.
+// without the header the field is kept; an invalid header or field is ignored, never a reason to
+// skip the record.
 func TestTraceparentFromRecordHeader(t *testing.T) {
 	b := newBroker(t)
 	p := newProducer(t, b)
@@ -28,6 +29,7 @@ func TestTraceparentFromRecordHeader(t *testing.T) {
 		{Topic: testTopic, Partition: 0, Value: withField, Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte(headerTP)}}},
 		{Topic: testTopic, Partition: 0, Value: withField},
 		{Topic: testTopic, Partition: 0, Value: eventJSON(testTenant, 3), Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("garbage")}}},
+		{Topic: testTopic, Partition: 0, Value: fmt.Appendf(nil, `{"tenantId":%q,"namespace":"test","name":"seq","timestamp":"2026-01-02T03:04:05.678Z","traceparent":"garbage","payload":{"seq":4}}`, testTenant)},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -35,15 +37,15 @@ func TestTraceparentFromRecordHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkFor(t, 5*time.Second, func() error {
-		if n := c.len(); n < 3 {
+		if n := c.len(); n < 4 {
 			return fmt.Errorf("%d delivered", n)
 		}
 		return nil
 	})
 	c.mu.Lock()
-	evs := c.evs[:3]
+	evs := c.evs[:4]
 	c.mu.Unlock()
-	for i, want := range []string{headerTP, fieldTP, ""} {
+	for i, want := range []string{headerTP, fieldTP, "", ""} { // a bad field: the event, without it
 		if evs[i].Traceparent != want {
 			t.Errorf("event %d traceparent %q, want %q", i, evs[i].Traceparent, want)
 		}
