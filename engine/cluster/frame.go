@@ -150,8 +150,11 @@ func AppendEvent(dst []byte, seq uint64, ev *source.Event) []byte {
 	dst = binary.AppendVarint(dst, ev.Timestamp.Unix())
 	dst = binary.AppendUvarint(dst, uint64(ev.Timestamp.Nanosecond()))
 	dst = appendBytes(dst, ev.JSON)
-	if ev.Traceparent != "" { // a trailing field: a frame without it still parses
+	if ev.Traceparent != "" || ev.Origin != "" { // trailing fields: a frame without them still parses
 		dst = appendString(dst, ev.Traceparent)
+		if ev.Origin != "" {
+			dst = appendString(dst, ev.Origin)
+		}
 	}
 	return endFrame(dst, at)
 }
@@ -291,6 +294,9 @@ func ParseEvent(p []byte) (uint64, *source.Event, error) {
 	ev.JSON = d.bytes()
 	if d.err == nil && len(d.b) > 0 {
 		ev.Traceparent = d.string()
+	}
+	if d.err == nil && len(d.b) > 0 {
+		ev.Origin = d.string()
 	}
 	if err := d.done(); err != nil {
 		return 0, nil, err

@@ -170,10 +170,18 @@ func FuzzDecodeFrames(f *testing.F) {
 func TestEventFrameTraceparent(t *testing.T) {
 	ev := sampleEvent(2)
 	ev.Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-	f, _, err := DecodeFrame(AppendEvent(nil, 9, ev))
-	if err != nil {
-		t.Fatal(err)
+	for _, origin := range []string{"", "AQEDAAEBAAEA"} {
+		ev.Origin = origin
+		f, _, err := DecodeFrame(AppendEvent(nil, 9, ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := ParseEvent(f.Payload); err != nil || !reflect.DeepEqual(got, ev) {
+			t.Fatalf("event = %+v, %v, want %+v", got, err, ev)
+		}
 	}
+	ev.Traceparent = "" // an origin without a trace context
+	f, _, _ := DecodeFrame(AppendEvent(nil, 9, ev))
 	if _, got, err := ParseEvent(f.Payload); err != nil || !reflect.DeepEqual(got, ev) {
 		t.Fatalf("event = %+v, %v, want %+v", got, err, ev)
 	}

@@ -52,7 +52,17 @@ func (h opsHandler) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
 		v = h.srv.Edge.Connections(operator.Filter{TenantID: r.Query.Get("tenant"), Stream: r.Query.Get("stream"), Subject: r.Query.Get("sub")})
 	case internalReceiptPath:
 		out := []operator.InstanceReceipt{}
-		if rc, ok := h.srv.Edge.Receipt(r.Query.Get("id"), r.Query.Get("sub")); ok {
+		id := r.Query.Get("id")
+		if rc, ok := h.srv.Edge.Receipt(id, r.Query.Get("sub")); ok {
+			if w := h.srv.Control.Webhooks; w != nil {
+				f, ok := w.EventReceipt(id)
+				if !ok && rc.SourceRecord != "" {
+					f, ok = w.EventReceipt(rc.SourceRecord)
+				}
+				if ok {
+					rc.Webhooks = &operator.WebhookFigures{Queued: f.Queued, Delivered: f.Delivered, Dead: f.Dead}
+				}
+			}
 			out = append(out, rc)
 		}
 		v = out

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -90,7 +91,10 @@ func TestOperatorRoutesAskEveryInstance(t *testing.T) {
 	cfgTok := mint("cfg", "urn:ads:platform:configuration-service:configuration-admin", "urn:ads:platform:event-service:event-sender")
 	admin := mint("admin", "urn:ads:platform:tenant-service:tenant-admin")
 	u1 := mint("u1", "stream-listener")
-	patch := `{"operation":"UPDATE","update":{"orders":{"id":"orders","name":"Orders","events":[{"namespace":"shop","name":"order-placed"}]}}}`
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(hook.Close)
+	patch := `{"operation":"UPDATE","update":{"orders":{"id":"orders","name":"Orders","events":[{"namespace":"shop","name":"order-placed"}]},` +
+		`"webhooks":{"h":{"id":"h","name":"H","url":"` + hook.URL + `","events":[{"namespace":"shop","name":"order-placed"}]}}}}`
 	if code, body := httpDo(t, "PATCH", a.URL()+"/configuration/v2/configuration/platform/push-service", cfgTok, patch); code != 200 {
 		t.Fatalf("PATCH: %d %s", code, body)
 	}
@@ -131,9 +135,10 @@ func TestOperatorRoutesAskEveryInstance(t *testing.T) {
 			ev.ID = id
 		}
 	}
-	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
 		code, body := httpDo(t, "GET", b.URL()+"/push/v1/events/"+ev.ID+"?sub=u1", admin, "")
 		var r struct {
+			Webhooks    struct{ Queued int }
 			Subscribers struct{ Delivered int }
 			Instances   []struct{ Instance string }
 			Subject     struct {
@@ -144,7 +149,9 @@ func TestOperatorRoutesAskEveryInstance(t *testing.T) {
 		if code != 200 || json.Unmarshal([]byte(body), &r) != nil {
 			return fmt.Errorf("receipt on B of %q: %d %s", ev.ID, code, body)
 		}
-		if r.Subscribers.Delivered != 2 || len(r.Instances) != 2 || !r.Subject.Received || len(r.Subject.Connections) != 2 {
+		// The webhook is sent by the instance owning the event's partition (the webhook group):
+		// whichever it is, the receipt asked of B counts it once.
+		if r.Subscribers.Delivered != 2 || len(r.Instances) != 2 || !r.Subject.Received || len(r.Subject.Connections) != 2 || r.Webhooks.Queued != 1 {
 			return fmt.Errorf("receipt on B does not sum both instances: %s", body)
 		}
 		return nil

@@ -129,7 +129,13 @@ func (p *Plane) Receipt(eventID, sub string) (*operator.EventReceipt, bool, erro
 	}
 	var wh operator.WebhookFigures
 	if p.Webhooks != nil {
-		if f, ok := p.Webhooks.EventReceipt(eventID); ok {
+		f, ok := p.Webhooks.EventReceipt(eventID)
+		for i := 0; !ok && i < len(parts); i++ { // Kafka: the webhook group names the record
+			if parts[i].SourceRecord != "" {
+				f, ok = p.Webhooks.EventReceipt(parts[i].SourceRecord)
+			}
+		}
+		if ok {
 			wh = operator.WebhookFigures{Queued: f.Queued, Delivered: f.Delivered, Dead: f.Dead}
 		}
 	}

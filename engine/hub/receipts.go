@@ -15,6 +15,7 @@ type Receipt struct {
 	TenantID        string
 	Namespace, Name string
 	Traceparent     string
+	Origin          string // source.Event.Origin
 	Seq             uint64
 	At              time.Time // published to the hub
 	// Streams are the ids of the stream scopes matched (one per scope).
@@ -79,7 +80,7 @@ func (rs *receipts) get(id string, now time.Time) (*Receipt, bool) {
 // init starts the receipt of ev and its items.
 func (r *Receipt) init(ev *source.Event, seq uint64, items []*Item, now time.Time) {
 	r.EventID, r.TenantID, r.Namespace, r.Name = ev.ID, ev.TenantID, ev.Namespace, ev.Name
-	r.Traceparent, r.Seq, r.At, r.event = ev.Traceparent, seq, now, ev
+	r.Traceparent, r.Origin, r.Seq, r.At, r.event = ev.Traceparent, ev.Origin, seq, now, ev
 	if len(items) > 0 {
 		r.Streams = make([]string, len(items))
 		for i, it := range items {

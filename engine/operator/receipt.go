@@ -9,16 +9,22 @@ import (
 
 // InstanceReceipt is what became of an event in one process (GET /push/v1/events/{eventId}).
 type InstanceReceipt struct {
-	Instance    string     `json:"instance"`
-	TenantID    string     `json:"tenantId"`
-	Type        string     `json:"type"`
-	Traceparent string     `json:"traceparent,omitempty"`
-	Streams     []string   `json:"streams"`
-	Subscribers Figures    `json:"subscribers"`
-	PublishedAt time.Time  `json:"publishedAt"`
-	FannedOutAt *time.Time `json:"fannedOutAt,omitempty"`
+	Instance    string `json:"instance"`
+	TenantID    string `json:"tenantId"`
+	Type        string `json:"type"`
+	Traceparent string `json:"traceparent,omitempty"`
+	// SourceRecord is the source's id of the event's record when it differs from the event id
+	// (Kafka: partition and offset, as the webhook consumer group names the event).
+	SourceRecord string     `json:"sourceRecord,omitempty"`
+	Streams      []string   `json:"streams"`
+	Subscribers  Figures    `json:"subscribers"`
+	PublishedAt  time.Time  `json:"publishedAt"`
+	FannedOutAt  *time.Time `json:"fannedOutAt,omitempty"`
 	// Subject lists the live connections of the subject asked about (?sub=) that got the event.
 	Subject []SubjectDelivery `json:"subjectConnections,omitempty"`
+	// Webhooks are the event's webhook deliveries sent by this process, when it is another
+	// instance answering (Kafka mode: the instance owning the event's partition sends them).
+	Webhooks *WebhookFigures `json:"webhooks,omitempty"`
 }
 
 // Figures are subscriber counts: targeted (the stream scope and its criteria matched), delivered
@@ -52,7 +58,7 @@ func Receipt(h *hub.Hub, id, sub, instance string) (InstanceReceipt, bool) {
 		return InstanceReceipt{}, false
 	}
 	t, d, x, done := r.Figures()
-	out := InstanceReceipt{Instance: instance, TenantID: r.TenantID, Type: r.Type(), Traceparent: r.Traceparent,
+	out := InstanceReceipt{Instance: instance, TenantID: r.TenantID, Type: r.Type(), Traceparent: r.Traceparent, SourceRecord: r.Origin,
 		Streams: append([]string{}, r.Streams...), PublishedAt: r.At.UTC(),
 		Subscribers: Figures{Targeted: t, Delivered: d, Dropped: x, DroppedSlow: r.DroppedSlow(), DroppedClosed: x - r.DroppedSlow()}}
 	if !done.IsZero() {
@@ -128,6 +134,11 @@ func Sum(id, sub string, parts []InstanceReceipt, wh WebhookFigures) (*EventRece
 		r.TraceID = r.Traceparent[3:35]
 	}
 	for _, p := range parts {
+		if w := p.Webhooks; w != nil {
+			r.Webhooks.Queued += w.Queued
+			r.Webhooks.Delivered += w.Delivered
+			r.Webhooks.Dead += w.Dead
+		}
 		r.Subscribers.Targeted += p.Subscribers.Targeted
 		r.Subscribers.Delivered += p.Subscribers.Delivered
 		r.Subscribers.Dropped += p.Subscribers.Dropped

@@ -411,6 +411,7 @@ func (s *Source) deliver(it item) {
 	s.idBuf = appendPosition(s.idBuf[:0], s.vec, it.part)
 	s.posMu.Unlock()
 	it.ev.ID = string(s.idBuf)
+	it.ev.Origin = RecordID(it.part, it.off)
 	s.stats.Delivered.Add(1)
 	s.stats.LastEvent.Store(time.Now().UnixNano())
 	(*s.fn.Load())(it.ev)
