@@ -22,6 +22,13 @@ func TestImportPolicy(t *testing.T) {
 		"go.etcd.io/bbolt":               {"engine/store"},
 		"golang.org/x/oauth2":            {"engine/adsp"}, // the ADSP service account (client credentials)
 		"go.yaml.in/yaml/v3":             {"deploy"},      // deploy_test.go reads the Kubernetes manifests and the rules
+		// The OpenTelemetry SDK: engine/tracing builds the provider and records every span.
+		"go.opentelemetry.io/otel":                                        {"engine/tracing"},
+		"go.opentelemetry.io/otel/trace":                                  {"engine/tracing"},
+		"go.opentelemetry.io/otel/sdk/trace":                              {"engine/tracing"},
+		"go.opentelemetry.io/otel/sdk/resource":                           {"engine/tracing"},
+		"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp": {"engine/tracing"},
+		"go.opentelemetry.io/otel/propagation":                            {"engine/tracing"},
 		// chromedp drives the browser in browser/'s tests only; no runtime package may use it.
 		"github.com/chromedp/chromedp": {"browser"},
 	}

@@ -7,12 +7,13 @@
 #   make scale-test               >= 200k connections: pushgate serve --workers N + pushload --procs N
 #   make bench-webhooks           webhook deliveries/s per core, and fan-out p99 with/without webhook load (~3 min)
 #   make bench-amqp               events/s through RabbitMQ vs the HTTP ingest into 5,000 WebSocket clients on one core; loss across a broker restart
+#   make bench-tracing            CPU per delivery with tracing off / on / sampled at 1 %, side by side (~4 min)
 #   make soak                     15 min steady fan-out with 1% slow consumers and connect churn: RSS/goroutine drift
 GO ?= go
 BENCH_OUT   ?= $(if $(filter 1,$(QUICK)),/tmp/pushgate-bench-quick,bench/results)
 BENCH_FLAGS ?=
 
-.PHONY: bench-build bench-node-deps bench-compare scale-test soak bench-webhooks bench-amqp
+.PHONY: bench-build bench-node-deps bench-compare scale-test soak bench-webhooks bench-amqp bench-tracing
 
 bench-build:
 	$(GO) build -o bin/pushgate ./cmd/pushgate
@@ -44,3 +45,7 @@ bench-webhooks: bench-build
 ## bench-amqp: events/s through RabbitMQ vs the HTTP ingest into CONNS WebSocket clients on one core (RATES, DUR); loss and duplicates across a broker restart (RESTART_*, OUTAGE)
 bench-amqp: bench-build rabbitmq-deps
 	bench/scripts/amqp.sh
+
+## bench-tracing: CPU per delivery with tracing off, on and sampled at 1 %, one server each, phases interleaved (CONNS, RATE, DUR, ROUNDS)
+bench-tracing: bench-build
+	bench/scripts/tracing.sh

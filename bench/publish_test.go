@@ -35,10 +35,10 @@ type wsSink struct {
 	n    *atomic.Int64
 }
 
-func (s *wsSink) Deliver(it *hub.Item) conn.Link {
+func (s *wsSink) Deliver(it *hub.Item) (conn.Link, conn.Outcome) {
 	s.link.Enqueue(it.SocketIO("/acme").Frame)
 	s.n.Add(1)
-	return s.link
+	return s.link, conn.Queued
 }
 func (s *wsSink) End(conn.CloseReason) {}
 
@@ -47,10 +47,10 @@ type sseSink struct {
 	n    *atomic.Int64
 }
 
-func (s *sseSink) Deliver(it *hub.Item) conn.Link {
+func (s *sseSink) Deliver(it *hub.Item) (conn.Link, conn.Outcome) {
 	s.link.Enqueue(it.SSE())
 	s.n.Add(1)
-	return s.link
+	return s.link, conn.Queued
 }
 func (s *sseSink) End(conn.CloseReason) {}
 

@@ -18,6 +18,7 @@ import (
 	"github.com/pushgate/pushgate/engine/hub"
 	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/netserver"
+	"github.com/pushgate/pushgate/engine/operator"
 	"github.com/pushgate/pushgate/engine/push"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
@@ -84,6 +85,7 @@ func Assemble(cfg Config, routing edge.Routing) (*Server, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("engine: %w", err)
 	}
+	cp.SetEdges(localEdge{e})
 	s.Control, s.Edge = cp, e
 	s.Store, s.Issuer, s.Verifier, s.Bus, s.API = cp.Store, cp.Issuer, cp.Verifier, cp.Bus, cp.API
 	s.Hub, s.Net, s.SIO, s.SSE = e.Hub, e.Net, e.SIO, e.SSE
@@ -122,3 +124,17 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Config returns the effective configuration.
 func (s *Server) Config() Config { return s.cfg }
+
+// localEdge is the one edge of a single process, as the control half's operator routes ask it.
+type localEdge struct{ e *edge.Server }
+
+func (l localEdge) Connections(f operator.Filter) ([]operator.Connection, error) {
+	return l.e.Connections(f), nil
+}
+
+func (l localEdge) Receipts(id, sub string) ([]operator.InstanceReceipt, error) {
+	if r, ok := l.e.Receipt(id, sub); ok {
+		return []operator.InstanceReceipt{r}, nil
+	}
+	return nil, nil
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/edge"
 	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/tracing"
 )
 
 func runServe(args []string) error {
@@ -43,6 +44,7 @@ func runServe(args []string) error {
 	fs.IntVar(&c.MaxConnsPerIP, "max-conns-per-ip", 0, "maximum open connections per client IP (0 = no limit)")
 	fs.Float64Var(&c.ConnectRate, "connect-rate", 0, "new connections per second per client IP (0 = no limit); above it 429")
 	fs.DurationVar(&c.SSEHeartbeat, "sse-heartbeat", 15*time.Second, "SSE comment heartbeat interval")
+	fs.IntVar(&c.MetricsTopStreams, "metrics-top-streams", 20, "streams and tenants with series of their own in the per-stream and per-tenant metrics (the rest are summed under \"other\")")
 	fs.Float64Var(&c.MaxInboundRate, "max-inbound-rate", 100, "packets per second one client session may send, bursts of one second's worth (0 = no limit); above it the connection is closed")
 	fs.IntVar(&c.MaxSSEPerToken, "max-sse-per-token", 100, "open SSE streams per token subject (0 = no limit); above it 429")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Second, "graceful shutdown window: clients are told to reconnect elsewhere, spread over it")
@@ -132,6 +134,21 @@ func runServe(args []string) error {
 	c.Logger = logger
 	if len(fallbacks) > 0 || len(acknowledged) > 0 {
 		logger.Info("ADSP environment variables read as fallbacks (values not logged)", "used", fallbacks, "acknowledged_only", acknowledged)
+	}
+	tracer, err := tracing.FromEnv(context.Background())
+	if err != nil {
+		return err
+	}
+	if tracer != nil {
+		c.Tracer = tracer
+		logger.Info("tracing on: OTLP/HTTP export configured by the OTEL_* variables")
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := tracer.Shutdown(sctx); err != nil {
+				logger.Warn("tracing: spans not flushed at exit", "err", err)
+			}
+		}()
 	}
 	if *cf.listen != "" && (*workers > 1 || *workerIndex >= 0) {
 		return errors.New("--cluster-listen cannot be combined with --workers yet: run one instance per process")

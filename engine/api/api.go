@@ -60,6 +60,9 @@ type Deps struct {
 	Extra []Extra
 	// Webhooks enables the webhook operator routes (/push/v1/webhooks…); nil leaves them out.
 	Webhooks Webhooks
+	// Operator enables the connection operator routes (/push/v1/connections…,
+	// /push/v1/revocations); nil leaves them out.
+	Operator Operator
 }
 
 // Extra is a route served by another package: Method and a Pattern as in Route.
@@ -128,6 +131,9 @@ func New(d Deps) *API {
 	add("POST", "/event/v1/events", gated((*API).postEvent))
 	if d.Webhooks != nil {
 		a.addWebhookRoutes(add, gated)
+	}
+	if d.Operator != nil {
+		a.addOperatorRoutes(add, gated)
 	}
 	if d.Issuer != nil {
 		add("GET", "/auth/realms/{realm}/.well-known/openid-configuration", (*API).getDiscovery)

@@ -23,6 +23,10 @@
 //	POST  /event/v1/events                                         200, 400, 401, 403, 404, 413, 503
 //	GET   /auth/realms/{realm}/.well-known/openid-configuration    200, 404 (Deps.Issuer set)
 //	GET   /auth/realms/{realm}/protocol/openid-connect/certs       200, 404 (Deps.Issuer set)
+//	GET   /push/v1/connections[?tenant=&stream=&sub=&limit=&cursor=] 200, 400, 401, 403, 404, 503 (Deps.Operator set)
+//	POST  /push/v1/connections/disconnect                          202, 400, 401, 403, 404, 413, 503
+//	POST  /push/v1/revocations                                     201, 400, 401, 403, 404, 413, 503
+//	GET   /push/v1/events/{eventId}[?sub=]                         200, 400, 401, 403, 404, 503
 //
 // Deps.Extra adds routes served by other packages (engine/console: GET /console, GET
 // /console/{asset}, POST /console/api/token, POST /console/api/preview, GET /console/api/status),

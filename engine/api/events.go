@@ -61,6 +61,12 @@ func (a *API) postEvent(ctx *fasthttp.RequestCtx, _ map[string]string) {
 		fail(ctx, fasthttp.StatusBadRequest, "Invalid event.")
 		return
 	}
+	if in.BadTraceparent {
+		fail(ctx, fasthttp.StatusBadRequest, source.ErrBadTraceparent.Reason)
+		return
+	}
+	// The request's own trace context wins over the body's field (source.Incoming.SetTraceparent).
+	in.SetTraceparent(string(ctx.Request.Header.Peek("traceparent")))
 	tenant := p.TenantID
 	if in.TenantID != "" {
 		t, found := a.d.Store.ResolveTenant(in.TenantID)

@@ -135,7 +135,15 @@ func (f *fixture) do(method, uri, token, body string) response {
 }
 
 func serve(a *API, method, uri, token, body string) response {
+	return serveWithHeader(a, method, uri, token, body)
+}
+
+// serveWithHeader is serve with extra request headers (name, value pairs).
+func serveWithHeader(a *API, method, uri, token, body string, header ...string) response {
 	var req fasthttp.Request
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	req.Header.SetMethod(method)
 	req.SetRequestURI(uri)
 	req.Header.SetHost("internal.test:8080")

@@ -37,7 +37,8 @@ func (a *API) buildOpenAPI() []byte {
 				continue
 			}
 			if (m["x-pushgate-dev-issuer"] == true && a.d.Issuer == nil) || (m["x-pushgate-extra"] == true && !mounted[p]) ||
-				(m["x-pushgate-webhooks"] == true && a.d.Webhooks == nil) {
+				(m["x-pushgate-webhooks"] == true && a.d.Webhooks == nil) ||
+				(m["x-pushgate-operator"] == true && a.d.Operator == nil) {
 				delete(paths, p)
 			}
 		}

@@ -15,6 +15,7 @@ const (
 	ReasonBadAudience      = "bad-audience"      // aud missing or without Audience
 	ReasonKeysUnavailable  = "keys-unavailable"  // discovery or JWKS could not be fetched
 	ReasonClosed           = "closed"            // the Verifier was closed
+	ReasonRevoked          = "revoked"           // the token (its jti, or its subject before a time) was revoked
 )
 
 // ErrUnauthorized is wrapped by every *Error, so errors.Is(err, ErrUnauthorized) tells token

@@ -30,6 +30,10 @@ type Principal struct {
 	Roles []string
 	// Expires is the token's "exp"; zero for anonymous callers.
 	Expires time.Time
+	// TokenID is the token's "jti" ("" when absent) and IssuedAt its "iat" (zero when absent):
+	// what a revocation names (Revocations).
+	TokenID  string
+	IssuedAt time.Time
 }
 
 // AnonymousPrincipal is the caller without a token.

@@ -35,10 +35,13 @@ type TenantResolver interface {
 // concurrent use. It starts no goroutine: keys are fetched by the Verify call that needs them.
 type Verifier struct {
 	// Stats counts key fetches (discovery + JWKS) and verification outcomes, for metrics.
-	Stats   Stats
-	cfg     Config
-	tenants TenantResolver
-	client  interface {
+	Stats Stats
+	// Revocations are the revoked tokens: Verify rejects them (ReasonRevoked), so a revoked
+	// token can neither connect, reconnect nor refresh a connection.
+	Revocations Revocations
+	cfg         Config
+	tenants     TenantResolver
+	client      interface {
 		Do(*http.Request) (*http.Response, error)
 	}
 	parser *jwt.Parser
@@ -154,6 +157,13 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Principal, error)
 	}
 	if c.ExpiresAt != nil {
 		p.Expires = c.ExpiresAt.Time
+	}
+	p.TokenID = c.ID
+	if c.IssuedAt != nil {
+		p.IssuedAt = c.IssuedAt.Time
+	}
+	if v.Revocations.Revoked(p, v.now()) {
+		return nil, reject(ReasonRevoked, nil)
 	}
 	return p, nil
 }

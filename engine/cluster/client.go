@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/control"
+	"github.com/pushgate/pushgate/engine/operator"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
@@ -67,6 +68,8 @@ type Client struct {
 
 	// Gaps counts events lost because a resume was impossible (logged too).
 	Gaps atomic.Int64
+
+	orders control.OrderLog // operator orders from the parent
 }
 
 // Dial starts the link client (it keeps reconnecting until Close). Use WaitReady before serving.
@@ -181,6 +184,8 @@ func (c *Client) session(epoch *string, last *uint64) error {
 			}
 			*last = seq
 			c.deliver(ev)
+		case TypeOrder:
+			c.orders.Receive(f.Payload)
 		case TypePing:
 		default:
 			return fmt.Errorf("%w: unknown frame type %q", ErrMalformed, f.Type)
@@ -215,6 +220,10 @@ func (c *Client) deliver(ev *source.Event) {
 	}
 	c.fn(ev)
 }
+
+// OnOrder implements edge.Backend: the operator orders the parent passes on (the revocations in
+// force first).
+func (c *Client) OnOrder(fn func(*operator.Order)) { c.orders.OnOrder(fn) }
 
 // Subscribe implements edge.Backend; events received before it are delivered first.
 func (c *Client) Subscribe(fn func(*source.Event)) {

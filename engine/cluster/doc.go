@@ -89,8 +89,11 @@
 //     left: a socket that subscribed before its instance had seen any event and was delivered
 //     none has no position to hand over; the new owner then starts live, and an event published
 //     during the move itself (about a millisecond) can be missed.
-//   - the internal listener: a second netserver.Server whose only route, /socket.io/, is a Gate
-//     in front of the Engine.IO server. The Gate checks the signature (HMAC-SHA256 keyed with
+//   - the internal listener: a second netserver.Server whose route /socket.io/ is a Gate in
+//     front of the Engine.IO server (/cluster/handover serves the session moves, and
+//     /pushgate-internal/ answers the peers' operator questions — connections listing, delivery
+//     receipts — behind the same signature check, so those routes cover every live instance:
+//     peerops.go). The Gate checks the signature (HMAC-SHA256 keyed with
 //     --cluster-secret over a timestamp, a nonce and the request bytes exactly as the client sent
 //     them, constant-time, ±30s, each signature accepted once; Verify) before anything looks at a
 //     session, answers 403 otherwise, and answers "Session ID unknown" for a sid that is not this

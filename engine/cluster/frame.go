@@ -19,6 +19,7 @@ const (
 	TypeEvent    byte = 'E' // parent → worker: one event with its link sequence number
 	TypePing     byte = 'P' // parent → worker: keep-alive
 	TypeBacklog  byte = 'B' // parent → new worker: an earlier event, for its replay history only
+	TypeOrder    byte = 'O' // parent → worker: an operator order (engine/operator JSON)
 )
 
 // MaxFrame bounds one frame (type byte and payload). Snapshots carry every tenant's document, so
@@ -149,6 +150,19 @@ func AppendEvent(dst []byte, seq uint64, ev *source.Event) []byte {
 	dst = binary.AppendVarint(dst, ev.Timestamp.Unix())
 	dst = binary.AppendUvarint(dst, uint64(ev.Timestamp.Nanosecond()))
 	dst = appendBytes(dst, ev.JSON)
+	if ev.Traceparent != "" || ev.Origin != "" { // trailing fields: a frame without them still parses
+		dst = appendString(dst, ev.Traceparent)
+		if ev.Origin != "" {
+			dst = appendString(dst, ev.Origin)
+		}
+	}
+	return endFrame(dst, at)
+}
+
+// AppendOrder appends an ORDER frame carrying an operator order's JSON.
+func AppendOrder(dst []byte, order []byte) []byte {
+	dst, at := beginFrame(dst, TypeOrder)
+	dst = append(dst, order...)
 	return endFrame(dst, at)
 }
 
@@ -278,6 +292,12 @@ func ParseEvent(p []byte) (uint64, *source.Event, error) {
 	}
 	ev.Timestamp = time.Unix(sec, int64(nsec)).UTC()
 	ev.JSON = d.bytes()
+	if d.err == nil && len(d.b) > 0 {
+		ev.Traceparent = d.string()
+	}
+	if d.err == nil && len(d.b) > 0 {
+		ev.Origin = d.string()
+	}
 	if err := d.done(); err != nil {
 		return 0, nil, err
 	}

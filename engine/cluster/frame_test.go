@@ -164,3 +164,29 @@ func FuzzDecodeFrames(f *testing.F) {
 		}
 	})
 }
+
+// The EVENT frame carries the trace context to the workers, and a frame without one (an older
+// parent) still parses.
+func TestEventFrameTraceparent(t *testing.T) {
+	ev := sampleEvent(2)
+	ev.Traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, origin := range []string{"", "AQEDAAEBAAEA"} {
+		ev.Origin = origin
+		f, _, err := DecodeFrame(AppendEvent(nil, 9, ev))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, got, err := ParseEvent(f.Payload); err != nil || !reflect.DeepEqual(got, ev) {
+			t.Fatalf("event = %+v, %v, want %+v", got, err, ev)
+		}
+	}
+	ev.Traceparent = "" // an origin without a trace context
+	f, _, _ := DecodeFrame(AppendEvent(nil, 9, ev))
+	if _, got, err := ParseEvent(f.Payload); err != nil || !reflect.DeepEqual(got, ev) {
+		t.Fatalf("event = %+v, %v, want %+v", got, err, ev)
+	}
+	f, _, _ = DecodeFrame(AppendEvent(nil, 9, sampleEvent(2)))
+	if _, got, err := ParseEvent(f.Payload); err != nil || got.Traceparent != "" {
+		t.Fatalf("event without trace context = %+v, %v", got, err)
+	}
+}

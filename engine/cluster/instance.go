@@ -187,7 +187,8 @@ func (i *Instance) Attach(srv *engine.Server) error {
 		Listen: i.cfg.Listen, MaxMessageBytes: int(ec.MaxPayload), MaxPendingBytes: ec.MaxPendingBytes,
 		WriteTimeout: ec.WriteTimeout, SendBuffer: ec.SendBuffer, Logger: i.cfg.Logger,
 	}, netserver.Routes{
-		Mounts:   []netserver.Mount{{Prefix: "/socket.io/", Handler: i.Gate}, {Prefix: HandoverPath, Handler: i.handover}},
+		Mounts: []netserver.Mount{{Prefix: "/socket.io/", Handler: i.Gate}, {Prefix: HandoverPath, Handler: i.handover},
+			{Prefix: internalOpsPrefix, Handler: opsHandler{gate: i.Gate, srv: srv}}},
 		Fallback: func(ctx *fasthttp.RequestCtx) { ctx.Error("not found", fasthttp.StatusNotFound) },
 	})
 	if err != nil {
@@ -197,6 +198,7 @@ func (i *Instance) Attach(srv *engine.Server) error {
 	i.net = n
 	i.registerMetrics(srv)
 	srv.AddReadyCheck(i.dir.Joined) // the others find (and forward to) this instance only once it is in the directory
+	srv.Control.SetEdges(instanceEdges{i: i, srv: srv}) // the operator routes ask every live instance
 	go func() { i.errc <- n.Serve() }()
 	i.dir.Start()
 	i.cfg.Logger.Info("cluster instance", "id", i.ID, "internal", i.ln.Addr().String(), "advertised", i.Addr)

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/operator"
 	"github.com/pushgate/pushgate/engine/source"
 )
 
@@ -73,6 +74,9 @@ type LinkServer struct {
 	seq      uint64
 	ring     [][]byte // ring[s%len] holds the frame of seq s for s in (seq-len, seq]
 	closed   bool
+	// revocations are the ORDER frames of the revocations in force, sent to every worker that
+	// attaches (a new or restarted worker must honour them too).
+	revocations []revocationFrame
 
 	Dropped atomic.Int64 // links dropped because a worker fell behind
 	quit    chan struct{}
@@ -130,6 +134,34 @@ func (s *LinkServer) Publish(ev *source.Event) {
 	s.seq++
 	f := AppendEvent(nil, s.seq, ev)
 	s.ring[s.seq%uint64(len(s.ring))] = f
+	s.broadcastLocked(f)
+}
+
+type revocationFrame struct {
+	frame []byte
+	until time.Time
+}
+
+// Order sends an operator order to every worker, and keeps a revocation for the workers that
+// attach while it is in force. It never blocks; it is the parent's OnOrder consumer.
+func (s *LinkServer) Order(o *operator.Order) {
+	f := AppendOrder(nil, o.Encode())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	now := time.Now()
+	kept := s.revocations[:0]
+	for _, r := range s.revocations {
+		if now.Before(r.until) {
+			kept = append(kept, r)
+		}
+	}
+	s.revocations = kept
+	if o.Kind == operator.KindRevoke {
+		s.revocations = append(s.revocations, revocationFrame{frame: f, until: o.Until})
+	}
 	s.broadcastLocked(f)
 }
 
@@ -239,6 +271,9 @@ func (s *LinkServer) attach(p *peer, h Hello) bool {
 		return false
 	}
 	p.enqueue(s.snapshot)
+	for _, r := range s.revocations {
+		p.enqueue(r.frame)
+	}
 	n := uint64(len(s.ring))
 	switch {
 	case h.Epoch == "":

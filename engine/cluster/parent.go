@@ -114,6 +114,8 @@ func NewParent(cfg ParentConfig) (p *Parent, err error) {
 	c.OnChange(p.snapshot)
 	p.snapshot()
 	c.Subscribe(p.Links.Publish)
+	c.OnOrder(p.Links.Order)
+	c.SetEdges(workerEdges{p})
 	if p.apiLn, err = listenUnix(APISocket(p.run)); err != nil {
 		return nil, err
 	}

@@ -209,6 +209,7 @@ func TestProcesses(t *testing.T) {
 	t.Run("polling", func(t *testing.T) { e.testPolling(t) })
 	t.Run("upgrade", func(t *testing.T) { e.testUpgrade(t) })
 	t.Run("restart", func(t *testing.T) { e.testRestart(t) })
+	t.Run("operator", func(t *testing.T) { e.testOperator(t) })
 
 	// SIGTERM: workers drain and exit 0, then the parent exits 0.
 	pids := []int{e.pid(0), e.pid(1)}

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/pushgate/pushgate/engine/operator"
 )
 
 // Proxy is a worker's REST fallback: it relays every request that is not a push route to the
@@ -19,7 +21,10 @@ type Proxy struct {
 	// Local, when set, serves /metrics for requests that arrive over a Unix socket (the parent
 	// gathering this worker's metrics) instead of relaying them.
 	local fasthttp.RequestHandler
-	ready func() error
+	// conns and receipt, when set, answer the parent's operator questions over the Unix socket.
+	conns   func(operator.Filter) []operator.Connection
+	receipt func(id, sub string) (operator.InstanceReceipt, bool)
+	ready   func() error
 }
 
 // NewProxy returns a proxy to the API socket at path. ready, when set, makes /readyz answer 503
@@ -50,11 +55,44 @@ func (p *Proxy) ServeMetrics(g prometheus.Gatherer) {
 	p.local = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 }
 
+// internalConnectionsPath is where a worker answers the parent's connections listing, only over
+// its Unix socket (a request on the public port is relayed to the parent like any other).
+const (
+	internalConnectionsPath = "/pushgate-internal/connections"
+	internalReceiptPath     = "/pushgate-internal/receipt"
+)
+
+// ServeConnections makes the proxy answer the parent's connections listing from fn.
+func (p *Proxy) ServeConnections(fn func(operator.Filter) []operator.Connection) { p.conns = fn }
+
+// ServeReceipts makes the proxy answer the parent's receipt questions from fn.
+func (p *Proxy) ServeReceipts(fn func(id, sub string) (operator.InstanceReceipt, bool)) {
+	p.receipt = fn
+}
+
 // Handle is the fasthttp handler (edge.Seams.Fallback).
 func (p *Proxy) Handle(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	if p.local != nil && path == "/metrics" && ctx.RemoteAddr().Network() == "unix" {
 		p.local(ctx)
+		return
+	}
+	if p.conns != nil && path == internalConnectionsPath && ctx.RemoteAddr().Network() == "unix" {
+		q := ctx.QueryArgs()
+		b, _ := json.Marshal(p.conns(operator.Filter{TenantID: string(q.Peek("tenant")), Stream: string(q.Peek("stream")), Subject: string(q.Peek("sub"))}))
+		ctx.SetContentType("application/json")
+		ctx.SetBody(b)
+		return
+	}
+	if p.receipt != nil && path == internalReceiptPath && ctx.RemoteAddr().Network() == "unix" {
+		q := ctx.QueryArgs()
+		out := []operator.InstanceReceipt{}
+		if r, ok := p.receipt(string(q.Peek("id")), string(q.Peek("sub"))); ok {
+			out = append(out, r)
+		}
+		b, _ := json.Marshal(out)
+		ctx.SetContentType("application/json")
+		ctx.SetBody(b)
 		return
 	}
 	if path == "/readyz" && p.ready != nil {

@@ -100,6 +100,8 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (w *Worker, err error) {
 		return nil, fmt.Errorf("cluster: worker %d: %w", cfg.Index, err)
 	}
 	proxy.ServeMetrics(w.Metrics)
+	proxy.ServeConnections(w.Edge.Connections)
+	proxy.ServeReceipts(w.Edge.Receipt)
 	w.sock = WorkerSocket(run, cfg.Index)
 	if err := os.Remove(w.sock); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("cluster: remove stale %s: %w", w.sock, err)

@@ -14,6 +14,7 @@ import (
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/tracing"
 	"github.com/pushgate/pushgate/engine/webhook"
 )
 
@@ -96,6 +97,15 @@ type Config struct {
 	// Logger receives structured logs. Zero means slog.Default().
 	Logger *slog.Logger
 
+	// MetricsTopStreams caps the label values of the per-stream and per-tenant metrics: the top
+	// streams and tenants by deliveries get series of their own, the rest are summed under
+	// "other". Zero means 20.
+	MetricsTopStreams int
+
+	// Tracer records the OpenTelemetry spans (engine/tracing, from the OTEL_* variables); nil is
+	// tracing off.
+	Tracer *tracing.Tracer
+
 	// Kafka, when set, reads events from a Kafka topic and shares tenants and stream documents
 	// through a compacted topic (docs/KAFKA.md) instead of the embedded bus.
 	Kafka *kafka.Config
@@ -139,6 +149,9 @@ func (c *Config) ApplyDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.MetricsTopStreams <= 0 {
+		c.MetricsTopStreams = 20
 	}
 }
 

@@ -34,13 +34,31 @@ const (
 	ReasonTokenExpired      CloseReason = "token-expired"
 	ReasonShutdown          CloseReason = "shutdown"
 	ReasonRateLimited       CloseReason = "rate-limited" // the client sent above its inbound allowance
+	// ReasonDisconnectedByAdmin: an operator closed the subject's connections
+	// (POST /push/v1/connections/disconnect).
+	ReasonDisconnectedByAdmin CloseReason = "disconnected-by-admin"
+	// ReasonTokenRevoked: the connection's token was revoked (POST /push/v1/revocations).
+	ReasonTokenRevoked CloseReason = "token-revoked"
+)
+
+// Outcome is what became of one item delivered to one connection (hub.Sink.Deliver).
+type Outcome uint8
+
+const (
+	// Queued: the item is queued to the connection.
+	Queued Outcome = iota
+	// DroppedSlow: the connection's queue passed its cap; it is closing as a slow consumer.
+	DroppedSlow
+	// DroppedClosed: the connection was closed already.
+	DroppedClosed
 )
 
 // Told reports whether the client is told r before its transport closes (the server ends it on
 // purpose and says why).
 func (r CloseReason) Told() bool {
 	switch r {
-	case ReasonStreamDeleted, ReasonPermissionRevoked, ReasonTokenExpired, ReasonShutdown, ReasonRateLimited:
+	case ReasonStreamDeleted, ReasonPermissionRevoked, ReasonTokenExpired, ReasonShutdown, ReasonRateLimited,
+		ReasonDisconnectedByAdmin, ReasonTokenRevoked:
 		return true
 	}
 	return false

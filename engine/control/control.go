@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/pushgate/pushgate/engine/config"
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/devissuer"
+	"github.com/pushgate/pushgate/engine/operator"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/store"
@@ -74,6 +76,9 @@ type Plane struct {
 	amqpCfg      rabbit.Config
 	amqpSource   *eventsource.Source
 	webhookQueue *webhookqueue.Consumer // AMQP mode: the shared queue feeding Webhooks
+
+	orders OrderLog // operator orders (orders.go)
+	edges  atomic.Pointer[Edges]
 
 	snap      atomic.Pointer[Snapshot]
 	rebuildMu sync.Mutex // serialises rebuilds
@@ -137,6 +142,8 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 	if p.Verifier, err = NewVerifier(cfg, p.Store, opts.KeysClient); err != nil {
 		return nil, err
 	}
+	p.orders.Logger = p.log
+	p.OnOrder(func(o *operator.Order) { operator.Apply(o, &p.Verifier.Revocations, nil, time.Now()) })
 	p.rebuild()
 	if err := p.openWebhooks(ctx); err != nil {
 		return nil, err
@@ -164,6 +171,9 @@ func NewVerifier(cfg config.Config, tenants auth.TenantResolver, keys *http.Clie
 
 func (p *Plane) openEmbedded() error {
 	st, err := store.Open(p.cfg.DataDir, p.storeOptions(nil))
+	if err == nil {
+		st.OnOrder(p.orders.Receive)
+	}
 	if err != nil {
 		return fmt.Errorf("control: %w", err)
 	}
@@ -184,6 +194,7 @@ func (p *Plane) newAPI() *api.API {
 		Applied: p.rebuild, Starting: kafka.StartupCheck(p.Kafka, p.kafkaSync),
 		Extra:    ConsoleRoutes(&p.cfg, p.Issuer, p.Store, p.Verifier.Verify, p.opts.Gatherer), // web console
 		Webhooks: p.Webhooks,
+		Operator: p,
 	})
 }
 

@@ -43,6 +43,7 @@ func (p *Plane) openKafka(kc kafka.Config) error {
 		_ = csync.Close()
 		return fmt.Errorf("control: %w", err)
 	}
+	st.OnOrder(p.orders.Receive) // before the topic is read: the revocations on it are honoured from the start
 	csync.Start(st)
 	kc.ResolveTenant = func(ref string) (string, bool) {
 		t, ok := st.ResolveTenant(ref)

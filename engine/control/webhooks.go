@@ -24,6 +24,7 @@ import (
 func (p *Plane) openWebhooks(ctx context.Context) error {
 	wc := webhook.Config{
 		Settings: p.cfg.Webhooks, Store: p.Store, Publisher: p.webhookPublisher(), Logger: p.log, Registerer: p.opts.Metrics,
+		Tracer: p.cfg.Tracer,
 		Configs: func() ([]byte, map[string][]byte) {
 			snap := p.Documents()
 			return snap.Core, snap.Tenants

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"github.com/pushgate/pushgate/engine/history"
 	"github.com/pushgate/pushgate/engine/hub"
 	"github.com/pushgate/pushgate/engine/netserver"
+	"github.com/pushgate/pushgate/engine/operator"
 	"github.com/pushgate/pushgate/engine/push"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
@@ -38,6 +41,9 @@ type Backend interface {
 	OnChange(fn func())
 	// Subscribe sets the single consumer of events, in source order.
 	Subscribe(fn func(*source.Event))
+	// OnOrder registers fn for every operator order (disconnect, revocation) this process must
+	// apply, starting with the revocations still in force.
+	OnOrder(fn func(*operator.Order))
 	// Ready reports whether events flow and configuration is loaded.
 	Ready() error
 }
@@ -58,6 +64,9 @@ type Seams struct {
 	Reread func(ctx context.Context, fromID, toID string, fn func(*source.Event)) error
 	// Routing sends requests for sessions of other processes to their owner.
 	Routing Routing
+	// Instance names this process in the connections listing. Empty means the Routing's
+	// SIDPrefix without its dot, else the host name.
+	Instance string
 }
 
 // Routing is the owner routing of Engine.IO sessions across processes (--workers, several
@@ -88,6 +97,28 @@ type Server struct {
 	draining  atomic.Bool
 }
 
+// Connections lists this process's subscriptions matching f (GET /push/v1/connections).
+func (s *Server) Connections(f operator.Filter) []operator.Connection {
+	return operator.List(s.Hub, f, s.Instance())
+}
+
+// Receipt is this process's receipt of an event (GET /push/v1/events/{eventId}).
+func (s *Server) Receipt(id, sub string) (operator.InstanceReceipt, bool) {
+	return operator.Receipt(s.Hub, id, sub, s.Instance())
+}
+
+// Instance names this process in the connections listing (Seams.Instance).
+func (s *Server) Instance() string {
+	if s.seams.Instance != "" {
+		return s.seams.Instance
+	}
+	if p := strings.TrimSuffix(s.seams.Routing.SIDPrefix, "."); p != "" {
+		return p
+	}
+	h, _ := os.Hostname()
+	return h
+}
+
 // New builds the edge on b. cfg must have had ApplyDefaults and carry the final PublicURL.
 func New(cfg config.Config, b Backend, seams Seams) (*Server, error) {
 	if seams.Listener == nil || seams.Fallback == nil || seams.Verifier == nil || seams.Metrics == nil {
@@ -96,10 +127,15 @@ func New(cfg config.Config, b Backend, seams Seams) (*Server, error) {
 	s := &Server{cfg: cfg, log: cfg.Logger, seams: seams}
 	s.Hub = hub.New(hub.Config{
 		History: history.Config{Size: cfg.HistorySize, Age: cfg.HistoryAge},
-		Offsets: cfg.RecoveryWindow > 0, Reread: seams.Reread,
+		Offsets: cfg.RecoveryWindow > 0, Reread: seams.Reread, Tracer: cfg.Tracer,
 	}, b.Registry())
 	b.OnChange(func() { s.Hub.SetRegistry(b.Registry()) })
 	b.Subscribe(s.Hub.Publish)
+	b.OnOrder(func(o *operator.Order) {
+		if n := operator.Apply(o, &seams.Verifier.Revocations, s.Hub, time.Now()); n > 0 {
+			s.log.Info("operator order applied", "order", o.ID, "kind", o.Kind, "by", o.By, "subscriptions_ended", n)
+		}
+	})
 
 	migrate := seams.Routing.Migrate
 	if migrate != nil {

@@ -3,6 +3,7 @@ package edge
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pushgate/pushgate/engine/hub"
 	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/push"
 )
@@ -36,6 +37,14 @@ func (s *Server) registerMetrics(r prometheus.Registerer) {
 	c("pushgate_deliveries_total", "Items queued to subscribers.", func() float64 { return float64(hs.Deliveries.Load()) })
 	g("pushgate_subscriptions", "Active stream subscriptions (Socket.IO and SSE).", func() float64 { return float64(hs.Subs.Load()) })
 	g("pushgate_sse_streams", "Open SSE streams.", func() float64 { return float64(s.SSE.Count()) })
+	metrics.RegisterPerStream(r, s.cfg.MetricsTopStreams, func() []metrics.StreamRow {
+		var rows []metrics.StreamRow
+		s.Hub.EachStream(func(tenant, stream string, st *hub.StreamStats) {
+			rows = append(rows, metrics.StreamRow{Tenant: tenant, Stream: stream, Subscriptions: st.Subscriptions.Load(),
+				Deliveries: st.Deliveries.Load(), Drops: st.Drops.Load()})
+		})
+		return rows
+	})
 
 	as := &s.seams.Verifier.Stats
 	c("pushgate_jwks_refreshes_total", "Key-set fetches (discovery + JWKS) of the token issuers.", func() float64 { return float64(as.Refreshes.Load()) })

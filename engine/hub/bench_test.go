@@ -35,17 +35,17 @@ func key(b testing.TB, reg *stream.Registry, id string) string {
 // countSink counts deliveries and queues nothing (the cost measured is the hub's).
 type countSink struct{ n *atomic.Int64 }
 
-func (s countSink) Deliver(*Item) conn.Link { s.n.Add(1); return nil }
-func (s countSink) End(conn.CloseReason)    {}
+func (s countSink) Deliver(*Item) (conn.Link, conn.Outcome) { s.n.Add(1); return nil, conn.Queued }
+func (s countSink) End(conn.CloseReason)                    {}
 
 // slowSink is a subscriber whose every Deliver takes d (a session lock held by a slow polling
 // answer, a congested link). It spins: a sleep would last a timer tick, not d.
 type slowSink struct{ d time.Duration }
 
-func (s slowSink) Deliver(*Item) conn.Link {
+func (s slowSink) Deliver(*Item) (conn.Link, conn.Outcome) {
 	for t0 := time.Now(); time.Since(t0) < s.d; {
 	}
-	return nil
+	return nil, conn.Queued
 }
 func (s slowSink) End(conn.CloseReason) {}
 

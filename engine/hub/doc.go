@@ -15,4 +15,11 @@
 // hand-off to the shard queues, which blocks while a shard is behind, happens after the publish
 // lock is released (under a send lock that keeps the order), so Subscribe never waits for a
 // slow shard. LOCKING.md has the lock order.
+//
+// Each event also gets one record that follows it through the shards (fanout.go): the shards add
+// their figures (subscribers targeted, delivered, dropped as slow consumers or closed) and the
+// last one completes the event's Receipt, kept for the history window (GET
+// /push/v1/events/{eventId}), and ends its OpenTelemetry fan-out span (engine/tracing, when
+// configured) — one span per event, never one per socket. Per-stream figures (StreamStats) feed
+// the capped per-stream metrics.
 package hub

@@ -13,12 +13,15 @@ import (
 	"github.com/pushgate/pushgate/engine/history"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/engine/tracing"
 )
 
 // Sink receives items: a Socket.IO socket or an SSE stream. Deliver queues the item's shared
-// bytes without blocking and returns the link to flush once the batch is queued (nil if none).
+// bytes without blocking and returns the link to flush once the batch is queued (nil if none),
+// and what became of the item (queued, or dropped: the connection is closed, or too slow and now
+// closing).
 type Sink interface {
-	Deliver(it *Item) conn.Link
+	Deliver(it *Item) (flush conn.Link, outcome conn.Outcome)
 	// End tells the sink its subscription ended for reason (conn.ReasonStreamDeleted,
 	// conn.ReasonPermissionRevoked); the sink closes its transport.
 	End(reason conn.CloseReason)
@@ -32,6 +35,9 @@ type Subscription struct {
 	Criteria  *stream.Criteria
 	Principal *auth.Principal
 	Sink      Sink
+	// Conn describes the connection for the operator routes (GET /push/v1/connections); zero
+	// fields are left out of the listing.
+	Conn ConnInfo
 	// OnStart, when set, runs under the publish lock once the subscription is registered and
 	// before any replayed or live item reaches Sink: a transport writes its acknowledgement there
 	// (SSE response head), so an event published right after the client saw it is never missed.
@@ -54,6 +60,9 @@ type Subscription struct {
 	overflow bool
 	index    int
 	gone     atomic.Bool
+	// refreshed is the principal of the latest token refresh (nil before any): a revocation
+	// naming either token ends the subscription.
+	refreshed atomic.Pointer[auth.Principal]
 }
 
 // Config tunes the hub. Zero values mean the defaults.
@@ -68,6 +77,9 @@ type Config struct {
 	// toID (ids as the source assigns them), for subscribers whose last id is older than the
 	// history.
 	Reread func(ctx context.Context, fromID, toID string, fn func(*source.Event)) error
+	// Tracer records one span per event for its matching and fan-out; nil is tracing off (no
+	// cost beyond a pointer test).
+	Tracer *tracing.Tracer
 }
 
 // Stats are the hub's counters.
@@ -83,11 +95,13 @@ type Stats struct {
 // Hub routes each event to the stream scopes it matches, projects it once per scope and queues
 // the same bytes to every matching subscriber, sharded over worker goroutines.
 type Hub struct {
-	cfg    Config
-	reg    atomic.Pointer[stream.Registry]
-	hist   *history.History
-	shards []*shard
-	Stats  Stats
+	cfg      Config
+	reg      atomic.Pointer[stream.Registry]
+	hist     *history.History
+	receipts *receipts // nil when the history is off
+	streams  streamStats
+	shards   []*shard
+	Stats    Stats
 
 	// sendMu orders the hand-off of items to the shards like their sequence numbers. Publish
 	// takes it before pubMu and keeps it, without pubMu, while it blocks on a full shard queue,
@@ -111,6 +125,14 @@ func New(cfg Config, reg *stream.Registry) *Hub {
 		n = runtime.GOMAXPROCS(0)
 	}
 	h := &Hub{cfg: cfg, hist: history.New(cfg.History), quit: make(chan struct{})}
+	size, age := cfg.History.Size, cfg.History.Age
+	if size == 0 {
+		size = 10000 // history.Config's defaults
+	}
+	if age == 0 {
+		age = 5 * time.Minute
+	}
+	h.receipts = newReceipts(size, age)
 	h.reg.Store(reg)
 	for i := 0; i < n; i++ {
 		sh := &shard{hub: h, byStream: make(map[string][]*Subscription), ch: make(chan []*Item, 1024), dirty: make(map[conn.Link]struct{})}
@@ -164,7 +186,34 @@ func (h *Hub) record(ev *source.Event) []*Item {
 		return nil
 	}
 	h.Stats.Events.Add(1)
-	return h.route(ev, seq, "")
+	if h.cfg.Tracer == nil && h.receipts == nil {
+		return h.route(ev, seq, "")
+	}
+	return h.tracked(ev, seq)
+}
+
+// tracked routes ev inside its fan-out span (tracing on) and keeps its receipt (history on): one
+// record per event, whose figures the shards add; the span ends and the receipt is complete when
+// the last shard has delivered the event's items (at once when no stream matched).
+func (h *Hub) tracked(ev *source.Event, seq uint64) []*Item {
+	span := h.cfg.Tracer.StartFanout(tracing.Event{ID: ev.ID, TenantID: ev.TenantID,
+		Namespace: ev.Namespace, Name: ev.Name, Traceparent: ev.Traceparent})
+	items := h.route(ev, seq, "")
+	f := &fanout{span: span, streams: int64(len(items))}
+	f.Receipt.init(ev, seq, items, time.Now())
+	if h.receipts != nil {
+		h.receipts.add(&f.Receipt)
+	}
+	if len(items) == 0 {
+		f.pending.Store(1)
+		f.shardDone(counts{})
+		return items
+	}
+	f.pending.Store(int32(len(h.shards)))
+	for _, it := range items {
+		it.fan = f
+	}
+	return items
 }
 
 // route projects ev for the scopes it matches (only streamKey's when non-empty).
@@ -250,7 +299,8 @@ func deliverTo(sub *Subscription, it *Item) conn.Link {
 	if !sub.Criteria.Match(it.JSON) {
 		return nil
 	}
-	return sub.Sink.Deliver(it)
+	l, _ := sub.Sink.Deliver(it)
+	return l
 }
 
 // catchUp re-reads (lastID, upTo] from the source for sub, then releases the live items that
@@ -371,21 +421,28 @@ func (h *Hub) end(sub *Subscription, reason conn.CloseReason) {
 // no lock held across the writes, no set of links to remember.
 func (sh *shard) deliverOne(it *Item) {
 	subs := sh.subscribers(it.Stream.Key())
-	var n int64
+	var c counts
 	for _, sub := range subs {
 		if it.Seq <= sub.minSeq || sub.gone.Load() || !sub.Criteria.Match(it.JSON) {
 			continue
 		}
-		n++
+		c.targeted++
 		if sub.catching.Load() && sub.hold(it) {
+			c.delivered++
 			continue
 		}
-		if l := sub.Sink.Deliver(it); l != nil {
+		l, o := sub.Sink.Deliver(it)
+		c.count(o)
+		if l != nil {
 			l.Flush()
 		}
 	}
 	sh.release(subs)
-	sh.hub.Stats.Deliveries.Add(n)
+	sh.hub.Stats.Deliveries.Add(c.targeted)
+	sh.hub.countStream(it, c)
+	if it.fan != nil {
+		it.fan.shardDone(c)
+	}
 }
 
 // hold buffers it while sub catches up; false when the catch-up just ended (deliver now).
@@ -425,6 +482,7 @@ func (sh *shard) add(sub *Subscription) bool {
 	sub.index = len(list)
 	sh.byStream[sub.Stream] = append(list, sub)
 	sh.hub.Stats.Subs.Add(1)
+	sh.hub.streams.of(sub.Scope, sub.StreamID).Subscriptions.Add(1)
 	return true
 }
 
@@ -437,6 +495,7 @@ func (sh *shard) remove(sub *Subscription) {
 		return
 	}
 	sh.hub.Stats.Subs.Add(-1)
+	sh.hub.streams.of(sub.Scope, sub.StreamID).Subscriptions.Add(-1)
 	last := len(list) - 1
 	list[i] = list[last]
 	list[i].index = i
@@ -497,6 +556,7 @@ func (sh *shard) deliver(batch [][]*Item) {
 	}
 	var n int64
 	for _, items := range batch {
+		var c, before counts // one event's items share its fan-out span; before: c at the item's start
 		for _, it := range items {
 			// The list is copied per item, like deliverOne, so no Deliver (which takes session
 			// locks and may answer a polling GET) runs under the shard lock: Subscribe and
@@ -506,15 +566,24 @@ func (sh *shard) deliver(batch [][]*Item) {
 				if it.Seq <= sub.minSeq || sub.gone.Load() || !sub.Criteria.Match(it.JSON) {
 					continue
 				}
-				n++
+				c.targeted++
 				if sub.catching.Load() && sub.hold(it) {
+					c.delivered++
 					continue
 				}
-				if l := sub.Sink.Deliver(it); l != nil {
+				l, o := sub.Sink.Deliver(it)
+				c.count(o)
+				if l != nil {
 					sh.dirty[l] = struct{}{}
 				}
 			}
 			sh.release(subs)
+			sh.hub.countStream(it, c.since(before))
+			before = c
+		}
+		n += c.targeted
+		if len(items) > 0 && items[0].fan != nil {
+			items[0].fan.shardDone(c)
 		}
 	}
 	for l := range sh.dirty {

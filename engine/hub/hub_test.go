@@ -27,7 +27,10 @@ func (s *recordingSink) add(e string) {
 	s.mu.Unlock()
 }
 
-func (s *recordingSink) Deliver(*Item) conn.Link     { s.add("item"); return nil }
+func (s *recordingSink) Deliver(*Item) (conn.Link, conn.Outcome) {
+	s.add("item")
+	return nil, conn.Queued
+}
 func (s *recordingSink) End(reason conn.CloseReason) { s.add("end:" + string(reason)) }
 
 func (s *recordingSink) events() []string {

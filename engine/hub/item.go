@@ -23,6 +23,8 @@ type Item struct {
 	// offsets appends the event id as a final string argument of Socket.IO events (connection
 	// state recovery offsets).
 	offsets bool
+	// fan is the event's fan-out span record, shared by its items; nil when not traced.
+	fan *fanout
 
 	once     sync.Once
 	name     string // Socket.IO event name "<namespace>:<name>" of the projected item

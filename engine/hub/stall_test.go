@@ -23,11 +23,11 @@ func newGateSink() *gateSink {
 	return &gateSink{gate: make(chan struct{}), entered: make(chan struct{})}
 }
 
-func (s *gateSink) Deliver(*Item) conn.Link {
+func (s *gateSink) Deliver(*Item) (conn.Link, conn.Outcome) {
 	s.enterOnce.Do(func() { close(s.entered) })
 	<-s.gate
 	s.n.Add(1)
-	return nil
+	return nil, conn.Queued
 }
 func (s *gateSink) End(conn.CloseReason) {}
 

@@ -40,7 +40,7 @@ func (s *seqSink) fail(format string, args ...any) {
 	}
 }
 
-func (s *seqSink) Deliver(it *Item) conn.Link {
+func (s *seqSink) Deliver(it *Item) (conn.Link, conn.Outcome) {
 	s.mu.Lock()
 	if !s.started {
 		s.fail("item %d before the acknowledgement", it.Seq)
@@ -51,7 +51,7 @@ func (s *seqSink) Deliver(it *Item) conn.Link {
 	if kick {
 		s.h.Unsubscribe(s.sub)
 	}
-	return nil
+	return nil, conn.Queued
 }
 
 func (s *seqSink) End(conn.CloseReason) {

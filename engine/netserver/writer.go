@@ -48,6 +48,19 @@ func (c *Conn) Enqueue(b []byte) bool {
 	return c.enqueue(b) == nil
 }
 
+// EnqueueOutcome is Enqueue telling a refusal's cause: the queue passed its cap (the connection is
+// closing as a slow consumer) or the connection was closed already.
+func (c *Conn) EnqueueOutcome(b []byte) conn.Outcome {
+	switch err := c.enqueue(b); {
+	case err == nil:
+		return conn.Queued
+	case errors.Is(err, ErrSlowConsumer):
+		return conn.DroppedSlow
+	default:
+		return conn.DroppedClosed
+	}
+}
+
 func (c *Conn) enqueue(bufs ...[]byte) error {
 	q := &c.out
 	size := 0
@@ -286,4 +299,11 @@ func (p *writePoller) close() {
 		close(p.quit)
 		_ = unix.Close(p.epfd)
 	})
+}
+
+// QueuedBytes is the number of bytes queued for the connection and not written yet.
+func (c *Conn) QueuedBytes() int {
+	c.out.mu.Lock()
+	defer c.out.mu.Unlock()
+	return c.out.n
 }

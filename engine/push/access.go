@@ -172,3 +172,11 @@ const CloseEvent = "pushgate:close"
 func closeJSON(reason conn.CloseReason) []byte {
 	return []byte(`{"reason":"` + string(reason) + `"}`)
 }
+
+// queuedOf returns the queued-bytes reader of l, when its connection reports one.
+func queuedOf(l conn.Link) func() int {
+	if q, ok := l.(interface{ QueuedBytes() int }); ok {
+		return q.QueuedBytes
+	}
+	return nil
+}

@@ -110,6 +110,7 @@ func (n *namespace) Authorize(k *transport.Socket, raw []byte) error {
 	m.sub = &hub.Subscription{
 		Stream: g.stream.Key(), StreamID: g.stream.ID, Scope: g.stream.TenantID,
 		Criteria: g.criteria, Principal: g.principal, Sink: m,
+		Conn: hub.ConnInfo{ID: sess.ID, Transport: "socketio", Remote: sess.RemoteAddr, Since: time.Now(), Queued: sess.QueuedBytes},
 	}
 	if rec := n.d.recovery(); rec != nil {
 		k.PID = newPID()
@@ -202,7 +203,7 @@ func (n *namespace) OnDisconnect(k *transport.Socket, reason conn.CloseReason) {
 }
 
 // Deliver implements hub.Sink.
-func (m *member) Deliver(it *hub.Item) conn.Link {
+func (m *member) Deliver(it *hub.Item) (conn.Link, conn.Outcome) {
 	return m.k.DeliverAt(it.SocketIO(m.k.Namespace), it.Event.ID)
 }
 
@@ -297,6 +298,7 @@ func (m *member) refresh(ev *transport.Event) {
 		m.k.Ack(ev, []byte(`{"ok":false,"error":"not permitted"}`), nil)
 		return
 	}
+	m.sub.Refreshed(p)
 	m.mu.Lock()
 	m.exp = p.Expires
 	m.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/hub"
+	"github.com/pushgate/pushgate/engine/transport"
 	"github.com/pushgate/pushgate/protocol/jsontext"
 	"github.com/pushgate/pushgate/protocol/sse"
 )
@@ -139,6 +140,7 @@ func (s *SSE) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
 	k.sub = &hub.Subscription{
 		Stream: g.stream.Key(), StreamID: g.stream.ID, Scope: g.stream.TenantID,
 		Criteria: g.criteria, Principal: g.principal, Sink: k,
+		Conn: hub.ConnInfo{ID: sseConnID(r), Transport: "sse", Remote: l.RemoteAddr(), Since: time.Now(), Queued: queuedOf(l)},
 	}
 	h := append([]conn.Header{{Name: "Cache-Control", Value: "no-cache"}, {Name: "X-Accel-Buffering", Value: "no"}}, s.cfg.CORS.Headers(r.Origin)...)
 	k.sub.OnStart = func() {
@@ -211,11 +213,8 @@ type sseSink struct {
 }
 
 // Deliver implements hub.Sink.
-func (k *sseSink) Deliver(it *hub.Item) conn.Link {
-	if k.link.Enqueue(it.SSE()) {
-		return k.link
-	}
-	return nil
+func (k *sseSink) Deliver(it *hub.Item) (conn.Link, conn.Outcome) {
+	return transport.EnqueueOutcome(k.link, it.SSE())
 }
 
 // End implements hub.Sink: an "event: close" with the reason, then the response ends.
@@ -280,4 +279,13 @@ func (s *SSE) Streams() []Ender {
 		out = append(out, k.end)
 	}
 	return out
+}
+
+// sseConnID names an SSE connection in the operator listing: its request id when the client or
+// a proxy gave one, else a fresh one.
+func sseConnID(r *conn.Request) string {
+	if r.RequestID != "" {
+		return r.RequestID
+	}
+	return "sse-" + transport.NewID()
 }

@@ -26,7 +26,8 @@ const numCodes = len(Codes)
 
 // EndReasons are the reasons of server-initiated subscription ends, in index order
 // (pushgate_server_disconnects_total{reason}).
-var EndReasons = [...]conn.CloseReason{conn.ReasonStreamDeleted, conn.ReasonPermissionRevoked, conn.ReasonTokenExpired, conn.ReasonShutdown}
+var EndReasons = [...]conn.CloseReason{conn.ReasonStreamDeleted, conn.ReasonPermissionRevoked, conn.ReasonTokenExpired, conn.ReasonShutdown,
+	conn.ReasonDisconnectedByAdmin, conn.ReasonTokenRevoked}
 
 const numEndReasons = len(EndReasons)
 

@@ -20,15 +20,22 @@ func (in *Incoming) Event(tenantURN string) *Event {
 		Name:          in.Name,
 		Timestamp:     ts,
 		CorrelationID: in.CorrelationID,
-		JSON:          AppendEventJSON(nil, tenantURN, in.Namespace, in.Name, ts, in.CorrelationID, in.Context, in.Payload),
+		Traceparent:   in.Traceparent,
+		JSON:          AppendTracedEventJSON(nil, tenantURN, in.Namespace, in.Name, ts, in.CorrelationID, in.Context, in.Traceparent, in.Payload),
 	}
 }
 
-// AppendEventJSON appends the canonical event JSON documented on Event.JSON to dst:
-// {"tenantId","namespace","name","timestamp","correlationId"?,"context"?,"payload"}. correlationID ""
-// and a nil context are omitted; context and payload must be valid compact JSON and are copied as is
-// (a nil payload is written as {}).
+// AppendEventJSON appends the canonical event JSON of an event without trace context; see
+// AppendTracedEventJSON.
 func AppendEventJSON(dst []byte, tenantURN, namespace, name string, ts time.Time, correlationID string, context, payload []byte) []byte {
+	return AppendTracedEventJSON(dst, tenantURN, namespace, name, ts, correlationID, context, "", payload)
+}
+
+// AppendTracedEventJSON appends the canonical event JSON documented on Event.JSON to dst:
+// {"tenantId","namespace","name","timestamp","correlationId"?,"context"?,"traceparent"?,"payload"}.
+// correlationID "", a nil context and traceparent "" are omitted; context and payload must be valid compact JSON and are copied as is
+// (a nil payload is written as {}).
+func AppendTracedEventJSON(dst []byte, tenantURN, namespace, name string, ts time.Time, correlationID string, context []byte, traceparent string, payload []byte) []byte {
 	dst = append(dst, `{"tenantId":`...)
 	dst = appendString(dst, tenantURN)
 	dst = append(dst, `,"namespace":`...)
@@ -45,6 +52,10 @@ func AppendEventJSON(dst []byte, tenantURN, namespace, name string, ts time.Time
 	if context != nil {
 		dst = append(dst, `,"context":`...)
 		dst = append(dst, context...)
+	}
+	if traceparent != "" {
+		dst = append(dst, `,"traceparent":`...)
+		dst = appendString(dst, traceparent)
 	}
 	dst = append(dst, `,"payload":`...)
 	if payload == nil {

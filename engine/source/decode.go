@@ -48,7 +48,18 @@ type Incoming struct {
 	Payload json.RawMessage
 	// TenantID is the tenant reference as sent (any accepted form); "" when absent.
 	TenantID string
+	// Traceparent is the W3C trace context ("" when absent): the body's "traceparent" field, which
+	// a transport header replaces (SetTraceparent).
+	Traceparent string
+	// BadTraceparent reports a "traceparent" field that is not a W3C trace context; it is left
+	// out of the event. HTTP ingest refuses such a body (ErrBadTraceparent); a broker source
+	// delivers the event without it rather than lose it.
+	BadTraceparent bool
 }
+
+// ErrBadTraceparent is the reason HTTP ingest gives for a body whose traceparent field is not a
+// W3C trace context.
+var ErrBadTraceparent = &InvalidEventError{Reason: "traceparent must be a W3C trace context (00-<32 hex>-<16 hex>-<2 hex>)"}
 
 var decodeAPI = sonic.Config{CopyString: true, ValidateString: true, CaseSensitive: true}.Froze()
 
@@ -60,6 +71,7 @@ type wireEvent struct {
 	Context       sonic.NoCopyRawMessage `json:"context"`
 	Payload       sonic.NoCopyRawMessage `json:"payload"`
 	TenantID      sonic.NoCopyRawMessage `json:"tenantId"`
+	Traceparent   sonic.NoCopyRawMessage `json:"traceparent"`
 }
 
 // DecodeEvent validates an ingest body. The returned Incoming does not alias body.
@@ -101,6 +113,14 @@ func DecodeEvent(body []byte) (*Incoming, error) {
 	}
 	if in.TenantID, _, err = stringField("tenantId", w.TenantID); err != nil {
 		return nil, err
+	}
+	if !isAbsent(w.Traceparent) {
+		tp, _, err := stringField("traceparent", w.Traceparent)
+		if err == nil && ValidTraceparent(tp) {
+			in.Traceparent = tp
+		} else {
+			in.BadTraceparent = true
+		}
 	}
 	if isAbsent(w.Payload) {
 		return nil, invalidEvent("payload is required")

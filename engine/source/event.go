@@ -17,9 +17,18 @@ type Event struct {
 	Timestamp time.Time
 	// CorrelationID is optional ("" when absent).
 	CorrelationID string
+	// Traceparent is the W3C trace context the event arrived with ("" when none): the ingest
+	// request's traceparent header, the event's "traceparent" field, or the broker message's
+	// header (Kafka record header, AMQP message header). It is kept in JSON as ADSP keeps it in the
+	// item, parents the fan-out span and travels on to the webhook request.
+	Traceparent string
+	// Origin is the source's own id of the record the event came from, when it differs from ID
+	// ("" otherwise): Kafka's RecordID(partition, offset), the id the webhook consumer group
+	// gives the same record, which joins the webhook figures to the event's receipt.
+	Origin string
 	// JSON is the canonical ADSP serialisation of the whole event:
-	// {"tenantId":…,"namespace":…,"name":…,"timestamp":"2026-01-02T03:04:05.678Z","correlationId":…,"context":{…},"payload":{…}}
-	// ("correlationId" and "context" omitted when absent). Streams without a map deliver exactly
+	// {"tenantId":…,"namespace":…,"name":…,"timestamp":"2026-01-02T03:04:05.678Z","correlationId":…,"context":{…},"traceparent":…,"payload":{…}}
+	// ("correlationId", "context" and "traceparent" omitted when absent). Streams without a map deliver exactly
 	// these bytes; map paths and criteria are resolved against them.
 	JSON []byte
 	// IdempotencyKey is the publisher's Idempotency-Key ("" = none): a second event of the same

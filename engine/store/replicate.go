@@ -20,6 +20,10 @@ const (
 	// (any bytes), Value {"version":N,"state":<JSON>} or {"version":N,"deleted":true}
 	// (webhookstate.go).
 	KindWebhook = "webhook"
+	// KindOrder records carry an operator order (engine/operator: a disconnect or a revocation):
+	// Key is the order id, Value the order's JSON, opaque here. They are not stored: every
+	// instance applies them as it reads them (orders.go).
+	KindOrder = "order"
 )
 
 // Record is one replicated change: a tenant creation or a configuration revision. Records are
@@ -84,6 +88,9 @@ func (s *Store) ApplyRemote(rec Record) error {
 		return s.applyConfig(rec.Key, rec.Value)
 	case KindWebhook:
 		return s.applyWebhook(rec.Key, rec.Value)
+	case KindOrder:
+		s.orders.fire(rec.Value)
+		return nil
 	default:
 		return invalid(fmt.Sprintf("unknown record kind %q", rec.Kind))
 	}

@@ -65,6 +65,8 @@ type Store struct {
 	confirmed map[string]struct{}
 
 	wh webhookTopicView // replicated webhook endpoint state, see webhookstate.go
+
+	orders orderHooks // operator orders, see orders.go
 }
 
 // Open opens (creating if needed) <dataDir>/pushgate.db. On first start it stores the tenant "demo"

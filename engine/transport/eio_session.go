@@ -160,29 +160,45 @@ func (s *Session) SendBinary(data []byte) {
 
 // Deliver queues a shared prepared packet without flushing and returns the link to flush (nil
 // when nothing needs a flush). This is the fan-out path: the caller flushes each link once per
-// batch.
-func (s *Session) Deliver(p *Prepared) conn.Link { return s.deliver(p, nil, "") }
+// batch. It reports the outcome: dropped when the session is closed, or the WebSocket's queue
+// passed its cap (the connection is closing as a slow consumer).
+func (s *Session) Deliver(p *Prepared) (conn.Link, conn.Outcome) { return s.deliver(p, nil, "") }
 
 // deliver is Deliver that, when k is set, records pos as k's position (Handover) in the same
 // critical section as the packet is queued.
-func (s *Session) deliver(p *Prepared, k *Socket, pos string) conn.Link {
+func (s *Session) deliver(p *Prepared, k *Socket, pos string) (conn.Link, conn.Outcome) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil
+		return nil, conn.DroppedClosed
 	}
 	if k != nil {
 		k.pos = pos
 	}
 	if s.transport == transportWebSocket && s.ws != nil {
-		if !s.ws.Enqueue(p.Frame) {
-			return nil
-		}
-		return s.ws
+		return EnqueueOutcome(s.ws, p.Frame)
 	}
 	s.bufferLocked(outPacket{rec: p.Record, frame: p.Frame})
+	if s.closed { // the buffer passed its cap: closed as a slow consumer
+		return nil, conn.DroppedSlow
+	}
 	s.flushPollLocked()
-	return nil
+	return nil, conn.Queued
+}
+
+// EnqueueOutcome queues b on l without flushing and returns l to flush and the outcome; a link
+// that tells why it refused (netserver.Conn) separates a slow consumer from a closed connection.
+func EnqueueOutcome(l conn.Link, b []byte) (conn.Link, conn.Outcome) {
+	if e, ok := l.(interface{ EnqueueOutcome([]byte) conn.Outcome }); ok {
+		if o := e.EnqueueOutcome(b); o != conn.Queued {
+			return nil, o
+		}
+		return l, conn.Queued
+	}
+	if l.Enqueue(b) {
+		return l, conn.Queued
+	}
+	return nil, conn.DroppedSlow
 }
 
 func (s *Session) sendLocked(p outPacket) {
@@ -588,4 +604,16 @@ func (s *Session) admitInbound() bool {
 	}
 	s.inboundTAT = tat + interval
 	return true
+}
+
+// QueuedBytes is the number of bytes queued for the client: the WebSocket's outbound queue, or
+// the polling buffer.
+func (s *Session) QueuedBytes() int {
+	s.mu.Lock()
+	ws, n := s.ws, s.bufBytes
+	s.mu.Unlock()
+	if q, ok := ws.(interface{ QueuedBytes() int }); ok && ws != nil {
+		return q.QueuedBytes()
+	}
+	return n
 }

@@ -83,14 +83,15 @@ func (k *Socket) sendPacket(t socketio.PacketType, ack int64, data []byte, attac
 	}
 }
 
-// Deliver queues a shared prepared event (fan-out) and returns the link to flush, if any.
-func (k *Socket) Deliver(p *Prepared) conn.Link {
+// Deliver queues a shared prepared event (fan-out) and returns the link to flush, if any, and
+// false when the packet was dropped (see Session.Deliver).
+func (k *Socket) Deliver(p *Prepared) (conn.Link, conn.Outcome) {
 	return k.client.sess.Deliver(p)
 }
 
 // DeliverAt is Deliver that records pos (the event's id) as the socket's position, so that a
 // session moving to another process (Handover) resumes right after the last packet queued here.
-func (k *Socket) DeliverAt(p *Prepared, pos string) conn.Link {
+func (k *Socket) DeliverAt(p *Prepared, pos string) (conn.Link, conn.Outcome) {
 	return k.client.sess.deliver(p, k, pos)
 }
 

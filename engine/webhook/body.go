@@ -40,7 +40,12 @@ func appendBody(dst []byte, ev *source.Event) []byte {
 	}
 	dst = append(dst, `,"timestamp":"`...)
 	dst = ev.Timestamp.UTC().AppendFormat(dst, source.TimestampLayout)
-	dst = append(dst, `","payload":`...)
+	dst = append(dst, '"')
+	if ev.Traceparent != "" {
+		dst = append(dst, `,"traceparent":`...)
+		dst = jsontext.AppendString(dst, ev.Traceparent)
+	}
+	dst = append(dst, `,"payload":`...)
 	if len(raw.Payload) == 0 {
 		raw.Payload = json.RawMessage("{}")
 	}

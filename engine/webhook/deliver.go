@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/store"
+	"github.com/pushgate/pushgate/engine/tracing"
 )
 
 // Attempt outcomes (the outcome label of pushgate_webhook_attempts_total).
@@ -176,6 +177,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		}
 		delete(s.pending, d.ID)
 		s.stats.delivered.Add(1)
+		s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Delivered++ })
 		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
 	} else {
 		d.LastError = r.summary()
@@ -258,6 +260,7 @@ func (s *Service) deadLocked(d *delivery, now time.Time, reason string) []store.
 	delete(s.pending, d.ID)
 	d.DeadAt, d.DeadReason = now.UTC(), reason
 	s.stats.dead.Add(1)
+	s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Dead++ })
 	b, _ := json.Marshal(d)
 	s.log.Warn("webhook: delivery dead-lettered", "delivery", d.ID, "endpoint", d.Endpoint, "attempts", d.Attempts, "reason", reason, "lastError", d.LastError)
 	return []store.WebhookPut{{Bucket: store.WebhookPending, Key: d.ID}, {Bucket: store.WebhookDead, Key: d.ID, Value: b}}
@@ -321,6 +324,20 @@ func (s *Service) send(ctx context.Context, h *Hook, st *endpointState, d *deliv
 	req.Header.Set("webhook-id", d.ID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
 	req.Header.Set("webhook-signature", sig)
+	span := s.cfg.Tracer.StartWebhookAttempt(tracing.Attempt{WebhookID: h.ID, DeliveryID: d.ID, URL: h.URL,
+		Traceparent: d.Traceparent, Number: d.Attempts})
+	if tp := span.Traceparent(); tp != "" {
+		req.Header.Set("traceparent", tp)
+	} else if d.Traceparent != "" {
+		req.Header.Set("traceparent", d.Traceparent)
+	}
+	r := s.post(req)
+	span.EndWebhookAttempt(r.status, r.outcome, r.err)
+	return r
+}
+
+// post sends one attempt's request and classifies the answer.
+func (s *Service) post(req *http.Request) result {
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
+	"github.com/pushgate/pushgate/engine/tracing"
 )
 
 // DefaultSchedule is the delay before each attempt, after the previous one failed (Svix's): now,
@@ -37,6 +38,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the pushgate_webhook_* metrics. Nil means none are registered.
 	Registerer prometheus.Registerer
+	// Tracer records a span per attempt, whose traceparent the request carries; nil is tracing
+	// off (the request then carries the event's own traceparent, if any).
+	Tracer *tracing.Tracer
 }
 
 // Settings are the operator's tunables (the --webhook-* flags). Zero values mean the documented
@@ -127,6 +131,8 @@ type Service struct {
 	loops   sync.WaitGroup
 	flights sync.WaitGroup
 	stats   stats
+
+	receipts eventReceipts // per-event figures for GET /push/v1/events/{eventId}
 }
 
 // endpointState is an endpoint's state: the shared part and the local failure clock (state.go).
@@ -174,6 +180,11 @@ type delivery struct {
 	DeadAt     time.Time       `json:"deadAt,omitzero"`
 	DeadReason string          `json:"deadReason,omitempty"`
 	Test       bool            `json:"test,omitempty"`
+	// Traceparent is the event's W3C trace context (kept, as ADSP keeps it on the item, so that
+	// every attempt — after a restart too — continues the producer's trace).
+	Traceparent string `json:"traceparent,omitempty"`
+	// EventID is the event's id, for its receipt.
+	EventID string `json:"eventId,omitempty"`
 
 	idx       int  // position in Service.due, -1 when not there
 	inflight  bool // an attempt is running
@@ -406,6 +417,7 @@ func (s *Service) record(batch []*source.Event) error {
 		}
 		s.pending[d.ID] = d
 		s.due.push(d)
+		s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Queued++ })
 	}
 	s.mu.Unlock()
 	s.kick()
@@ -425,7 +437,7 @@ func newDelivery(id, endpoint string, ev *source.Event, now time.Time) *delivery
 	}
 	_ = json.Unmarshal(ev.JSON, &raw)
 	return &delivery{
-		ID: id, Endpoint: endpoint, Body: appendBody(nil, ev), Created: now, idx: -1,
+		ID: id, Endpoint: endpoint, Body: appendBody(nil, ev), Created: now, idx: -1, Traceparent: ev.Traceparent, EventID: ev.ID,
 		Trigger: trigger{TenantID: ev.TenantID, Namespace: ev.Namespace, Name: ev.Name,
 			CorrelationID: ev.CorrelationID, Context: raw.Context},
 	}

@@ -4,20 +4,24 @@ import { loadStreams, initStreams } from "./streams.js";
 import { initLive, stopLive } from "./live.js";
 import { initEditor, showEditor } from "./editor.js";
 import { initStatus, showStatus, hideStatus } from "./status.js";
+import { initOperator, showConnections, canManageConnections, canReadReceipts } from "./operator.js";
 
-const VIEWS = ["signin", "streams", "live", "editor", "status"];
+const VIEWS = ["signin", "streams", "live", "editor", "status", "connections", "event"];
 const STORAGE_KEY = "pushgate.console.token";
 
 function show(view) {
   if (!session.token) view = "signin";
   if (!VIEWS.includes(view)) view = "streams";
   if (view === "editor" && !canEdit()) view = "streams";
+  if (view === "connections" && !canManageConnections()) view = "streams";
+  if (view === "event" && !canReadReceipts()) view = "streams";
   for (const v of VIEWS) $("view-" + v).hidden = v !== view;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.view === view);
   document.body.dataset.view = view;
   if (view === "status") showStatus();
   else hideStatus();
   if (view === "editor") showEditor();
+  if (view === "connections") showConnections();
   if (view === "streams" && !Object.keys(session.streams).length) loadStreams();
 }
 
@@ -69,6 +73,8 @@ function renderWho() {
   $("nav").hidden = !signedIn;
   $("who").hidden = !signedIn;
   $("nav-editor").hidden = !canEdit();
+  $("nav-connections").hidden = !canManageConnections();
+  $("nav-event").hidden = !canReadReceipts();
   if (!signedIn) return;
   const exp = c.exp ? new Date(c.exp * 1000).toLocaleTimeString([], { hour12: false }) : "never";
   $("who-text").textContent = `${c.name || c.preferred_username || c.sub} · realm ${session.realm} · ${session.roles.length} roles · expires ${exp}`;
@@ -124,6 +130,7 @@ async function start() {
   initLive();
   initEditor();
   initStatus();
+  initOperator();
   window.addEventListener("hashchange", route);
   const saved = sessionStorage.getItem(STORAGE_KEY);
   if (saved && !(await signIn(saved, "paste-error"))) sessionStorage.removeItem(STORAGE_KEY);

@@ -26,7 +26,7 @@ func BenchmarkDecodeDispatch(b *testing.B) {
 			b.SetBytes(int64(len(value)))
 			b.ReportAllocs()
 			for i := 0; b.Loop(); i++ {
-				ev, err := s.cfg.decodeRecord(value)
+				ev, err := s.cfg.decodeRecord(value, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -140,7 +140,7 @@ func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle fun
 	recs := make(chan groupRec, g.cfg.MaxBatch)
 	push := func(ctx context.Context, m *kafkago.Message) bool {
 		g.stats.Records.Add(1)
-		ev := g.cfg.decodeOrSkip(g.stats.Stats, g.rl, m.Partition, m.Offset, m.Value)
+		ev := g.cfg.decodeOrSkip(g.stats.Stats, g.rl, m.Partition, m.Offset, m.Value, m.Headers)
 		if ev != nil && repeatRecord(g.seen, ev, m.Headers, m.Partition, m.Offset, m.Time) {
 			g.stats.Duplicates.Add(1)
 			ev = nil // a retried publish: its webhooks went out for the first record

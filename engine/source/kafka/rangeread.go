@@ -128,7 +128,7 @@ func (s *Source) readPartition(ctx context.Context, p int, lo, hi int64, deliver
 			if err != nil {
 				return fmt.Errorf("kafka: read range: record %d/%d: %w", p, rec.Offset, err)
 			}
-			ev := s.cfg.decodeOrSkip(s.stats, s.rl, p, rec.Offset, value)
+			ev := s.cfg.decodeOrSkip(s.stats, s.rl, p, rec.Offset, value, rec.Headers)
 			if ev == nil {
 				continue
 			}

@@ -204,7 +204,10 @@ func (s *Source) Publish(ev *source.Event) (string, error) {
 	defer cancel()
 	msg := kafkago.Message{Key: []byte(ev.TenantID), Value: ev.JSON}
 	if ev.IdempotencyKey != "" {
-		msg.Headers = []kafkago.Header{{Key: IdempotencyHeader, Value: []byte(ev.IdempotencyKey)}}
+		msg.Headers = append(msg.Headers, kafkago.Header{Key: IdempotencyHeader, Value: []byte(ev.IdempotencyKey)})
+	}
+	if ev.Traceparent != "" { // the W3C header as well, for other consumers of the topic
+		msg.Headers = append(msg.Headers, kafkago.Header{Key: traceparentHeader, Value: []byte(ev.Traceparent)})
 	}
 	err := s.writer.WriteMessages(ctx, msg)
 	if err != nil {
@@ -342,7 +345,7 @@ func (s *Source) startReader(p int, at int64) bool {
 func (s *Source) handle(ctx context.Context, m *kafkago.Message) bool {
 	s.stats.Records.Add(1)
 	s.lastOK.Store(time.Now().UnixNano())
-	ev := s.cfg.decodeOrSkip(s.stats, s.rl, m.Partition, m.Offset, m.Value)
+	ev := s.cfg.decodeOrSkip(s.stats, s.rl, m.Partition, m.Offset, m.Value, m.Headers)
 	if ev == nil {
 		return true
 	}
@@ -359,11 +362,17 @@ func (s *Source) handle(ctx context.Context, m *kafkago.Message) bool {
 }
 
 // decodeRecord turns a record value into an event: source.DecodeEvent validation plus a required
-// tenant. The Source and the Group share it, so one record becomes the same event in both.
-func (c *Config) decodeRecord(value []byte) (*source.Event, error) {
+// tenant. The Source and the Group share it, so one record becomes the same event in both. A
+// valid "traceparent" record header wins over the value's field (the producer's latest span).
+func (c *Config) decodeRecord(value []byte, headers []kafkago.Header) (*source.Event, error) {
 	in, err := source.DecodeEvent(value)
 	if err != nil {
 		return nil, err
+	}
+	for _, h := range headers {
+		if h.Key == traceparentHeader {
+			in.SetTraceparent(string(h.Value))
+		}
 	}
 	if in.TenantID == "" {
 		return nil, &source.InvalidEventError{Reason: "tenantId is required"}
@@ -382,8 +391,8 @@ func (c *Config) decodeRecord(value []byte) (*source.Event, error) {
 
 // decodeOrSkip decodes the record at (part, off) of the events topic; a malformed one is counted in
 // st.DecodeErrors, logged (rate-limited) and answered with nil, for the caller to skip.
-func (c *Config) decodeOrSkip(st *Stats, rl *rateLog, part int, off int64, value []byte) *source.Event {
-	ev, err := c.decodeRecord(value)
+func (c *Config) decodeOrSkip(st *Stats, rl *rateLog, part int, off int64, value []byte, headers []kafkago.Header) *source.Event {
+	ev, err := c.decodeRecord(value, headers)
 	if err != nil {
 		st.DecodeErrors.Add(1)
 		rl.warn("decode", "kafka: malformed record skipped", "topic", c.Topic, "partition", part,
@@ -392,6 +401,9 @@ func (c *Config) decodeOrSkip(st *Stats, rl *rateLog, part int, off int64, value
 	}
 	return ev
 }
+
+// traceparentHeader is the record header carrying the W3C trace context.
+const traceparentHeader = "traceparent"
 
 func truncate(s string, n int) string {
 	if len(s) <= n {
@@ -434,6 +446,7 @@ func (s *Source) deliver(it item) {
 	s.idBuf = appendPosition(s.idBuf[:0], s.vec, it.part)
 	s.posMu.Unlock()
 	it.ev.ID = string(s.idBuf)
+	it.ev.Origin = RecordID(it.part, it.off)
 	s.stats.Delivered.Add(1)
 	s.stats.LastEvent.Store(time.Now().UnixNano())
 	(*s.fn.Load())(it.ev)
