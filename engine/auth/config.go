@@ -27,6 +27,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// MaxTokenBytes rejects longer tokens before parsing. Zero means 16 KiB.
 	MaxTokenBytes int
+	// TokenCacheSize bounds the cache of verified tokens (cache.go), kept until their exp. Zero
+	// means 10,000; negative turns the cache off.
+	TokenCacheSize int
 }
 
 func (c *Config) applyDefaults() {
@@ -48,6 +51,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.MaxTokenBytes == 0 {
 		c.MaxTokenBytes = 16 << 10
+	}
+	if c.TokenCacheSize == 0 {
+		c.TokenCacheSize = 10000
 	}
 }
 

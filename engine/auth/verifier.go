@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -21,8 +22,9 @@ type Stats struct {
 	// Refreshes counts key-set fetches (first use, unknown kid, expiry); RefreshErrors the
 	// failed ones.
 	Refreshes, RefreshErrors atomic.Int64
-	// Verified and Rejected count Verify outcomes.
-	Verified, Rejected atomic.Int64
+	// Verified and Rejected count Verify outcomes; CacheHits the Verified ones answered from the
+	// cache of verified tokens (cache.go).
+	Verified, Rejected, CacheHits atomic.Int64
 }
 
 // TenantResolver maps a tenant realm to its tenant URN. It is called for every token of a non-core
@@ -50,6 +52,8 @@ type Verifier struct {
 
 	mu     sync.Mutex
 	realms map[string]*realmKeys // by issuer
+
+	tokens *tokenCache // nil when Config.TokenCacheSize < 0
 }
 
 // NewVerifier returns a Verifier for cfg. tenants may be nil (only the core realm is accepted).
@@ -68,6 +72,7 @@ func NewVerifier(cfg Config, tenants TenantResolver) (*Verifier, error) {
 		ctx:     ctx,
 		cancel:  cancel,
 		realms:  map[string]*realmKeys{},
+		tokens:  newTokenCache(cfg.TokenCacheSize),
 	}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg()}),
@@ -98,9 +103,13 @@ type claims struct {
 	} `json:"resource_access"`
 }
 
-// issued carries the realm resolved from the unverified issuer to the caller of ParseWithClaims.
+// issued carries the realm resolved from the unverified issuer, and the key set and kid that
+// verified the signature, to the caller of ParseWithClaims.
 type issued struct {
 	realm, tenant string
+	rk            *realmKeys
+	store         jwkset.Storage
+	kid           string
 }
 
 // Verify checks token and returns the principal it represents. Failures are *Error values (see
@@ -127,6 +136,10 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Principal, error)
 	if strings.Count(token, ".") != 2 {
 		return nil, reject(ReasonMalformed, errors.New("token is not a compact JWS"))
 	}
+	if p := v.tokens.get(v, token); p != nil {
+		v.Stats.CacheHits.Add(1)
+		return p, nil
+	}
 	var c claims
 	var iss issued
 	tok, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
@@ -147,6 +160,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Principal, error)
 	}
 	if c.ExpiresAt != nil {
 		p.Expires = c.ExpiresAt.Time
+		v.tokens.put(token, &cachedToken{p: p, exp: p.Expires, rk: iss.rk, store: iss.store, kid: iss.kid, realm: iss.realm})
 	}
 	return p, nil
 }
@@ -170,7 +184,9 @@ func (v *Verifier) keyFor(ctx context.Context, t *jwt.Token, out *issued) (any, 
 			return nil, reject(ReasonUnknownIssuer, nil)
 		}
 	}
-	return v.realm(issuer).keyfunc(ctx, t)
+	out.rk = v.realm(issuer)
+	out.kid, _ = t.Header["kid"].(string)
+	return out.rk.keyfunc(ctx, t, &out.store)
 }
 
 // validRealm accepts realm names that form a plain path segment.
