@@ -6,6 +6,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/source"
 )
 
@@ -19,8 +20,17 @@ type eventAccepted struct {
 	ID string `json:"id"`
 }
 
-// postEvent ingests one event (event-service v1). Tenant users publish for their own tenant; core
-// callers must name the tenant in the body.
+// batchAnswer is the answer to a batch: the ids of the accepted events, in order; on a 503 it
+// names the events published before the queue filled (the first len(IDs)), so the client resends
+// only the rest.
+type batchAnswer struct {
+	ErrorMessage string   `json:"errorMessage,omitempty"`
+	IDs          []string `json:"ids"`
+}
+
+// postEvent ingests one event (event-service v1), or a batch: a JSON array of events, or NDJSON
+// (Content-Type application/x-ndjson). Tenant users publish for their own tenant; core callers
+// must name the tenant in the body.
 func (a *API) postEvent(ctx *fasthttp.RequestCtx, _ map[string]string) {
 	p, ok := a.authenticate(ctx, false)
 	if !ok {
@@ -30,34 +40,17 @@ func (a *API) postEvent(ctx *fasthttp.RequestCtx, _ map[string]string) {
 		fail(ctx, fasthttp.StatusForbidden, "User is not permitted to send events.")
 		return
 	}
+	if source.IsBatch(ctx.Request.Header.ContentType(), ctx.PostBody()) {
+		a.postEvents(ctx, p)
+		return
+	}
 	in, err := source.DecodeEvent(ctx.PostBody())
-	var ie *source.InvalidEventError
-	switch {
-	case errors.Is(err, source.ErrBodyTooLarge):
-		fail(ctx, fasthttp.StatusRequestEntityTooLarge, "Request body is larger than 1 MiB.")
-		return
-	case errors.As(err, &ie):
-		fail(ctx, fasthttp.StatusBadRequest, ie.Reason)
-		return
-	case err != nil:
-		fail(ctx, fasthttp.StatusBadRequest, "Invalid event.")
+	if !decodeOK(ctx, err) {
 		return
 	}
-	tenant := p.TenantID
-	if in.TenantID != "" {
-		t, found := a.d.Store.ResolveTenant(in.TenantID)
-		if !found {
-			fail(ctx, fasthttp.StatusNotFound, "Tenant not found.")
-			return
-		}
-		if !p.Core && t.ID != p.TenantID {
-			fail(ctx, fasthttp.StatusForbidden, "User is not permitted to send events for another tenant.")
-			return
-		}
-		tenant = t.ID
-	}
-	if tenant == "" {
-		fail(ctx, fasthttp.StatusBadRequest, "tenantId is required for core users.")
+	tenant, status, msg := a.eventTenant(p, in)
+	if status != 0 {
+		fail(ctx, status, msg)
 		return
 	}
 	if a.d.Publisher == nil {
@@ -65,13 +58,96 @@ func (a *API) postEvent(ctx *fasthttp.RequestCtx, _ map[string]string) {
 		return
 	}
 	id, err := a.d.Publisher.Publish(in.Event(tenant))
+	if !publishOK(ctx, err) {
+		return
+	}
+	writeJSON(ctx, fasthttp.StatusOK, eventAccepted{ID: id})
+}
+
+// postEvents ingests a batch. Validation is all or nothing (a 400 names the first bad item and
+// nothing is published); publishing stops at the first event the queue refuses (503 with the ids
+// of those published before it).
+func (a *API) postEvents(ctx *fasthttp.RequestCtx, p *auth.Principal) {
+	ins, err := source.DecodeEvents(ctx.Request.Header.ContentType(), ctx.PostBody())
+	if !decodeOK(ctx, err) {
+		return
+	}
+	tenants := make([]string, len(ins))
+	for i, in := range ins {
+		t, status, msg := a.eventTenant(p, in)
+		if status != 0 {
+			fail(ctx, status, "events["+strconv.Itoa(i)+"]: "+msg)
+			return
+		}
+		tenants[i] = t
+	}
+	if a.d.Publisher == nil {
+		fail(ctx, fasthttp.StatusServiceUnavailable, "Event ingest is not available.")
+		return
+	}
+	ans := batchAnswer{IDs: make([]string, 0, len(ins))}
+	for i, in := range ins {
+		id, err := a.d.Publisher.Publish(in.Event(tenants[i]))
+		if err != nil {
+			status := fasthttp.StatusServiceUnavailable
+			ans.ErrorMessage = "events[" + strconv.Itoa(i) + "]: event ingest is not available; the events before it were accepted."
+			if errors.Is(err, source.ErrOverloaded) {
+				ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds))
+				ans.ErrorMessage = "events[" + strconv.Itoa(i) + "]: event queue is full; the events before it were accepted, retry the rest later."
+			}
+			writeJSON(ctx, status, ans)
+			return
+		}
+		ans.IDs = append(ans.IDs, id)
+	}
+	writeJSON(ctx, fasthttp.StatusOK, ans)
+}
+
+// decodeOK answers a body that failed to decode; ok=false means the response is written.
+func decodeOK(ctx *fasthttp.RequestCtx, err error) bool {
+	var ie *source.InvalidEventError
 	switch {
+	case err == nil:
+		return true
+	case errors.Is(err, source.ErrBodyTooLarge):
+		fail(ctx, fasthttp.StatusRequestEntityTooLarge, "Request body is larger than 1 MiB.")
+	case errors.As(err, &ie):
+		fail(ctx, fasthttp.StatusBadRequest, ie.Reason)
+	default:
+		fail(ctx, fasthttp.StatusBadRequest, "Invalid event.")
+	}
+	return false
+}
+
+// publishOK answers a refused publish; ok=false means the response is written.
+func publishOK(ctx *fasthttp.RequestCtx, err error) bool {
+	switch {
+	case err == nil:
+		return true
 	case errors.Is(err, source.ErrOverloaded):
 		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds))
 		fail(ctx, fasthttp.StatusServiceUnavailable, "Event queue is full; retry later.")
-	case err != nil:
-		fail(ctx, fasthttp.StatusServiceUnavailable, "Event ingest is not available.")
 	default:
-		writeJSON(ctx, fasthttp.StatusOK, eventAccepted{ID: id})
+		fail(ctx, fasthttp.StatusServiceUnavailable, "Event ingest is not available.")
 	}
+	return false
+}
+
+// eventTenant resolves the tenant an event is published for; a non-zero status is the refusal.
+func (a *API) eventTenant(p *auth.Principal, in *source.Incoming) (tenant string, status int, msg string) {
+	tenant = p.TenantID
+	if in.TenantID != "" {
+		t, found := a.d.Store.ResolveTenant(in.TenantID)
+		if !found {
+			return "", fasthttp.StatusNotFound, "Tenant not found."
+		}
+		if !p.Core && t.ID != p.TenantID {
+			return "", fasthttp.StatusForbidden, "User is not permitted to send events for another tenant."
+		}
+		tenant = t.ID
+	}
+	if tenant == "" {
+		return "", fasthttp.StatusBadRequest, "tenantId is required for core users."
+	}
+	return tenant, 0, ""
 }

@@ -35,6 +35,8 @@ type recordingPublisher struct {
 	mu     sync.Mutex
 	events []*source.Event
 	err    error
+	// refuseAfter, when > 0, makes Publish return ErrOverloaded once that many events are held.
+	refuseAfter int
 }
 
 func (p *recordingPublisher) Publish(ev *source.Event) (string, error) {
@@ -42,6 +44,9 @@ func (p *recordingPublisher) Publish(ev *source.Event) (string, error) {
 	defer p.mu.Unlock()
 	if p.err != nil {
 		return "", p.err
+	}
+	if p.refuseAfter > 0 && len(p.events) >= p.refuseAfter {
+		return "", source.ErrOverloaded
 	}
 	p.events = append(p.events, ev)
 	ev.ID = "1700000000-" + strconv.Itoa(len(p.events))
@@ -135,6 +140,10 @@ func (f *fixture) do(method, uri, token, body string) response {
 }
 
 func serve(a *API, method, uri, token, body string) response {
+	return serveType(a, method, uri, token, "application/json", body)
+}
+
+func serveType(a *API, method, uri, token, contentType, body string) response {
 	var req fasthttp.Request
 	req.Header.SetMethod(method)
 	req.SetRequestURI(uri)
@@ -145,7 +154,7 @@ func serve(a *API, method, uri, token, body string) response {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if body != "" {
-		req.Header.SetContentType("application/json")
+		req.Header.SetContentType(contentType)
 		req.SetBodyString(body)
 	}
 	var ctx fasthttp.RequestCtx
