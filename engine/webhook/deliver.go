@@ -116,11 +116,11 @@ func (s *Service) startLocked(ep *endpoint, d *delivery) {
 	d.Attempts++
 	hook, st, ctx := ep.sc.Hook, ep.st, ep.ctx
 	s.flights.Add(1)
-	go func() {
+	s.run(func() {
 		defer s.flights.Done()
 		r := s.send(ctx, hook, &st, d)
 		s.finish(ep, d, hook, r)
-	}()
+	})
 }
 
 // pumpLocked starts waiting deliveries while the endpoint has room, or parks them until its
@@ -163,8 +163,9 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		return
 	}
 	s.stats.observe(r)
-	att, _ := json.Marshal(Attempt{Time: now.UTC(), DeliveryID: d.ID, Attempt: d.Attempts, Outcome: r.outcome,
-		StatusCode: r.status, LatencyMS: float64(r.latency.Microseconds()) / 1000, Error: r.err, Response: string(r.excerpt)})
+	att := Attempt{Time: now.UTC(), DeliveryID: d.ID, Attempt: d.Attempts, Outcome: r.outcome,
+		StatusCode: r.status, LatencyMS: float64(r.latency.Microseconds()) / 1000, Error: r.err, Response: string(r.excerpt)}
+	s.attempts.add(ep.key, att)
 	var puts []store.WebhookPut
 	sc := ep.sc
 	attemptNo := d.Attempts // d is back in the queue (and mutable by others) once retry pushes it
@@ -176,7 +177,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		}
 		delete(s.pending, d.ID)
 		s.stats.delivered.Add(1)
-		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
+		s.retireLater(d.ID)
 	} else {
 		d.LastError = r.summary()
 		ep.fails++
@@ -201,8 +202,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		default:
 			retry = true
 			d.Due = now.Add(s.delay(d.Attempts))
-			b, _ := json.Marshal(d)
-			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: b})
+			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: appendRecord(nil, d)})
 		}
 	}
 	if disable != "" {
@@ -226,7 +226,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 	// where at-least-once sends again anyway.
 	s.pumpLocked(ep, now)
 	s.mu.Unlock()
-	s.write(puts, []store.WebhookAttempt{{Endpoint: ep.key, Value: att}})
+	s.write(puts, persistedAttempt(ep.key, att))
 	s.mu.Lock()
 	if retry && !d.cancelled && !s.closed {
 		s.due.push(d)

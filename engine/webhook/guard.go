@@ -98,9 +98,10 @@ func newClient(g *Guard, timeout time.Duration) *http.Client {
 		ResponseHeaderTimeout: timeout,
 		ForceAttemptHTTP2:     true,
 	}
+	// No Client.Timeout: every attempt's context carries the timeout (send), and a second timer
+	// per request cost CPU for nothing.
 	return &http.Client{
 		Transport:     tr,
-		Timeout:       timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }

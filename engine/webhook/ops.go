@@ -116,13 +116,9 @@ func (s *Service) Attempts(tenant, key string, limit int) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	raws, err := s.cfg.Store.WebhookAttemptLog(endpointKey(tenant, key), limit)
+	out, err := s.attemptLog(endpointKey(tenant, key), limit)
 	if err != nil {
 		return nil, errStore
-	}
-	out := make([]json.RawMessage, len(raws))
-	for i, r := range raws {
-		out[i] = r
 	}
 	return out, nil
 }

@@ -121,6 +121,13 @@ type Service struct {
 	due     dheap
 	closed  bool
 
+	attempts attemptRing
+
+	rmu     sync.Mutex
+	retired []store.WebhookPut // removals of delivered records, committed by retireLoop (commit.go)
+	rsignal chan struct{}
+	idle    chan func() // idle attempt goroutines receive here (commit.go)
+
 	wake    chan struct{}
 	stop    chan struct{}
 	started atomic.Bool
@@ -198,6 +205,8 @@ func New(cfg Config) (*Service, error) {
 		cfg: cfg, log: cfg.Logger, client: newClient(&cfg.Guard, cfg.Timeout), sealer: sealer,
 		qsignal: make(chan struct{}, 1), eps: map[string]*endpoint{}, pending: map[string]*delivery{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}),
+		rsignal: make(chan struct{}, 1), idle: make(chan func()),
+		attempts: attemptRing{keep: cfg.KeepAttempts},
 	}
 	s.stats.init(s, cfg.Registerer)
 	if err := s.Reload(); err != nil {
@@ -266,6 +275,7 @@ func (s *Service) Reload() error {
 		}
 		ep.cancel()
 		delete(s.eps, k)
+		s.attempts.forget(k)
 		puts = append(puts, s.forgetStateLocked(k)...)
 		for _, d := range s.pending {
 			if d.Endpoint == k {
@@ -324,9 +334,10 @@ func (s *Service) Start() {
 	if s.started.Swap(true) {
 		return
 	}
-	s.loops.Add(2)
+	s.loops.Add(3)
 	go s.matchLoop()
 	go s.scheduleLoop()
+	go s.retireLoop()
 }
 
 // Close stops sending: in-flight attempts are aborted and stay pending in the store (they are sent
@@ -345,6 +356,7 @@ func (s *Service) Close() {
 	close(s.stop)
 	s.loops.Wait()
 	s.flights.Wait()
+	s.flushRetired()
 	s.client.CloseIdleConnections()
 }
 
@@ -388,8 +400,7 @@ func (s *Service) record(batch []*source.Event) error {
 			}
 			d := proto.forEndpoint(deliveryID(ev.ID, sc.endpointKey()), sc.endpointKey())
 			d.Due = now.Add(s.delay(0))
-			b, _ := json.Marshal(d)
-			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: b})
+			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: appendRecord(nil, d)})
 			ds = append(ds, d)
 		}
 	}
@@ -420,12 +431,9 @@ func (d *delivery) forEndpoint(id, endpoint string) *delivery {
 }
 
 func newDelivery(id, endpoint string, ev *source.Event, now time.Time) *delivery {
-	var raw struct {
-		Context json.RawMessage `json:"context"`
-	}
-	_ = json.Unmarshal(ev.JSON, &raw)
+	raw := parseEvent(ev)
 	return &delivery{
-		ID: id, Endpoint: endpoint, Body: appendBody(nil, ev), Created: now, idx: -1,
+		ID: id, Endpoint: endpoint, Body: appendBodyOf(nil, ev, raw), Created: now, idx: -1,
 		Trigger: trigger{TenantID: ev.TenantID, Namespace: ev.Namespace, Name: ev.Name,
 			CorrelationID: ev.CorrelationID, Context: raw.Context},
 	}
