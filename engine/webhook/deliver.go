@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -58,6 +59,7 @@ type result struct {
 	err        string
 	excerpt    []byte
 	remoteAddr string
+	retryAfter time.Duration // a 429's or 503's Retry-After (controls.go)
 }
 
 func (s *Service) scheduleLoop() {
@@ -99,11 +101,15 @@ func (s *Service) dispatchLocked(d *delivery, now time.Time, puts []store.Webhoo
 		s.due.push(d)
 	case ep.st.Disabled:
 		puts = append(puts, s.deadLocked(d, now, "endpoint disabled")...)
-	case now.Before(ep.open): // circuit open: wait, not charged an attempt
+	case now.Before(ep.open): // circuit open (or Retry-After): wait, not charged an attempt
 		d.Due = ep.open
 		s.due.push(d)
-	case ep.inflight >= s.cfg.MaxInFlight || (ep.fails >= s.cfg.BreakerThreshold && ep.inflight > 0):
+	case !ep.head(d), // ordered: an earlier delivery goes first
+		ep.inflight >= s.maxInFlight(ep) || (ep.fails >= s.cfg.BreakerThreshold && ep.inflight > 0):
 		ep.waiting = append(ep.waiting, d)
+	case !ep.throttle.take(now): // rateLimit: wait for the next slot, not charged an attempt
+		d.Due = ep.throttle.wait()
+		s.due.push(d)
 	default:
 		s.startLocked(ep, d)
 	}
@@ -138,11 +144,25 @@ func (s *Service) pumpLocked(ep *endpoint, now time.Time) {
 			ep.waiting = nil
 			return
 		}
-		if ep.inflight >= s.cfg.MaxInFlight || (ep.fails >= s.cfg.BreakerThreshold && ep.inflight > 0) {
+		if ep.inflight >= s.maxInFlight(ep) || (ep.fails >= s.cfg.BreakerThreshold && ep.inflight > 0) {
 			return
 		}
-		d := ep.waiting[0]
-		ep.waiting = ep.waiting[1:]
+		i := 0
+		if ep.ordered && len(ep.order) > 0 { // only the endpoint's oldest pending delivery may go
+			if i = slices.Index(ep.waiting, ep.order[0]); i < 0 {
+				return // it is waiting for its retry in the due heap
+			}
+		}
+		if !ep.throttle.take(now) {
+			for _, w := range ep.waiting {
+				w.Due = ep.throttle.wait()
+				s.due.push(w)
+			}
+			ep.waiting = nil
+			return
+		}
+		d := ep.waiting[i]
+		ep.waiting = slices.Delete(ep.waiting, i, i+1)
 		s.startLocked(ep, d)
 	}
 }
@@ -175,6 +195,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		if !ep.st.FailingSince.IsZero() {
 			ep.st.FailingSince, clockChanged = time.Time{}, true
 		}
+		s.unorderLocked(d)
 		delete(s.pending, d.ID)
 		s.stats.delivered.Add(1)
 		s.retireLater(d.ID)
@@ -202,6 +223,12 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		default:
 			retry = true
 			d.Due = now.Add(s.delay(d.Attempts))
+			if r.retryAfter > 0 { // the receiver said when: honoured up to the schedule's longest delay, for the whole endpoint
+				d.Due = now.Add(min(r.retryAfter, s.maxDelay()))
+				if d.Due.After(ep.open) {
+					ep.open = d.Due
+				}
+			}
 			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: appendRecord(nil, d)})
 		}
 	}
@@ -275,6 +302,7 @@ func (s *Service) unqueueLocked(d *delivery) {
 	if d.idx >= 0 {
 		heap.Remove(&s.due, d.idx)
 	}
+	s.unorderLocked(d)
 	if ep := s.eps[d.Endpoint]; ep != nil {
 		for i, w := range ep.waiting {
 			if w == d {
@@ -330,7 +358,8 @@ func (s *Service) send(ctx context.Context, h *Hook, st *endpointState, d *deliv
 	}
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
 	_ = resp.Body.Close()
-	r := result{status: resp.StatusCode, date: resp.Header.Get("Date"), latency: time.Since(start)}
+	r := result{status: resp.StatusCode, date: resp.Header.Get("Date"), latency: time.Since(start),
+		retryAfter: retryAfter(resp.StatusCode, resp.Header.Get("Retry-After"), time.Now())}
 	r.excerpt = body[:min(len(body), maxResponseExcerpt)]
 	switch resp.StatusCode / 100 {
 	case 2:

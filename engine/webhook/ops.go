@@ -213,10 +213,7 @@ func (s *Service) enqueue(puts []store.WebhookPut, ds []*delivery) error {
 	}
 	s.mu.Lock()
 	for _, d := range ds {
-		if _, dup := s.pending[d.ID]; !dup {
-			s.pending[d.ID] = d
-			s.due.push(d)
-		}
+		s.addPendingLocked(d)
 	}
 	s.mu.Unlock()
 	s.kick()

@@ -122,6 +122,7 @@ type Service struct {
 	closed  bool
 
 	attempts attemptRing
+	seq      atomic.Int64 // last delivery Seq
 
 	rmu     sync.Mutex
 	retired []store.WebhookPut // removals of delivered records, committed by retireLoop (commit.go)
@@ -155,6 +156,9 @@ type endpoint struct {
 	fails     int         // consecutive
 	open      time.Time   // circuit open until
 	cooldown  time.Duration
+	throttle  *throttle   // nil without Hook.RateLimit (controls.go)
+	ordered   bool        // Hook.Ordered
+	order     []*delivery // an ordered endpoint's pending deliveries in event order
 	ctx       context.Context
 	cancel    context.CancelFunc
 }
@@ -181,6 +185,8 @@ type delivery struct {
 	DeadAt     time.Time       `json:"deadAt,omitzero"`
 	DeadReason string          `json:"deadReason,omitempty"`
 	Test       bool            `json:"test,omitempty"`
+	// Seq orders the deliveries of an ordered endpoint (event order; increasing across restarts).
+	Seq int64 `json:"seq,omitempty"`
 
 	idx       int  // position in Service.due, -1 when not there
 	inflight  bool // an attempt is running
@@ -208,6 +214,7 @@ func New(cfg Config) (*Service, error) {
 		rsignal: make(chan struct{}, 1), idle: make(chan func()),
 		attempts: attemptRing{keep: cfg.KeepAttempts},
 	}
+	s.seq.Store(time.Now().UnixNano())
 	s.stats.init(s, cfg.Registerer)
 	if err := s.Reload(); err != nil {
 		return nil, err
@@ -219,8 +226,7 @@ func New(cfg Config) (*Service, error) {
 			loadErr = errors.Join(loadErr, err)
 			return nil
 		}
-		s.pending[d.ID] = d
-		s.due.push(d)
+		s.addPendingLocked(d)
 		return nil
 	})
 	if err != nil {
@@ -255,6 +261,7 @@ func (s *Service) Reload() error {
 		ep := s.eps[k]
 		if ep != nil {
 			ep.sc = sc
+			s.setControlsLocked(ep)
 			if err := s.refreshStateLocked(ep); err != nil {
 				s.log.Error("webhook: state refresh failed", "webhook", sc.Hook.Key, "err", err)
 			}
@@ -262,6 +269,7 @@ func (s *Service) Reload() error {
 		}
 		ep = &endpoint{key: k, sc: sc, cooldown: s.cfg.BreakerCooldown}
 		ep.ctx, ep.cancel = context.WithCancel(context.Background())
+		s.setControlsLocked(ep)
 		if err := s.loadStateLocked(ep); err != nil {
 			// Its deliveries wait (unconfirmed) rather than being signed with a wrong secret.
 			s.log.Error("webhook: endpoint state not usable; its deliveries wait", "webhook", sc.Hook.Key, "err", err)
@@ -400,6 +408,7 @@ func (s *Service) record(batch []*source.Event) error {
 			}
 			d := proto.forEndpoint(deliveryID(ev.ID, sc.endpointKey()), sc.endpointKey())
 			d.Due = now.Add(s.delay(0))
+			d.Seq = s.seq.Add(1)
 			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: appendRecord(nil, d)})
 			ds = append(ds, d)
 		}
@@ -412,11 +421,7 @@ func (s *Service) record(batch []*source.Event) error {
 	}
 	s.mu.Lock()
 	for _, d := range ds {
-		if _, dup := s.pending[d.ID]; dup {
-			continue
-		}
-		s.pending[d.ID] = d
-		s.due.push(d)
+		s.addPendingLocked(d)
 	}
 	s.mu.Unlock()
 	s.kick()
