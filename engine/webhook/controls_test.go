@@ -68,7 +68,9 @@ func controlDoc(key, url, extra string) string {
 // A 429 with Retry-After (seconds) holds the next attempt back that long, though the schedule's
 // next delay is 20 ms; a Retry-After longer than the schedule's longest delay is capped by it.
 func TestRetryAfterSecondsIsHonoured(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 3 * time.Second} })
+	e := newEnv(t, func(c *Config) {
+		c.Schedule = []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 3 * time.Second}
+	})
 	r := newScripted(t, func(n, try int, w http.ResponseWriter) {
 		if try == 1 {
 			w.Header().Set("Retry-After", "1")
