@@ -60,6 +60,9 @@ type Deps struct {
 	Extra []Extra
 	// Webhooks enables the webhook operator routes (/push/v1/webhooks…); nil leaves them out.
 	Webhooks Webhooks
+	// Durable, when set, makes the ingest answer only once the event's webhook deliveries are
+	// durable (embedded mode; *webhook.Service implements it).
+	Durable DurableWebhooks
 }
 
 // Extra is a route served by another package: Method and a Pattern as in Route.

@@ -20,6 +20,14 @@ type eventAccepted struct {
 	ID string `json:"id"`
 }
 
+// DurableWebhooks lets the ingest wait for an event's webhook deliveries to be recorded: Track
+// (before Publish) returns nil when no webhook lists the event, else a wait; Untrack drops an event
+// whose publish failed.
+type DurableWebhooks interface {
+	Track(ev *source.Event) (wait func() error)
+	Untrack(ev *source.Event)
+}
+
 // batchAnswer is the answer to a batch: the ids of the accepted events, in order; on a 503 it
 // names the events published before the queue filled (the first len(IDs)), so the client resends
 // only the rest.
@@ -57,8 +65,15 @@ func (a *API) postEvent(ctx *fasthttp.RequestCtx, _ map[string]string) {
 		fail(ctx, fasthttp.StatusServiceUnavailable, "Event ingest is not available.")
 		return
 	}
-	id, err := a.d.Publisher.Publish(in.Event(tenant))
+	ev := in.Event(tenant)
+	wait := a.track(ev)
+	id, err := a.d.Publisher.Publish(ev)
 	if !publishOK(ctx, err) {
+		a.untrack(ev, wait)
+		return
+	}
+	if wait != nil && wait() != nil {
+		failNotRecorded(ctx)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, eventAccepted{ID: id})
@@ -86,9 +101,13 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx, p *auth.Principal) {
 		return
 	}
 	ans := batchAnswer{IDs: make([]string, 0, len(ins))}
+	var waits []func() error
 	for i, in := range ins {
-		id, err := a.d.Publisher.Publish(in.Event(tenants[i]))
+		ev := in.Event(tenants[i])
+		wait := a.track(ev)
+		id, err := a.d.Publisher.Publish(ev)
 		if err != nil {
+			a.untrack(ev, wait)
 			status := fasthttp.StatusServiceUnavailable
 			ans.ErrorMessage = "events[" + strconv.Itoa(i) + "]: event ingest is not available; the events before it were accepted."
 			if errors.Is(err, source.ErrOverloaded) {
@@ -99,8 +118,37 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx, p *auth.Principal) {
 			return
 		}
 		ans.IDs = append(ans.IDs, id)
+		if wait != nil {
+			waits = append(waits, wait)
+		}
+	}
+	for _, wait := range waits {
+		if wait() != nil {
+			failNotRecorded(ctx)
+			return
+		}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, ans)
+}
+
+func (a *API) track(ev *source.Event) func() error {
+	if a.d.Durable == nil {
+		return nil
+	}
+	return a.d.Durable.Track(ev)
+}
+
+func (a *API) untrack(ev *source.Event, wait func() error) {
+	if wait != nil {
+		a.d.Durable.Untrack(ev)
+	}
+}
+
+// failNotRecorded answers an event that was published but whose webhook deliveries could not be
+// made durable: the caller should send it again (its socket subscribers may then see it twice).
+func failNotRecorded(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds))
+	fail(ctx, fasthttp.StatusServiceUnavailable, "Event published, but its webhook deliveries could not be recorded; send it again.")
 }
 
 // decodeOK answers a body that failed to decode; ok=false means the response is written.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -78,5 +79,40 @@ func TestIngestBatchOverloaded(t *testing.T) {
 	}
 	if string(r.header.Peek("Retry-After")) != "1" {
 		t.Fatalf("Retry-After %q", r.header.Peek("Retry-After"))
+	}
+}
+
+type fakeDurable struct {
+	tracked, untracked int
+	err                error
+	waited             int
+}
+
+func (d *fakeDurable) Track(ev *source.Event) func() error {
+	if ev.Name != "done" {
+		return nil
+	}
+	d.tracked++
+	return func() error { d.waited++; return d.err }
+}
+func (d *fakeDurable) Untrack(*source.Event) { d.untracked++ }
+
+// The ingest answers after the event's webhook deliveries are durable, and 503 when they could
+// not be recorded; a refused publish untracks.
+func TestIngestWaitsForDurableWebhooks(t *testing.T) {
+	d := &fakeDurable{}
+	f := newFixture(t, func(deps *Deps) { deps.Durable = d })
+	if r := f.do("POST", "/event/v1/events", "acme-admin", event("")); r.status != 200 || d.waited != 1 {
+		t.Fatalf("status %d, waited %d", r.status, d.waited)
+	}
+	if r := f.do("POST", "/event/v1/events", "acme-admin", "["+event("")+","+event("")+"]"); r.status != 200 || d.waited != 3 {
+		t.Fatalf("batch: status %d, waited %d", r.status, d.waited)
+	}
+	d.err = errors.New("store failed")
+	expectError(t, f.do("POST", "/event/v1/events", "acme-admin", event("")), 503, "could not be recorded")
+	f.pub.err = source.ErrOverloaded
+	f.do("POST", "/event/v1/events", "acme-admin", event(""))
+	if d.untracked != 1 {
+		t.Fatalf("a refused publish was not untracked (%d)", d.untracked)
 	}
 }

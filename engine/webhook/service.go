@@ -111,6 +111,10 @@ type Service struct {
 	sealer *sealer // nil without Settings.SecretsKey
 	hooks  atomic.Pointer[set]
 
+	tmu      sync.Mutex
+	tracked  map[*source.Event]chan error // ingested events awaiting their durable record (durable.go)
+	ntracked atomic.Int64
+
 	qmu     sync.Mutex
 	queue   []*source.Event
 	qsignal chan struct{}
@@ -313,11 +317,13 @@ func (s *Service) Reload() error {
 func (s *Service) Observe(ev *source.Event) {
 	set := s.hooks.Load()
 	if ev.Backlog || set == nil || !set.candidates(ev) {
+		s.settle(ev, nil)
 		return
 	}
 	s.qmu.Lock()
 	if len(s.queue) >= s.cfg.MaxQueued {
 		s.qmu.Unlock()
+		s.settle(ev, ErrNotRecorded)
 		if s.stats.dropped.Add(1) == 1 {
 			s.log.Error("webhook: match queue full; events are being dropped", "max", s.cfg.MaxQueued)
 		}
@@ -363,6 +369,7 @@ func (s *Service) Close() {
 	s.mu.Unlock()
 	close(s.stop)
 	s.loops.Wait()
+	s.settleRemaining()
 	s.flights.Wait()
 	s.flushRetired()
 	s.client.CloseIdleConnections()
@@ -396,6 +403,12 @@ func (s *Service) matchLoop() {
 // record matches a batch of events and stores all their deliveries in one transaction before any
 // is scheduled.
 func (s *Service) record(batch []*source.Event) error {
+	err := s.recordBatch(batch)
+	s.settleAll(batch, err)
+	return err
+}
+
+func (s *Service) recordBatch(batch []*source.Event) error {
 	set := s.hooks.Load()
 	now := time.Now()
 	var ds []*delivery
