@@ -4,7 +4,7 @@ BIN       := bin/pushgate
 LISTEN    ?= 127.0.0.1:8080
 DATA_DIR  ?= ./data
 
-.PHONY: promtool browser-deps screenshots bench-micro run-kafka run-cluster nginx-deps all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
+.PHONY: test-webhook-kill promtool browser-deps screenshots bench-micro run-kafka run-cluster nginx-deps all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
 
 all: build
 
@@ -41,6 +41,13 @@ test-race:
 
 interop-deps:
 	cd interop && npm ci --no-audit --no-fund --loglevel=error
+
+## test-webhook-kill: kill -9 under full webhook load (10,000 deliveries pending; `make test` runs 2,000)
+test-webhook-kill: interop-deps
+	mkdir -p bin
+	WEBHOOK_KILL_DELIVERIES=$${WEBHOOK_KILL_DELIVERIES:-10000} WEBHOOK_KILL_FIGURES=$(CURDIR)/bin/webhook-kill.txt \
+		$(GO) test -count=1 -v -timeout 5m -run 'TestWebhooksKill9UnderLoad' ./interop/
+	@cat bin/webhook-kill.txt
 
 ## promtool: Prometheus' rule checker for deploy/deploy_test.go, taken from Debian's prometheus package
 ## (only the promtool binary is extracted: installing the package would also start a Prometheus server)
