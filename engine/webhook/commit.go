@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -22,10 +23,29 @@ import (
 // ~7 % of the CPU growing stacks).
 const idleWorker = 5 * time.Second
 
+// seqKey is a new delivery's key in the pending bucket: its Seq (big-endian) before its id, so
+// records are appended at the end of the B+tree in recording order instead of scattered by the
+// id's hash (every put and delete then dirties a few pages instead of one per record), and are
+// loaded in event order.
+func seqKey(seq int64, id string) string {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(seq))
+	return string(b[:]) + id
+}
+
+// pendingKey is d's key in the pending bucket (the id for records written before seqKey, replays
+// and tests).
+func pendingKey(d *delivery) string {
+	if d.key != "" {
+		return d.key
+	}
+	return d.ID
+}
+
 // retireLater queues the removal of a delivered record.
-func (s *Service) retireLater(id string) {
+func (s *Service) retireLater(key string) {
 	s.rmu.Lock()
-	s.retired = append(s.retired, store.WebhookPut{Bucket: store.WebhookPending, Key: id})
+	s.retired = append(s.retired, store.WebhookPut{Bucket: store.WebhookPending, Key: key})
 	s.rmu.Unlock()
 	select {
 	case s.rsignal <- struct{}{}:
@@ -33,8 +53,12 @@ func (s *Service) retireLater(id string) {
 	}
 }
 
+// retireLoop commits removals the matcher did not take along with the next deliveries it records
+// within retireWindow (while events flow, their records and the removals share a transaction).
 func (s *Service) retireLoop() {
 	defer s.loops.Done()
+	t := time.NewTimer(time.Hour)
+	defer t.Stop()
 	for {
 		select {
 		case <-s.stop:
@@ -42,17 +66,38 @@ func (s *Service) retireLoop() {
 			return
 		case <-s.rsignal:
 		}
+		t.Reset(retireWindow)
+		select {
+		case <-s.stop:
+			s.flushRetired()
+			return
+		case <-t.C:
+		}
 		s.flushRetired()
 	}
 }
 
-func (s *Service) flushRetired() {
+// retireWindow is how long a removal may wait to share the matcher's next transaction.
+const retireWindow = 20 * time.Millisecond
+
+func (s *Service) takeRetired() []store.WebhookPut {
 	s.rmu.Lock()
+	defer s.rmu.Unlock()
 	puts := s.retired
 	s.retired = nil
-	s.rmu.Unlock()
-	s.write(puts, nil)
+	return puts
 }
+
+func (s *Service) giveBackRetired(puts []store.WebhookPut) {
+	if len(puts) == 0 {
+		return
+	}
+	s.rmu.Lock()
+	s.retired = append(s.retired, puts...)
+	s.rmu.Unlock()
+}
+
+func (s *Service) flushRetired() { s.write(s.takeRetired(), nil) }
 
 // run runs task on an idle attempt goroutine, or on a new one.
 func (s *Service) run(task func()) {

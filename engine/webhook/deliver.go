@@ -95,7 +95,7 @@ func (s *Service) dispatchLocked(d *delivery, now time.Time, puts []store.Webhoo
 	switch {
 	case ep == nil: // removed webhook (possibly while we were down)
 		s.cancelLocked(d)
-		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
+		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d)})
 	case !ep.confirmed: // the config topic has not confirmed its secret yet (state.go)
 		d.Due = now.Add(unconfirmedWait)
 		s.due.push(d)
@@ -179,7 +179,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 	}
 	if d.cancelled {
 		s.mu.Unlock()
-		s.write([]store.WebhookPut{{Bucket: store.WebhookPending, Key: d.ID}}, nil)
+		s.write([]store.WebhookPut{{Bucket: store.WebhookPending, Key: pendingKey(d)}}, nil)
 		return
 	}
 	s.stats.observe(r)
@@ -198,7 +198,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		s.unorderLocked(d)
 		delete(s.pending, d.ID)
 		s.stats.delivered.Add(1)
-		s.retireLater(d.ID)
+		s.retireLater(pendingKey(d))
 	} else {
 		d.LastError = r.summary()
 		ep.fails++
@@ -229,7 +229,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 					ep.open = d.Due
 				}
 			}
-			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: appendRecord(nil, d)})
+			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d), Value: appendRecord(nil, d)})
 		}
 	}
 	if disable != "" {
@@ -287,7 +287,7 @@ func (s *Service) deadLocked(d *delivery, now time.Time, reason string) []store.
 	s.stats.dead.Add(1)
 	b, _ := json.Marshal(d)
 	s.log.Warn("webhook: delivery dead-lettered", "delivery", d.ID, "endpoint", d.Endpoint, "attempts", d.Attempts, "reason", reason, "lastError", d.LastError)
-	return []store.WebhookPut{{Bucket: store.WebhookPending, Key: d.ID}, {Bucket: store.WebhookDead, Key: d.ID, Value: b}}
+	return []store.WebhookPut{{Bucket: store.WebhookPending, Key: pendingKey(d)}, {Bucket: store.WebhookDead, Key: d.ID, Value: b}}
 }
 
 // cancelLocked forgets d (its webhook was removed); the caller deletes the record.

@@ -90,8 +90,11 @@ func newClient(g *Guard, timeout time.Duration) *http.Client {
 	tr := &http.Transport{
 		Proxy:               nil,
 		DialContext:         d.DialContext,
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 256, // many endpoints often share one receiver host: keep their connections
+		// Many endpoints often share one receiver host (100 endpoints × MaxInFlight 4 = 400
+		// connections): keep them all, or every attempt beyond the idle cap dials anew (5 % of
+		// the CPU at 100 endpoints with a cap of 256, BENCHMARKS.md §2d).
+		MaxIdleConns:        4096,
+		MaxIdleConnsPerHost: 1024,
 
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,

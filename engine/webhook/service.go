@@ -192,9 +192,10 @@ type delivery struct {
 	// Seq orders the deliveries of an ordered endpoint (event order; increasing across restarts).
 	Seq int64 `json:"seq,omitempty"`
 
-	idx       int  // position in Service.due, -1 when not there
-	inflight  bool // an attempt is running
-	cancelled bool // its webhook was removed
+	key       string // its key in the store's pending bucket when not the id (pendingKey)
+	idx       int    // position in Service.due, -1 when not there
+	inflight  bool   // an attempt is running
+	cancelled bool   // its webhook was removed
 }
 
 // New loads the endpoint state and the pending deliveries from the store and compiles the current
@@ -224,15 +225,24 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	var loadErr error
-	err = cfg.Store.EachWebhook(store.WebhookPending, func(_ string, v []byte) error {
+	var stale []store.WebhookPut
+	err = cfg.Store.EachWebhook(store.WebhookPending, func(k string, v []byte) error {
 		d := &delivery{idx: -1}
 		if err := json.Unmarshal(v, d); err != nil {
 			loadErr = errors.Join(loadErr, err)
 			return nil
 		}
-		s.addPendingLocked(d)
+		if k != d.ID {
+			d.key = k
+		}
+		if !s.addPendingLocked(d) { // recorded twice (a Kafka batch read again): keep one
+			stale = append(stale, store.WebhookPut{Bucket: store.WebhookPending, Key: k})
+		}
 		return nil
 	})
+	if err == nil && len(stale) > 0 {
+		err = cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: stale})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("webhook: load pending deliveries: %w", err)
 	}
@@ -298,7 +308,7 @@ func (s *Service) Reload() error {
 	for _, d := range cancelled {
 		s.cancelLocked(d)
 		if !d.inflight {
-			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
+			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d)})
 		}
 	}
 	s.hooks.Store(set)
@@ -422,14 +432,23 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 			d := proto.forEndpoint(deliveryID(ev.ID, sc.endpointKey()), sc.endpointKey())
 			d.Due = now.Add(s.delay(0))
 			d.Seq = s.seq.Add(1)
-			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: appendRecord(nil, d)})
+			d.key = seqKey(d.Seq, d.ID)
 			ds = append(ds, d)
 		}
 	}
 	if len(ds) == 0 {
 		return nil
 	}
-	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts}); err != nil {
+	s.mu.Lock()
+	for _, d := range ds {
+		if _, known := s.pending[d.ID]; !known { // a batch read again (Kafka) is not recorded twice
+			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.key, Value: appendRecord(nil, d)})
+		}
+	}
+	s.mu.Unlock()
+	retired := s.takeRetired() // one transaction, one fsync, for both (commit.go)
+	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: append(puts, retired...)}); err != nil {
+		s.giveBackRetired(retired)
 		return err
 	}
 	s.mu.Lock()
