@@ -88,8 +88,8 @@ func (g *Guard) control(_, address string, _ syscall.RawConn) error {
 func newClient(g *Guard, timeout time.Duration) *http.Client {
 	d := &net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second, Control: g.control}
 	tr := &http.Transport{
-		Proxy:               nil,
-		DialContext:         d.DialContext,
+		Proxy:       nil,
+		DialContext: d.DialContext,
 		// Many endpoints often share one receiver host (100 endpoints × MaxInFlight 4 = 400
 		// connections): keep them all, or every attempt beyond the idle cap dials anew (5 % of
 		// the CPU at 100 endpoints with a cap of 256, BENCHMARKS.md §2d).
