@@ -63,7 +63,7 @@ browser-deps:
 
 ## screenshots: run the browser tests and write the console screenshots to docs/console/*.png
 screenshots: interop-deps browser-deps
-	PUSHGATE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestConsole$$|TestReconnectAfterRestart' ./browser/
+	PUSHGATE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestConsole$$|TestConsoleWebhooks$$|TestReconnectAfterRestart' ./browser/
 
 ## conformance-server: the fixture the official suites expect, on :3000
 conformance-server: build

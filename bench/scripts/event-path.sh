@@ -66,6 +66,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		run "$l" ingest --events "$EVENTS" --name plain
 		run "$l" "ingest-batch$BATCH" --events "$EVENTS" --batch "$BATCH" --name plain || true
 		run "$l" webhook-1 --events "$EVENTS" --name one --sink "$SINK_URL" --want "$EVENTS"
+		run "$l" "webhook-1-batch$BATCH" --events "$EVENTS" --batch "$BATCH" --name one --sink "$SINK_URL" --want "$EVENTS" || true
 		run "$l" webhook-100 --events "$FANOUT_EVENTS" --name hundred --sink "$SINK_URL" --want $((FANOUT_EVENTS * 100))
 	done
 done

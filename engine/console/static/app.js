@@ -4,25 +4,33 @@ import { loadStreams, initStreams } from "./streams.js";
 import { initLive, stopLive } from "./live.js";
 import { initEditor, showEditor } from "./editor.js";
 import { initStatus, showStatus, hideStatus } from "./status.js";
+import { initWebhooks, initWebhookSecret, showWebhooks } from "./webhooks.js";
 
-const VIEWS = ["signin", "streams", "live", "editor", "status"];
+const VIEWS = ["signin", "streams", "live", "editor", "webhooks", "status"];
 const STORAGE_KEY = "pushgate.console.token";
 
 function show(view) {
   if (!session.token) view = "signin";
   if (!VIEWS.includes(view)) view = "streams";
   if (view === "editor" && !canEdit()) view = "streams";
+  if (view === "webhooks" && !isConfigAdmin()) view = "streams";
   for (const v of VIEWS) $("view-" + v).hidden = v !== view;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.view === view);
   document.body.dataset.view = view;
   if (view === "status") showStatus();
   else hideStatus();
   if (view === "editor") showEditor();
+  if (view === "webhooks") showWebhooks();
   if (view === "streams" && !Object.keys(session.streams).length) loadStreams();
 }
 
 function route() {
   show((location.hash || "#streams").slice(1));
+}
+
+// The webhooks view is for configuration admins (secrets are theirs only).
+function isConfigAdmin() {
+  return hasRole(ROLE_CONFIG_ADMIN);
 }
 
 function canEdit() {
@@ -69,6 +77,7 @@ function renderWho() {
   $("nav").hidden = !signedIn;
   $("who").hidden = !signedIn;
   $("nav-editor").hidden = !canEdit();
+  $("nav-webhooks").hidden = !isConfigAdmin();
   if (!signedIn) return;
   const exp = c.exp ? new Date(c.exp * 1000).toLocaleTimeString([], { hour12: false }) : "never";
   $("who-text").textContent = `${c.name || c.preferred_username || c.sub} · realm ${session.realm} · ${session.roles.length} roles · expires ${exp}`;
@@ -124,6 +133,8 @@ async function start() {
   initLive();
   initEditor();
   initStatus();
+  initWebhooks();
+  initWebhookSecret();
   window.addEventListener("hashchange", route);
   const saved = sessionStorage.getItem(STORAGE_KEY);
   if (saved && !(await signIn(saved, "paste-error"))) sessionStorage.removeItem(STORAGE_KEY);
