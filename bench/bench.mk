@@ -6,12 +6,13 @@
 #   make bench-compare QUICK=1    the same in < 3 min (fewer levels, 1 round), to /tmp/pushgate-bench-quick
 #   make scale-test               >= 200k connections: pushgate serve --workers N + pushload --procs N
 #   make bench-webhooks           webhook deliveries/s per core, and fan-out p99 with/without webhook load (~3 min)
+#   make bench-event-path         CPU per ingested event and per webhook delivery, this tree vs OLD=<binary> (~3 min)
 #   make soak                     15 min steady fan-out with 1% slow consumers and connect churn: RSS/goroutine drift
 GO ?= go
 BENCH_OUT   ?= $(if $(filter 1,$(QUICK)),/tmp/pushgate-bench-quick,bench/results)
 BENCH_FLAGS ?=
 
-.PHONY: bench-build bench-node-deps bench-compare scale-test soak bench-webhooks
+.PHONY: bench-build bench-node-deps bench-compare scale-test soak bench-webhooks bench-event-path
 
 bench-build:
 	$(GO) build -o bin/pushgate ./cmd/pushgate
@@ -19,6 +20,7 @@ bench-build:
 	$(GO) build -o bin/floor ./bench/cmd/floor
 	$(GO) build -o bin/benchcmp ./bench/cmd/benchcmp
 	$(GO) build -o bin/hooksink ./bench/cmd/hooksink
+	$(GO) build -o bin/eventpath ./bench/cmd/eventpath
 
 bench-node-deps:
 	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
@@ -39,3 +41,9 @@ soak: bench-build
 ## bench-webhooks: webhook deliveries/s per core to a local receiver; fan-out p99 with no, fast and hanging webhooks (CONNS, RATE, HOOKS, HANG, DUR, ROUNDS)
 bench-webhooks: bench-build
 	bench/scripts/webhooks.sh
+
+## bench-event-path: pushgate CPU per ingested event (one per request, batches) and per webhook delivery
+## beyond it (1 and 100 endpoints), pinned to CPU 0; OLD=<binary> runs another build side by side
+## (e.g. git worktree add /tmp/main main && (cd /tmp/main && go build -o /tmp/pushgate-main ./cmd/pushgate))
+bench-event-path: bench-build
+	OLD=$(OLD) bench/scripts/event-path.sh
