@@ -2,7 +2,7 @@
 # Event-path benchmark (make bench-event-path, BENCHMARKS.md §2d): pushgate's CPU per ingested event
 # (POST /event/v1/events, one event per request and batches) and per webhook delivery beyond the
 # ingest (1 and 100 endpoints, 100 B events), side by side for two binaries in one run: PG (this
-# tree) and OLD (e.g. built from main), rounds interleaved. Each pushgate is pinned to CPU 0
+# tree) and OLD (e.g. built from main), rounds interleaved; EARLY=1 adds PG with --webhook-early-ack. Each pushgate is pinned to CPU 0
 # (taskset), the publisher and the receiver (hooksink) to CPU 1.
 #   OLD=/tmp/pushgate-main ROUNDS=3 EVENTS=4000 bench/scripts/event-path.sh
 set -euo pipefail
@@ -26,15 +26,16 @@ SINK_URL=http://127.0.0.1:$SINK_PORT
 start_bg "$OUT/hooksink.log" taskset -c 1 "$SINK" --listen "127.0.0.1:$SINK_PORT"
 
 declare -A URLS PIDS TOKENS
-start_pg() { # LABEL BIN
-	local data port
+start_pg() { # LABEL BIN [FLAGS...]
+	local data port label=$1 bin=$2
+	shift 2
 	data=$(mktemp -d /tmp/pushgate-bench-event-path.XXXXXX)
 	port=$(free_port)
-	start_bg "$OUT/pushgate-$1.log" taskset -c 0 "$2" serve --listen "127.0.0.1:$port" --data-dir "$data" --log-level warn \
-		${PPROF:+--pprof 127.0.0.1:$PPROF}
+	start_bg "$OUT/pushgate-$label.log" taskset -c 0 "$bin" serve --listen "127.0.0.1:$port" --data-dir "$data" --log-level warn "$@"
+	set -- "$label" "$bin"
 	URLS[$1]=http://127.0.0.1:$port
 	wait_healthy "${URLS[$1]}" 30
-	PIDS[$1]=$(pgrep -P "$BG_PID" -f "$2 serve" || echo "$BG_PID")
+	PIDS[$1]=$BG_PID
 	mint_token "$2" "$data" >"$OUT/token-$1"
 	TOKENS[$1]=$OUT/token-$1
 	local cfg=${URLS[$1]}/configuration/v2/configuration/platform/push-service hooks="" sep="" i
@@ -48,9 +49,13 @@ start_pg() { # LABEL BIN
 }
 labels=(new)
 start_pg new "$PG"
+if [ -n "${EARLY:-}" ]; then # the same binary answering the ingest before the records are durable
+	start_pg early "$PG" --webhook-early-ack
+	labels+=(early)
+fi
 if [ -n "$OLD" ]; then
 	start_pg old "$OLD"
-	labels=(old new)
+	labels=(old "${labels[@]}")
 fi
 
 run() { # LABEL PHASE ARGS...
@@ -78,7 +83,8 @@ jq -rs '
      cpu_us_per_event: (map(.cpu_us_per_event) | med),
      cpu_us_per_delivery: (map(.cpu_us_per_delivery // empty) | if length > 0 then med else null end),
      p99_ms: (map(.p99_ms // empty) | if length > 0 then med else null end),
+     allocs: (map(.allocs_per_delivery // empty) | if length > 0 then med else null end),
      failed: (map(.failed) | add)}) | .[] |
-  "\(.label)\tcpu_us/event \(.cpu_us_per_event | . * 10 | round / 10)\tcpu_us/delivery \(.cpu_us_per_delivery // "-")\tp99_ms \(.p99_ms // "-")\tfailed \(.failed)"' \
+  "\(.label)\tcpu_us/event \(.cpu_us_per_event | . * 10 | round / 10)\tcpu_us/delivery \(.cpu_us_per_delivery // "-")\tp99_ms \(.p99_ms // "-")\tallocs/delivery \(.allocs // "-" | tostring | .[0:6])\tfailed \(.failed)"' \
 	"$OUT/results.jsonl" | grep -v warmup | tee "$OUT/summary.txt"
 echo "figures in $OUT/results.jsonl and $OUT/summary.txt"

@@ -87,7 +87,7 @@ func (p *Plane) observeWebhooks(ev *source.Event) {
 // sender's record of the event's deliveries (with Kafka the events topic holds the event and the
 // webhook consumer group records its deliveries before committing it).
 func (p *Plane) durableWebhooks() api.DurableWebhooks {
-	if p.Webhooks == nil || p.Kafka != nil {
+	if p.Webhooks == nil || p.Kafka != nil || p.cfg.Webhooks.EarlyAck {
 		return nil
 	}
 	return p.Webhooks

@@ -47,6 +47,7 @@ func main() {
 	if *sink != "" {
 		base = sinkTotal(client, *sink)
 	}
+	m0, b0 := memstats(client, *url)
 	c0 := cpuTicks(*pid)
 	t0 := time.Now()
 	var next atomic.Int64
@@ -109,15 +110,19 @@ func main() {
 	}
 	wall := time.Since(t0)
 	cpu := float64(c1-c0) / 100 // CLK_TCK is 100 on Linux
+	m1, b1 := memstats(client, *url)
 	out := map[string]any{
 		"label": *label, "events": *events, "batch": *batch, "conc": *conc, "failed": failed.Load(),
 		"post_s": posted.Seconds(), "wall_s": wall.Seconds(), "cpu_s": cpu,
 		"cpu_us_per_event": cpu / float64(*events) * 1e6,
+		"allocs_per_event": (m1 - m0) / float64(*events), "bytes_per_event": (b1 - b0) / float64(*events),
 	}
 	if *sink != "" {
 		out["delivered"] = got
 		if got > 0 {
 			out["cpu_us_per_delivery"] = cpu / float64(got) * 1e6
+			out["allocs_per_delivery"] = (m1 - m0) / float64(got)
+			out["bytes_per_delivery"] = (b1 - b0) / float64(got)
 		}
 		if lat := sinkLatency(client, *sink); lat != nil {
 			out["p50_ms"], out["p99_ms"] = lat["p50_ms"], lat["p99_ms"]
@@ -169,4 +174,28 @@ func sinkLatency(c *http.Client, sink string) map[string]float64 {
 		return nil
 	}
 	return m
+}
+
+// memstats reads pushgate's allocation counters from /metrics (mallocs, bytes).
+func memstats(c *http.Client, url string) (mallocs, bytes float64) {
+	resp, err := c.Get(url + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "go_memstats_mallocs_total":
+			mallocs = v
+		case "go_memstats_alloc_bytes_total":
+			bytes = v
+		}
+	}
+	return mallocs, bytes
 }
