@@ -451,7 +451,7 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 	}
 	s.mu.Unlock()
 	retired := s.takeRetired() // one transaction, one fsync, for both (commit.go)
-	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: append(puts, retired...)}); err != nil {
+	if err := s.cfg.Store.WriteWebhooksNow(store.WebhookBatch{Puts: append(puts, retired...)}); err != nil {
 		s.giveBackRetired(retired)
 		return err
 	}
