@@ -105,7 +105,7 @@ func (s *Service) unorderLocked(d *delivery) {
 	}
 }
 
-// headLocked reports whether d may go next on an ordered endpoint.
+// head reports whether d may go next (always, unless the endpoint is ordered and d is not its oldest).
 func (ep *endpoint) head(d *delivery) bool {
 	return len(ep.order) == 0 || ep.order[0] == d
 }
