@@ -8,7 +8,7 @@ DATA_DIR  ?= ./data
 # this list against the sources: buildtags_test.go)
 BUILD_TAGS := cluster,soak
 
-.PHONY: promtool browser-deps screenshots bench-micro run-kafka run-cluster cluster-up cluster-down cluster-kill-test nginx-deps all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
+.PHONY: test-webhook-kill promtool browser-deps screenshots bench-micro run-kafka run-cluster cluster-up cluster-down cluster-kill-test nginx-deps all build run test test-go test-race interop-deps conformance-server conformance bench fuzz vet clean
 
 all: build
 
@@ -68,6 +68,13 @@ test-race:
 interop-deps:
 	cd interop && npm ci --no-audit --no-fund --loglevel=error
 
+## test-webhook-kill: kill -9 under full webhook load (10,000 deliveries pending; `make test` runs 2,000)
+test-webhook-kill:
+	mkdir -p bin
+	WEBHOOK_KILL_DELIVERIES=$${WEBHOOK_KILL_DELIVERIES:-10000} WEBHOOK_KILL_FIGURES=$(CURDIR)/bin/webhook-kill.txt \
+		$(GO) test -count=1 -v -timeout 5m -run 'TestWebhooksKill9UnderLoad' ./interop/
+	@cat bin/webhook-kill.txt
+
 ## promtool: Prometheus' rule checker for deploy/deploy_test.go, taken from Debian's prometheus package
 ## (only the promtool binary is extracted: installing the package would also start a Prometheus server)
 promtool:
@@ -82,7 +89,7 @@ browser-deps:
 
 ## screenshots: run the browser tests and write the console screenshots to docs/console/*.png
 screenshots: interop-deps browser-deps
-	PUSHGATE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestConsole$$|TestReconnectAfterRestart' ./browser/
+	PUSHGATE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run 'TestConsole$$|TestConsoleWebhooks$$|TestReconnectAfterRestart' ./browser/
 
 ## conformance-server: the fixture the official suites expect, on :3000
 conformance-server: build

@@ -8,12 +8,13 @@
 #   make bench-webhooks           webhook deliveries/s per core, and fan-out p99 with/without webhook load (~3 min)
 #   make bench-amqp               events/s through RabbitMQ vs the HTTP ingest into 5,000 WebSocket clients on one core; loss across a broker restart
 #   make bench-tracing            CPU per delivery with tracing off / on / sampled at 1 %, side by side (~4 min)
+#   make bench-event-path         CPU per ingested event and per webhook delivery, this tree vs OLD=<binary> (~3 min)
 #   make soak                     15 min steady fan-out with 1% slow consumers and connect churn: RSS/goroutine drift
 GO ?= go
 BENCH_OUT   ?= $(if $(filter 1,$(QUICK)),/tmp/pushgate-bench-quick,bench/results)
 BENCH_FLAGS ?=
 
-.PHONY: bench-build bench-node-deps bench-compare scale-test soak bench-webhooks bench-amqp bench-tracing
+.PHONY: bench-build bench-node-deps bench-compare scale-test soak bench-webhooks bench-amqp bench-tracing bench-event-path
 
 bench-build:
 	$(GO) build -o bin/pushgate ./cmd/pushgate
@@ -21,6 +22,7 @@ bench-build:
 	$(GO) build -o bin/floor ./bench/cmd/floor
 	$(GO) build -o bin/benchcmp ./bench/cmd/benchcmp
 	$(GO) build -o bin/hooksink ./bench/cmd/hooksink
+	$(GO) build -o bin/eventpath ./bench/cmd/eventpath
 
 bench-node-deps:
 	cd bench/node && npm ci --no-audit --no-fund --loglevel=error
@@ -49,3 +51,9 @@ bench-amqp: bench-build rabbitmq-deps
 ## bench-tracing: CPU per delivery with tracing off, on and sampled at 1 %, one server each, phases interleaved (CONNS, RATE, DUR, ROUNDS)
 bench-tracing: bench-build
 	bench/scripts/tracing.sh
+
+## bench-event-path: pushgate CPU per ingested event (one per request, batches) and per webhook delivery
+## beyond it (1 and 100 endpoints), pinned to CPU 0; OLD=<binary> runs another build side by side
+## (e.g. git worktree add /tmp/main main && (cd /tmp/main && go build -o /tmp/pushgate-main ./cmd/pushgate))
+bench-event-path: bench-build
+	OLD=$(OLD) bench/scripts/event-path.sh

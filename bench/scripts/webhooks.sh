@@ -3,7 +3,9 @@
 #   1. deliveries per second and per CPU-second of pushgate to a fast local receiver (hooksink);
 #   2. the Socket.IO fan-out latency (pushload, CONNS WebSocket subscribers, RATE events/s) with
 #      no webhooks, with HOOKS webhooks per event to the fast receiver, and with the same plus
-#      HANG webhooks to a receiver that never answers — ROUNDS rounds, phases interleaved.
+#      HANG webhooks to a receiver that never answers — ROUNDS rounds, phases interleaved
+#      (post_late_p99: how late the publisher's POSTs started, which the fan-out latency includes:
+#      an ingest waiting for its webhook records delays the next POST of a one-connection publisher).
 # Figures go to $OUT/webhooks.txt (BENCHMARKS.md §2d).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,6 +20,7 @@ ROUNDS=${ROUNDS:-2}
 BURST_EVENTS=${BURST_EVENTS:-2000}
 OUT=${OUT:-/tmp/pushgate-bench-webhooks}
 PG=${PG:-bin/pushgate}
+PG_FLAGS=${PG_FLAGS:-} # e.g. --webhook-early-ack
 LOAD=${LOAD:-bin/pushload}
 SINK=${SINK:-bin/hooksink}
 
@@ -28,7 +31,7 @@ SINK_PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 SINK_URL=http://127.0.0.1:$SINK_PORT
 start_bg "$OUT/hooksink.log" "$SINK" --listen "127.0.0.1:$SINK_PORT"
-start_bg "$OUT/pushgate.log" "$PG" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn
+start_bg "$OUT/pushgate.log" "$PG" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --log-level warn ${PG_FLAGS:-}
 PG_PID=$BG_PID
 wait_healthy "$URL" 30
 TOKEN=$(mint_token "$PG" "$DATA")
@@ -81,7 +84,7 @@ hz=$(getconf CLK_TCK)
 # 2. Fan-out latency with and without webhook load, phases interleaved.
 set_hooks ""
 echo "## fan-out: $CONNS WebSocket subscribers, $RATE events/s, $DUR per phase" | tee -a "$OUT/webhooks.txt"
-printf '%-8s %-6s %10s %10s %10s %12s %12s %10s\n' phase round p50_ms p99_ms p999_ms deliveries webhook_ok cpu_s | tee -a "$OUT/webhooks.txt"
+printf '%-8s %-6s %10s %10s %10s %12s %12s %10s %14s\n' phase round p50_ms p99_ms p999_ms deliveries webhook_ok cpu_s post_late_p99 | tee -a "$OUT/webhooks.txt"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for phase in none load hang; do
 		case $phase in
@@ -97,8 +100,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		ok1=$(metric 'pushgate_webhook_attempts_total{outcome="success"}')
 		grep '"summary":true' "$OUT/$phase-$r.out" | jq -r --arg p "$phase" --arg r "$r" --arg ok "$(echo "${ok1:-0} - ${ok0:-0}" | bc)" \
 			--arg cpu "$(echo "scale=2; ($c1 - $c0) / $hz" | bc)" \
-			'[$p, $r, .p50_ms, .p99_ms, .p999_ms, .deliveries, $ok, $cpu] | @tsv' |
-			awk -F'\t' '{printf "%-8s %-6s %10.2f %10.2f %10.2f %12d %12d %10s\n", $1, $2, $3, $4, $5, $6, $7, $8}' | tee -a "$OUT/webhooks.txt"
+			'[$p, $r, .p50_ms, .p99_ms, .p999_ms, .deliveries, $ok, $cpu, (.publish_late_p99_ms // 0)] | @tsv' |
+			awk -F'\t' '{printf "%-8s %-6s %10.2f %10.2f %10.2f %12d %12d %10s %14.2f\n", $1, $2, $3, $4, $5, $6, $7, $8, $9}' | tee -a "$OUT/webhooks.txt"
 	done
 done
 echo "figures in $OUT/webhooks.txt"

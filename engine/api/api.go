@@ -63,6 +63,9 @@ type Deps struct {
 	// Operator enables the connection operator routes (/push/v1/connections…,
 	// /push/v1/revocations); nil leaves them out.
 	Operator Operator
+	// Durable, when set, makes the ingest answer only once the event's webhook deliveries are
+	// durable (embedded mode; *webhook.Service implements it).
+	Durable DurableWebhooks
 }
 
 // Extra is a route served by another package: Method and a Pattern as in Route.

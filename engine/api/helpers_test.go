@@ -35,6 +35,8 @@ type recordingPublisher struct {
 	mu     sync.Mutex
 	events []*source.Event
 	err    error
+	// refuseAfter, when > 0, makes Publish return ErrOverloaded once that many events are held.
+	refuseAfter int
 }
 
 func (p *recordingPublisher) Publish(ev *source.Event) (string, error) {
@@ -42,6 +44,9 @@ func (p *recordingPublisher) Publish(ev *source.Event) (string, error) {
 	defer p.mu.Unlock()
 	if p.err != nil {
 		return "", p.err
+	}
+	if p.refuseAfter > 0 && len(p.events) >= p.refuseAfter {
+		return "", source.ErrOverloaded
 	}
 	p.events = append(p.events, ev)
 	ev.ID = "1700000000-" + strconv.Itoa(len(p.events))
@@ -135,11 +140,16 @@ func (f *fixture) do(method, uri, token, body string) response {
 }
 
 func serve(a *API, method, uri, token, body string) response {
-	return serveWithHeader(a, method, uri, token, body)
+	return serveType(a, method, uri, token, "application/json", body)
 }
 
 // serveWithHeader is serve with extra request headers (name, value pairs).
 func serveWithHeader(a *API, method, uri, token, body string, header ...string) response {
+	return serveType(a, method, uri, token, "application/json", body, header...)
+}
+
+// serveType is serve with the body's Content-Type and extra request headers (name, value pairs).
+func serveType(a *API, method, uri, token, contentType, body string, header ...string) response {
 	var req fasthttp.Request
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
@@ -153,7 +163,7 @@ func serveWithHeader(a *API, method, uri, token, body string, header ...string) 
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	if body != "" {
-		req.Header.SetContentType("application/json")
+		req.Header.SetContentType(contentType)
 		req.SetBodyString(body)
 	}
 	var ctx fasthttp.RequestCtx

@@ -31,6 +31,9 @@ type Config struct {
 	// Logger receives the WARN naming a key id no key set holds (at most one line per
 	// unknownKIDLogInterval, with the number suppressed). Nil means slog.Default().
 	Logger *slog.Logger
+	// TokenCacheSize bounds the cache of verified tokens (cache.go), kept until their exp. Zero
+	// means 10,000; negative turns the cache off.
+	TokenCacheSize int
 }
 
 // unknownKIDLogInterval bounds the "unknown key id" WARN: a fleet whose instances each made their
@@ -59,6 +62,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.TokenCacheSize == 0 {
+		c.TokenCacheSize = 10000
 	}
 }
 

@@ -43,7 +43,8 @@ type realmKeys struct {
 
 // keyfunc returns the verification key for token (kid and alg taken from the header, already
 // checked against the pinned algorithms by the parser).
-func (rk *realmKeys) keyfunc(ctx context.Context, token *jwt.Token) (any, error) {
+// The key set the key came from is stored in *used (the token cache ties its entry to it).
+func (rk *realmKeys) keyfunc(ctx context.Context, token *jwt.Token, used *jwkset.Storage) (any, error) {
 	kid, _ := token.Header["kid"].(string)
 	waited := false
 	for {
@@ -53,6 +54,7 @@ func (rk *realmKeys) keyfunc(ctx context.Context, token *jwt.Token) (any, error)
 		fresh := kf != nil && rk.v.now().Sub(rk.loadedAt) < rk.v.cfg.JWKSMaxAge
 		if known && (fresh || waited) {
 			rk.mu.Unlock()
+			*used = store
 			return rk.key(ctx, kf, token)
 		}
 		if ch := rk.inflight; ch != nil {
@@ -70,6 +72,7 @@ func (rk *realmKeys) keyfunc(ctx context.Context, token *jwt.Token) (any, error)
 			rk.mu.Unlock()
 			switch {
 			case known: // stale keys are still served when a refresh is not allowed or failed
+				*used = store
 				return rk.key(ctx, kf, token)
 			case kf == nil:
 				return nil, reject(ReasonKeysUnavailable, lastErr)

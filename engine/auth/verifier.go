@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/MicahParks/jwkset"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -21,8 +22,9 @@ type Stats struct {
 	// Refreshes counts key-set fetches (first use, unknown kid, expiry); RefreshErrors the
 	// failed ones.
 	Refreshes, RefreshErrors atomic.Int64
-	// Verified and Rejected count Verify outcomes.
-	Verified, Rejected atomic.Int64
+	// Verified and Rejected count Verify outcomes; CacheHits the Verified ones answered from the
+	// cache of verified tokens (cache.go).
+	Verified, Rejected, CacheHits atomic.Int64
 }
 
 // TenantResolver maps a tenant realm to its tenant URN. It is called for every token of a non-core
@@ -59,6 +61,8 @@ type Verifier struct {
 		last       time.Time
 		suppressed int
 	}
+
+	tokens *tokenCache // nil when Config.TokenCacheSize < 0
 }
 
 // NewVerifier returns a Verifier for cfg. tenants may be nil (only the core realm is accepted).
@@ -77,6 +81,7 @@ func NewVerifier(cfg Config, tenants TenantResolver) (*Verifier, error) {
 		ctx:     ctx,
 		cancel:  cancel,
 		realms:  map[string]*realmKeys{},
+		tokens:  newTokenCache(cfg.TokenCacheSize),
 	}
 	v.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg()}),
@@ -108,9 +113,13 @@ type claims struct {
 	} `json:"resource_access"`
 }
 
-// issued carries the realm resolved from the unverified issuer to the caller of ParseWithClaims.
+// issued carries the realm resolved from the unverified issuer, and the key set and kid that
+// verified the signature, to the caller of ParseWithClaims.
 type issued struct {
 	realm, tenant string
+	rk            *realmKeys
+	store         jwkset.Storage
+	kid           string
 }
 
 // Verify checks token and returns the principal it represents. Failures are *Error values (see
@@ -137,6 +146,14 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Principal, error)
 	if strings.Count(token, ".") != 2 {
 		return nil, reject(ReasonMalformed, errors.New("token is not a compact JWS"))
 	}
+	if p := v.tokens.get(v, token); p != nil {
+		v.Stats.CacheHits.Add(1)
+		// A revocation made after the token was cached still applies (POST /push/v1/revocations).
+		if v.Revocations.Revoked(p, v.now()) {
+			return nil, reject(ReasonRevoked, nil)
+		}
+		return p, nil
+	}
 	var c claims
 	var iss issued
 	tok, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
@@ -155,15 +172,18 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Principal, error)
 	if p.Name == "" {
 		p.Name = c.PreferredUsername
 	}
-	if c.ExpiresAt != nil {
-		p.Expires = c.ExpiresAt.Time
-	}
 	p.TokenID = c.ID
 	if c.IssuedAt != nil {
 		p.IssuedAt = c.IssuedAt.Time
 	}
 	if v.Revocations.Revoked(p, v.now()) {
 		return nil, reject(ReasonRevoked, nil)
+	}
+	if c.ExpiresAt != nil {
+		p.Expires = c.ExpiresAt.Time
+		// Cached complete (the principal is shared by every hit and never changed after this);
+		// revocations are checked again on each hit.
+		v.tokens.put(token, &cachedToken{p: p, exp: p.Expires, rk: iss.rk, store: iss.store, kid: iss.kid, realm: iss.realm})
 	}
 	return p, nil
 }
@@ -190,13 +210,14 @@ func (v *Verifier) keyFor(ctx context.Context, t *jwt.Token, out *issued) (any, 
 	// A token without kid would be tried against every key of the realm (keyfunc's fallback);
 	// the issuers we accept (Keycloak, the development issuer) always name the key, so its
 	// absence is refused — one rule whether the realm has one key or several (SECURITY.md).
-	if kid, _ := t.Header["kid"].(string); kid == "" {
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" {
 		return nil, reject(ReasonMalformed, errors.New("token header has no kid"))
 	}
-	key, err := v.realm(issuer).keyfunc(ctx, t)
+	out.rk, out.kid = v.realm(issuer), kid
+	key, err := out.rk.keyfunc(ctx, t, &out.store)
 	var e *Error
 	if errors.As(err, &e) && e.Reason == ReasonUnknownKID {
-		kid, _ := t.Header["kid"].(string)
 		v.warnUnknownKID(kid, issuer)
 	}
 	return key, err

@@ -64,7 +64,7 @@ type idp struct {
 	requests  atomic.Int64
 }
 
-func newIDP(t *testing.T) *idp {
+func newIDP(t testing.TB) *idp {
 	p := &idp{keys: map[string]crypto.Signer{"rsa1": rsaKey1, "ec1": ecKey}}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(p.srv.Close)

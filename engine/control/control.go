@@ -193,7 +193,7 @@ func (p *Plane) newAPI() *api.API {
 		PublicURL: p.cfg.PublicURL, Ready: p.apiReady, Gatherer: p.opts.Gatherer, Logger: p.log,
 		Applied: p.rebuild, Starting: kafka.StartupCheck(p.Kafka, p.kafkaSync),
 		Extra:    ConsoleRoutes(&p.cfg, p.Issuer, p.Store, p.Verifier.Verify, p.opts.Gatherer), // web console
-		Webhooks: p.Webhooks,
+		Webhooks: p.Webhooks, Durable: p.durableWebhooks(),
 		Operator: p,
 	})
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pushgate/pushgate/engine/api"
 	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
@@ -96,6 +97,16 @@ func (p *Plane) observeWebhooks(ev *source.Event) {
 	if p.Webhooks != nil && p.webhookGroup == nil && p.webhookQueue == nil {
 		p.Webhooks.Observe(ev)
 	}
+}
+
+// durableWebhooks is what the ingest waits on before answering: without Kafka, the webhook
+// sender's record of the event's deliveries (with Kafka the events topic holds the event and the
+// webhook consumer group records its deliveries before committing it).
+func (p *Plane) durableWebhooks() api.DurableWebhooks {
+	if p.Webhooks == nil || p.Kafka != nil || p.cfg.Webhooks.EarlyAck {
+		return nil
+	}
+	return p.Webhooks
 }
 
 // registerGroupMetrics exposes the webhook consumer group (README "Metrics").

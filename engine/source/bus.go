@@ -27,7 +27,10 @@ type Publisher interface {
 type BusConfig struct {
 	// QueueSize bounds the events waiting for the dispatcher. Zero means 4096.
 	QueueSize int
-	// Epoch is the first part of every id. Zero means the current unix time in seconds.
+	// Epoch is the first part of every id. Zero means the current unix time in milliseconds, so
+	// a process restarted within the same second still gets a new epoch (with seconds, the ids of
+	// a quick restart repeated the previous process's, and so did the webhook-ids derived from
+	// them: a receiver deduplicating on webhook-id dropped new events).
 	Epoch int64
 }
 
@@ -57,7 +60,7 @@ func NewBus(cfg BusConfig) *Bus {
 		cfg.QueueSize = 4096
 	}
 	if cfg.Epoch == 0 {
-		cfg.Epoch = time.Now().Unix()
+		cfg.Epoch = time.Now().UnixMilli()
 	}
 	b := &Bus{
 		epochPrefix: strconv.FormatInt(cfg.Epoch, 10) + "-",

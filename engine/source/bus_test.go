@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestBusIDsAndOrderUnderConcurrentPublishers(t *testing.T) {
@@ -133,4 +134,17 @@ func TestBusCloseWithoutSubscriber(t *testing.T) {
 	b := NewBus(BusConfig{})
 	_, _ = b.Publish(&Event{})
 	b.Close()
+}
+
+// The default epoch has millisecond resolution, so two processes started within the same second
+// (a quick restart) do not repeat event ids, nor the webhook-ids derived from them.
+func TestBusEpochIsMilliseconds(t *testing.T) {
+	before := time.Now().UnixMilli()
+	b := NewBus(BusConfig{})
+	defer b.Close()
+	after := time.Now().UnixMilli()
+	e, err := strconv.ParseInt(b.Epoch(), 10, 64)
+	if err != nil || e < before || e > after {
+		t.Fatalf("epoch %q, want the start time in milliseconds (%d–%d)", b.Epoch(), before, after)
+	}
 }

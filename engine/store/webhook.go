@@ -56,7 +56,15 @@ type WebhookBatch struct {
 // WriteWebhooks applies b in one durable transaction. Concurrent calls are coalesced into one
 // fsync (bbolt's Batch), so many deliveries recorded at once cost one disk flush; b may therefore be
 // applied more than once if a coalesced neighbour fails, which puts and deletes tolerate.
-func (s *Store) WriteWebhooks(b WebhookBatch) error {
+func (s *Store) WriteWebhooks(b WebhookBatch) error { return s.writeWebhooks(b, s.db.Batch) }
+
+// WriteWebhooksNow applies b in one durable transaction started at once, without bbolt's batch
+// window (up to 10 ms): for a caller that is a group committer itself (the webhook matcher commits
+// everything that arrived during its previous commit), so an ingest waiting on it is answered
+// after one fsync, not after the window and the fsync.
+func (s *Store) WriteWebhooksNow(b WebhookBatch) error { return s.writeWebhooks(b, s.db.Update) }
+
+func (s *Store) writeWebhooks(b WebhookBatch, run func(func(*bolt.Tx) error) error) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -64,7 +72,7 @@ func (s *Store) WriteWebhooks(b WebhookBatch) error {
 	if keep <= 0 {
 		keep = 100
 	}
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := run(func(tx *bolt.Tx) error {
 		for _, p := range b.Puts {
 			bk, err := tx.CreateBucketIfNotExists(webhookBuckets[p.Bucket])
 			if err != nil {

@@ -19,11 +19,22 @@ import (
 // appendBody appends the ADSP webhook body of ev (see doc.go): the internal DomainEvent as ADSP's
 // axios.post serialises it, with tenantId as the AdspId object.
 func appendBody(dst []byte, ev *source.Event) []byte {
-	var raw struct {
-		Context json.RawMessage `json:"context"`
-		Payload json.RawMessage `json:"payload"`
-	}
+	return appendBodyOf(dst, ev, parseEvent(ev))
+}
+
+// eventParts are the raw context and payload of an event's canonical JSON.
+type eventParts struct {
+	Context json.RawMessage `json:"context"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+func parseEvent(ev *source.Event) eventParts {
+	var raw eventParts
 	_ = json.Unmarshal(ev.JSON, &raw) // ev.JSON is canonical, valid JSON
+	return raw
+}
+
+func appendBodyOf(dst []byte, ev *source.Event, raw eventParts) []byte {
 	dst = append(dst, `{"namespace":`...)
 	dst = jsontext.AppendString(dst, ev.Namespace)
 	dst = append(dst, `,"name":`...)

@@ -34,7 +34,16 @@ type Hook struct {
 	IntervalMinutes float64 // accepted, unused (status-service reads it, not push-service)
 	EventTypes      []string
 	Events          []Rule
+	// RateLimit caps the attempts to this webhook per second (Svix's throttleRate); zero means
+	// no cap. Deliveries held back wait, uncharged.
+	RateLimit float64
+	// Ordered sends one delivery at a time in event order: the next starts only after the previous
+	// succeeded or was dead-lettered (a failing one holds the rest back while it is retried).
+	Ordered bool
 }
+
+// maxRateLimit bounds rateLimit (a larger cap is no cap on one instance).
+const maxRateLimit = 100000
 
 // Rule is one events[] entry of a generic webhook. map is accepted and ignored, as in ADSP.
 type Rule struct {
@@ -90,6 +99,8 @@ func parseDocument(doc []byte) ([]*Hook, error) {
 
 type rawHook struct {
 	ID, Name, URL, Description, TargetID, IntervalMinutes, EventTypes, Events json.RawMessage
+	RateLimit                                                                 json.RawMessage `json:"rateLimit"`
+	Ordered                                                                   json.RawMessage `json:"ordered"`
 }
 
 type fieldError struct{ field, msg string }
@@ -128,6 +139,14 @@ func parseHook(key string, v json.RawMessage) (*Hook, error) {
 	}
 	if !isNull(r.IntervalMinutes) && json.Unmarshal(r.IntervalMinutes, &h.IntervalMinutes) != nil {
 		return nil, bad("intervalMinutes", "must be a number")
+	}
+	if !isNull(r.RateLimit) {
+		if json.Unmarshal(r.RateLimit, &h.RateLimit) != nil || !(h.RateLimit > 0) || h.RateLimit > maxRateLimit {
+			return nil, bad("rateLimit", fmt.Sprintf("must be a number of attempts per second, above 0 and at most %d", maxRateLimit))
+		}
+	}
+	if !isNull(r.Ordered) && json.Unmarshal(r.Ordered, &h.Ordered) != nil {
+		return nil, bad("ordered", "must be a boolean")
 	}
 	if !isNull(r.EventTypes) {
 		var ets []json.RawMessage

@@ -35,6 +35,10 @@ func TestValidateDocumentNamesTheField(t *testing.T) {
 		`{"webhooks":{"h":{"id":"h","name":"n","url":"http://x","targetId":3}}}`:                                                            "webhooks.h.targetId: must be a string",
 		`{"webhooks":{"h":{"id":"h","name":"n","url":"http://x","eventTypes":[{"id":"nocolon"}]}}}`:                                         "webhooks.h.eventTypes[0].id: must be",
 		`{"webhooks":{"h":{"id":"h","name":"n","url":"http://x","intervalMinutes":"5"}}}`:                                                   "webhooks.h.intervalMinutes: must be a number",
+		`{"webhooks":{"h":{"id":"h","name":"n","url":"http://x","rateLimit":0}}}`:                                                           "webhooks.h.rateLimit: must be a number of attempts per second, above 0",
+		`{"webhooks":{"h":{"id":"h","name":"n","url":"http://x","rateLimit":"5"}}}`:                                                         "webhooks.h.rateLimit: must be a number",
+		`{"webhooks":{"h":{"id":"h","name":"n","url":"http://x","rateLimit":1e9}}}`:                                                         "webhooks.h.rateLimit: must be a number",
+		`{"webhooks":{"h":{"id":"h","name":"n","url":"http://x","ordered":"yes"}}}`:                                                         "webhooks.h.ordered: must be a boolean",
 		`{"webhooks":{"bad/key":{"id":"h","name":"n","url":"http://x"}}}`:                                                                   "webhooks.bad/key.key: must match",
 		`{"webhooks":{"h":{"id":"h","name":"n","url":"http://x","events":[{"namespace":"a","name":"b","criteria":{"context":{"x":{}}}}]}}}`: "webhooks.h.events[0].criteria: context.x must be a string",
 	}

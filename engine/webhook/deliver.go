@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -59,6 +60,7 @@ type result struct {
 	err        string
 	excerpt    []byte
 	remoteAddr string
+	retryAfter time.Duration // a 429's or 503's Retry-After (controls.go)
 }
 
 func (s *Service) scheduleLoop() {
@@ -94,17 +96,21 @@ func (s *Service) dispatchLocked(d *delivery, now time.Time, puts []store.Webhoo
 	switch {
 	case ep == nil: // removed webhook (possibly while we were down)
 		s.cancelLocked(d)
-		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
+		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d)})
 	case !ep.confirmed: // the config topic has not confirmed its secret yet (state.go)
 		d.Due = now.Add(unconfirmedWait)
 		s.due.push(d)
 	case ep.st.Disabled:
 		puts = append(puts, s.deadLocked(d, now, "endpoint disabled")...)
-	case now.Before(ep.open): // circuit open: wait, not charged an attempt
+	case now.Before(ep.open): // circuit open (or Retry-After): wait, not charged an attempt
 		d.Due = ep.open
 		s.due.push(d)
-	case ep.inflight >= s.cfg.MaxInFlight || (ep.fails >= s.cfg.BreakerThreshold && ep.inflight > 0):
+	case !ep.head(d), // ordered: an earlier delivery goes first
+		ep.inflight >= s.maxInFlight(ep) || (ep.fails >= s.cfg.BreakerThreshold && ep.inflight > 0):
 		ep.waiting = append(ep.waiting, d)
+	case !ep.throttle.take(now): // rateLimit: wait for the next slot, not charged an attempt
+		d.Due = ep.throttle.wait()
+		s.due.push(d)
 	default:
 		s.startLocked(ep, d)
 	}
@@ -117,11 +123,11 @@ func (s *Service) startLocked(ep *endpoint, d *delivery) {
 	d.Attempts++
 	hook, st, ctx := ep.sc.Hook, ep.st, ep.ctx
 	s.flights.Add(1)
-	go func() {
+	s.run(func() {
 		defer s.flights.Done()
 		r := s.send(ctx, hook, &st, d)
 		s.finish(ep, d, hook, r)
-	}()
+	})
 }
 
 // pumpLocked starts waiting deliveries while the endpoint has room, or parks them until its
@@ -139,11 +145,25 @@ func (s *Service) pumpLocked(ep *endpoint, now time.Time) {
 			ep.waiting = nil
 			return
 		}
-		if ep.inflight >= s.cfg.MaxInFlight || (ep.fails >= s.cfg.BreakerThreshold && ep.inflight > 0) {
+		if ep.inflight >= s.maxInFlight(ep) || (ep.fails >= s.cfg.BreakerThreshold && ep.inflight > 0) {
 			return
 		}
-		d := ep.waiting[0]
-		ep.waiting = ep.waiting[1:]
+		i := 0
+		if ep.ordered && len(ep.order) > 0 { // only the endpoint's oldest pending delivery may go
+			if i = slices.Index(ep.waiting, ep.order[0]); i < 0 {
+				return // it is waiting for its retry in the due heap
+			}
+		}
+		if !ep.throttle.take(now) {
+			for _, w := range ep.waiting {
+				w.Due = ep.throttle.wait()
+				s.due.push(w)
+			}
+			ep.waiting = nil
+			return
+		}
+		d := ep.waiting[i]
+		ep.waiting = slices.Delete(ep.waiting, i, i+1)
 		s.startLocked(ep, d)
 	}
 }
@@ -160,12 +180,13 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 	}
 	if d.cancelled {
 		s.mu.Unlock()
-		s.write([]store.WebhookPut{{Bucket: store.WebhookPending, Key: d.ID}}, nil)
+		s.write([]store.WebhookPut{{Bucket: store.WebhookPending, Key: pendingKey(d)}}, nil)
 		return
 	}
 	s.stats.observe(r)
-	att, _ := json.Marshal(Attempt{Time: now.UTC(), DeliveryID: d.ID, Attempt: d.Attempts, Outcome: r.outcome,
-		StatusCode: r.status, LatencyMS: float64(r.latency.Microseconds()) / 1000, Error: r.err, Response: string(r.excerpt)})
+	att := Attempt{Time: now.UTC(), DeliveryID: d.ID, Attempt: d.Attempts, Outcome: r.outcome,
+		StatusCode: r.status, LatencyMS: float64(r.latency.Microseconds()) / 1000, Error: r.err, Response: string(r.excerpt)}
+	s.attempts.add(ep.key, att)
 	var puts []store.WebhookPut
 	sc := ep.sc
 	attemptNo := d.Attempts // d is back in the queue (and mutable by others) once retry pushes it
@@ -175,10 +196,11 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		if !ep.st.FailingSince.IsZero() {
 			ep.st.FailingSince, clockChanged = time.Time{}, true
 		}
+		s.unorderLocked(d)
 		delete(s.pending, d.ID)
 		s.stats.delivered.Add(1)
 		s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Delivered++ })
-		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
+		s.retireLater(pendingKey(d))
 	} else {
 		d.LastError = r.summary()
 		ep.fails++
@@ -203,8 +225,13 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		default:
 			retry = true
 			d.Due = now.Add(s.delay(d.Attempts))
-			b, _ := json.Marshal(d)
-			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID, Value: b})
+			if r.retryAfter > 0 { // the receiver said when: honoured up to the schedule's longest delay, for the whole endpoint
+				d.Due = now.Add(min(r.retryAfter, s.maxDelay()))
+				if d.Due.After(ep.open) {
+					ep.open = d.Due
+				}
+			}
+			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d), Value: appendRecord(nil, d)})
 		}
 	}
 	if disable != "" {
@@ -228,7 +255,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 	// where at-least-once sends again anyway.
 	s.pumpLocked(ep, now)
 	s.mu.Unlock()
-	s.write(puts, []store.WebhookAttempt{{Endpoint: ep.key, Value: att}})
+	s.write(puts, persistedAttempt(ep.key, att))
 	s.mu.Lock()
 	if retry && !d.cancelled && !s.closed {
 		s.due.push(d)
@@ -263,7 +290,7 @@ func (s *Service) deadLocked(d *delivery, now time.Time, reason string) []store.
 	s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Dead++ })
 	b, _ := json.Marshal(d)
 	s.log.Warn("webhook: delivery dead-lettered", "delivery", d.ID, "endpoint", d.Endpoint, "attempts", d.Attempts, "reason", reason, "lastError", d.LastError)
-	return []store.WebhookPut{{Bucket: store.WebhookPending, Key: d.ID}, {Bucket: store.WebhookDead, Key: d.ID, Value: b}}
+	return []store.WebhookPut{{Bucket: store.WebhookPending, Key: pendingKey(d)}, {Bucket: store.WebhookDead, Key: d.ID, Value: b}}
 }
 
 // cancelLocked forgets d (its webhook was removed); the caller deletes the record.
@@ -278,6 +305,7 @@ func (s *Service) unqueueLocked(d *delivery) {
 	if d.idx >= 0 {
 		heap.Remove(&s.due, d.idx)
 	}
+	s.unorderLocked(d)
 	if ep := s.eps[d.Endpoint]; ep != nil {
 		for i, w := range ep.waiting {
 			if w == d {
@@ -347,7 +375,8 @@ func (s *Service) post(req *http.Request) result {
 	}
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
 	_ = resp.Body.Close()
-	r := result{status: resp.StatusCode, date: resp.Header.Get("Date"), latency: time.Since(start)}
+	r := result{status: resp.StatusCode, date: resp.Header.Get("Date"), latency: time.Since(start),
+		retryAfter: retryAfter(resp.StatusCode, resp.Header.Get("Retry-After"), time.Now())}
 	r.excerpt = body[:min(len(body), maxResponseExcerpt)]
 	switch resp.StatusCode / 100 {
 	case 2:

@@ -57,6 +57,16 @@
 // Config.Timeout (15 s); 2xx is success; 410 disables the endpoint; 3xx (redirects are never
 // followed), other statuses and network errors are retried. After the last attempt the delivery
 // moves to the dead-letter list, from which operators replay it (same webhook-id, new budget).
+// Without Kafka the ingest waits for the record (Track, durable.go), so an acknowledged event's
+// deliveries survive kill -9. Pending records are keyed by a sequence (appended in order); a 2xx
+// removes the record in the matcher's next transaction (commit.go), so a crash may re-send a
+// delivered one. Successful attempts are kept in memory only (attempts.go); failed ones are also
+// stored.
+//
+// Receiver controls (controls.go): Hook.RateLimit spaces the attempts to an endpoint (attempts per
+// second, uncharged waits); Hook.Ordered allows one delivery in flight, in event order, the next
+// after a success or a dead letter; a 429's or 503's Retry-After (seconds or HTTP date) sets the
+// next attempt and pauses the endpoint until then, capped by the schedule's longest delay.
 //
 // Per endpoint: at most Config.MaxInFlight (4) attempts at once; after BreakerThreshold (5)
 // consecutive failures the circuit opens for BreakerCooldown (30 s, doubling to 10 min while the
@@ -74,7 +84,7 @@
 //
 // Observe runs on the hub's goroutine and only checks an immutable index and appends to a queue;
 // matching, disk writes and HTTP run on the service's own goroutines (one matcher, one
-// scheduler, one goroutine per in-flight attempt). A full match queue (MaxQueued) drops events
+// scheduler, one reused goroutine per in-flight attempt). A full match queue (MaxQueued) drops events
 // for webhooks, counted, rather than slowing the hub.
 //
 // # Safety
@@ -97,7 +107,7 @@
 //
 // # Not done
 //
-// Secrets are sealed at rest only with Settings.SecretsKey (seal.go). Retry-After is not honoured.
+// Secrets are sealed at rest only with Settings.SecretsKey (seal.go).
 // Deliveries recorded by an instance stay in its store: a Kafka-mode instance that never comes back
 // takes its unsent deliveries with it (events it had not committed are taken over).
 package webhook

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"encoding/json"
 	"net"
 	"net/http"
 	"net/netip"
@@ -88,8 +87,7 @@ func TestSSRFRefusedInProductionMode(t *testing.T) {
 			return len(dl.([]DeadLetter)) == 1
 		})
 		att, _ := e.svc.Attempts(tenantA, k, 10)
-		var a Attempt
-		_ = json.Unmarshal(att.([]json.RawMessage)[0], &a)
+		a := att.([]Attempt)[0]
 		want := OutcomeSSRFBlocked
 		if k == "redirect" {
 			want = OutcomeHTTP3xx // not followed

@@ -44,6 +44,8 @@ type EndpointView struct {
 	CircuitOpenUntil *time.Time `json:"circuitOpenUntil,omitempty"`
 	Pending          int        `json:"pending"`
 	InFlight         int        `json:"inFlight"`
+	RateLimit        float64    `json:"rateLimit,omitempty"`
+	Ordered          bool       `json:"ordered,omitempty"`
 }
 
 // DeadLetter is one entry of GET …/dead-letters.
@@ -90,7 +92,7 @@ func (s *Service) List(tenant string) (any, error) {
 		h := ep.sc.Hook
 		v := EndpointView{Key: h.Key, ID: h.ID, Name: h.Name, URL: h.URL, Disabled: ep.st.Disabled,
 			DisabledAt: tptr(ep.st.DisabledAt), DisabledReason: ep.st.DisabledReason, FailingSince: tptr(ep.st.FailingSince),
-			Pending: counts[k], InFlight: ep.inflight}
+			Pending: counts[k], InFlight: ep.inflight, RateLimit: h.RateLimit, Ordered: h.Ordered}
 		if time.Now().Before(ep.open) {
 			v.CircuitOpenUntil = tptr(ep.open)
 		}
@@ -116,13 +118,9 @@ func (s *Service) Attempts(tenant, key string, limit int) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	raws, err := s.cfg.Store.WebhookAttemptLog(endpointKey(tenant, key), limit)
+	out, err := s.attemptLog(endpointKey(tenant, key), limit)
 	if err != nil {
 		return nil, errStore
-	}
-	out := make([]json.RawMessage, len(raws))
-	for i, r := range raws {
-		out[i] = r
 	}
 	return out, nil
 }
@@ -217,10 +215,7 @@ func (s *Service) enqueue(puts []store.WebhookPut, ds []*delivery) error {
 	}
 	s.mu.Lock()
 	for _, d := range ds {
-		if _, dup := s.pending[d.ID]; !dup {
-			s.pending[d.ID] = d
-			s.due.push(d)
-		}
+		s.addPendingLocked(d)
 	}
 	s.mu.Unlock()
 	s.kick()

@@ -59,7 +59,7 @@ func TestDeliversSignedADSPBodyAndEmitsTriggered(t *testing.T) {
 	e.configure(tenantA, `{"webhooks":{"loop":{"id":"l","name":"L","url":"`+r.url+`","events":[{"namespace":"push-service","name":"webhook-triggered"}]}}}`)
 	e.svc.Observe(tr)
 	att, _ := e.svc.Attempts(tenantA, "loop", 10)
-	if pending, _, _ := e.svc.gauges(); pending != 0 || len(att.([]json.RawMessage)) != 0 {
+	if pending, _, _ := e.svc.gauges(); pending != 0 || len(att.([]Attempt)) != 0 {
 		t.Fatalf("webhook-triggered was queued: pending %d", pending)
 	}
 }
@@ -167,11 +167,10 @@ func TestExhaustedAttemptsGoToDeadLetters(t *testing.T) {
 		t.Fatalf("dead letter %+v after %d requests", d, r.hits.Load())
 	}
 	att, _ := e.svc.Attempts(tenantA, "h1", 10)
-	raws := att.([]json.RawMessage)
-	var first Attempt
-	_ = json.Unmarshal(raws[0], &first)
+	raws := att.([]Attempt)
+	first := raws[0]
 	if len(raws) != 4 || first.Attempt != 4 || first.Outcome != OutcomeHTTP5xx || first.StatusCode != 500 || first.Response != "answer 500" {
-		t.Fatalf("attempts %s", raws)
+		t.Fatalf("attempts %+v", raws)
 	}
 }
 
@@ -203,8 +202,7 @@ func TestAttemptTimeoutIsRecorded(t *testing.T) {
 		return len(dl.([]DeadLetter)) == 1
 	})
 	att, _ := e.svc.Attempts(tenantA, "h1", 10)
-	var a Attempt
-	_ = json.Unmarshal(att.([]json.RawMessage)[0], &a)
+	a := att.([]Attempt)[0]
 	if a.Outcome != OutcomeTimeout || a.LatencyMS < 100 || e.svc.stats.attempts[OutcomeTimeout].Load() != 1 {
 		t.Fatalf("attempt %+v", a)
 	}

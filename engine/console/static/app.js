@@ -5,8 +5,9 @@ import { initLive, stopLive } from "./live.js";
 import { initEditor, showEditor } from "./editor.js";
 import { initStatus, showStatus, hideStatus } from "./status.js";
 import { initOperator, showConnections, canManageConnections, canReadReceipts } from "./operator.js";
+import { initWebhooks, initWebhookSecret, showWebhooks } from "./webhooks.js";
 
-const VIEWS = ["signin", "streams", "live", "editor", "status", "connections", "event"];
+const VIEWS = ["signin", "streams", "live", "editor", "webhooks", "status", "connections", "event"];
 const STORAGE_KEY = "pushgate.console.token";
 
 function show(view) {
@@ -15,6 +16,7 @@ function show(view) {
   if (view === "editor" && !canEdit()) view = "streams";
   if (view === "connections" && !canManageConnections()) view = "streams";
   if (view === "event" && !canReadReceipts()) view = "streams";
+  if (view === "webhooks" && !isConfigAdmin()) view = "streams";
   for (const v of VIEWS) $("view-" + v).hidden = v !== view;
   for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.view === view);
   document.body.dataset.view = view;
@@ -22,11 +24,17 @@ function show(view) {
   else hideStatus();
   if (view === "editor") showEditor();
   if (view === "connections") showConnections();
+  if (view === "webhooks") showWebhooks();
   if (view === "streams" && !Object.keys(session.streams).length) loadStreams();
 }
 
 function route() {
   show((location.hash || "#streams").slice(1));
+}
+
+// The webhooks view is for configuration admins (secrets are theirs only).
+function isConfigAdmin() {
+  return hasRole(ROLE_CONFIG_ADMIN);
 }
 
 function canEdit() {
@@ -75,6 +83,7 @@ function renderWho() {
   $("nav-editor").hidden = !canEdit();
   $("nav-connections").hidden = !canManageConnections();
   $("nav-event").hidden = !canReadReceipts();
+  $("nav-webhooks").hidden = !isConfigAdmin();
   if (!signedIn) return;
   const exp = c.exp ? new Date(c.exp * 1000).toLocaleTimeString([], { hour12: false }) : "never";
   $("who-text").textContent = `${c.name || c.preferred_username || c.sub} · realm ${session.realm} · ${session.roles.length} roles · expires ${exp}`;
@@ -131,6 +140,8 @@ async function start() {
   initEditor();
   initStatus();
   initOperator();
+  initWebhooks();
+  initWebhookSecret();
   window.addEventListener("hashchange", route);
   const saved = sessionStorage.getItem(STORAGE_KEY);
   if (saved && !(await signIn(saved, "paste-error"))) sessionStorage.removeItem(STORAGE_KEY);

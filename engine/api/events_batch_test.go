@@ -1,0 +1,118 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/pushgate/pushgate/engine/source"
+)
+
+// A JSON array and NDJSON are published in order, each event as a single POST would publish it.
+func TestIngestBatch(t *testing.T) {
+	for _, tt := range []struct{ name, contentType, body string }{
+		{"json array", "application/json", "[" + event("") + ", " + event(`,"tenantId":"acme-corp"`) + "]"},
+		{"ndjson", "application/x-ndjson; charset=utf-8", event("") + "\n\n" + event(`,"tenantId":"acme-corp"`) + "\n"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			r := serveType(f.api, "POST", "/event/v1/events", "acme-admin", tt.contentType, tt.body)
+			if r.status != 200 {
+				t.Fatalf("status %d %s", r.status, r.body)
+			}
+			var ans struct{ IDs []string }
+			if err := json.Unmarshal(r.body, &ans); err != nil || len(ans.IDs) != 2 || len(f.pub.events) != 2 {
+				t.Fatalf("body %s, %d published", r.body, len(f.pub.events))
+			}
+			want := `{"tenantId":"` + f.acme.ID + `","namespace":"svc","name":"done","timestamp":"2026-01-02T03:04:05.678Z","correlationId":"c1","context":{"k":"v"},"payload":{"n":1}}`
+			for i, ev := range f.pub.events {
+				if ev.ID != ans.IDs[i] || string(ev.JSON) != want {
+					t.Fatalf("event %d: id %s (answered %s) %s", i, ev.ID, ans.IDs[i], ev.JSON)
+				}
+			}
+		})
+	}
+}
+
+// Validation is all or nothing, and the 400 names the item and the field.
+func TestIngestBatchErrors(t *testing.T) {
+	many := "[" + strings.TrimSuffix(strings.Repeat(event("")+",", source.MaxBatchEvents+1), ",") + "]"
+	for _, tt := range []struct {
+		name, token, contentType, body string
+		status                         int
+		msg                            string
+	}{
+		{"second item lacks namespace", "acme-admin", "application/json", "[" + event("") + `,{"name":"x","timestamp":"2026-01-02T03:04:05Z","payload":{}}]`, 400, "events[1]: namespace is required"},
+		{"ndjson bad line", "acme-admin", "application/x-ndjson", event("") + "\n" + event("") + "\n{", 400, "events[2]: "},
+		{"ndjson item not an object", "acme-admin", "application/x-ndjson", `[1]`, 400, "events[0]: request body must be a JSON object"},
+		{"item for another tenant", "acme-admin", "application/json", "[" + event("") + "," + event(`,"tenantId":"beta"`) + "]", 403, "events[1]: User is not permitted"},
+		{"core item without tenant", "core-admin", "application/json", "[" + event(`,"tenantId":"beta"`) + "," + event("") + "]", 400, "events[1]: tenantId is required"},
+		{"empty array", "acme-admin", "application/json", "[]", 400, "at least one event"},
+		{"not an array of objects", "acme-admin", "application/json", `["x"]`, 400, "events[0]: "},
+		{"malformed array", "acme-admin", "application/json", `[{"namespace":`, 400, "valid JSON array"},
+		{"too many", "acme-admin", "application/json", many, 400, "at most " + strconv.Itoa(source.MaxBatchEvents)},
+		{"no role", "acme-user", "application/json", "[" + event("") + "]", 403, "not permitted"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			expectError(t, serveType(f.api, "POST", "/event/v1/events", tt.token, tt.contentType, tt.body), tt.status, tt.msg)
+			if n := len(f.pub.events); n != 0 {
+				t.Fatalf("%d events of a refused batch were published", n)
+			}
+		})
+	}
+}
+
+// A queue that fills mid-batch: 503 + Retry-After, and the ids of the events accepted before it.
+func TestIngestBatchOverloaded(t *testing.T) {
+	f := newFixture(t)
+	f.pub.refuseAfter = 2
+	r := f.do("POST", "/event/v1/events", "acme-admin", "["+event("")+","+event("")+","+event("")+"]")
+	var ans struct {
+		ErrorMessage string
+		IDs          []string
+	}
+	if err := json.Unmarshal(r.body, &ans); err != nil || r.status != 503 || len(ans.IDs) != 2 || !strings.Contains(ans.ErrorMessage, "events[2]") {
+		t.Fatalf("status %d body %s", r.status, r.body)
+	}
+	if string(r.header.Peek("Retry-After")) != "1" {
+		t.Fatalf("Retry-After %q", r.header.Peek("Retry-After"))
+	}
+}
+
+type fakeDurable struct {
+	tracked, untracked int
+	err                error
+	waited             int
+}
+
+func (d *fakeDurable) Track(ev *source.Event) func() error {
+	if ev.Name != "done" {
+		return nil
+	}
+	d.tracked++
+	return func() error { d.waited++; return d.err }
+}
+func (d *fakeDurable) Untrack(*source.Event) { d.untracked++ }
+
+// The ingest answers after the event's webhook deliveries are durable, and 503 when they could
+// not be recorded; a refused publish untracks.
+func TestIngestWaitsForDurableWebhooks(t *testing.T) {
+	d := &fakeDurable{}
+	f := newFixture(t, func(deps *Deps) { deps.Durable = d })
+	if r := f.do("POST", "/event/v1/events", "acme-admin", event("")); r.status != 200 || d.waited != 1 {
+		t.Fatalf("status %d, waited %d", r.status, d.waited)
+	}
+	if r := f.do("POST", "/event/v1/events", "acme-admin", "["+event("")+","+event("")+"]"); r.status != 200 || d.waited != 3 {
+		t.Fatalf("batch: status %d, waited %d", r.status, d.waited)
+	}
+	d.err = errors.New("store failed")
+	expectError(t, f.do("POST", "/event/v1/events", "acme-admin", event("")), 503, "could not be recorded")
+	f.pub.err = source.ErrOverloaded
+	f.do("POST", "/event/v1/events", "acme-admin", event(""))
+	if d.untracked != 1 {
+		t.Fatalf("a refused publish was not untracked (%d)", d.untracked)
+	}
+}
