@@ -197,7 +197,7 @@ func (i *Instance) Attach(srv *engine.Server) error {
 	n.UseListener(i.ln)
 	i.net = n
 	i.registerMetrics(srv)
-	srv.AddReadyCheck(i.dir.Joined) // the others find (and forward to) this instance only once it is in the directory
+	srv.AddReadyCheck(i.dir.Joined)                     // the others find (and forward to) this instance only once it is in the directory
 	srv.Control.SetEdges(instanceEdges{i: i, srv: srv}) // the operator routes ask every live instance
 	go func() { i.errc <- n.Serve() }()
 	i.dir.Start()

@@ -14,7 +14,7 @@ func TestAppendRecordMatchesMarshal(t *testing.T) {
 		{ID: "msg_b", Endpoint: "e", Body: json.RawMessage(`{}`), Attempts: 3, Created: now, Due: now, LastError: `HTTP "500"`,
 			DeadAt: now, DeadReason: "attempts exhausted", Test: true, Seq: 1<<40 + 7, EventID: "1795627979000-3",
 			Traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-			Trigger: trigger{TenantID: "t", Namespace: "n", Name: "m", CorrelationID: "c\u2028", Context: json.RawMessage(`{"k":1}`)}},
+			Trigger:     trigger{TenantID: "t", Namespace: "n", Name: "m", CorrelationID: "c\u2028", Context: json.RawMessage(`{"k":1}`)}},
 	} {
 		want, _ := json.Marshal(d)
 		got := appendRecord(nil, d)
