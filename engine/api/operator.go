@@ -129,7 +129,7 @@ func (a *API) getConnections(ctx *fasthttp.RequestCtx, _ map[string]string) {
 	}
 	var after string
 	if v := q.Peek("cursor"); len(v) > 0 {
-		b, err := base64.RawURLEncoding.DecodeString(string(v))
+		b, err := base64.RawURLEncoding.Strict().DecodeString(string(v))
 		if err != nil {
 			fail(ctx, fasthttp.StatusBadRequest, "cursor is not a cursor from a previous page.")
 			return
