@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -67,9 +66,11 @@ func TestSSRFZoneDeliveryBlocked(t *testing.T) {
 		t.Fatalf("the loopback receiver was reached through [::1%%25lo] (%d requests)", r.hits.Load())
 	}
 	att, _ := e.svc.Attempts(tenantA, "zone", 10)
-	var a Attempt
-	_ = json.Unmarshal(att.([]json.RawMessage)[0], &a)
-	if a.Outcome != OutcomeSSRFBlocked {
+	as := att.([]Attempt)
+	if len(as) == 0 {
+		t.Fatal("no attempt recorded")
+	}
+	if a := as[0]; a.Outcome != OutcomeSSRFBlocked {
 		t.Fatalf("outcome %q (%s), want %s", a.Outcome, a.Error, OutcomeSSRFBlocked)
 	}
 }
