@@ -137,6 +137,22 @@ var authzTable = map[string][]authzCase{
 		{path: "/push/v1/webhooks/h1/secret/rotate?tenantId={A}", want: admins + " B:admin:403 *:200"},
 		{path: "/push/v1/webhooks/c1/secret/rotate?core", want: admins + " A:admin:403 B:admin:403 *:200"},
 	},
+	// Operator routes (who is listening, disconnect, revoke, receipts): a tenant admin for its own
+	// tenant, the platform service for all.
+	"GET /push/v1/connections": {
+		{path: "/push/v1/connections", want: "none:401 A:admin:200 B:admin:200 core:admin:200 *:403"},
+		{path: "/push/v1/connections?tenant={A}", want: "none:401 A:admin:200 B:admin:403 core:admin:200 *:403"},
+	},
+	"POST /push/v1/connections/disconnect": {
+		{path: "/push/v1/connections/disconnect", body: `{"tenant":"{A}","sub":"u1"}`, want: "none:401 A:admin:202 B:admin:403 core:admin:202 *:403"},
+	},
+	"POST /push/v1/revocations": {
+		{path: "/push/v1/revocations", body: `{"tenant":"{A}","sub":"u1"}`, want: "none:401 A:admin:201 B:admin:403 core:admin:201 *:403"},
+	},
+	// An unknown event: the caller is authorized (404), or not (401/403).
+	"GET /push/v1/events/{eventId}": {
+		{path: "/push/v1/events/0-0", want: "none:401 A:admin:404 B:admin:404 core:admin:404 *:403"},
+	},
 	"POST /push/v1/webhooks/{webhook}/enable": {
 		{path: "/push/v1/webhooks/h1/enable?tenantId={A}", want: writers + " B:admin:403 *:200"},
 		{path: "/push/v1/webhooks/c1/enable?core", want: writers + " A:service:403 A:admin:403 B:admin:403 *:200"},

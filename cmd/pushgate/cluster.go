@@ -42,7 +42,9 @@ func (f clusterFlags) instance(c *engine.Config) (*cluster.Instance, error) {
 	case *f.secret == "":
 		return nil, errors.New("--cluster-listen needs --cluster-secret (PUSHGATE_CLUSTER_SECRET)")
 	}
-	c.Kafka.Clustered = true // no "peers but no --cluster-listen" warning for this process
+	if c.Kafka != nil {
+		c.Kafka.Clustered = true // no "peers but no --cluster-listen" warning for this process
+	}
 	in, err := cluster.NewInstance(cluster.InstanceConfig{
 		ID: *f.id, Listen: *f.listen, Advertise: *f.advertise, Secret: []byte(*f.secret), Kafka: kafkaOrZero(c), AMQP: c.AMQP, Logger: c.Logger, Heartbeat: *f.heartbeat,
 	})

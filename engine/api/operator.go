@@ -82,33 +82,40 @@ func (a *API) getReceipt(ctx *fasthttp.RequestCtx, params map[string]string) {
 	}
 }
 
-// operatorCaller authenticates an operator and resolves the tenant the call is about: ref (any
-// form) or, when empty, the caller's own tenant ("" for a platform-service caller). A tenant admin
-// naming another tenant gets 403.
-func (a *API) operatorCaller(ctx *fasthttp.RequestCtx, ref string) (*auth.Principal, string, bool) {
+// operatorCaller authenticates an operator (before any input is read: an anonymous caller learns
+// nothing about what the route accepts). A caller with neither role gets 403.
+func (a *API) operatorCaller(ctx *fasthttp.RequestCtx) (*auth.Principal, bool) {
 	p, ok := a.authenticate(ctx, false)
 	if !ok {
-		return nil, "", false
+		return nil, false
 	}
-	core := p.Core && p.HasRole(RolePlatformService)
-	if !core && (p.Core || !p.HasRole(RoleTenantAdmin)) {
+	if !isPlatformService(p) && (p.Core || !p.HasRole(RoleTenantAdmin)) {
 		fail(ctx, fasthttp.StatusForbidden, "User is not permitted to manage connections (needs "+RoleTenantAdmin+" or, for every tenant, "+RolePlatformService+").")
-		return nil, "", false
+		return nil, false
 	}
+	return p, true
+}
+
+func isPlatformService(p *auth.Principal) bool { return p.Core && p.HasRole(RolePlatformService) }
+
+// operatorTenant resolves the tenant an operator's call is about: ref (any form) or, when empty,
+// the caller's own tenant ("" for a platform-service caller). A tenant admin naming another tenant
+// gets 403.
+func (a *API) operatorTenant(ctx *fasthttp.RequestCtx, p *auth.Principal, ref string) (string, bool) {
 	tenant := p.TenantID
 	if ref != "" {
 		t, found := a.d.Store.ResolveTenant(ref)
 		if !found {
 			fail(ctx, fasthttp.StatusNotFound, "Tenant not found.")
-			return nil, "", false
+			return "", false
 		}
-		if !core && t.ID != p.TenantID {
+		if !isPlatformService(p) && t.ID != p.TenantID {
 			fail(ctx, fasthttp.StatusForbidden, "User is not permitted to manage connections of another tenant.")
-			return nil, "", false
+			return "", false
 		}
 		tenant = t.ID
 	}
-	return p, tenant, true
+	return tenant, true
 }
 
 type connectionsPage struct {
@@ -117,6 +124,10 @@ type connectionsPage struct {
 }
 
 func (a *API) getConnections(ctx *fasthttp.RequestCtx, _ map[string]string) {
+	p, ok := a.operatorCaller(ctx)
+	if !ok {
+		return
+	}
 	q := ctx.QueryArgs()
 	limit := defaultConnsLimit
 	if v := q.Peek("limit"); v != nil {
@@ -136,7 +147,7 @@ func (a *API) getConnections(ctx *fasthttp.RequestCtx, _ map[string]string) {
 		}
 		after = string(b)
 	}
-	_, tenant, ok := a.operatorCaller(ctx, string(q.Peek("tenant")))
+	tenant, ok := a.operatorTenant(ctx, p, string(q.Peek("tenant")))
 	if !ok {
 		return
 	}
@@ -183,6 +194,10 @@ func decodeOperatorBody(ctx *fasthttp.RequestCtx, v any) bool {
 }
 
 func (a *API) postDisconnect(ctx *fasthttp.RequestCtx, _ map[string]string) {
+	p, ok := a.operatorCaller(ctx)
+	if !ok {
+		return
+	}
 	var body struct {
 		Tenant string `json:"tenant"`
 		Sub    string `json:"sub"`
@@ -194,7 +209,7 @@ func (a *API) postDisconnect(ctx *fasthttp.RequestCtx, _ map[string]string) {
 		fail(ctx, fasthttp.StatusBadRequest, "sub is required.")
 		return
 	}
-	p, tenant, ok := a.operatorCaller(ctx, body.Tenant)
+	tenant, ok := a.operatorTenant(ctx, p, body.Tenant)
 	if !ok {
 		return
 	}
@@ -206,6 +221,10 @@ func (a *API) postDisconnect(ctx *fasthttp.RequestCtx, _ map[string]string) {
 }
 
 func (a *API) postRevocation(ctx *fasthttp.RequestCtx, _ map[string]string) {
+	p, ok := a.operatorCaller(ctx)
+	if !ok {
+		return
+	}
 	var body struct {
 		JTI          string `json:"jti"`
 		Sub          string `json:"sub"`
@@ -253,7 +272,7 @@ func (a *API) postRevocation(ctx *fasthttp.RequestCtx, _ map[string]string) {
 	default:
 		o.Until = now.Add(operator.MaxTokenLifetime)
 	}
-	p, tenant, ok := a.operatorCaller(ctx, body.Tenant)
+	tenant, ok := a.operatorTenant(ctx, p, body.Tenant)
 	if !ok {
 		return
 	}

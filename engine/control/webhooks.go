@@ -99,11 +99,12 @@ func (p *Plane) observeWebhooks(ev *source.Event) {
 	}
 }
 
-// durableWebhooks is what the ingest waits on before answering: without Kafka, the webhook
-// sender's record of the event's deliveries (with Kafka the events topic holds the event and the
-// webhook consumer group records its deliveries before committing it).
+// durableWebhooks is what the ingest waits on before answering: on the embedded bus, the webhook
+// sender's record of the event's deliveries (with Kafka or RabbitMQ the broker holds the event, and
+// the webhook consumer group or the shared webhook queue records its deliveries — on whichever
+// instance consumes it — before committing or acknowledging it).
 func (p *Plane) durableWebhooks() api.DurableWebhooks {
-	if p.Webhooks == nil || p.Kafka != nil || p.cfg.Webhooks.EarlyAck {
+	if p.Webhooks == nil || p.Kafka != nil || p.amqpSource != nil || p.cfg.Webhooks.EarlyAck {
 		return nil
 	}
 	return p.Webhooks

@@ -468,7 +468,9 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 	}
 	s.mu.Lock()
 	for _, d := range ds {
-		s.addPendingLocked(d)
+		if s.addPendingLocked(d) {
+			s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Queued++ })
+		}
 	}
 	s.mu.Unlock()
 	s.kick()
