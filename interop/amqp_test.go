@@ -280,14 +280,15 @@ func TestAMQPClusterNoStickySessions(t *testing.T) {
 		"N_DEFAULT=90", "N_POLLING=30", "N_SSE=30", "EVENTS1=5", "KILL=0")
 	run.WaitDelay = 5 * time.Second
 	t.Logf("clients: %s", runClients(t, run, func() { t.Fatal("no kill phase expected") }))
-	var forwarded, proxied float64
+	var forwarded, moved, proxied float64
 	for i := range n {
 		m := cl.metrics(t, i)
 		forwarded += m["pushgate_cluster_forwarded_total"]
+		moved += m["pushgate_cluster_migrated_in_total"]
 		proxied += m["pushgate_cluster_proxied_total"]
 	}
-	if forwarded == 0 || proxied == 0 {
-		t.Fatalf("forwarded polling requests %v, proxied upgrades %v: want both > 0 (no sticky sessions)", forwarded, proxied)
+	if forwarded == 0 || moved == 0 || proxied != 0 {
+		t.Fatalf("forwarded polling requests %v, sessions moved on upgrade %v, relayed upgrades %v: want the first two > 0 (no sticky sessions) and none relayed", forwarded, moved, proxied)
 	}
 }
 
