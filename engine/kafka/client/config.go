@@ -1,4 +1,4 @@
-package kafka
+package client
 
 import (
 	"crypto/tls"
@@ -20,6 +20,13 @@ import (
 const (
 	DefaultTopic       = "domain-events"
 	DefaultConfigTopic = "pushgate.config"
+)
+
+var (
+	// ErrClosed reports use of a closed Source, ConfigSync, Group or Directory.
+	ErrClosed = errors.New("kafka: closed")
+	// ErrNotConnected is Ready's answer before the first successful metadata request.
+	ErrNotConnected = errors.New("kafka: not connected yet")
 )
 
 // Config configures New and NewConfigSync. Zero values mean the documented defaults.
@@ -50,7 +57,7 @@ type Config struct {
 	// Logger receives warnings (rate-limited per cause). Nil means slog.Default().
 	Logger *slog.Logger
 
-	// MaxWait bounds one fetch: the broker answers after at most this long when there is no data,
+	// MaxWait Bounds one fetch: the broker answers after at most this long when there is no data,
 	// and a fetch unanswered after it is treated as a hung connection. Zero means 1s.
 	MaxWait time.Duration
 	// BackoffMax caps the retry backoff after errors (100 ms doubling). Zero means 1s.
@@ -61,16 +68,16 @@ type Config struct {
 	// ReadyWindow: Ready fails when no record was fetched and no caught-up idle topic was confirmed
 	// for this long. Zero means 10s.
 	ReadyWindow time.Duration
-	// QueueSize bounds the decoded events waiting for the dispatcher; a full queue pauses fetching.
+	// QueueSize Bounds the decoded events waiting for the dispatcher; a full queue pauses fetching.
 	// Zero means 1024.
 	QueueSize int
-	// MaxRecordBytes bounds one fetch response per partition (and so one record). Zero means 2 MiB.
+	// MaxRecordBytes Bounds one fetch response per partition (and so one record). Zero means 2 MiB.
 	MaxRecordBytes int
-	// PublishTimeout bounds Publish and ConfigSync.Replicate. Zero means 5s.
+	// PublishTimeout Bounds Publish and ConfigSync.Replicate. Zero means 5s.
 	PublishTimeout time.Duration
-	// MaxRangeReaders bounds concurrent ReadRange calls (the rest wait). Zero means 4.
+	// MaxRangeReaders Bounds concurrent ReadRange calls (the rest wait). Zero means 4.
 	MaxRangeReaders int
-	// RangeTimeout bounds one ReadRange call. Zero means 10s.
+	// RangeTimeout Bounds one ReadRange call. Zero means 10s.
 	RangeTimeout time.Duration
 	// Clustered is set when this process is one of several instances (--cluster-listen) and so
 	// announces itself on the config topic; unset, ConfigSync warns once when it reads another
@@ -78,7 +85,7 @@ type Config struct {
 	Clustered bool
 }
 
-func (c *Config) applyDefaults() {
+func (c *Config) ApplyDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -201,14 +208,14 @@ func (c *Config) saslMechanism() (sasl.Mechanism, error) {
 	}
 }
 
-// conns holds the kafka-go connection factories built from a validated Config.
-type conns struct {
-	dialer    *kafkago.Dialer
-	transport *kafkago.Transport
-	client    *kafkago.Client
+// Conns holds the kafka-go connection factories built from a validated Config.
+type Conns struct {
+	Dialer    *kafkago.Dialer
+	Transport *kafkago.Transport
+	Client    *kafkago.Client
 }
 
-func newConns(c *Config) (*conns, error) {
+func NewConns(c *Config) (*Conns, error) {
 	tc, mech, err := c.security()
 	if err != nil {
 		return nil, err
@@ -222,8 +229,8 @@ func newConns(c *Config) (*conns, error) {
 		IdleTimeout: 30 * time.Second,
 		MetadataTTL: 2 * time.Second,
 	}
-	return &conns{
-		dialer: &kafkago.Dialer{
+	return &Conns{
+		Dialer: &kafkago.Dialer{
 			ClientID:      c.ClientID,
 			Timeout:       dialTimeout,
 			DualStack:     true,
@@ -231,9 +238,9 @@ func newConns(c *Config) (*conns, error) {
 			TLS:           tc,
 			SASLMechanism: mech,
 		},
-		transport: tr,
-		client:    &kafkago.Client{Addr: kafkago.TCP(c.Brokers...), Transport: tr, Timeout: dialTimeout + c.MaxWait},
+		Transport: tr,
+		Client:    &kafkago.Client{Addr: kafkago.TCP(c.Brokers...), Transport: tr, Timeout: dialTimeout + c.MaxWait},
 	}, nil
 }
 
-func (cn *conns) close() { cn.transport.CloseIdleConnections() }
+func (cn *Conns) Close() { cn.Transport.CloseIdleConnections() }
