@@ -57,7 +57,7 @@ type Config struct {
 	// Logger receives warnings (rate-limited per cause). Nil means slog.Default().
 	Logger *slog.Logger
 
-	// MaxWait Bounds one fetch: the broker answers after at most this long when there is no data,
+	// MaxWait bounds one fetch: the broker answers after at most this long when there is no data,
 	// and a fetch unanswered after it is treated as a hung connection. Zero means 1s.
 	MaxWait time.Duration
 	// BackoffMax caps the retry backoff after errors (100 ms doubling). Zero means 1s.
@@ -68,16 +68,16 @@ type Config struct {
 	// ReadyWindow: Ready fails when no record was fetched and no caught-up idle topic was confirmed
 	// for this long. Zero means 10s.
 	ReadyWindow time.Duration
-	// QueueSize Bounds the decoded events waiting for the dispatcher; a full queue pauses fetching.
+	// QueueSize bounds the decoded events waiting for the dispatcher; a full queue pauses fetching.
 	// Zero means 1024.
 	QueueSize int
-	// MaxRecordBytes Bounds one fetch response per partition (and so one record). Zero means 2 MiB.
+	// MaxRecordBytes bounds one fetch response per partition (and so one record). Zero means 2 MiB.
 	MaxRecordBytes int
-	// PublishTimeout Bounds Publish and ConfigSync.Replicate. Zero means 5s.
+	// PublishTimeout bounds Publish and ConfigSync.Replicate. Zero means 5s.
 	PublishTimeout time.Duration
-	// MaxRangeReaders Bounds concurrent ReadRange calls (the rest wait). Zero means 4.
+	// MaxRangeReaders bounds concurrent ReadRange calls (the rest wait). Zero means 4.
 	MaxRangeReaders int
-	// RangeTimeout Bounds one ReadRange call. Zero means 10s.
+	// RangeTimeout bounds one ReadRange call. Zero means 10s.
 	RangeTimeout time.Duration
 	// Clustered is set when this process is one of several instances (--cluster-listen) and so
 	// announces itself on the config topic; unset, ConfigSync warns once when it reads another
@@ -85,6 +85,7 @@ type Config struct {
 	Clustered bool
 }
 
+// ApplyDefaults sets every zero field to its default (the one place the Kafka defaults are set).
 func (c *Config) ApplyDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -215,6 +216,7 @@ type Conns struct {
 	Client    *kafkago.Client
 }
 
+// NewConns builds the connection factories of a Config (TLS and SASL included).
 func NewConns(c *Config) (*Conns, error) {
 	tc, mech, err := c.security()
 	if err != nil {
@@ -243,4 +245,5 @@ func NewConns(c *Config) (*Conns, error) {
 	}, nil
 }
 
+// Close drops the idle connections.
 func (cn *Conns) Close() { cn.Transport.CloseIdleConnections() }

@@ -12,7 +12,7 @@ import (
 // Bounds are the first and the high-water offsets of one partition.
 type Bounds struct{ First, Last int64 }
 
-// partitions returns the partition ids of topic, ascending. A topic that does not exist is an
+// Partitions returns the partition ids of topic, ascending. A topic that does not exist is an
 // error wrapping errTopicMissing, as a *MissingTopic carrying the cluster's broker count.
 func (cn *Conns) Partitions(ctx context.Context, topic string) ([]int, error) {
 	md, err := cn.Client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
@@ -43,7 +43,7 @@ func (cn *Conns) Partitions(ctx context.Context, topic string) ([]int, error) {
 	return nil, missing
 }
 
-// MissingTopic is partitions' answer for a topic the cluster does not have.
+// MissingTopic is Partitions' answer for a topic the cluster does not have.
 type MissingTopic struct {
 	Topic   string
 	Brokers int // the cluster's broker count, for the kafka-topics.sh command
@@ -52,7 +52,7 @@ type MissingTopic struct {
 func (m *MissingTopic) Error() string { return fmt.Sprintf("kafka: topic %q does not exist", m.Topic) }
 func (m *MissingTopic) Unwrap() error { return errTopicMissing }
 
-// offsets returns the Bounds of every partition of topic. After an error it drops the transport's
+// Offsets returns the bounds of every partition of topic. After an error it drops the transport's
 // connection pools: kafka-go otherwise keeps answering with the cached dial error for about a
 // second after the broker is back.
 func (cn *Conns) Offsets(ctx context.Context, topic string) (map[int]Bounds, error) {
@@ -83,7 +83,7 @@ func (cn *Conns) offsets1(ctx context.Context, topic string) (map[int]Bounds, er
 	return out, nil
 }
 
-// listOffsets asks for one kind of offset (kafkago.FirstOffset or LastOffset) per partition. The
+// ListOffsets asks for one kind of offset (kafkago.FirstOffset or LastOffset) per partition. The
 // requests are kept separate because kafka-go files the answer by the timestamp the broker echoes,
 // which is not always the one requested; offsetOf picks the one field the answer filled.
 func (cn *Conns) ListOffsets(ctx context.Context, topic string, ids []int, which int64) (map[int]int64, error) {

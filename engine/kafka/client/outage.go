@@ -28,11 +28,12 @@ type Outage struct {
 	failed   int // requests failed since lastLog
 }
 
+// NewOutage tracks the health of what (e.g. "reading topic x"), logging to log.
 func NewOutage(log *slog.Logger, what string) *Outage {
 	return &Outage{log: log, what: what, now: time.Now}
 }
 
-// fail records a failed request (cause names it: fetch, metadata, publish).
+// Fail records a failed request (cause names it: fetch, metadata, publish).
 func (o *Outage) Fail(cause string, err error) {
 	o.mu.Lock()
 	now := o.now()
@@ -55,7 +56,7 @@ func (o *Outage) Fail(cause string, err error) {
 		"for", lasted.Round(time.Second), "failed_requests", n)
 }
 
-// ok records a successful request: it ends an outage.
+// OK records a successful request: it ends an outage.
 func (o *Outage) OK() {
 	o.mu.Lock()
 	if o.since.IsZero() {
@@ -68,7 +69,7 @@ func (o *Outage) OK() {
 	o.log.Info("kafka: source recovered: "+o.what+" works again", "outage", lasted.Round(time.Millisecond))
 }
 
-// okIfQuiet ends an outage on indirect evidence (the brokers answer a metadata request) only when
+// OKIfQuiet ends an outage on indirect evidence (the brokers answer a metadata request) only when
 // no request failed for quiet: a partition whose reader still fails keeps the outage open instead
 // of flapping between lost and recovered at every metadata check.
 func (o *Outage) OKIfQuiet(quiet time.Duration) {
@@ -80,7 +81,7 @@ func (o *Outage) OKIfQuiet(quiet time.Duration) {
 	}
 }
 
-// err is nil while healthy, else the outage with its reason (for readiness).
+// Err is nil while healthy, else the outage with its reason (for readiness).
 func (o *Outage) Err() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()

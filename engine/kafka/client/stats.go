@@ -35,6 +35,7 @@ type Stats struct {
 	parts   map[int]*PartStats
 }
 
+// PartStats are one partition's offsets, updated by its reader.
 type PartStats struct {
 	Next      atomic.Int64 // next offset to fetch
 	HighWater atomic.Int64 // last known high-water mark
@@ -49,8 +50,10 @@ type PartitionStats struct {
 	Lag int64
 }
 
+// NewStats returns zeroed Stats, started now.
 func NewStats() *Stats { return &Stats{started: time.Now(), parts: map[int]*PartStats{}} }
 
+// Part returns partition p's figures, creating them.
 func (s *Stats) Part(p int) *PartStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -102,10 +105,12 @@ type RateLog struct {
 	dropped  map[string]int
 }
 
+// NewRateLog logs to l at most once per cause per interval.
 func NewRateLog(l *slog.Logger, interval time.Duration) *RateLog {
 	return &RateLog{log: l, interval: interval, last: map[string]time.Time{}, dropped: map[string]int{}}
 }
 
+// Warn logs msg at WARN unless cause was logged less than an interval ago.
 func (r *RateLog) Warn(cause, msg string, args ...any) {
 	now := time.Now()
 	r.mu.Lock()
@@ -124,7 +129,7 @@ func (r *RateLog) Warn(cause, msg string, args ...any) {
 	r.log.Warn(msg, args...)
 }
 
-// backoff returns the delay before retry n (1-based): 100 ms doubling, capped.
+// Backoff returns the delay before retry n (1-based): 100 ms doubling, capped.
 func Backoff(n int, maxDelay time.Duration) time.Duration {
 	d := 100 * time.Millisecond
 	for i := 1; i < n && d < maxDelay; i++ {

@@ -174,6 +174,7 @@ func NewTopicLog(log *slog.Logger) *TopicLog {
 	return &TopicLog{log: log, interval: TopicLogInterval}
 }
 
+// Report logs err at ERROR, at once when it is new and then at most every interval.
 func (l *TopicLog) Report(err *TopicError) {
 	msg := err.Error()
 	now := time.Now()
@@ -196,14 +197,14 @@ func (l *TopicLog) Report(err *TopicError) {
 	l.log.Error(fmt.Sprintf("kafka: the %s topic %q is missing; pushgate stays not ready until it exists (create it with the command given)", err.Role, err.Topic), args...)
 }
 
-// suppressed returns the number of reports not logged since the last line.
+// Suppressed returns the number of reports not logged since the last line.
 func (l *TopicLog) Suppressed() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.dropped
 }
 
-// resolved logs once that a reported topic problem is gone.
+// Resolved logs once that a reported topic problem is gone.
 func (l *TopicLog) Resolved(topic string) {
 	l.mu.Lock()
 	had := l.msg != ""

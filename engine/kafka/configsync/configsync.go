@@ -204,7 +204,7 @@ func (c *ConfigSync) apply(a Applier, m *client.Message) {
 		c.warnUnclustered(m.Value)
 	}
 	if m.Value == nil || directory.IsInstanceKey(m.Key) {
-		return // tombstone, or an instance announcement (instances.go, read by a Directory)
+		return // tombstone, or an instance announcement (engine/kafka/directory, read by a Directory)
 	}
 	var rec store.Record
 	if err := json.Unmarshal(m.Value, &rec); err != nil || rec.Kind+":"+rec.Key != string(m.Key) {

@@ -7,7 +7,7 @@ import (
 	"github.com/pushgate/pushgate/engine/kafka/client"
 )
 
-// openTopic returns the Bounds of the configuration topic, creating the topic when it is missing.
+// openTopic returns the bounds of the configuration topic, creating the topic when it is missing.
 // It retries (with backoff) until the topic can be read, or returns ok=false once the sync is
 // closed.
 func (c *ConfigSync) openTopic() (offs map[int]client.Bounds, ok bool) {

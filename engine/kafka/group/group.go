@@ -29,7 +29,7 @@ type Config struct {
 	client.Config
 	// Group is the consumer group id shared by every instance. Zero means "pushgate-webhooks".
 	Group string
-	// MaxBatch Bounds the records handed to the handler at once. Zero means 500.
+	// MaxBatch bounds the records handed to the handler at once. Zero means 500.
 	MaxBatch int
 	// SessionTimeout: a member that sends no heartbeat for this long (a crashed or cut-off
 	// instance) is removed by the coordinator and its partitions are taken over. Zero means 10s

@@ -15,7 +15,7 @@ type Position map[int]int64
 // positionVersion is the first byte of every encoded position.
 const positionVersion = 1
 
-// maxPositionPartitions Bounds a decoded position (and the work an untrusted id can cause).
+// maxPositionPartitions bounds a decoded position (and the work an untrusted id can cause).
 const maxPositionPartitions = 4096
 
 // ErrBadPosition reports an id that is not an encoded Position.

@@ -34,7 +34,7 @@ type Source struct {
 	tl     *client.TopicLog
 	writer *client.Writer
 	// reading and writing are the two halves of the source's connection: either failing makes the
-	// source not ready at once (outage.go).
+	// source not ready at once (engine/kafka/client outage.go).
 	reading, writing *client.Outage
 	// seen is the dedupe window of idempotency keys over the records read (idempotency.go).
 	seen *dedupe.Window
