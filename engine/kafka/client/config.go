@@ -29,7 +29,8 @@ var (
 	ErrNotConnected = errors.New("kafka: not connected yet")
 )
 
-// Config configures New and NewConfigSync. Zero values mean the documented defaults.
+// Config configures every Kafka package: the Source (engine/source/kafka), ConfigSync, the webhook
+// Group and the Directory. Zero values mean the documented defaults (ApplyDefaults).
 type Config struct {
 	// Brokers is the bootstrap list, host:port each. Required.
 	Brokers []string

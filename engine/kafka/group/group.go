@@ -22,9 +22,9 @@ const (
 // ErrNotJoined is Group.Ready's answer while the group has not been joined (or Run not called).
 var ErrNotJoined = errors.New("kafka: consumer group not joined yet")
 
-// Config configures New. Config is the same as the Source's (brokers, Topic, TLS/SASL,
-// ClientID, ResolveTenant, Logger, MaxWait, BackoffMax, ReadyWindow, MaxRecordBytes); zero values
-// mean the documented defaults.
+// Config configures New. The embedded client.Config is the same as the Source's (brokers, Topic,
+// TLS/SASL, ClientID, ResolveTenant, Logger, MaxWait, BackoffMax, ReadyWindow, MaxRecordBytes);
+// zero values mean the documented defaults.
 type Config struct {
 	client.Config
 	// Group is the consumer group id shared by every instance. Zero means "pushgate-webhooks".
