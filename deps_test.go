@@ -17,7 +17,7 @@ func TestImportPolicy(t *testing.T) {
 	const mod = "github.com/pushgate/pushgate/"
 	owners := map[string][]string{
 		"github.com/cloudwego/netpoll":   {"engine/netserver"},
-		"github.com/segmentio/kafka-go":  {"engine/source/kafka"},
+		"github.com/segmentio/kafka-go":  {"engine/kafka/client"}, // the other Kafka packages use its aliases
 		"github.com/rabbitmq/amqp091-go": {"engine/amqp/rabbit"},
 		"go.etcd.io/bbolt":               {"engine/store"},
 		"golang.org/x/oauth2":            {"engine/adsp"}, // the ADSP service account (client credentials)
@@ -86,4 +86,70 @@ func directImports(t *testing.T, pkg string) map[string]bool {
 		m[f] = true
 	}
 	return m
+}
+
+// TestKafkaPackagesByIdea keeps the Kafka split of issue 19: every Kafka idea builds on
+// engine/kafka/client (the only kafka-go importer) and not on another idea, except where one idea
+// needs another (named below with why); engine/config needs only the client's Config; the shared
+// test helpers (engine/kafka/kafkatest) are for tests only.
+func TestKafkaPackagesByIdea(t *testing.T) {
+	const mod = "github.com/pushgate/pushgate/"
+	const (
+		client     = "engine/kafka/client"
+		source     = "engine/source/kafka"
+		configsync = "engine/kafka/configsync"
+		group      = "engine/kafka/group"
+		directory  = "engine/kafka/directory"
+		kafkatest  = "engine/kafka/kafkatest"
+	)
+	ideas := []string{source, configsync, group, directory}
+	// allowed[a][b]: idea a may depend on idea b.
+	allowed := map[string]map[string]bool{
+		group:      {source: true},    // the group decodes records and names them as the Source does (DecodeRecord, RecordID)
+		configsync: {directory: true}, // the config topic carries the directory's announcements: configsync skips their keys
+	}
+	deps := func(pkg string) map[string]bool {
+		out, err := exec.Command("go", "list", "-deps", mod+pkg).Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		m := map[string]bool{}
+		for _, d := range strings.Fields(string(out)) {
+			if d != mod+pkg {
+				m[strings.TrimPrefix(d, mod)] = true
+			}
+		}
+		return m
+	}
+	for _, idea := range ideas {
+		d := deps(idea)
+		if !d[client] {
+			t.Errorf("%s does not use %s", idea, client)
+		}
+		for _, other := range ideas {
+			if other != idea && d[other] && !allowed[idea][other] {
+				t.Errorf("%s depends on %s: one Kafka idea per package, each on the client", idea, other)
+			}
+		}
+	}
+	for _, pkg := range []string{client, "engine/config"} {
+		d := deps(pkg)
+		for _, idea := range ideas {
+			if d[idea] {
+				t.Errorf("%s depends on %s (it needs only the client's Config)", pkg, idea)
+			}
+		}
+	}
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Deps " "}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		for _, d := range fields[1:] {
+			if d == mod+kafkatest {
+				t.Errorf("%s depends on %s, which only tests may import", fields[0], kafkatest)
+			}
+		}
+	}
 }

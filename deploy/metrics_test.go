@@ -20,7 +20,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/cluster"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 )
 
 // ---- metrics used by the dashboard and the rules -----------------------------------------------
@@ -137,13 +137,13 @@ var prometheusGenerated = map[string]bool{"up": true}
 // query is on its /metrics, and that the probe paths answer 200.
 func TestDashboardAndRulesMetricsExist(t *testing.T) {
 	used := queriedMetrics(t)
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, kafka.DefaultTopic))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, client.DefaultTopic))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
 	cfg := engine.Config{
-		Listen: "127.0.0.1:0", DataDir: t.TempDir(), Kafka: &kafka.Config{Brokers: c.ListenAddrs(), Clustered: true},
+		Listen: "127.0.0.1:0", DataDir: t.TempDir(), Kafka: &client.Config{Brokers: c.ListenAddrs(), Clustered: true},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	inst, err := cluster.NewInstance(cluster.InstanceConfig{Listen: "127.0.0.1:0", Secret: []byte("deploy-test-secret-0123456789"),

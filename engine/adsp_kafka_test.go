@@ -12,7 +12,7 @@ import (
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/adsp"
 	"github.com/pushgate/pushgate/engine/adsp/adsptest"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 )
 
 // ADSP mode on Kafka: the Kafka source resolves each record's tenantId through the tenant service
@@ -28,7 +28,7 @@ func TestADSPOverKafka(t *testing.T) {
 	pf := adsptest.Start(t)
 	tn := pf.AddTenant("Child Services")
 	pf.SetDocument(tn.ID, `{`+adspStream("updates")+`}`)
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	kc := client.Config{Brokers: c.ListenAddrs()}
 	srv := startInstance(t, engine.Config{Kafka: &kc, OIDCBase: pf.OIDCBase(), Logger: e2eQuietLogger(), DrainTimeout: -1,
 		ADSP: adsp.Settings{DirectoryURL: pf.URL(), ClientID: adsptest.ClientID, ClientSecret: adsptest.ClientSecret}})
 	env := &e2eEnv{t: t, srv: srv.Server, url: srv.URL(), addr: strings.TrimPrefix(srv.URL(), "http://")}

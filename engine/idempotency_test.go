@@ -18,7 +18,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/devissuer"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 )
 
 // lossyBalancer stands for a balancer in front of an instance that dies right after the write:
@@ -141,7 +141,7 @@ func TestBrokerOutageReadyzAndIngest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kc := kafka.Config{Brokers: c.ListenAddrs(), PublishTimeout: time.Second}
+	kc := client.Config{Brokers: c.ListenAddrs(), PublishTimeout: time.Second}
 	a := startInstance(t, engine.Config{Kafka: &kc})
 	iss, err := devissuer.Load(a.cfgDataDir)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/devissuer"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 )
 
 // The first deployment of issue 10: a fresh broker with only the events topic (auto topic
@@ -28,7 +28,7 @@ func TestKafkaFreshClusterWithOnlyTheEventsTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	kc := client.Config{Brokers: c.ListenAddrs()}
 	a := startInstance(t, engine.Config{Kafka: &kc})
 	startInstance(t, engine.Config{Kafka: &kc, OIDCBase: a.URL() + "/auth"})
 }
@@ -106,7 +106,7 @@ func TestKafkaNoTopicsNotReadyUntilTheEventsTopicExists(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	kc := client.Config{Brokers: c.ListenAddrs()}
 	in := startUnready(t, engine.Config{Kafka: &kc})
 	var reason string
 	pollUntil(t, 10*time.Second, func() error {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/devissuer"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 	"github.com/pushgate/pushgate/protocol/wsframe"
 )
 
@@ -26,7 +26,7 @@ func TestKafkaTwoInstancesShareConfigAndEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	kc := client.Config{Brokers: c.ListenAddrs()}
 	a := startInstance(t, engine.Config{Kafka: &kc})
 	b := startInstance(t, engine.Config{Kafka: &kc, OIDCBase: a.URL() + "/auth"}) // B trusts A's development issuer
 
@@ -309,7 +309,7 @@ func twoInstancesWithOrders(t *testing.T, bcfg engine.Config) (a, b instance, to
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	kc := client.Config{Brokers: c.ListenAddrs()}
 	a = startInstance(t, engine.Config{Kafka: &kc})
 	bcfg.Kafka, bcfg.OIDCBase = &kc, a.URL()+"/auth"
 	b = startInstance(t, bcfg)

@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/pushgate/pushgate/engine"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 )
 
 // logCapture collects a server's log lines (text handler) for assertions.
@@ -104,7 +104,7 @@ func TestKafkaOutageLogsOncePerComponent(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs logCapture
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	kc := client.Config{Brokers: c.ListenAddrs()}
 	a := startInstance(t, engine.Config{Kafka: &kc, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	before := len(logs.lines("level=WARN"))
 	c.Close()

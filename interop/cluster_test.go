@@ -30,7 +30,7 @@ import (
 // events they missed on the other instances.
 //
 // The broker starts with only the events topic (3 partitions), as an operator creates it:
-// pushgate creates its own compacted config topic (engine/source/kafka topics.go), the three
+// pushgate creates its own compacted config topic (engine/kafka/client topics.go, called by engine/kafka/configsync), the three
 // instances racing to do so at start.
 func TestClusterNoStickySessions(t *testing.T) {
 	if testing.Short() {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/pushgate/pushgate/engine/config"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 )
 
 func TestAMQPFlags(t *testing.T) {
@@ -33,7 +33,7 @@ func TestAMQPFlags(t *testing.T) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	af := addAMQPFlags(fs)
 	_ = fs.Parse([]string{"--amqp-url", "amqp://rabbit/"})
-	c = config.Config{Kafka: &kafka.Config{Brokers: []string{"k:9092"}}}
+	c = config.Config{Kafka: &client.Config{Brokers: []string{"k:9092"}}}
 	if err := af.apply(&c); err == nil || !strings.Contains(err.Error(), "choose one") {
 		t.Fatalf("AMQP and Kafka at once: %v", err)
 	}

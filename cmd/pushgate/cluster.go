@@ -7,7 +7,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/cluster"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 )
 
 // clusterFlags are the "Many instances" settings (README): several Kafka-mode instances behind a
@@ -54,9 +54,9 @@ func (f clusterFlags) instance(c *engine.Config) (*cluster.Instance, error) {
 	return in, nil
 }
 
-func kafkaOrZero(c *engine.Config) kafka.Config {
+func kafkaOrZero(c *engine.Config) client.Config {
 	if c.Kafka == nil {
-		return kafka.Config{}
+		return client.Config{}
 	}
 	return *c.Kafka
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/edge"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 	"github.com/pushgate/pushgate/engine/tracing"
 )
 
@@ -49,7 +49,7 @@ func runServe(args []string) error {
 	fs.IntVar(&c.MaxSSEPerToken, "max-sse-per-token", 100, "open SSE streams per token subject (0 = no limit); above it 429")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 10*time.Second, "graceful shutdown window: clients are told to reconnect elsewhere, spread over it")
 	pprofAddr := fs.String("pprof", "", "address for the pprof HTTP endpoint (off when empty), e.g. 127.0.0.1:6060")
-	var kc kafka.Config
+	var kc client.Config
 	fs.StringVar(&kc.Topic, "kafka-topic", "domain-events", "events topic")
 	fs.StringVar(&kc.ConfigTopic, "kafka-config-topic", "pushgate.config", "compacted topic of tenants and stream documents")
 	createTopics := fs.Bool("kafka-create-topics", true, "create the compacted --kafka-config-topic when it is missing (the events topic is never created; docs/DEPLOY.md)")

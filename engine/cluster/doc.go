@@ -52,7 +52,7 @@
 // and its Engine.IO session ids start with it ("<id>.<rand>", InstanceSIDPrefix). An Instance
 // (instance.go) puts three pieces together:
 //
-//   - a kafka.Directory: the instance announces {id, internal address, heartbeat, interval}
+//   - a kafkadir.Directory (engine/kafka/directory): the instance announces {id, internal address, heartbeat, interval}
 //     every --cluster-heartbeat (5s) on the config topic under key "instance:<id>" (compacted with the store's records,
 //     which ConfigSync skips) and reads everyone's; a peer is live until 3 of its intervals (+1s)
 //     pass without a heartbeat, or at once when its tombstone (written on a graceful stop) arrives.

@@ -19,9 +19,10 @@ import (
 	"github.com/pushgate/pushgate/engine/amqp/instancedir"
 	"github.com/pushgate/pushgate/engine/amqp/rabbit"
 	"github.com/pushgate/pushgate/engine/edge"
+	"github.com/pushgate/pushgate/engine/kafka/client"
+	kafkadir "github.com/pushgate/pushgate/engine/kafka/directory"
 	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/netserver"
-	"github.com/pushgate/pushgate/engine/source/kafka"
 )
 
 // InstanceConfig configures one instance of several behind a load balancer without affinity
@@ -38,7 +39,7 @@ type InstanceConfig struct {
 	// Secret authenticates instance-to-instance requests. Required (at least 16 bytes).
 	Secret []byte
 	// Kafka reaches the config topic.
-	Kafka kafka.Config
+	Kafka client.Config
 	// AMQP, when set, keeps the directory on RabbitMQ instead (engine/amqp/instancedir): RabbitMQ
 	// mode has no config topic.
 	AMQP *rabbit.Config
@@ -109,7 +110,7 @@ func NewInstance(cfg InstanceConfig) (*Instance, error) {
 	} else {
 		kc := cfg.Kafka
 		kc.Logger = cfg.Logger
-		dir, err = kafka.NewDirectory(kafka.DirectoryConfig{Kafka: kc, Self: kafka.Instance{ID: cfg.ID, Addr: addr}, Interval: cmp.Or(cfg.Heartbeat, 5*time.Second)})
+		dir, err = kafkadir.New(kafkadir.Config{Kafka: kc, Self: kafkadir.Instance{ID: cfg.ID, Addr: addr}, Interval: cmp.Or(cfg.Heartbeat, 5*time.Second)})
 	}
 	if err != nil {
 		_ = ln.Close()
@@ -118,12 +119,12 @@ func NewInstance(cfg InstanceConfig) (*Instance, error) {
 	return &Instance{ID: cfg.ID, Addr: addr, cfg: cfg, ln: ln, dir: dir, errc: make(chan error, 1)}, nil
 }
 
-// directory maps instance ids to internal addresses: *kafka.Directory on the config topic, or
+// directory maps instance ids to internal addresses: *kafkadir.Directory on the config topic, or
 // amqpDirectory on RabbitMQ.
 type directory interface {
 	Start()
 	Lookup(id string) (string, bool)
-	Live() []kafka.Instance
+	Live() []kafkadir.Instance
 	Joined() error // nil once this instance is findable by the others (readiness waits for it)
 	Close() error
 }
@@ -131,10 +132,10 @@ type directory interface {
 // amqpDirectory is the RabbitMQ directory, its entries in the Kafka directory's form.
 type amqpDirectory struct{ *instancedir.Directory }
 
-func (a amqpDirectory) Live() []kafka.Instance {
-	var out []kafka.Instance
+func (a amqpDirectory) Live() []kafkadir.Instance {
+	var out []kafkadir.Instance
 	for _, in := range a.Directory.Live() {
-		out = append(out, kafka.Instance{ID: in.ID, Addr: in.Addr, Heartbeat: in.Heartbeat, Interval: in.Interval})
+		out = append(out, kafkadir.Instance{ID: in.ID, Addr: in.Addr, Heartbeat: in.Heartbeat, Interval: in.Interval})
 	}
 	return out
 }
@@ -207,7 +208,7 @@ func (i *Instance) Attach(srv *engine.Server) error {
 
 // Peers returns the live instances this one knows (itself included once it has read its own
 // heartbeat).
-func (i *Instance) Peers() []kafka.Instance { return i.dir.Live() }
+func (i *Instance) Peers() []kafkadir.Instance { return i.dir.Live() }
 
 // Close withdraws the instance from the directory and stops the internal listener (after the
 // engine drained: forwarded sessions are served until then).

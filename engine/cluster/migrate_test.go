@@ -18,7 +18,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/devissuer"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 )
 
 // A WebSocket upgrade that lands on an instance other than the session's owner moves the
@@ -32,7 +32,7 @@ func TestUpgradeOnAnotherInstanceMovesTheSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(broker.Close)
-	kc := kafka.Config{Brokers: broker.ListenAddrs()}
+	kc := client.Config{Brokers: broker.ListenAddrs()}
 	a := startTestInstance(t, "insta", engine.Config{Kafka: &kc, DrainTimeout: 200 * time.Millisecond, PingInterval: time.Second, PingTimeout: 2 * time.Second})
 	b := startTestInstance(t, "instb", engine.Config{Kafka: &kc, DrainTimeout: 200 * time.Millisecond, OIDCBase: a.srv.URL() + "/auth", PingInterval: time.Second, PingTimeout: 2 * time.Second})
 	waitFor(t, 20*time.Second, "both instances see each other", func() bool { return len(a.inst.Peers()) == 2 && len(b.inst.Peers()) == 2 })

@@ -15,10 +15,10 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/devissuer"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 )
 
-func startClusterInstance(t *testing.T, kc kafka.Config, oidcBase string) (*engine.Server, *Instance) {
+func startClusterInstance(t *testing.T, kc client.Config, oidcBase string) (*engine.Server, *Instance) {
 	t.Helper()
 	inst, err := NewInstance(InstanceConfig{Listen: "127.0.0.1:0", Secret: []byte("0123456789abcdef-secret"), Kafka: kc,
 		Heartbeat: 200 * time.Millisecond, Logger: quietLogger()})
@@ -49,7 +49,7 @@ func TestOperatorRoutesAskEveryInstance(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	kc := kafka.Config{Brokers: c.ListenAddrs()}
+	kc := client.Config{Brokers: c.ListenAddrs()}
 	a, ia := startClusterInstance(t, kc, "")
 	b, ib := startClusterInstance(t, kc, a.URL()+"/auth")
 	checkFor(t, 15*time.Second, 20*time.Millisecond, func() error {

@@ -155,7 +155,7 @@ type PeerConfig struct {
 	// SelfAddr is this instance's advertised internal address: a stale directory entry naming
 	// it is not forwarded to (it would loop).
 	SelfAddr string
-	// Lookup returns a live instance's internal address (kafka.Directory.Lookup).
+	// Lookup returns a live instance's internal address (kafkadir.Directory.Lookup).
 	Lookup func(id string) (addr string, ok bool)
 	// Secret keys the HMAC of every forwarded request. Required.
 	Secret []byte

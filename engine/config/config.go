@@ -13,7 +13,7 @@ import (
 	"github.com/pushgate/pushgate/engine/amqp/rabbit"
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/conn"
-	"github.com/pushgate/pushgate/engine/source/kafka"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 	"github.com/pushgate/pushgate/engine/tracing"
 	"github.com/pushgate/pushgate/engine/webhook"
 )
@@ -108,7 +108,7 @@ type Config struct {
 
 	// Kafka, when set, reads events from a Kafka topic and shares tenants and stream documents
 	// through a compacted topic (docs/KAFKA.md) instead of the embedded bus.
-	Kafka *kafka.Config
+	Kafka *client.Config
 
 	// AMQP, when set, reads events from RabbitMQ as the ADSP push-service does (--amqp-url,
 	// --amqp-exchange; engine/amqp): a per-instance queue for the streams, a shared queue for the

@@ -22,6 +22,9 @@ import (
 	"github.com/pushgate/pushgate/engine/config"
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/engine/devissuer"
+	"github.com/pushgate/pushgate/engine/kafka/client"
+	"github.com/pushgate/pushgate/engine/kafka/configsync"
+	"github.com/pushgate/pushgate/engine/kafka/group"
 	"github.com/pushgate/pushgate/engine/operator"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
@@ -56,8 +59,8 @@ type Plane struct {
 	cfg       config.Config
 	log       *slog.Logger
 	opts      Options
-	kafkaSync *kafka.ConfigSync
-	kafkaCfg  kafka.Config // as the events source uses it (tenant resolution, logger)
+	kafkaSync *configsync.ConfigSync
+	kafkaCfg  client.Config // as the events source uses it (tenant resolution, logger)
 	reader    *configsvc.Reader
 	tenants   *adsp.Tenants // ADSP tenant service (owns the tenants when set)
 	events    *adsp.Events  // ADSP event service (receives webhook-triggered when set)
@@ -70,7 +73,7 @@ type Plane struct {
 	src          eventSource
 	pub          source.Publisher
 
-	webhookGroup *kafka.Group // Kafka mode: the consumer group feeding Webhooks
+	webhookGroup *group.Group // Kafka mode: the consumer group feeding Webhooks
 	groupDone    chan struct{}
 
 	amqpCfg      rabbit.Config
@@ -191,7 +194,7 @@ func (p *Plane) newAPI() *api.API {
 	return api.New(api.Deps{
 		Store: p.Store, Verify: p.Verifier.Verify, Registry: p.Registry, Publisher: p.pub, Issuer: issuer,
 		PublicURL: p.cfg.PublicURL, Ready: p.apiReady, Gatherer: p.opts.Gatherer, Logger: p.log,
-		Applied: p.rebuild, Starting: kafka.StartupCheck(p.Kafka, p.kafkaSync),
+		Applied: p.rebuild, Starting: client.StartupCheck(p.Kafka, p.kafkaSync),
 		Extra:    ConsoleRoutes(&p.cfg, p.Issuer, p.Store, p.Verifier.Verify, p.opts.Gatherer), // web console
 		Webhooks: p.Webhooks, Durable: p.durableWebhooks(),
 		Operator: p,

@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pushgate/pushgate/engine/kafka/client"
+	"github.com/pushgate/pushgate/engine/kafka/configsync"
 	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/source/kafka"
@@ -17,7 +19,7 @@ import (
 // kafkaSource is the events topic plus the configuration topic: ready when both are.
 type kafkaSource struct {
 	*kafka.Source
-	sync *kafka.ConfigSync
+	sync *configsync.ConfigSync
 }
 
 func (k kafkaSource) Ready() error { return errors.Join(k.Source.Ready(), k.sync.Ready()) }
@@ -29,12 +31,12 @@ func (k kafkaSource) Close() {
 
 // openKafka opens the store with replication through the configuration topic, and the events
 // source; both follow their topics until Close.
-func (p *Plane) openKafka(kc kafka.Config) error {
+func (p *Plane) openKafka(kc client.Config) error {
 	if err := kc.Validate(); err != nil {
 		return fmt.Errorf("control: kafka: %w", err)
 	}
 	kc.Logger = p.log
-	csync, err := kafka.NewConfigSync(kc)
+	csync, err := configsync.New(kc)
 	if err != nil {
 		return fmt.Errorf("control: kafka config topic: %w", err)
 	}
@@ -101,7 +103,7 @@ func (p *Plane) registerKafkaMetrics(r prometheus.Registerer) {
 }
 
 // lagCollector reports the consumer lag per partition (partitions come and go at run time).
-type lagCollector struct{ st *kafka.Stats }
+type lagCollector struct{ st *client.Stats }
 
 var lagDesc = prometheus.NewDesc("pushgate_kafka_lag", "High-water mark minus the next offset to read, per partition.", []string{"partition"}, nil)
 

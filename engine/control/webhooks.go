@@ -7,9 +7,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pushgate/pushgate/engine/api"
+	"github.com/pushgate/pushgate/engine/kafka/group"
 	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/source"
-	"github.com/pushgate/pushgate/engine/source/kafka"
 	"github.com/pushgate/pushgate/engine/webhook"
 )
 
@@ -44,7 +44,7 @@ func (p *Plane) openWebhooks(ctx context.Context) error {
 	})
 	w.Start()
 	if p.Kafka != nil {
-		g, err := kafka.NewGroup(kafka.GroupConfig{Config: p.kafkaCfg, Group: p.cfg.WebhookGroup, SessionTimeout: p.cfg.WebhookGroupSession})
+		g, err := group.New(group.Config{Config: p.kafkaCfg, Group: p.cfg.WebhookGroup, SessionTimeout: p.cfg.WebhookGroupSession})
 		if err != nil {
 			return fmt.Errorf("control: webhook consumer group: %w", err)
 		}
@@ -111,7 +111,7 @@ func (p *Plane) durableWebhooks() api.DurableWebhooks {
 }
 
 // registerGroupMetrics exposes the webhook consumer group (README "Metrics").
-func registerGroupMetrics(r prometheus.Registerer, st *kafka.GroupStats) {
+func registerGroupMetrics(r prometheus.Registerer, st *group.Stats) {
 	c := func(name, help string, fn func() float64) { metrics.Counter(r, name, help, fn) }
 	c("pushgate_webhook_group_records_committed_total", "Events-topic records whose webhooks this instance recorded and committed (Kafka mode).", func() float64 { return float64(st.Committed.Load()) })
 	c("pushgate_webhook_group_handler_errors_total", "Batches of the webhook consumer group not recorded (retried, not committed).", func() float64 { return float64(st.HandlerErrors.Load()) })

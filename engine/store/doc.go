@@ -36,7 +36,7 @@
 //
 // # Replication
 //
-// With Options.Replicate set (the Kafka config topic, see engine/source/kafka.ConfigSync), every
+// With Options.Replicate set (the Kafka config topic, see engine/kafka/configsync.ConfigSync), every
 // tenant creation and every new configuration revision is handed to Replicate as a Record
 // {Kind "tenant"|"config", Key tenant URN or "core", Value tenant JSON or Revision JSON} BEFORE it
 // is committed locally; if Replicate fails the call fails with ErrReplication and nothing changes.

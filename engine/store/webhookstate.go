@@ -30,7 +30,7 @@ import (
 // Compaction keeps only the LAST record of each key, while the winner of a tie is the FIRST. So a
 // refused record is a hazard for an instance that reads the topic after compaction: it would see the
 // loser only. A refusal therefore carries WebhookConflictError.Repair, the winning record, which the
-// replicator republishes (engine/source/kafka.ConfigSync does): identical to the winner, it is a
+// replicator republishes (engine/kafka/configsync.ConfigSync does): identical to the winner, it is a
 // no-op everywhere and becomes the key's last record.
 
 // bucketWebhookStates holds the replicated endpoint states: endpoint key -> webhookRow JSON. (The

@@ -11,7 +11,7 @@ import (
 )
 
 // topic stands in for the Kafka config topic: Replicate appends, deliver applies the records in
-// topic order to every store (as engine/source/kafka.ConfigSync does).
+// topic order to every store (as engine/kafka/configsync.ConfigSync does).
 type topic struct {
 	mu   sync.Mutex
 	recs []store.Record

@@ -122,7 +122,7 @@ func (d *Directory) Live() []Instance {
 
 // Joined reports nil once this instance has read its own announcement (of this incarnation) back
 // from the broker and while it stays alive there: only then can the other instances find it and
-// forward its sessions, so readiness waits for it (as kafka.Directory.Joined).
+// forward its sessions, so readiness waits for it (as engine/kafka/directory.Directory.Joined).
 func (d *Directory) Joined() error {
 	d.mu.RLock()
 	p, ok := d.peers[d.cfg.Self.ID]

@@ -4,9 +4,8 @@ import (
 	"strconv"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
-
 	"github.com/pushgate/pushgate/engine/dedupe"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 	"github.com/pushgate/pushgate/engine/source"
 )
 
@@ -18,7 +17,7 @@ import (
 // the first occurrence first and all drop the same repeats; age is the record's timestamp.
 const IdempotencyHeader = "pushgate-idempotency-key"
 
-func idempotencyKey(headers []kafkago.Header) string {
+func idempotencyKey(headers []client.Header) string {
 	for _, h := range headers {
 		if h.Key == IdempotencyHeader {
 			return string(h.Value)
@@ -32,9 +31,9 @@ func position(part int, off int64) string {
 	return strconv.Itoa(part) + ":" + strconv.FormatInt(off, 10)
 }
 
-// repeatRecord reports whether the record at (part, off), decoded as ev, repeats an earlier
+// RepeatRecord reports whether the record at (part, off), decoded as ev, repeats an earlier
 // record of the same tenant and idempotency key held by w (and records it when it is the first).
-func repeatRecord(w *dedupe.Window, ev *source.Event, headers []kafkago.Header, part int, off int64, at time.Time) bool {
+func RepeatRecord(w *dedupe.Window, ev *source.Event, headers []client.Header, part int, off int64, at time.Time) bool {
 	if len(headers) == 0 {
 		return false
 	}

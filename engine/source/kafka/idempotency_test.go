@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/kafka/kafkatest"
 	"github.com/pushgate/pushgate/engine/source"
 )
 
@@ -13,41 +14,41 @@ import (
 // (the first answer was lost) and delivered once — live, by a ReadRange over both records, and
 // by a reader that starts after both; another tenant's record with the same key is its own.
 func TestIdempotencyKeyDropsRepeats(t *testing.T) {
-	b := newBroker(t)
-	s, live := startSource(t, testConfig(b), nil)
+	b := kafkatest.NewBroker(t)
+	s, live := startSource(t, kafkatest.Config(b), nil)
 	waitStarted(t, s, 3)
 	from := s.Position()
 	const other = "urn:ads:platform:tenant-service:v2:/tenants/76543210fedcba9876543210"
 	for _, p := range []struct {
 		tenant, key string
 		seq         int
-	}{{testTenant, "k1", 1}, {testTenant, "k1", 1}, {other, "k1", 2}, {testTenant, "k2", 3}} {
-		if _, err := s.Publish(&source.Event{TenantID: p.tenant, JSON: eventJSON(p.tenant, p.seq), IdempotencyKey: p.key}); err != nil {
+	}{{kafkatest.Tenant, "k1", 1}, {kafkatest.Tenant, "k1", 1}, {other, "k1", 2}, {kafkatest.Tenant, "k2", 3}} {
+		if _, err := s.Publish(&source.Event{TenantID: p.tenant, JSON: kafkatest.EventJSON(p.tenant, p.seq), IdempotencyKey: p.key}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	checkFor(t, 10*time.Second, func() error {
-		if n := live.len(); n < 3 {
+	kafkatest.CheckFor(t, 10*time.Second, func() error {
+		if n := live.Len(); n < 3 {
 			return fmt.Errorf("%d of 3 live", n)
 		}
 		return nil
 	})
-	checkExactly(t, live.snapshot(), 1, 4)
+	kafkatest.CheckExactly(t, live.Snapshot(), 1, 4)
 	if n := s.Stats().Duplicates.Load(); n != 1 {
 		t.Errorf("%d duplicates counted, want 1", n)
 	}
-	again := &collector{}
-	if err := s.ReadRange(context.Background(), from, s.Position(), again.fn); err != nil {
+	again := &kafkatest.Collector{}
+	if err := s.ReadRange(context.Background(), from, s.Position(), again.Add); err != nil {
 		t.Fatal(err)
 	}
-	checkExactly(t, again.snapshot(), 1, 4)
-	late, lateC := startSource(t, testConfig(b), from) // a fresh reader over both records
+	kafkatest.CheckExactly(t, again.Snapshot(), 1, 4)
+	late, lateC := startSource(t, kafkatest.Config(b), from) // a fresh reader over both records
 	waitStarted(t, late, 3)
-	checkFor(t, 10*time.Second, func() error {
-		if n := lateC.len(); n < 3 {
+	kafkatest.CheckFor(t, 10*time.Second, func() error {
+		if n := lateC.Len(); n < 3 {
 			return fmt.Errorf("%d of 3", n)
 		}
 		return nil
 	})
-	checkExactly(t, lateC.snapshot(), 1, 4)
+	kafkatest.CheckExactly(t, lateC.Snapshot(), 1, 4)
 }

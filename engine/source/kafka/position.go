@@ -160,3 +160,12 @@ func (p Position) Covers(q Position) bool {
 	}
 	return true
 }
+
+// RecordID is the id of the event in the record at (partition, offset) of the events topic as a
+// Group hands it over: the record's own position, EncodePosition-style with the own partition set,
+// so EventPosition(RecordID(p, o)) = ({p: o+1}, p, o), as for the Source's id of the same record.
+// Unlike the Source's id (the position vector of one instance's history) it depends on nothing
+// else, so every member that handles the record gives it the same id.
+func RecordID(partition int, offset int64) string {
+	return string(appendPosition(nil, []entry{{part: partition, next: offset + 1}}, partition))
+}

@@ -7,10 +7,10 @@ import (
 	"io"
 	"slices"
 
-	kafkago "github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
 
 	"github.com/pushgate/pushgate/engine/dedupe"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 	"github.com/pushgate/pushgate/engine/source"
 )
 
@@ -26,7 +26,7 @@ import (
 // and RangeTimeout), so a reconnect storm cannot start thousands of readers.
 func (s *Source) ReadRange(ctx context.Context, from, to Position, fn func(*source.Event)) error {
 	if s.closed.Load() {
-		return ErrClosed
+		return client.ErrClosed
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.RangeTimeout)
 	defer cancel()
@@ -47,7 +47,7 @@ func (s *Source) ReadRange(ctx context.Context, from, to Position, fn func(*sour
 	}
 	defer func() { <-s.rangeSem }()
 
-	offs, err := s.cn.offsets(ctx, s.cfg.Topic)
+	offs, err := s.cn.Offsets(ctx, s.cfg.Topic)
 	if err != nil {
 		return fmt.Errorf("kafka: read range: %w", err)
 	}
@@ -56,10 +56,10 @@ func (s *Source) ReadRange(ctx context.Context, from, to Position, fn func(*sour
 		switch {
 		case !ok:
 			return fmt.Errorf("kafka: read range: partition %d does not exist", p)
-		case from[p] < b.first:
-			return fmt.Errorf("%w: partition %d starts at offset %d, the range at %d", ErrOutOfRetention, p, b.first, from[p])
-		case to[p] > b.last:
-			return fmt.Errorf("kafka: read range: partition %d ends at offset %d, the range at %d", p, b.last, to[p])
+		case from[p] < b.First:
+			return fmt.Errorf("%w: partition %d starts at offset %d, the range at %d", ErrOutOfRetention, p, b.First, from[p])
+		case to[p] > b.Last:
+			return fmt.Errorf("kafka: read range: partition %d ends at offset %d, the range at %d", p, b.Last, to[p])
 		}
 	}
 
@@ -95,7 +95,7 @@ func (s *Source) readPartition(ctx context.Context, p int, lo, hi int64, deliver
 	off := lo
 	var inRange *dedupe.Window // idempotency keys met in this range, made at the first one
 	for empty := 0; off < hi; {
-		resp, err := s.cn.client.Fetch(ctx, &kafkago.FetchRequest{
+		resp, err := s.cn.Client.Fetch(ctx, &client.FetchRequest{
 			Topic: s.cfg.Topic, Partition: p, Offset: off,
 			MinBytes: 1, MaxBytes: int64(s.cfg.MaxRecordBytes), MaxWait: s.cfg.MaxWait,
 		})
@@ -103,7 +103,7 @@ func (s *Source) readPartition(ctx context.Context, p int, lo, hi int64, deliver
 			return fmt.Errorf("kafka: read range: fetch %d/%d: %w", p, off, err)
 		}
 		if resp.Error != nil {
-			if errors.Is(resp.Error, kafkago.OffsetOutOfRange) {
+			if errors.Is(resp.Error, client.OffsetOutOfRange) {
 				return fmt.Errorf("%w: partition %d offset %d: %w", ErrOutOfRetention, p, off, resp.Error)
 			}
 			return fmt.Errorf("kafka: read range: fetch %d/%d: %w", p, off, resp.Error)
@@ -128,7 +128,7 @@ func (s *Source) readPartition(ctx context.Context, p int, lo, hi int64, deliver
 			if err != nil {
 				return fmt.Errorf("kafka: read range: record %d/%d: %w", p, rec.Offset, err)
 			}
-			ev := s.cfg.decodeOrSkip(s.stats, s.rl, p, rec.Offset, value, rec.Headers)
+			ev := DecodeOrSkip(&s.cfg, s.stats, s.rl, p, rec.Offset, value, rec.Headers)
 			if ev == nil {
 				continue
 			}
@@ -140,7 +140,7 @@ func (s *Source) readPartition(ctx context.Context, p int, lo, hi int64, deliver
 				if inRange == nil {
 					inRange = dedupe.New(0, 0)
 				}
-				if repeatRecord(inRange, ev, rec.Headers, p, rec.Offset, rec.Time) {
+				if RepeatRecord(inRange, ev, rec.Headers, p, rec.Offset, rec.Time) {
 					continue
 				}
 			}

@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
-
 	"github.com/pushgate/pushgate/engine/dedupe"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 	"github.com/pushgate/pushgate/engine/source"
 )
 
@@ -20,10 +18,6 @@ import (
 const TenantURNPrefix = "urn:ads:platform:tenant-service:v2:/tenants/"
 
 var (
-	// ErrClosed reports use of a closed Source or ConfigSync.
-	ErrClosed = errors.New("kafka: closed")
-	// ErrNotConnected is Ready's answer before the first successful metadata request.
-	ErrNotConnected = errors.New("kafka: not connected yet")
 	// ErrOutOfRetention reports a ReadRange whose start is no longer in the topic.
 	ErrOutOfRetention = errors.New("kafka: range fell out of retention")
 )
@@ -33,15 +27,15 @@ var tenantURNRE = regexp.MustCompile(`^urn:ads:platform:tenant-service:v2:/tenan
 // Source consumes the events topic: one reader per partition, no consumer group, every instance
 // reads everything. Create it with New; it is safe for concurrent use.
 type Source struct {
-	cfg    Config
-	cn     *conns
-	stats  *Stats
-	rl     *rateLog
-	tl     *topicLog
-	writer *kafkago.Writer
+	cfg    client.Config
+	cn     *client.Conns
+	stats  *client.Stats
+	rl     *client.RateLog
+	tl     *client.TopicLog
+	writer *client.Writer
 	// reading and writing are the two halves of the source's connection: either failing makes the
-	// source not ready at once (outage.go).
-	reading, writing *brokerOutage
+	// source not ready at once (engine/kafka/client outage.go).
+	reading, writing *client.Outage
 	// seen is the dedupe window of idempotency keys over the records read (idempotency.go).
 	seen *dedupe.Window
 
@@ -81,9 +75,9 @@ var _ source.Publisher = (*Source)(nil)
 // offset of every partition (cold start); otherwise each partition starts at start[p] (partitions
 // missing from start at their beginning), clamped to what the topic still holds. Partitions found
 // later by the metadata check start at their beginning. Stop it with Close.
-func New(cfg Config, start Position) (*Source, error) {
-	cfg.applyDefaults()
-	cn, err := newConns(&cfg)
+func New(cfg client.Config, start Position) (*Source, error) {
+	cfg.ApplyDefaults()
+	cn, err := client.NewConns(&cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -91,11 +85,11 @@ func New(cfg Config, start Position) (*Source, error) {
 	s := &Source{
 		cfg:        cfg,
 		cn:         cn,
-		stats:      newStats(),
-		rl:         newRateLog(cfg.Logger, time.Second),
-		tl:         &topicLog{log: cfg.Logger, interval: TopicLogInterval},
-		reading:    newOutage(cfg.Logger, "reading topic "+cfg.Topic),
-		writing:    newOutage(cfg.Logger, "writing topic "+cfg.Topic),
+		stats:      client.NewStats(),
+		rl:         client.NewRateLog(cfg.Logger, time.Second),
+		tl:         client.NewTopicLog(cfg.Logger),
+		reading:    client.NewOutage(cfg.Logger, "reading topic "+cfg.Topic),
+		writing:    client.NewOutage(cfg.Logger, "writing topic "+cfg.Topic),
 		seen:       dedupe.New(0, 0),
 		ctx:        ctx,
 		cancel:     cancel,
@@ -103,17 +97,7 @@ func New(cfg Config, start Position) (*Source, error) {
 		subscribed: make(chan struct{}),
 		readers:    map[int]bool{},
 		rangeSem:   make(chan struct{}, cfg.MaxRangeReaders),
-		writer: &kafkago.Writer{
-			Addr:         kafkago.TCP(cfg.Brokers...),
-			Topic:        cfg.Topic,
-			Balancer:     &kafkago.Murmur2Balancer{},
-			RequiredAcks: kafkago.RequireAll,
-			BatchTimeout: time.Millisecond,
-			WriteTimeout: cfg.PublishTimeout,
-			ReadTimeout:  cfg.PublishTimeout,
-			MaxAttempts:  3,
-			Transport:    cn.transport,
-		},
+		writer:     cfg.NewWriter(cn, cfg.Topic, client.RequireAll, 3),
 	}
 	s.wg.Add(2)
 	go s.dispatch()
@@ -125,7 +109,7 @@ func New(cfg Config, start Position) (*Source, error) {
 }
 
 // Stats returns the live counters.
-func (s *Source) Stats() *Stats { return s.stats }
+func (s *Source) Stats() *client.Stats { return s.stats }
 
 // Subscribe sets the dispatch func. Events wait (and fetching pauses when the queue is full) until
 // the first Subscribe. fn runs on one dispatcher goroutine, one event at a time, each partition's
@@ -150,22 +134,22 @@ func (s *Source) Position() Position {
 // ReadyWindow, a record was fetched or the metadata check found every partition caught up.
 func (s *Source) Ready() error {
 	if s.closed.Load() {
-		return ErrClosed
+		return client.ErrClosed
 	}
 	if !s.started.Load() {
 		if e := s.lastErr.Load(); e != nil {
-			var te *TopicError
+			var te *client.TopicError
 			if errors.As(*e, &te) {
 				return te
 			}
-			return fmt.Errorf("%w: %w", ErrNotConnected, *e)
+			return fmt.Errorf("%w: %w", client.ErrNotConnected, *e)
 		}
-		return ErrNotConnected
+		return client.ErrNotConnected
 	}
-	if err := s.writing.err(); err != nil { // ingest fails now: do not wait for ReadyWindow
+	if err := s.writing.Err(); err != nil { // ingest fails now: do not wait for ReadyWindow
 		return err
 	}
-	if err := s.reading.err(); err != nil { // delivery stalls now
+	if err := s.reading.Err(); err != nil { // delivery stalls now
 		return err
 	}
 	if age := time.Since(time.Unix(0, s.lastOK.Load())); age > s.cfg.ReadyWindow {
@@ -180,12 +164,12 @@ func (s *Source) Ready() error {
 // Close stops the readers and the dispatcher and waits for them. Events still queued are dropped.
 func (s *Source) Close() error {
 	if s.closed.Swap(true) {
-		return ErrClosed
+		return client.ErrClosed
 	}
 	s.cancel()
 	s.wg.Wait()
 	err := s.writer.Close()
-	s.cn.close()
+	s.cn.Close()
 	return err
 }
 
@@ -195,28 +179,28 @@ func (s *Source) Close() error {
 // when the record is consumed back (by every instance). ev is not kept.
 func (s *Source) Publish(ev *source.Event) (string, error) {
 	if s.closed.Load() {
-		return "", ErrClosed
+		return "", client.ErrClosed
 	}
 	if ev.TenantID == "" || len(ev.JSON) == 0 {
 		return "", errors.New("kafka: publish needs TenantID and JSON")
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PublishTimeout)
 	defer cancel()
-	msg := kafkago.Message{Key: []byte(ev.TenantID), Value: ev.JSON}
+	msg := client.Message{Key: []byte(ev.TenantID), Value: ev.JSON}
 	if ev.IdempotencyKey != "" {
-		msg.Headers = append(msg.Headers, kafkago.Header{Key: IdempotencyHeader, Value: []byte(ev.IdempotencyKey)})
+		msg.Headers = append(msg.Headers, client.Header{Key: IdempotencyHeader, Value: []byte(ev.IdempotencyKey)})
 	}
 	if ev.Traceparent != "" { // the W3C header as well, for other consumers of the topic
-		msg.Headers = append(msg.Headers, kafkago.Header{Key: traceparentHeader, Value: []byte(ev.Traceparent)})
+		msg.Headers = append(msg.Headers, client.Header{Key: traceparentHeader, Value: []byte(ev.Traceparent)})
 	}
 	err := s.writer.WriteMessages(ctx, msg)
 	if err != nil {
 		if s.ctx.Err() == nil {
-			s.writing.fail("publish", err)
+			s.writing.Fail("publish", err)
 		}
 		return "", fmt.Errorf("kafka: publish: %w", err)
 	}
-	s.writing.ok()
+	s.writing.OK()
 	return "", nil
 }
 
@@ -224,34 +208,34 @@ func (s *Source) Publish(ev *source.Event) (string, error) {
 // partition and then runs the periodic metadata check.
 func (s *Source) run(start Position) {
 	defer s.wg.Done()
-	var offs map[int]bounds
+	var offs map[int]client.Bounds
 	for attempt := 1; ; attempt++ {
 		var err error
-		offs, err = s.cn.offsets(s.ctx, s.cfg.Topic)
+		offs, err = s.cn.Offsets(s.ctx, s.cfg.Topic)
 		if err == nil {
-			s.tl.resolved(s.cfg.Topic)
+			s.tl.Resolved(s.cfg.Topic)
 			s.lastErr.Store(nil) // a start-up error (missing topic) must not explain later stalls
 			break
 		}
 		if s.ctx.Err() != nil {
 			return
 		}
-		if mt := (*missingTopic)(nil); errors.As(err, &mt) {
-			te := s.cfg.eventsTopicError(mt.brokers)
+		if mt := (*client.MissingTopic)(nil); errors.As(err, &mt) {
+			te := s.cfg.EventsTopicError(mt.Brokers)
 			var e error = te
 			s.lastErr.Store(&e)
-			s.tl.report(te)
+			s.tl.Report(te)
 		} else {
 			s.fail("metadata", err)
 		}
-		if !sleepCtx(s.ctx, backoff(attempt, s.cfg.BackoffMax)) {
+		if !client.SleepCtx(s.ctx, client.Backoff(attempt, s.cfg.BackoffMax)) {
 			return
 		}
 	}
 	for p, b := range offs {
-		at := b.last
+		at := b.Last
 		if start != nil {
-			at = min(max(start[p], b.first), b.last)
+			at = min(max(start[p], b.First), b.Last)
 		}
 		s.startReader(p, at)
 	}
@@ -275,7 +259,7 @@ func (s *Source) run(start Position) {
 func (s *Source) discover() {
 	ctx, cancel := context.WithTimeout(s.ctx, 2*s.cfg.MaxWait+5*time.Second)
 	defer cancel()
-	offs, err := s.cn.offsets(ctx, s.cfg.Topic)
+	offs, err := s.cn.Offsets(ctx, s.cfg.Topic)
 	if err != nil {
 		if s.ctx.Err() == nil {
 			s.fail("metadata", err)
@@ -285,20 +269,20 @@ func (s *Source) discover() {
 	// The brokers answer again: an outage ends here even on an idle topic (no record to fetch)
 	// and without a publish (a not-ready instance gets none through its balancer).
 	quiet := s.cfg.BackoffMax + 2*s.cfg.MaxWait // longer than a failing reader's retry period
-	s.reading.okIfQuiet(quiet)
-	s.writing.okIfQuiet(quiet)
+	s.reading.OKIfQuiet(quiet)
+	s.writing.OKIfQuiet(quiet)
 	caughtUp := true
 	for p, b := range offs {
-		if s.startReader(p, b.first) {
-			s.cfg.Logger.Info("kafka: new partition", "topic", s.cfg.Topic, "partition", p, "offset", b.first)
+		if s.startReader(p, b.First) {
+			s.cfg.Logger.Info("kafka: new partition", "topic", s.cfg.Topic, "partition", p, "offset", b.First)
 			caughtUp = false
 			continue
 		}
-		ps := s.stats.part(p)
-		if b.last > ps.hwm.Load() {
-			ps.hwm.Store(b.last)
+		ps := s.stats.Part(p)
+		if b.Last > ps.HighWater.Load() {
+			ps.HighWater.Store(b.Last)
 		}
-		if b.last > ps.next.Load() {
+		if b.Last > ps.Next.Load() {
 			caughtUp = false
 		}
 	}
@@ -311,10 +295,10 @@ func (s *Source) fail(cause string, err error) {
 	s.lastErr.Store(&err)
 	s.stats.FetchErrors.Add(1)
 	if s.started.Load() {
-		s.reading.fail(cause, err)
+		s.reading.Fail(cause, err)
 		return
 	}
-	s.rl.warn(cause, "kafka: request failed, retrying", "topic", s.cfg.Topic, "error", err)
+	s.rl.Warn(cause, "kafka: request failed, retrying", "topic", s.cfg.Topic, "error", err)
 }
 
 // startReader starts the reader of partition p at offset at, unless it runs already.
@@ -325,9 +309,9 @@ func (s *Source) startReader(p int, at int64) bool {
 		return false
 	}
 	s.readers[p] = true
-	ps := s.stats.part(p)
-	ps.hwm.Store(max(ps.hwm.Load(), at))
-	r := &partReader{cfg: &s.cfg, cn: s.cn, topic: s.cfg.Topic, part: p, next: at, stats: s.stats, ps: ps, rl: s.rl, health: s.reading, handle: s.handle}
+	ps := s.stats.Part(p)
+	ps.HighWater.Store(max(ps.HighWater.Load(), at))
+	r := &client.PartReader{Config: &s.cfg, Conns: s.cn, Topic: s.cfg.Topic, Partition: p, Start: at, Stats: s.stats, Log: s.rl, Health: s.reading, Handle: s.handle}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -336,20 +320,20 @@ func (s *Source) startReader(p int, at int64) bool {
 		case <-s.ctx.Done():
 			return
 		}
-		r.run(s.ctx)
+		r.Run(s.ctx)
 	}()
 	return true
 }
 
 // handle runs on a partition reader's goroutine: decode, then queue for the dispatcher.
-func (s *Source) handle(ctx context.Context, m *kafkago.Message) bool {
+func (s *Source) handle(ctx context.Context, m *client.Message) bool {
 	s.stats.Records.Add(1)
 	s.lastOK.Store(time.Now().UnixNano())
-	ev := s.cfg.decodeOrSkip(s.stats, s.rl, m.Partition, m.Offset, m.Value, m.Headers)
+	ev := DecodeOrSkip(&s.cfg, s.stats, s.rl, m.Partition, m.Offset, m.Value, m.Headers)
 	if ev == nil {
 		return true
 	}
-	if repeatRecord(s.seen, ev, m.Headers, m.Partition, m.Offset, m.Time) {
+	if RepeatRecord(s.seen, ev, m.Headers, m.Partition, m.Offset, m.Time) {
 		s.stats.Duplicates.Add(1)
 		return true
 	}
@@ -359,57 +343,6 @@ func (s *Source) handle(ctx context.Context, m *kafkago.Message) bool {
 	case <-ctx.Done():
 		return false
 	}
-}
-
-// decodeRecord turns a record value into an event: source.DecodeEvent validation plus a required
-// tenant. The Source and the Group share it, so one record becomes the same event in both. A
-// valid "traceparent" record header wins over the value's field (the producer's latest span).
-func (c *Config) decodeRecord(value []byte, headers []kafkago.Header) (*source.Event, error) {
-	in, err := source.DecodeEvent(value)
-	if err != nil {
-		return nil, err
-	}
-	for _, h := range headers {
-		if h.Key == traceparentHeader {
-			in.SetTraceparent(string(h.Value))
-		}
-	}
-	if in.TenantID == "" {
-		return nil, &source.InvalidEventError{Reason: "tenantId is required"}
-	}
-	urn := in.TenantID
-	if c.ResolveTenant != nil {
-		var ok bool
-		if urn, ok = c.ResolveTenant(in.TenantID); !ok {
-			return nil, &source.InvalidEventError{Reason: "unknown tenant " + truncate(in.TenantID, 80)}
-		}
-	} else if !tenantURNRE.MatchString(urn) {
-		return nil, &source.InvalidEventError{Reason: "tenantId must be a tenant URN"}
-	}
-	return in.Event(urn), nil
-}
-
-// decodeOrSkip decodes the record at (part, off) of the events topic; a malformed one is counted in
-// st.DecodeErrors, logged (rate-limited) and answered with nil, for the caller to skip.
-func (c *Config) decodeOrSkip(st *Stats, rl *rateLog, part int, off int64, value []byte, headers []kafkago.Header) *source.Event {
-	ev, err := c.decodeRecord(value, headers)
-	if err != nil {
-		st.DecodeErrors.Add(1)
-		rl.warn("decode", "kafka: malformed record skipped", "topic", c.Topic, "partition", part,
-			"offset", off, "error", err)
-		return nil
-	}
-	return ev
-}
-
-// traceparentHeader is the record header carrying the W3C trace context.
-const traceparentHeader = "traceparent"
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 func (s *Source) dispatch() {
@@ -463,4 +396,13 @@ func findEntry(vec []entry, part int) (int, bool) {
 		}
 	}
 	return lo, lo < len(vec) && vec[lo].part == part
+}
+
+// Starting reports why the events topic is not being consumed yet (missing topic, brokers not
+// answering): nil once the readers started. API writes wait for it (StartupCheck).
+func (s *Source) Starting() error {
+	if s.started.Load() {
+		return nil
+	}
+	return s.Ready()
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pushgate/pushgate/engine/kafka/kafkatest"
 	"github.com/pushgate/pushgate/engine/source"
 )
 
@@ -20,31 +21,29 @@ const (
 // without the header the field is kept; an invalid header or field is ignored, never a reason to
 // skip the record.
 func TestTraceparentFromRecordHeader(t *testing.T) {
-	b := newBroker(t)
-	p := newProducer(t, b)
-	s, c := startSource(t, testConfig(b), nil)
+	b := kafkatest.NewBroker(t)
+	p := kafkatest.NewProducer(t, b)
+	s, c := startSource(t, kafkatest.Config(b), nil)
 	waitStarted(t, s, 3)
-	withField := fmt.Appendf(nil, `{"tenantId":%q,"namespace":"test","name":"seq","timestamp":"2026-01-02T03:04:05.678Z","traceparent":%q,"payload":{"seq":1}}`, testTenant, fieldTP)
+	withField := fmt.Appendf(nil, `{"tenantId":%q,"namespace":"test","name":"seq","timestamp":"2026-01-02T03:04:05.678Z","traceparent":%q,"payload":{"seq":1}}`, kafkatest.Tenant, fieldTP)
 	recs := []*kgo.Record{
-		{Topic: testTopic, Partition: 0, Value: withField, Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte(headerTP)}}},
-		{Topic: testTopic, Partition: 0, Value: withField},
-		{Topic: testTopic, Partition: 0, Value: eventJSON(testTenant, 3), Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("garbage")}}},
-		{Topic: testTopic, Partition: 0, Value: fmt.Appendf(nil, `{"tenantId":%q,"namespace":"test","name":"seq","timestamp":"2026-01-02T03:04:05.678Z","traceparent":"garbage","payload":{"seq":4}}`, testTenant)},
+		{Topic: kafkatest.Topic, Partition: 0, Value: withField, Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte(headerTP)}}},
+		{Topic: kafkatest.Topic, Partition: 0, Value: withField},
+		{Topic: kafkatest.Topic, Partition: 0, Value: kafkatest.EventJSON(kafkatest.Tenant, 3), Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("garbage")}}},
+		{Topic: kafkatest.Topic, Partition: 0, Value: fmt.Appendf(nil, `{"tenantId":%q,"namespace":"test","name":"seq","timestamp":"2026-01-02T03:04:05.678Z","traceparent":"garbage","payload":{"seq":4}}`, kafkatest.Tenant)},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := p.cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	if err := p.Client.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 5*time.Second, func() error {
-		if n := c.len(); n < 4 {
+	kafkatest.CheckFor(t, 5*time.Second, func() error {
+		if n := c.Len(); n < 4 {
 			return fmt.Errorf("%d delivered", n)
 		}
 		return nil
 	})
-	c.mu.Lock()
-	evs := c.evs[:4]
-	c.mu.Unlock()
+	evs := c.Events[:4]                                        // written before Len counted them
 	for i, want := range []string{headerTP, fieldTP, "", ""} { // a bad field: the event, without it
 		if evs[i].Traceparent != want {
 			t.Errorf("event %d traceparent %q, want %q", i, evs[i].Traceparent, want)
@@ -54,17 +53,17 @@ func TestTraceparentFromRecordHeader(t *testing.T) {
 
 // An ingested event's trace context goes to the topic as the record's traceparent header too.
 func TestPublishWritesTheTraceparentHeader(t *testing.T) {
-	b := newBroker(t)
-	s, c := startSource(t, testConfig(b), nil)
+	b := kafkatest.NewBroker(t)
+	s, c := startSource(t, kafkatest.Config(b), nil)
 	waitStarted(t, s, 3)
-	in, err := source.DecodeEvent(fmt.Appendf(nil, `{"tenantId":%q,"namespace":"test","name":"seq","timestamp":"2026-01-02T03:04:05.678Z","traceparent":%q,"payload":{"seq":1}}`, testTenant, headerTP))
+	in, err := source.DecodeEvent(fmt.Appendf(nil, `{"tenantId":%q,"namespace":"test","name":"seq","timestamp":"2026-01-02T03:04:05.678Z","traceparent":%q,"payload":{"seq":1}}`, kafkatest.Tenant, headerTP))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Publish(in.Event(testTenant)); err != nil {
+	if _, err := s.Publish(in.Event(kafkatest.Tenant)); err != nil {
 		t.Fatal(err)
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.addr()), kgo.ConsumeTopics(testTopic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumeTopics(kafkatest.Topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +90,8 @@ func TestPublishWritesTheTraceparentHeader(t *testing.T) {
 			break
 		}
 	}
-	checkFor(t, 5*time.Second, func() error {
-		if c.len() < 1 {
+	kafkatest.CheckFor(t, 5*time.Second, func() error {
+		if c.Len() < 1 {
 			return fmt.Errorf("not delivered")
 		}
 		return nil

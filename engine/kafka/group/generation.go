@@ -1,4 +1,4 @@
-package kafka
+package group
 
 import (
 	"context"
@@ -10,17 +10,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
-
+	"github.com/pushgate/pushgate/engine/kafka/client"
 	"github.com/pushgate/pushgate/engine/source"
+	kafka "github.com/pushgate/pushgate/engine/source/kafka"
 )
 
-// GroupStats are a Group's counters and gauges, safe to read concurrently. The embedded Stats
+// Stats are a Group's counters and gauges, safe to read concurrently. The embedded Stats
 // count the fetch side as for the Source (Records, DecodeErrors, FetchErrors, Reconnects, Gaps;
 // Delivered = events handed to a handler call that succeeded; Partitions = the partitions owned in
 // the running generation, Next being the next offset to fetch).
-type GroupStats struct {
-	*Stats
+type Stats struct {
+	*client.Stats
 	// Committed counts records whose offsets were committed (handled events and skipped malformed
 	// records).
 	Committed atomic.Uint64
@@ -43,7 +43,7 @@ type GroupStats struct {
 // Lag is the number of records in the owned partitions not committed yet: the sum of high-water
 // mark − committed offset (the high-water mark as last seen by a fetch). It shadows Stats.Lag,
 // which counts records not fetched yet.
-func (s *GroupStats) Lag() int64 {
+func (s *Stats) Lag() int64 {
 	s.mu.Lock()
 	committed := maps.Clone(s.committed)
 	s.mu.Unlock()
@@ -57,10 +57,8 @@ func (s *GroupStats) Lag() int64 {
 }
 
 // own resets the per-partition figures to the partitions of a new generation.
-func (s *GroupStats) own(start map[int]int64) {
-	s.Stats.mu.Lock()
-	clear(s.Stats.parts)
-	s.Stats.mu.Unlock()
+func (s *Stats) own(start map[int]int64) {
+	s.ResetPartitions()
 	s.mu.Lock()
 	s.committed = make(map[int]int64, len(start))
 	maps.Copy(s.committed, start)
@@ -68,7 +66,7 @@ func (s *GroupStats) own(start map[int]int64) {
 	s.Assigned.Store(int64(len(start)))
 }
 
-func (s *GroupStats) setCommitted(offs map[int]int64) {
+func (s *Stats) setCommitted(offs map[int]int64) {
 	s.mu.Lock()
 	for p, o := range offs {
 		s.committed[p] = o
@@ -85,7 +83,7 @@ type groupRec struct {
 
 // runGeneration consumes the partitions of gen until the generation ends (a rebalance, a lost
 // coordinator, Close) and returns once every goroutine of it stopped.
-func (g *Group) runGeneration(gen *kafkago.Generation, handle func([]*source.Event) error) {
+func (g *Group) runGeneration(gen *client.Generation, handle func([]*source.Event) error) {
 	parts := make([]int, 0, len(gen.Assignments[g.cfg.Topic]))
 	for _, a := range gen.Assignments[g.cfg.Topic] {
 		parts = append(parts, a.ID)
@@ -110,9 +108,9 @@ func (g *Group) runGeneration(gen *kafkago.Generation, handle func([]*source.Eve
 	g.inGen.Store(false)
 }
 
-// consume runs one generation: start offsets, one partReader per owned partition, then batches:
+// consume runs one generation: start offsets, one PartReader per owned partition, then batches:
 // handle (retried until nil), commit.
-func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle func([]*source.Event) error) {
+func (g *Group) consume(ctx context.Context, gen *client.Generation, handle func([]*source.Event) error) {
 	assigned := gen.Assignments[g.cfg.Topic]
 	start := map[int]int64{}
 	if len(assigned) > 0 {
@@ -126,7 +124,7 @@ func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle fun
 	g.lastErr.Store(nil)
 	g.joined.Store(true)
 	g.inGen.Store(true)
-	g.health.ok()
+	g.health.OK()
 	if !g.cfg.Clustered && !g.unclusteredWarned.Load() {
 		go g.warnUnclustered(ctx)
 	}
@@ -138,15 +136,15 @@ func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle fun
 	var wg sync.WaitGroup
 	defer func() { stop(); wg.Wait() }()
 	recs := make(chan groupRec, g.cfg.MaxBatch)
-	push := func(ctx context.Context, m *kafkago.Message) bool {
+	push := func(ctx context.Context, m *client.Message) bool {
 		g.stats.Records.Add(1)
-		ev := g.cfg.decodeOrSkip(g.stats.Stats, g.rl, m.Partition, m.Offset, m.Value, m.Headers)
-		if ev != nil && repeatRecord(g.seen, ev, m.Headers, m.Partition, m.Offset, m.Time) {
+		ev := kafka.DecodeOrSkip(&g.cfg.Config, g.stats.Stats, g.rl, m.Partition, m.Offset, m.Value, m.Headers)
+		if ev != nil && kafka.RepeatRecord(g.seen, ev, m.Headers, m.Partition, m.Offset, m.Time) {
 			g.stats.Duplicates.Add(1)
 			ev = nil // a retried publish: its webhooks went out for the first record
 		}
 		if ev != nil {
-			ev.ID = RecordID(m.Partition, m.Offset)
+			ev.ID = kafka.RecordID(m.Partition, m.Offset)
 		}
 		select {
 		case recs <- groupRec{part: m.Partition, off: m.Offset, ev: ev}:
@@ -156,12 +154,12 @@ func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle fun
 		}
 	}
 	for p, at := range start {
-		ps := g.stats.part(p)
-		ps.hwm.Store(at)
-		r := &partReader{cfg: &g.cfg.Config, cn: g.cn, topic: g.cfg.Topic, part: p, next: at, stats: g.stats.Stats,
-			ps: ps, rl: g.rl, health: g.health, handle: push}
+		ps := g.stats.Part(p)
+		ps.HighWater.Store(at)
+		r := &client.PartReader{Config: &g.cfg.Config, Conns: g.cn, Topic: g.cfg.Topic, Partition: p, Start: at, Stats: g.stats.Stats,
+			Log: g.rl, Health: g.health, Handle: push}
 		wg.Add(1)
-		go func() { defer wg.Done(); r.run(rctx) }()
+		go func() { defer wg.Done(); r.Run(rctx) }()
 	}
 	next := map[int]int64{}
 	for {
@@ -190,11 +188,11 @@ func (g *Group) consume(ctx context.Context, gen *kafkago.Generation, handle fun
 // beginning (a partition added to the topic later, as the Source reads it). That offset is
 // committed at once, so that a member taking the partition over later resumes from there and not
 // from the end of its own time.
-func (g *Group) startOffsets(ctx context.Context, gen *kafkago.Generation, assigned []kafkago.PartitionAssignment) (map[int]int64, bool) {
-	var offs map[int]bounds
+func (g *Group) startOffsets(ctx context.Context, gen *client.Generation, assigned []client.PartitionAssignment) (map[int]int64, bool) {
+	var offs map[int]client.Bounds
 	for attempt := 1; ; attempt++ {
 		var err error
-		if offs, err = g.cn.offsets(ctx, g.cfg.Topic); err == nil {
+		if offs, err = g.cn.Offsets(ctx, g.cfg.Topic); err == nil {
 			break
 		}
 		if ctx.Err() != nil {
@@ -202,7 +200,7 @@ func (g *Group) startOffsets(ctx context.Context, gen *kafkago.Generation, assig
 		}
 		g.stats.FetchErrors.Add(1)
 		g.fail("metadata", err)
-		if !sleepCtx(ctx, backoff(attempt, g.cfg.BackoffMax)) {
+		if !client.SleepCtx(ctx, client.Backoff(attempt, g.cfg.BackoffMax)) {
 			return nil, false
 		}
 	}
@@ -223,18 +221,18 @@ func (g *Group) startOffsets(ctx context.Context, gen *kafkago.Generation, assig
 		at := a.Offset
 		switch {
 		case at < 0 && established:
-			at = b.first
+			at = b.First
 			fresh[a.ID] = at
 		case at < 0:
-			at = b.last
+			at = b.Last
 			fresh[a.ID] = at
-		case at < b.first:
+		case at < b.First:
 			g.cfg.Logger.Warn("kafka: group: committed offset no longer in the topic (retention); skipping to the oldest record",
-				"group", g.cfg.Group, "partition", a.ID, "committed", at, "first", b.first)
-			g.stats.Gaps.Add(uint64(b.first - at))
-			at = b.first
-		case at > b.last:
-			at = b.last
+				"group", g.cfg.Group, "partition", a.ID, "committed", at, "first", b.First)
+			g.stats.Gaps.Add(uint64(b.First - at))
+			at = b.First
+		case at > b.Last:
+			at = b.Last
 		}
 		start[a.ID] = at
 	}
@@ -253,10 +251,10 @@ func (g *Group) startOffsets(ctx context.Context, gen *kafkago.Generation, assig
 
 // established reports whether the group has a committed offset for any partition of the topic
 // (ok=false once ctx ended; errors are retried).
-func (g *Group) established(ctx context.Context, offs map[int]bounds) (established, ok bool) {
+func (g *Group) established(ctx context.Context, offs map[int]client.Bounds) (established, ok bool) {
 	parts := slices.Sorted(maps.Keys(offs))
 	for attempt := 1; ; attempt++ {
-		resp, err := g.cn.client.OffsetFetch(ctx, &kafkago.OffsetFetchRequest{GroupID: g.cfg.Group,
+		resp, err := g.cn.Client.OffsetFetch(ctx, &client.OffsetFetchRequest{GroupID: g.cfg.Group,
 			Topics: map[string][]int{g.cfg.Topic: parts}})
 		if err == nil {
 			err = resp.Error
@@ -273,7 +271,7 @@ func (g *Group) established(ctx context.Context, offs map[int]bounds) (establish
 			return false, false
 		}
 		g.fail("offsets", err)
-		if !sleepCtx(ctx, backoff(attempt, g.cfg.BackoffMax)) {
+		if !client.SleepCtx(ctx, client.Backoff(attempt, g.cfg.BackoffMax)) {
 			return false, false
 		}
 	}
@@ -320,9 +318,9 @@ func (g *Group) handleBatch(ctx context.Context, batch []*source.Event, handle f
 			return true
 		}
 		g.stats.HandlerErrors.Add(1)
-		g.rl.warn("handler", "kafka: group handler failed; the batch is retried, nothing committed", "group", g.cfg.Group,
+		g.rl.Warn("handler", "kafka: group handler failed; the batch is retried, nothing committed", "group", g.cfg.Group,
 			"events", len(batch), "attempt", attempt, "error", err)
-		if !sleepCtx(ctx, backoff(attempt, g.cfg.BackoffMax)) {
+		if !client.SleepCtx(ctx, client.Backoff(attempt, g.cfg.BackoffMax)) {
 			return false
 		}
 	}
@@ -331,7 +329,7 @@ func (g *Group) handleBatch(ctx context.Context, batch []*source.Event, handle f
 // commit commits offs in gen, retrying transient errors while the generation lasts (one attempt
 // when it has just ended: the coordinator still accepts the commits of a generation being
 // rebalanced). Errors saying the generation is over end it at once.
-func (g *Group) commit(ctx context.Context, gen *kafkago.Generation, offs map[int]int64) bool {
+func (g *Group) commit(ctx context.Context, gen *client.Generation, offs map[int]int64) bool {
 	if len(offs) == 0 {
 		return true
 	}
@@ -343,18 +341,18 @@ func (g *Group) commit(ctx context.Context, gen *kafkago.Generation, offs map[in
 			return true
 		}
 		g.stats.CommitErrors.Add(1)
-		g.rl.warn("commit", "kafka: group offset commit failed; the records will be handled again", "group", g.cfg.Group,
+		g.rl.Warn("commit", "kafka: group offset commit failed; the records will be handled again", "group", g.cfg.Group,
 			"generation", gen.ID, "attempt", attempt, "error", err)
-		if generationOver(err) || attempt >= 3 || !sleepCtx(ctx, backoff(attempt, g.cfg.BackoffMax)) {
+		if generationOver(err) || attempt >= 3 || !client.SleepCtx(ctx, client.Backoff(attempt, g.cfg.BackoffMax)) {
 			return false
 		}
 	}
 }
 
 func generationOver(err error) bool {
-	return errors.Is(err, kafkago.RebalanceInProgress) || errors.Is(err, kafkago.IllegalGeneration) ||
-		errors.Is(err, kafkago.UnknownMemberId) || errors.Is(err, kafkago.NotCoordinatorForGroup) ||
-		errors.Is(err, kafkago.GroupCoordinatorNotAvailable)
+	return errors.Is(err, client.RebalanceInProgress) || errors.Is(err, client.IllegalGeneration) ||
+		errors.Is(err, client.UnknownMemberId) || errors.Is(err, client.NotCoordinatorForGroup) ||
+		errors.Is(err, client.GroupCoordinatorNotAvailable)
 }
 
 // warnUnclustered says, once, that other pushgate processes are members of this webhook group —
@@ -363,7 +361,7 @@ func generationOver(err error) bool {
 // not hold the session and cannot forward it. Each generation (a member joining or leaving starts
 // one) asks the broker for the members until the warning is out.
 func (g *Group) warnUnclustered(ctx context.Context) {
-	resp, err := g.cn.client.DescribeGroups(ctx, &kafkago.DescribeGroupsRequest{GroupIDs: []string{g.cfg.Group}})
+	resp, err := g.cn.Client.DescribeGroups(ctx, &client.DescribeGroupsRequest{GroupIDs: []string{g.cfg.Group}})
 	if err != nil || len(resp.Groups) != 1 || len(resp.Groups[0].Members) < 2 {
 		return // cannot tell, or alone: ask again at the next generation
 	}

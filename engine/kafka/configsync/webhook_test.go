@@ -1,4 +1,4 @@
-package kafka
+package configsync
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/pushgate/pushgate/engine/kafka/kafkatest"
 	"github.com/pushgate/pushgate/engine/store"
 )
 
 // topicRecords reads the whole config topic (one partition in these tests) in order.
-func topicRecords(t *testing.T, b *broker) []*kgo.Record {
+func topicRecords(t *testing.T, b *kafkatest.Broker) []*kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.addr()), kgo.ConsumeTopics(testCfgTop),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()), kgo.ConsumeTopics(kafkatest.ConfigTopic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +45,7 @@ func listEnd(t *testing.T, cl *kgo.Client) int64 {
 	defer cancel()
 	req := kmsg.NewPtrListOffsetsRequest()
 	rt := kmsg.NewListOffsetsRequestTopic()
-	rt.Topic = testCfgTop
+	rt.Topic = kafkatest.ConfigTopic
 	rp := kmsg.NewListOffsetsRequestTopicPartition()
 	rp.Partition, rp.Timestamp = 0, -1 // latest
 	rt.Partitions = append(rt.Partitions, rp)
@@ -81,14 +82,14 @@ func webhookStatesOf(t *testing.T, recs []*kgo.Record, key string) []string {
 }
 
 func TestConfigSyncWebhookStateFirstWins(t *testing.T) {
-	b := newBroker(t)
+	b := kafkatest.NewBroker(t)
 	a, _ := newInstance(t, b)
 	// The key has ':' and '\n' and even starts like an instance announcement: it must round-trip.
 	const key = "instance:core\nhook:a"
 
 	// B writes its own version 1 before reading anything, as an instance that created a secret for
 	// a new webhook at the same moment as A: both writes reach the topic, A's first.
-	csB, err := NewConfigSync(testConfig(b))
+	csB, err := New(kafkatest.Config(b))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestConfigSyncWebhookStateFirstWins(t *testing.T) {
 	if err := a.PutWebhookState(key, 1, []byte(`{"secret":"whsec_A"}`)); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 5*time.Second, func() error {
+	kafkatest.CheckFor(t, 5*time.Second, func() error {
 		if _, _, ok, err := a.WebhookState(key); err != nil || !ok {
 			return fmt.Errorf("A's state not confirmed (%v)", err)
 		}
@@ -117,7 +118,7 @@ func TestConfigSyncWebhookStateFirstWins(t *testing.T) {
 	csB.Start(sb)
 
 	const winner = `{"secret":"whsec_A"}`
-	checkFor(t, 10*time.Second, func() error {
+	kafkatest.CheckFor(t, 10*time.Second, func() error {
 		for name, s := range map[string]*store.Store{"A": a, "B": sb} {
 			st, v, ok, err := s.WebhookState(key)
 			if err != nil || string(st) != winner || v != 1 || !ok {
@@ -130,7 +131,7 @@ func TestConfigSyncWebhookStateFirstWins(t *testing.T) {
 
 	// The topic holds A's record first, B's losing one, then a republished winner, so the record
 	// compaction keeps (the last) is the winner too.
-	checkFor(t, 10*time.Second, func() error {
+	kafkatest.CheckFor(t, 10*time.Second, func() error {
 		got := webhookStatesOf(t, topicRecords(t, b), key)
 		if len(got) < 3 || got[0] != "v1 "+winner || got[1] != `v1 {"secret":"whsec_B"}` || got[len(got)-1] != "v1 "+winner {
 			return fmt.Errorf("topic records of the key: %q", got)
@@ -142,7 +143,7 @@ func TestConfigSyncWebhookStateFirstWins(t *testing.T) {
 	if err := sb.PutWebhookState(key, 2, []byte(`{"secret":"whsec_C","previous":"whsec_A"}`)); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 5*time.Second, func() error {
+	kafkatest.CheckFor(t, 5*time.Second, func() error {
 		if st, v, ok, _ := a.WebhookState(key); v != 2 || !ok || string(st) != `{"secret":"whsec_C","previous":"whsec_A"}` {
 			return fmt.Errorf("A: %s v%d confirmed=%v", st, v, ok)
 		}
@@ -151,7 +152,7 @@ func TestConfigSyncWebhookStateFirstWins(t *testing.T) {
 	if err := a.DeleteWebhookState(key); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 5*time.Second, func() error {
+	kafkatest.CheckFor(t, 5*time.Second, func() error {
 		if st, v, ok, _ := sb.WebhookState(key); st != nil || v != 3 || !ok {
 			return fmt.Errorf("B: %s v%d confirmed=%v", st, v, ok)
 		}

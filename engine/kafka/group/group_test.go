@@ -1,4 +1,4 @@
-package kafka
+package group
 
 import (
 	"context"
@@ -19,27 +19,30 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/pushgate/pushgate/engine/kafka/client"
+	"github.com/pushgate/pushgate/engine/kafka/kafkatest"
 	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/engine/source/kafka"
 )
 
 const groupParts = 4
 
 // groupCluster is a kfake cluster whose coordinator accepts short session timeouts, with the
 // events topic in groupParts partitions unless noTopic.
-func groupCluster(t *testing.T, noTopic bool) *cluster {
+func groupCluster(t *testing.T, noTopic bool) *kafkatest.Cluster {
 	t.Helper()
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.GroupMinSessionTimeout(100 * time.Millisecond)}
 	if !noTopic {
-		opts = append(opts, kfake.SeedTopics(groupParts, testTopic))
+		opts = append(opts, kfake.SeedTopics(groupParts, kafkatest.Topic))
 	}
-	return newCluster(t, opts...)
+	return kafkatest.NewCluster(t, opts...)
 }
 
 // groupTestConfig has short group timings: a silent member is dropped after 1.5 s.
-func groupTestConfig(k *cluster, group string) GroupConfig {
-	return GroupConfig{
-		Config: Config{
-			Brokers: k.c.ListenAddrs(), MaxWait: 300 * time.Millisecond, BackoffMax: 300 * time.Millisecond,
+func groupTestConfig(k *kafkatest.Cluster, group string) Config {
+	return Config{
+		Config: client.Config{
+			Brokers: k.Fake.ListenAddrs(), MaxWait: 300 * time.Millisecond, BackoffMax: 300 * time.Millisecond,
 			DiscoveryInterval: 500 * time.Millisecond, ReadyWindow: time.Second,
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		},
@@ -66,7 +69,7 @@ func (h *handled) add(member string, evs []*source.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, ev := range evs {
-		seq := seqOf(ev)
+		seq := kafkatest.SeqOf(ev)
 		h.byID[ev.ID] = append(h.byID[ev.ID], member)
 		h.seqOf[ev.ID] = seq
 		if _, ok := h.idOf[seq]; !ok {
@@ -95,7 +98,7 @@ func (h *handled) seqs(member string) map[int]int {
 
 func (h *handled) waitSeqs(t *testing.T, member string, from, to int, d time.Duration) {
 	t.Helper()
-	checkFor(t, d, func() error {
+	kafkatest.CheckFor(t, d, func() error {
 		got := h.seqs(member)
 		for s := from; s < to; s++ {
 			if got[s] == 0 {
@@ -107,9 +110,9 @@ func (h *handled) waitSeqs(t *testing.T, member string, from, to int, d time.Dur
 }
 
 // runGroup starts a member whose handler is fn (nil: record into h as name and succeed).
-func runGroup(t *testing.T, cfg GroupConfig, prep func(*Group), fn func([]*source.Event) error) *Group {
+func runGroup(t *testing.T, cfg Config, prep func(*Group), fn func([]*source.Event) error) *Group {
 	t.Helper()
-	g, err := NewGroup(cfg)
+	g, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +138,7 @@ func runGroup(t *testing.T, cfg GroupConfig, prep func(*Group), fn func([]*sourc
 // disjoint and cover the topic.
 func waitShared(t *testing.T, gs ...*Group) {
 	t.Helper()
-	checkFor(t, 15*time.Second, func() error {
+	kafkatest.CheckFor(t, 15*time.Second, func() error {
 		var all []int
 		id := int32(-1)
 		for i, g := range gs {
@@ -158,14 +161,14 @@ func waitShared(t *testing.T, gs ...*Group) {
 }
 
 // produceSeqs writes seqs from..to-1 round-robin over the groupParts partitions.
-func produceSeqs(p *producer, from, to int) {
-	p.t.Helper()
+func produceSeqs(p *kafkatest.Producer, from, to int) {
+	p.T.Helper()
 	by := map[int32][][]byte{}
 	for i := from; i < to; i++ {
-		by[int32(i%groupParts)] = append(by[int32(i%groupParts)], eventJSON(testTenant, i))
+		by[int32(i%groupParts)] = append(by[int32(i%groupParts)], kafkatest.EventJSON(kafkatest.Tenant, i))
 	}
 	for part, vs := range by {
-		p.produce(part, vs...)
+		p.Produce(part, vs...)
 	}
 }
 
@@ -175,7 +178,7 @@ func committedOffsets(t *testing.T, cl *kgo.Client, group string) map[int32]int6
 	req := kmsg.NewPtrOffsetFetchRequest()
 	req.Group = group
 	rt := kmsg.NewOffsetFetchRequestTopic()
-	rt.Topic = testTopic
+	rt.Topic = kafkatest.Topic
 	for p := int32(0); p < groupParts; p++ {
 		rt.Partitions = append(rt.Partitions, p)
 	}
@@ -205,11 +208,11 @@ func TestGroupMembersShareTheRecords(t *testing.T) {
 	a := runGroup(t, cfg, nil, func(evs []*source.Event) error { h.add("a", evs); return nil })
 	b := runGroup(t, cfg, nil, func(evs []*source.Event) error { h.add("b", evs); return nil })
 	waitShared(t, a, b)
-	p := &producer{t: t, cl: adminClient(t, k.c, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
+	p := &kafkatest.Producer{T: t, Client: kafkatest.AdminClient(t, k.Fake, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
 	const n = 400
 	produceSeqs(p, 0, n)
 	h.waitSeqs(t, "", 0, n, 15*time.Second)
-	checkFor(t, 10*time.Second, func() error {
+	kafkatest.CheckFor(t, 10*time.Second, func() error {
 		if c := a.Stats().Committed.Load() + b.Stats().Committed.Load(); c != n {
 			return fmt.Errorf("%d of %d committed", c, n)
 		}
@@ -229,12 +232,12 @@ func TestGroupMembersShareTheRecords(t *testing.T) {
 		if len(ms) != 1 {
 			t.Errorf("event %s handled by %v", id, ms)
 		}
-		_, part, off, err := EventPosition(id)
-		if err != nil || id != RecordID(part, off) || h.seqOf[id]%groupParts != part {
+		_, part, off, err := kafka.EventPosition(id)
+		if err != nil || id != kafka.RecordID(part, off) || h.seqOf[id]%groupParts != part {
 			t.Errorf("event id %s: partition %d offset %d err %v (seq %d)", id, part, off, err, h.seqOf[id])
 		}
 	}
-	for p, off := range committedOffsets(t, k.cl, "share") {
+	for p, off := range committedOffsets(t, k.Client, "share") {
 		if off != n/groupParts {
 			t.Errorf("partition %d committed at %d, want %d", p, off, n/groupParts)
 		}
@@ -272,17 +275,17 @@ func TestGroupCommitsOnlyAfterTheHandlerSucceeded(t *testing.T) {
 		return nil
 	})
 	waitShared(t, g)
-	p := &producer{t: t, cl: adminClient(t, k.c, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
+	p := &kafkatest.Producer{T: t, Client: kafkatest.AdminClient(t, k.Fake, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
 	const n = 200
 	produceSeqs(p, 0, n)
-	p.produce(1, []byte(`{"tenantId":`)) // malformed, behind the failing batch: skipped, counted, committed
-	checkFor(t, 10*time.Second, func() error {
+	p.Produce(1, []byte(`{"tenantId":`)) // malformed, behind the failing batch: skipped, counted, committed
+	kafkatest.CheckFor(t, 10*time.Second, func() error {
 		if e := g.Stats().HandlerErrors.Load(); e < 4 {
 			return fmt.Errorf("%d handler errors", e)
 		}
 		return nil
 	})
-	for part, off := range committedOffsets(t, k.cl, "retry") {
+	for part, off := range committedOffsets(t, k.Client, "retry") {
 		if off != 0 {
 			t.Fatalf("partition %d committed at %d while the handler fails", part, off)
 		}
@@ -299,7 +302,7 @@ func TestGroupCommitsOnlyAfterTheHandlerSucceeded(t *testing.T) {
 	mu.Unlock()
 	failing.Store(false)
 	h.waitSeqs(t, "", 0, n, 10*time.Second)
-	checkFor(t, 10*time.Second, func() error {
+	kafkatest.CheckFor(t, 10*time.Second, func() error {
 		if c := g.Stats().Committed.Load(); c != n+1 {
 			return fmt.Errorf("%d of %d records committed", c, n+1)
 		}
@@ -311,7 +314,7 @@ func TestGroupCommitsOnlyAfterTheHandlerSucceeded(t *testing.T) {
 		}
 	}
 	want := map[int32]int64{0: n / groupParts, 1: n/groupParts + 1, 2: n / groupParts, 3: n / groupParts}
-	if got := committedOffsets(t, k.cl, "retry"); !mapsEqual(got, want) {
+	if got := committedOffsets(t, k.Client, "retry"); !mapsEqual(got, want) {
 		t.Errorf("committed %v, want %v", got, want)
 	}
 	if d := g.Stats().DecodeErrors.Load(); d != 1 {
@@ -383,8 +386,8 @@ func TestGroupTakesOverACrashedMembersRecords(t *testing.T) {
 	release := make(chan struct{})
 	held := make(chan []*source.Event, 1)
 	a := runGroup(t, cfg, func(g *Group) {
-		g.cn.dialer.DialFunc = ks.dial
-		g.cn.transport.Dial = ks.dial
+		g.cn.Dialer.DialFunc = ks.dial
+		g.cn.Transport.Dial = ks.dial
 	}, func(evs []*source.Event) error {
 		if blocking.Load() {
 			select { // the crash: a batch in hand, never committed
@@ -401,10 +404,10 @@ func TestGroupTakesOverACrashedMembersRecords(t *testing.T) {
 	b := runGroup(t, cfg, nil, func(evs []*source.Event) error { h.add("b", evs); return nil })
 	waitShared(t, a, b)
 	aParts := a.generation().parts
-	p := &producer{t: t, cl: adminClient(t, k.c, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
+	p := &kafkatest.Producer{T: t, Client: kafkatest.AdminClient(t, k.Fake, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
 	produceSeqs(p, 0, 40)
 	h.waitSeqs(t, "", 0, 40, 10*time.Second)
-	checkFor(t, 10*time.Second, func() error {
+	kafkatest.CheckFor(t, 10*time.Second, func() error {
 		if c := a.Stats().Committed.Load() + b.Stats().Committed.Load(); c != 40 {
 			return fmt.Errorf("%d of 40 committed", c)
 		}
@@ -433,8 +436,8 @@ func TestGroupTakesOverACrashedMembersRecords(t *testing.T) {
 		}
 	}
 	for _, ev := range inHand {
-		if id := h.idOf[seqOf(ev)]; id != ev.ID {
-			t.Errorf("seq %d: id %s when a had it, %s when b handled it", seqOf(ev), ev.ID, id)
+		if id := h.idOf[kafkatest.SeqOf(ev)]; id != ev.ID {
+			t.Errorf("seq %d: id %s when a had it, %s when b handled it", kafkatest.SeqOf(ev), ev.ID, id)
 		}
 	}
 	h.mu.Unlock()
@@ -452,7 +455,7 @@ func TestGroupTakesOverACrashedMembersRecords(t *testing.T) {
 			t.Errorf("a handled seq %d after it crashed", s)
 		}
 	}
-	checkFor(t, 5*time.Second, func() error {
+	kafkatest.CheckFor(t, 5*time.Second, func() error {
 		if parts := b.generation().parts; len(parts) != groupParts {
 			return fmt.Errorf("b owns %v", parts)
 		}
@@ -469,22 +472,22 @@ func TestGroupReadyWaitsForTheEventsTopic(t *testing.T) {
 	k := groupCluster(t, true)
 	cfg := groupTestConfig(k, "ready")
 	h := newHandled()
-	g, err := NewGroup(cfg)
+	g, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.Ready(); !errors.Is(err, ErrNotConnected) {
+	if err := g.Ready(); !errors.Is(err, client.ErrNotConnected) {
 		t.Fatalf("Ready before Run = %v", err)
 	}
 	_ = g.Close()
 	g = runGroup(t, cfg, nil, func(evs []*source.Event) error { h.add("g", evs); return nil })
-	te := topicErrorOf(t, g.Ready)
-	if te.Role != "events" || te.Topic != testTopic || !strings.Contains(te.Command, "--create --topic domain-events") {
+	te := kafkatest.TopicErrorOf(t, g.Ready)
+	if te.Role != "events" || te.Topic != kafkatest.Topic || !strings.Contains(te.Command, "--create --topic domain-events") {
 		t.Fatalf("topic error %+v", te)
 	}
-	createTopic(t, k.cl, testTopic, groupParts, nil)
-	checkFor(t, 15*time.Second, g.Ready)
-	p := &producer{t: t, cl: adminClient(t, k.c, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
+	kafkatest.CreateTopic(t, k.Client, kafkatest.Topic, groupParts, nil)
+	kafkatest.CheckFor(t, 15*time.Second, g.Ready)
+	p := &kafkatest.Producer{T: t, Client: kafkatest.AdminClient(t, k.Fake, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
 	produceSeqs(p, 0, 8)
 	h.waitSeqs(t, "", 0, 8, 10*time.Second)
 	if parts := g.generation().parts; len(parts) != groupParts {
@@ -497,25 +500,25 @@ func TestGroupReadyWaitsForTheEventsTopic(t *testing.T) {
 // connect through a balancer without affinity. A clustered member says nothing.
 func TestGroupWarnsOfUnclusteredFleet(t *testing.T) {
 	k := groupCluster(t, false)
-	var alone, member logCapture
+	var alone, member kafkatest.LogCapture
 	cfgA := groupTestConfig(k, "fleet")
-	cfgA.Logger = alone.logger()
+	cfgA.Logger = alone.Logger()
 	cfgB := groupTestConfig(k, "fleet")
-	cfgB.Logger, cfgB.Clustered = member.logger(), true
+	cfgB.Logger, cfgB.Clustered = member.Logger(), true
 	noop := func([]*source.Event) error { return nil }
 	ga := runGroup(t, cfgA, nil, noop)
 	gb := runGroup(t, cfgB, nil, noop)
 	waitShared(t, ga, gb)
-	checkFor(t, 10*time.Second, func() error {
-		if len(alone.lines("without --cluster-listen")) == 0 {
+	kafkatest.CheckFor(t, 10*time.Second, func() error {
+		if len(alone.Lines("without --cluster-listen")) == 0 {
 			return fmt.Errorf("no warning")
 		}
 		return nil
 	})
-	if l := alone.lines("level=WARN", "2 pushgate instances", "Session ID unknown", "group=fleet"); len(l) != 1 {
+	if l := alone.Lines("level=WARN", "2 pushgate instances", "Session ID unknown", "group=fleet"); len(l) != 1 {
 		t.Errorf("%d warnings, want 1:\n%s", len(l), alone.String())
 	}
-	if l := member.lines("without --cluster-listen"); len(l) != 0 {
+	if l := member.Lines("without --cluster-listen"); len(l) != 0 {
 		t.Errorf("a clustered member warned: %q", l)
 	}
 }

@@ -1,4 +1,4 @@
-package kafka
+package group
 
 import (
 	"context"
@@ -8,14 +8,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
-
-	"github.com/pushgate/pushgate/engine/source"
-
 	"github.com/pushgate/pushgate/engine/dedupe"
+	"github.com/pushgate/pushgate/engine/kafka/client"
+	"github.com/pushgate/pushgate/engine/source"
 )
 
-// Defaults of GroupConfig.
+// Defaults of Config.
 const (
 	DefaultGroup    = "pushgate-webhooks"
 	DefaultMaxBatch = 500
@@ -24,11 +22,11 @@ const (
 // ErrNotJoined is Group.Ready's answer while the group has not been joined (or Run not called).
 var ErrNotJoined = errors.New("kafka: consumer group not joined yet")
 
-// GroupConfig configures NewGroup. Config is the same as the Source's (brokers, Topic, TLS/SASL,
-// ClientID, ResolveTenant, Logger, MaxWait, BackoffMax, ReadyWindow, MaxRecordBytes); zero values
-// mean the documented defaults.
-type GroupConfig struct {
-	Config
+// Config configures New. The embedded client.Config is the same as the Source's (brokers, Topic,
+// TLS/SASL, ClientID, ResolveTenant, Logger, MaxWait, BackoffMax, ReadyWindow, MaxRecordBytes);
+// zero values mean the documented defaults.
+type Config struct {
+	client.Config
 	// Group is the consumer group id shared by every instance. Zero means "pushgate-webhooks".
 	Group string
 	// MaxBatch bounds the records handed to the handler at once. Zero means 500.
@@ -45,8 +43,8 @@ type GroupConfig struct {
 	RebalanceTimeout time.Duration
 }
 
-func (c *GroupConfig) applyDefaults() {
-	c.Config.applyDefaults()
+func (c *Config) applyDefaults() {
+	c.Config.ApplyDefaults()
 	if c.Group == "" {
 		c.Group = DefaultGroup
 	}
@@ -66,16 +64,16 @@ func (c *GroupConfig) applyDefaults() {
 
 // Group is a competing consumer of the events topic: every instance runs one with the same group
 // id, each record is handled by one of them, and offsets are committed only after the handler
-// returned nil. Create it with NewGroup, start it with Run; it is safe for concurrent use.
+// returned nil. Create it with New, start it with Run; it is safe for concurrent use.
 type Group struct {
-	cfg   GroupConfig
-	cn    *conns
-	stats *GroupStats
-	rl    *rateLog
-	tl    *topicLog
+	cfg   Config
+	cn    *client.Conns
+	stats *Stats
+	rl    *client.RateLog
+	tl    *client.TopicLog
 	seen  *dedupe.Window // idempotency keys over the records of the partitions this member owned
 	// health logs the group's outages once each (start, every OutageLogInterval, end).
-	health *brokerOutage
+	health *client.Outage
 	// unclusteredWarned is set once the "several instances, no --cluster-listen" WARN is out.
 	unclusteredWarned atomic.Bool
 
@@ -101,13 +99,13 @@ type genState struct {
 	parts  []int
 }
 
-// NewGroup validates cfg; it does not connect (Run does).
-func NewGroup(cfg GroupConfig) (*Group, error) {
+// New validates cfg; it does not connect (Run does).
+func New(cfg Config) (*Group, error) {
 	cfg.applyDefaults()
 	if cfg.HeartbeatInterval >= cfg.SessionTimeout {
 		return nil, fmt.Errorf("kafka: group heartbeat interval %s must be below the session timeout %s", cfg.HeartbeatInterval, cfg.SessionTimeout)
 	}
-	cn, err := newConns(&cfg.Config)
+	cn, err := client.NewConns(&cfg.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +113,11 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 	return &Group{
 		cfg:    cfg,
 		cn:     cn,
-		stats:  &GroupStats{Stats: newStats(), committed: map[int]int64{}},
-		rl:     newRateLog(cfg.Logger, time.Second),
-		tl:     &topicLog{log: cfg.Logger, interval: TopicLogInterval},
+		stats:  &Stats{Stats: client.NewStats(), committed: map[int]int64{}},
+		rl:     client.NewRateLog(cfg.Logger, time.Second),
+		tl:     client.NewTopicLog(cfg.Logger),
 		seen:   dedupe.New(0, 0),
-		health: newOutage(cfg.Logger, "webhook consumer group "+cfg.Group+" on topic "+cfg.Topic),
+		health: client.NewOutage(cfg.Logger, "webhook consumer group "+cfg.Group+" on topic "+cfg.Topic),
 		ctx:    ctx,
 		cancel: cancel,
 		done:   make(chan struct{}),
@@ -127,7 +125,7 @@ func NewGroup(cfg GroupConfig) (*Group, error) {
 }
 
 // Stats returns the live counters.
-func (g *Group) Stats() *GroupStats { return g.stats }
+func (g *Group) Stats() *Stats { return g.stats }
 
 // Run joins the group and consumes until ctx is done or Close is called; it returns ctx.Err() (nil
 // after Close). handle gets batches of at most MaxBatch events, each partition's in offset order,
@@ -140,7 +138,7 @@ func (g *Group) Stats() *GroupStats { return g.stats }
 // time; it may keep the events. Run may be called once.
 func (g *Group) Run(ctx context.Context, handle func([]*source.Event) error) error {
 	if g.closed.Load() {
-		return ErrClosed
+		return client.ErrClosed
 	}
 	if g.runs.Swap(true) {
 		return errors.New("kafka: group: Run called twice")
@@ -159,10 +157,10 @@ func (g *Group) Run(ctx context.Context, handle func([]*source.Event) error) err
 	if !g.waitTopic(ctx) {
 		return result()
 	}
-	cg, err := kafkago.NewConsumerGroup(kafkago.ConsumerGroupConfig{
+	cg, err := client.NewConsumerGroup(client.ConsumerGroupConfig{
 		ID:                     g.cfg.Group,
 		Brokers:                g.cfg.Brokers,
-		Dialer:                 g.cn.dialer,
+		Dialer:                 g.cn.Dialer,
 		Topics:                 []string{g.cfg.Topic},
 		HeartbeatInterval:      g.cfg.HeartbeatInterval,
 		SessionTimeout:         g.cfg.SessionTimeout,
@@ -170,9 +168,9 @@ func (g *Group) Run(ctx context.Context, handle func([]*source.Event) error) err
 		JoinGroupBackoff:       g.cfg.BackoffMax,
 		WatchPartitionChanges:  true, // a partition added later joins the assignment
 		PartitionWatchInterval: g.cfg.DiscoveryInterval,
-		StartOffset:            kafkago.LastOffset, // only a marker: see startOffsets
+		StartOffset:            client.LastOffset, // only a marker: see startOffsets
 		Timeout:                5 * time.Second,
-		ErrorLogger: kafkago.LoggerFunc(func(f string, a ...any) {
+		ErrorLogger: client.LoggerFunc(func(f string, a ...any) {
 			g.cfg.Logger.Debug("kafka: group: " + fmt.Sprintf(f, a...))
 		}),
 	})
@@ -185,12 +183,12 @@ func (g *Group) Run(ctx context.Context, handle func([]*source.Event) error) err
 	for attempt := 1; ; attempt++ {
 		gen, err := cg.Next(ctx)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, kafkago.ErrGroupClosed) {
+			if ctx.Err() != nil || errors.Is(err, client.ErrGroupClosed) {
 				return result()
 			}
 			g.stats.JoinErrors.Add(1)
 			g.fail("join", err)
-			if !sleepCtx(ctx, backoff(attempt, g.cfg.BackoffMax)) {
+			if !client.SleepCtx(ctx, client.Backoff(attempt, g.cfg.BackoffMax)) {
 				return result()
 			}
 			continue
@@ -203,27 +201,27 @@ func (g *Group) Run(ctx context.Context, handle func([]*source.Event) error) err
 // waitTopic retries until the events topic exists; false once ctx ended.
 func (g *Group) waitTopic(ctx context.Context) bool {
 	for attempt := 1; ; attempt++ {
-		_, err := g.cn.partitions(ctx, g.cfg.Topic)
+		_, err := g.cn.Partitions(ctx, g.cfg.Topic)
 		if err == nil {
-			g.tl.resolved(g.cfg.Topic)
+			g.tl.Resolved(g.cfg.Topic)
 			g.lastErr.Store(nil)
 			g.topicOK.Store(true)
-			g.health.ok()
+			g.health.OK()
 			return true
 		}
 		if ctx.Err() != nil {
 			return false
 		}
-		g.cn.transport.CloseIdleConnections()
-		if mt := (*missingTopic)(nil); errors.As(err, &mt) {
-			var te error = g.cfg.eventsTopicError(mt.brokers)
+		g.cn.Transport.CloseIdleConnections()
+		if mt := (*client.MissingTopic)(nil); errors.As(err, &mt) {
+			var te error = g.cfg.EventsTopicError(mt.Brokers)
 			g.lastErr.Store(&te)
-			g.tl.report(te.(*TopicError))
+			g.tl.Report(te.(*client.TopicError))
 		} else {
 			g.stats.FetchErrors.Add(1)
 			g.fail("metadata", err)
 		}
-		if !sleepCtx(ctx, backoff(attempt, g.cfg.BackoffMax)) {
+		if !client.SleepCtx(ctx, client.Backoff(attempt, g.cfg.BackoffMax)) {
 			return false
 		}
 	}
@@ -231,7 +229,7 @@ func (g *Group) waitTopic(ctx context.Context) bool {
 
 func (g *Group) fail(cause string, err error) {
 	g.lastErr.Store(&err)
-	g.health.fail(cause, err)
+	g.health.Fail(cause, err)
 }
 
 // Ready reports nil while the instance is a member of the group with an assignment (possibly
@@ -240,18 +238,18 @@ func (g *Group) fail(cause string, err error) {
 // as the Source's), ErrNotJoined before the first generation, ErrClosed after Close.
 func (g *Group) Ready() error {
 	if g.closed.Load() {
-		return ErrClosed
+		return client.ErrClosed
 	}
 	last := g.lastErr.Load()
 	if !g.topicOK.Load() {
 		if last != nil {
-			var te *TopicError
+			var te *client.TopicError
 			if errors.As(*last, &te) {
 				return te
 			}
-			return fmt.Errorf("%w: %w", ErrNotConnected, *last)
+			return fmt.Errorf("%w: %w", client.ErrNotConnected, *last)
 		}
-		return ErrNotConnected
+		return client.ErrNotConnected
 	}
 	if g.inGen.Load() {
 		return nil
@@ -276,13 +274,13 @@ func (g *Group) Ready() error {
 // whichever member gets their partitions.
 func (g *Group) Close() error {
 	if g.closed.Swap(true) {
-		return ErrClosed
+		return client.ErrClosed
 	}
 	g.cancel()
 	if g.runs.Load() {
 		<-g.done
 	}
-	g.cn.close()
+	g.cn.Close()
 	return nil
 }
 
@@ -291,13 +289,4 @@ func (g *Group) generation() genState {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return genState{id: g.gen.id, member: g.gen.member, parts: append([]int(nil), g.gen.parts...)}
-}
-
-// RecordID is the id of the event in the record at (partition, offset) of the events topic as a
-// Group hands it over: the record's own position, EncodePosition-style with the own partition set,
-// so EventPosition(RecordID(p, o)) = ({p: o+1}, p, o), as for the Source's id of the same record.
-// Unlike the Source's id (the position vector of one instance's history) it depends on nothing
-// else, so every member that handles the record gives it the same id.
-func RecordID(partition int, offset int64) string {
-	return string(appendPosition(nil, []entry{{part: partition, next: offset + 1}}, partition))
 }

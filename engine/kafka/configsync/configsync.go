@@ -1,4 +1,4 @@
-package kafka
+package configsync
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
-
+	"github.com/pushgate/pushgate/engine/kafka/client"
+	"github.com/pushgate/pushgate/engine/kafka/directory"
 	"github.com/pushgate/pushgate/engine/store"
 )
 
@@ -31,12 +31,12 @@ var _ Applier = (*store.Store)(nil)
 // has reached the high-water marks seen at start, then publishes the local records the topic does
 // not have yet (first start of an instance), and keeps applying new records live.
 type ConfigSync struct {
-	cfg    Config
-	cn     *conns
-	writer *kafkago.Writer
-	stats  *Stats
-	rl     *rateLog
-	tl     *topicLog
+	cfg    client.Config
+	cn     *client.Conns
+	writer *client.Writer
+	stats  *client.Stats
+	rl     *client.RateLog
+	tl     *client.TopicLog
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -49,7 +49,7 @@ type ConfigSync struct {
 	// unclustered is set once the "peers but no --cluster-listen" WARN is out.
 	unclustered atomic.Bool
 	// health logs the config topic's outages once each (start, every OutageLogInterval, end).
-	health  *brokerOutage
+	health  *client.Outage
 	lastErr atomic.Pointer[error]
 
 	mu      sync.Mutex       // serialises applies; guards seen, targets and repairs
@@ -65,44 +65,34 @@ type ConfigSync struct {
 // that usually one instance republishes and the others see its record and drop theirs).
 var repairInterval = time.Second
 
-// NewConfigSync validates cfg and prepares the producer; nothing is read before Start, so Replicate
+// New validates cfg and prepares the producer; nothing is read before Start, so Replicate
 // can be handed to store.Open first.
-func NewConfigSync(cfg Config) (*ConfigSync, error) {
-	cfg.applyDefaults()
-	cn, err := newConns(&cfg)
+func New(cfg client.Config) (*ConfigSync, error) {
+	cfg.ApplyDefaults()
+	cn, err := client.NewConns(&cfg)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &ConfigSync{
-		cfg: cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Logger, time.Second),
-		tl:     &topicLog{log: cfg.Logger, interval: TopicLogInterval},
-		health: newOutage(cfg.Logger, "reading topic "+cfg.ConfigTopic),
+		cfg: cfg, cn: cn, stats: client.NewStats(), rl: client.NewRateLog(cfg.Logger, time.Second),
+		tl:     client.NewTopicLog(cfg.Logger),
+		health: client.NewOutage(cfg.Logger, "reading topic "+cfg.ConfigTopic),
 		ctx:    ctx, cancel: cancel, ready: make(chan struct{}),
 		seen: map[string]int64{}, targets: map[int]int64{}, repairs: map[string]store.Record{},
-		writer: &kafkago.Writer{
-			Addr:         kafkago.TCP(cfg.Brokers...),
-			Topic:        cfg.ConfigTopic,
-			Balancer:     &kafkago.Murmur2Balancer{},
-			RequiredAcks: kafkago.RequireAll,
-			BatchTimeout: time.Millisecond,
-			WriteTimeout: cfg.PublishTimeout,
-			ReadTimeout:  cfg.PublishTimeout,
-			MaxAttempts:  3,
-			Transport:    cn.transport,
-		},
+		writer: cfg.NewWriter(cn, cfg.ConfigTopic, client.RequireAll, 3),
 	}, nil
 }
 
 // Stats returns the counters of the config-topic consumer (DecodeErrors counts records that could
 // not be applied).
-func (c *ConfigSync) Stats() *Stats { return c.stats }
+func (c *ConfigSync) Stats() *client.Stats { return c.stats }
 
 // Replicate writes rec to the config topic and waits for the acknowledgement (at most
 // PublishTimeout). Use it as store.Options.Replicate.
 func (c *ConfigSync) Replicate(rec store.Record) error {
 	if c.closed.Load() {
-		return ErrClosed
+		return client.ErrClosed
 	}
 	v, err := json.Marshal(rec)
 	if err != nil {
@@ -110,7 +100,7 @@ func (c *ConfigSync) Replicate(rec store.Record) error {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.PublishTimeout)
 	defer cancel()
-	if err := c.writer.WriteMessages(ctx, kafkago.Message{Key: []byte(rec.Kind + ":" + rec.Key), Value: v}); err != nil {
+	if err := c.writer.WriteMessages(ctx, client.Message{Key: []byte(rec.Kind + ":" + rec.Key), Value: v}); err != nil {
 		return fmt.Errorf("kafka: replicate %s %s: %w", rec.Kind, rec.Key, err)
 	}
 	return nil
@@ -128,7 +118,7 @@ func (c *ConfigSync) Start(a Applier) {
 // Ready reports nil once the topic was read up to the high-water marks seen at start.
 func (c *ConfigSync) Ready() error {
 	if c.closed.Load() {
-		return ErrClosed
+		return client.ErrClosed
 	}
 	select {
 	case <-c.ready:
@@ -136,7 +126,7 @@ func (c *ConfigSync) Ready() error {
 	default:
 	}
 	if e := c.lastErr.Load(); e != nil {
-		var te *TopicError
+		var te *client.TopicError
 		if errors.As(*e, &te) {
 			return te
 		}
@@ -158,12 +148,12 @@ func (c *ConfigSync) WaitReady(ctx context.Context) error {
 // Close stops the consumer and the producer.
 func (c *ConfigSync) Close() error {
 	if c.closed.Swap(true) {
-		return ErrClosed
+		return client.ErrClosed
 	}
 	c.cancel()
 	c.wg.Wait()
 	err := c.writer.Close()
-	c.cn.close()
+	c.cn.Close()
 	return err
 }
 
@@ -179,27 +169,27 @@ func (c *ConfigSync) run(a Applier) {
 	}
 	c.mu.Lock()
 	for p, b := range offs {
-		if b.last > b.first {
-			c.targets[p] = b.last
+		if b.Last > b.First {
+			c.targets[p] = b.Last
 		}
 	}
 	c.mu.Unlock()
 	for p, b := range offs {
-		ps := c.stats.part(p)
-		ps.hwm.Store(b.last)
-		r := &partReader{cfg: &c.cfg, cn: c.cn, topic: c.cfg.ConfigTopic, part: p, next: b.first,
-			stats: c.stats, ps: ps, rl: c.rl, health: c.health, handle: func(_ context.Context, m *kafkago.Message) bool {
+		ps := c.stats.Part(p)
+		ps.HighWater.Store(b.Last)
+		r := &client.PartReader{Config: &c.cfg, Conns: c.cn, Topic: c.cfg.ConfigTopic, Partition: p, Start: b.First,
+			Stats: c.stats, Log: c.rl, Health: c.health, Handle: func(_ context.Context, m *client.Message) bool {
 				c.apply(a, m)
 				return true
 			}}
 		c.wg.Add(1)
-		go func() { defer c.wg.Done(); r.run(c.ctx) }()
+		go func() { defer c.wg.Done(); r.Run(c.ctx) }()
 	}
 	c.checkCaughtUp(a)
 }
 
 // apply runs on a partition reader's goroutine.
-func (c *ConfigSync) apply(a Applier, m *kafkago.Message) {
+func (c *ConfigSync) apply(a Applier, m *client.Message) {
 	c.stats.Records.Add(1)
 	c.stats.LastEvent.Store(time.Now().UnixNano())
 	defer func() {
@@ -210,11 +200,11 @@ func (c *ConfigSync) apply(a Applier, m *kafkago.Message) {
 		c.mu.Unlock()
 		c.checkCaughtUp(a)
 	}()
-	if m.Value != nil && IsInstanceKey(m.Key) && !c.cfg.Clustered {
+	if m.Value != nil && directory.IsInstanceKey(m.Key) && !c.cfg.Clustered {
 		c.warnUnclustered(m.Value)
 	}
-	if m.Value == nil || IsInstanceKey(m.Key) {
-		return // tombstone, or an instance announcement (instances.go, read by a Directory)
+	if m.Value == nil || directory.IsInstanceKey(m.Key) {
+		return // tombstone, or an instance announcement (engine/kafka/directory, read by a Directory)
 	}
 	var rec store.Record
 	if err := json.Unmarshal(m.Value, &rec); err != nil || rec.Kind+":"+rec.Key != string(m.Key) {
@@ -238,10 +228,10 @@ func (c *ConfigSync) apply(a Applier, m *kafkago.Message) {
 	c.stats.Delivered.Add(1)
 }
 
-func (c *ConfigSync) skip(m *kafkago.Message, err error) {
+func (c *ConfigSync) skip(m *client.Message, err error) {
 	c.stats.DecodeErrors.Add(1)
-	c.rl.warn("apply", "kafka: config record not applied", "topic", m.Topic, "partition", m.Partition,
-		"offset", m.Offset, "key", truncate(string(m.Key), 120), "error", err)
+	c.rl.Warn("apply", "kafka: config record not applied", "topic", m.Topic, "partition", m.Partition,
+		"offset", m.Offset, "key", client.Truncate(string(m.Key), 120), "error", err)
 }
 
 // revisionOf is a record's place in its key's history: the configuration revision, the webhook
@@ -287,8 +277,8 @@ func (c *ConfigSync) reconcile(a Applier) {
 		if err == nil {
 			return
 		}
-		c.rl.warn("reconcile", "kafka: publishing local configuration failed, retrying", "error", err)
-		if !sleepCtx(c.ctx, backoff(attempt, c.cfg.BackoffMax)) {
+		c.rl.Warn("reconcile", "kafka: publishing local configuration failed, retrying", "error", err)
+		if !client.SleepCtx(c.ctx, client.Backoff(attempt, c.cfg.BackoffMax)) {
 			return
 		}
 	}
@@ -322,7 +312,7 @@ func (c *ConfigSync) reconcileOnce(a Applier) error {
 // restart republishes nothing.
 func (c *ConfigSync) repairLoop() {
 	for {
-		if !sleepCtx(c.ctx, repairInterval/2+rand.N(repairInterval)) {
+		if !client.SleepCtx(c.ctx, repairInterval/2+rand.N(repairInterval)) {
 			return
 		}
 		c.mu.Lock()
@@ -333,7 +323,7 @@ func (c *ConfigSync) repairLoop() {
 		c.mu.Unlock()
 		for _, r := range pending {
 			if err := c.Replicate(r); err != nil {
-				c.rl.warn("repair", "kafka: republishing a webhook state failed, retrying", "key", truncate(r.Key, 120), "error", err)
+				c.rl.Warn("repair", "kafka: republishing a webhook state failed, retrying", "key", client.Truncate(r.Key, 120), "error", err)
 				continue
 			}
 			key := r.Kind + ":" + r.Key
@@ -342,7 +332,7 @@ func (c *ConfigSync) repairLoop() {
 				delete(c.repairs, key)
 			}
 			c.mu.Unlock()
-			c.cfg.Logger.Info("kafka: republished the winning webhook state", "key", truncate(r.Key, 120))
+			c.cfg.Logger.Info("kafka: republished the winning webhook state", "key", client.Truncate(r.Key, 120))
 		}
 	}
 }
@@ -353,7 +343,7 @@ func (c *ConfigSync) repairLoop() {
 // forwarded, so Socket.IO polling fails ("Session ID unknown", socket.io-client's "xhr poll
 // error") and upgrades are refused.
 func (c *ConfigSync) warnUnclustered(value []byte) {
-	var in Instance
+	var in directory.Instance
 	if json.Unmarshal(value, &in) != nil || in.Heartbeat.IsZero() {
 		return
 	}

@@ -1,4 +1,4 @@
-package kafka
+package client
 
 import (
 	"crypto/tls"
@@ -22,7 +22,15 @@ const (
 	DefaultConfigTopic = "pushgate.config"
 )
 
-// Config configures New and NewConfigSync. Zero values mean the documented defaults.
+var (
+	// ErrClosed reports use of a closed Source, ConfigSync, Group or Directory.
+	ErrClosed = errors.New("kafka: closed")
+	// ErrNotConnected is Ready's answer before the first successful metadata request.
+	ErrNotConnected = errors.New("kafka: not connected yet")
+)
+
+// Config configures every Kafka package: the Source (engine/source/kafka), ConfigSync, the webhook
+// Group and the Directory. Zero values mean the documented defaults (ApplyDefaults).
 type Config struct {
 	// Brokers is the bootstrap list, host:port each. Required.
 	Brokers []string
@@ -78,7 +86,8 @@ type Config struct {
 	Clustered bool
 }
 
-func (c *Config) applyDefaults() {
+// ApplyDefaults sets every zero field to its default (the one place the Kafka defaults are set).
+func (c *Config) ApplyDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -201,14 +210,15 @@ func (c *Config) saslMechanism() (sasl.Mechanism, error) {
 	}
 }
 
-// conns holds the kafka-go connection factories built from a validated Config.
-type conns struct {
-	dialer    *kafkago.Dialer
-	transport *kafkago.Transport
-	client    *kafkago.Client
+// Conns holds the kafka-go connection factories built from a validated Config.
+type Conns struct {
+	Dialer    *kafkago.Dialer
+	Transport *kafkago.Transport
+	Client    *kafkago.Client
 }
 
-func newConns(c *Config) (*conns, error) {
+// NewConns builds the connection factories of a Config (TLS and SASL included).
+func NewConns(c *Config) (*Conns, error) {
 	tc, mech, err := c.security()
 	if err != nil {
 		return nil, err
@@ -222,8 +232,8 @@ func newConns(c *Config) (*conns, error) {
 		IdleTimeout: 30 * time.Second,
 		MetadataTTL: 2 * time.Second,
 	}
-	return &conns{
-		dialer: &kafkago.Dialer{
+	return &Conns{
+		Dialer: &kafkago.Dialer{
 			ClientID:      c.ClientID,
 			Timeout:       dialTimeout,
 			DualStack:     true,
@@ -231,9 +241,10 @@ func newConns(c *Config) (*conns, error) {
 			TLS:           tc,
 			SASLMechanism: mech,
 		},
-		transport: tr,
-		client:    &kafkago.Client{Addr: kafkago.TCP(c.Brokers...), Transport: tr, Timeout: dialTimeout + c.MaxWait},
+		Transport: tr,
+		Client:    &kafkago.Client{Addr: kafkago.TCP(c.Brokers...), Transport: tr, Timeout: dialTimeout + c.MaxWait},
 	}, nil
 }
 
-func (cn *conns) close() { cn.transport.CloseIdleConnections() }
+// Close drops the idle connections.
+func (cn *Conns) Close() { cn.Transport.CloseIdleConnections() }

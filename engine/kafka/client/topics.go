@@ -1,10 +1,11 @@
-package kafka
+package client
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,8 +56,8 @@ func (e *TopicError) Error() string {
 
 func (e *TopicError) Unwrap() error { return e.Cause }
 
-// errCreateDisabled is the Cause of a TopicError when Config.DisableTopicCreation is set.
-var errCreateDisabled = errors.New("topic creation is disabled: --kafka-create-topics=false")
+// ErrCreateDisabled is the Cause of a TopicError when Config.DisableTopicCreation is set.
+var ErrCreateDisabled = errors.New("topic creation is disabled: --kafka-create-topics=false")
 
 // replication returns the replication factor and min.insync.replicas for a cluster of n brokers.
 func replication(brokers int) (rf, minISR int) {
@@ -95,23 +96,23 @@ func (c *Config) needsCommandConfig() bool {
 	return c.TLSCAFile != "" || c.TLSCertFile != "" || c.SASLMechanism != ""
 }
 
-// eventsTopicError explains a missing events topic.
-func (c *Config) eventsTopicError(brokers int) *TopicError {
+// EventsTopicError explains a missing events topic.
+func (c *Config) EventsTopicError(brokers int) *TopicError {
 	return &TopicError{Topic: c.Topic, Role: "events",
 		Command: c.createCommand(c.Topic, suggestedEventPartitions, brokers, false)}
 }
 
-// ensureConfigTopic creates the configuration topic (called after a metadata answer without it).
+// EnsureConfigTopic creates the configuration topic (called after a metadata answer without it).
 // Another instance creating it at the same time counts as success. A refusal — creation disabled,
 // no permission (ACLs), a policy or replication error — comes back as a *TopicError.
-func (c *Config) ensureConfigTopic(ctx context.Context, cn *conns, brokers int) error {
+func (c *Config) EnsureConfigTopic(ctx context.Context, cn *Conns, brokers int) error {
 	topic := c.ConfigTopic
 	cmd := c.createCommand(topic, 1, brokers, true)
 	if c.DisableTopicCreation {
-		return &TopicError{Topic: topic, Role: "configuration", Cause: errCreateDisabled, Command: cmd}
+		return &TopicError{Topic: topic, Role: "configuration", Cause: ErrCreateDisabled, Command: cmd}
 	}
 	rf, isr := replication(brokers)
-	resp, err := cn.client.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
+	resp, err := cn.Client.CreateTopics(ctx, &kafkago.CreateTopicsRequest{Topics: []kafkago.TopicConfig{{
 		Topic: topic, NumPartitions: 1, ReplicationFactor: rf,
 		ConfigEntries: []kafkago.ConfigEntry{
 			{ConfigName: "cleanup.policy", ConfigValue: "compact"},
@@ -134,12 +135,12 @@ func (c *Config) ensureConfigTopic(ctx context.Context, cn *conns, brokers int) 
 	return &TopicError{Topic: topic, Role: "configuration", Cause: err, Command: cmd}
 }
 
-// checkCompacted warns when the configuration topic exists with a cleanup policy other than
+// CheckCompacted warns when the configuration topic exists with a cleanup policy other than
 // compact: retention would then delete tenants and documents that instances starting later need.
 // It cannot fail the start (the topic works; it just forgets), and a broker that refuses
 // DescribeConfigs only gets a debug line.
-func (c *Config) checkCompacted(ctx context.Context, cn *conns) {
-	resp, err := cn.client.DescribeConfigs(ctx, &kafkago.DescribeConfigsRequest{Resources: []kafkago.DescribeConfigRequestResource{{
+func (c *Config) CheckCompacted(ctx context.Context, cn *Conns) {
+	resp, err := cn.Client.DescribeConfigs(ctx, &kafkago.DescribeConfigsRequest{Resources: []kafkago.DescribeConfigRequestResource{{
 		ResourceType: kafkago.ResourceTypeTopic, ResourceName: c.ConfigTopic, ConfigNames: []string{"cleanup.policy"},
 	}}})
 	if err == nil && len(resp.Resources) == 1 {
@@ -157,9 +158,9 @@ func (c *Config) checkCompacted(ctx context.Context, cn *conns) {
 	}
 }
 
-// topicLog logs a *TopicError at ERROR: at once the first time (or when the message changes), then
+// TopicLog logs a *TopicError at ERROR: at once the first time (or when the message changes), then
 // at most every interval, with the number of repeats suppressed in between.
-type topicLog struct {
+type TopicLog struct {
 	log      *slog.Logger
 	interval time.Duration
 	mu       sync.Mutex
@@ -168,7 +169,13 @@ type topicLog struct {
 	dropped  int
 }
 
-func (l *topicLog) report(err *TopicError) {
+// NewTopicLog logs missing-topic errors to log, repeated at most every TopicLogInterval.
+func NewTopicLog(log *slog.Logger) *TopicLog {
+	return &TopicLog{log: log, interval: TopicLogInterval}
+}
+
+// Report logs err at ERROR, at once when it is new and then at most every interval.
+func (l *TopicLog) Report(err *TopicError) {
 	msg := err.Error()
 	now := time.Now()
 	l.mu.Lock()
@@ -190,15 +197,15 @@ func (l *topicLog) report(err *TopicError) {
 	l.log.Error(fmt.Sprintf("kafka: the %s topic %q is missing; pushgate stays not ready until it exists (create it with the command given)", err.Role, err.Topic), args...)
 }
 
-// suppressed returns the number of reports not logged since the last line.
-func (l *topicLog) suppressed() int {
+// Suppressed returns the number of reports not logged since the last line.
+func (l *TopicLog) Suppressed() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.dropped
 }
 
-// resolved logs once that a reported topic problem is gone.
-func (l *topicLog) resolved(topic string) {
+// Resolved logs once that a reported topic problem is gone.
+func (l *TopicLog) Resolved(topic string) {
 	l.mu.Lock()
 	had := l.msg != ""
 	l.msg, l.dropped = "", 0
@@ -208,79 +215,29 @@ func (l *topicLog) resolved(topic string) {
 	}
 }
 
-// openTopic returns the bounds of the configuration topic, creating the topic when it is missing.
-// It retries (with backoff) until the topic can be read, or returns ok=false once the sync is
-// closed.
-func (c *ConfigSync) openTopic() (offs map[int]bounds, ok bool) {
-	for attempt := 1; ; attempt++ {
-		offs, err := c.cn.offsets(c.ctx, c.cfg.ConfigTopic)
-		if err == nil {
-			c.tl.resolved(c.cfg.ConfigTopic)
-			c.lastErr.Store(nil)
-			ctx, cancel := context.WithTimeout(c.ctx, c.cfg.PublishTimeout)
-			c.cfg.checkCompacted(ctx, c.cn)
-			cancel()
-			return offs, true
-		}
-		if c.ctx.Err() != nil {
-			return nil, false
-		}
-		var mt *missingTopic
-		var te *TopicError
-		if errors.As(err, &mt) {
-			err = c.cfg.ensureConfigTopic(c.ctx, c.cn, mt.brokers)
-		}
-		switch {
-		case err == nil: // created, here or by another instance: look again shortly
-			attempt = 0
-		case errors.As(err, &te):
-			c.tl.report(te)
-		default:
-			c.stats.FetchErrors.Add(1)
-			c.rl.warn("metadata", "kafka: config topic unavailable, retrying", "topic", c.cfg.ConfigTopic, "error", err)
-		}
-		if err != nil {
-			c.lastErr.Store(&err)
-		}
-		if !sleepCtx(c.ctx, backoff(max(attempt, 1), c.cfg.BackoffMax)) {
-			return nil, false
-		}
-	}
-}
-
-// Starting reports why the configuration is not loaded yet: nil once the topic was read to the
-// end once (later outages are not a start-up). API writes wait for it (StartupCheck).
-func (c *ConfigSync) Starting() error {
-	select {
-	case <-c.ready:
-		return nil
-	default:
-	}
-	return c.Ready()
-}
-
-// Starting reports why the events topic is not being consumed yet (missing topic, brokers not
-// answering): nil once the readers started. API writes wait for it (StartupCheck).
-func (s *Source) Starting() error {
-	if s.started.Load() {
-		return nil
-	}
-	return s.Ready()
+// Starter is a Kafka component whose start can be waited for (the Source, the ConfigSync).
+type Starter interface {
+	// Starting reports why the component has not started yet, nil once it has.
+	Starting() error
 }
 
 // StartupCheck returns the start-up gate of API writes for a Kafka-mode server: nil (no gate) when
-// both are nil, else a func reporting why src or cs (either may be nil) is still starting.
-func StartupCheck(src *Source, cs *ConfigSync) func() error {
-	if src == nil && cs == nil {
+// every part is nil (a nil interface or a nil pointer), else a func reporting why a part is still
+// starting.
+func StartupCheck(parts ...Starter) func() error {
+	var live []Starter
+	for _, p := range parts {
+		if p != nil && !reflect.ValueOf(p).IsNil() { // a nil *Source is "no Kafka source"
+			live = append(live, p)
+		}
+	}
+	if len(live) == 0 {
 		return nil
 	}
 	return func() error {
-		var errs []error
-		if cs != nil {
-			errs = append(errs, cs.Starting())
-		}
-		if src != nil {
-			errs = append(errs, src.Starting())
+		errs := make([]error, 0, len(live))
+		for _, p := range live {
+			errs = append(errs, p.Starting())
 		}
 		return errors.Join(errs...)
 	}

@@ -1,4 +1,4 @@
-package kafka
+package directory
 
 import (
 	"context"
@@ -10,13 +10,8 @@ import (
 	"sync"
 	"time"
 
-	kafkago "github.com/segmentio/kafka-go"
+	"github.com/pushgate/pushgate/engine/kafka/client"
 )
-
-// Instance announcements share the compacted config topic with the store records: key
-// "instance:<id>", value the JSON of Instance, one record per heartbeat (compaction keeps the
-// last), and a tombstone (nil value) when the instance stops gracefully. ConfigSync skips these
-// keys; a Directory reads them (its own reader of the topic, from the beginning).
 
 // InstanceKeyPrefix starts the config-topic key of every instance announcement.
 const InstanceKeyPrefix = "instance:"
@@ -36,10 +31,10 @@ type Instance struct {
 	Interval time.Duration `json:"interval"`
 }
 
-// DirectoryConfig configures a Directory.
-type DirectoryConfig struct {
+// Config configures a Directory.
+type Config struct {
 	// Kafka reaches the brokers and names the config topic (ConfigTopic).
-	Kafka Config
+	Kafka client.Config
 	// Self is this instance's announcement (Heartbeat and Interval are filled in).
 	Self Instance
 	// Interval is the heartbeat period. Zero means 2s.
@@ -52,11 +47,11 @@ type DirectoryConfig struct {
 // instances seen there: a peer is alive while its last heartbeat is younger than Missed of its
 // own intervals (plus one second of slack).
 type Directory struct {
-	cfg    DirectoryConfig
-	cn     *conns
-	writer *kafkago.Writer
-	stats  *Stats
-	rl     *rateLog
+	cfg    Config
+	cn     *client.Conns
+	writer *client.Writer
+	stats  *client.Stats
+	rl     *client.RateLog
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -77,9 +72,9 @@ type peer struct {
 	seen time.Time // this process's clock, or the record's when it was already old
 }
 
-// NewDirectory validates cfg and prepares the producer; Start begins announcing and reading.
-func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
-	cfg.Kafka.applyDefaults()
+// New validates cfg and prepares the producer; Start begins announcing and reading.
+func New(cfg Config) (*Directory, error) {
+	cfg.Kafka.ApplyDefaults()
 	if cfg.Interval <= 0 {
 		cfg.Interval = 2 * time.Second
 	}
@@ -89,26 +84,16 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 	if cfg.Self.ID == "" || cfg.Self.Addr == "" {
 		return nil, errors.New("kafka: instance directory needs an id and an address")
 	}
-	cn, err := newConns(&cfg.Kafka)
+	cn, err := client.NewConns(&cfg.Kafka)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Directory{
 		started: time.Now().Round(0),
-		cfg:     cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Kafka.Logger, 5*time.Second),
+		cfg:     cfg, cn: cn, stats: client.NewStats(), rl: client.NewRateLog(cfg.Kafka.Logger, 5*time.Second),
 		ctx: ctx, cancel: cancel, now: time.Now, peers: map[string]peer{}, live: map[string]string{},
-		writer: &kafkago.Writer{
-			Addr:         kafkago.TCP(cfg.Kafka.Brokers...),
-			Topic:        cfg.Kafka.ConfigTopic,
-			Balancer:     &kafkago.Murmur2Balancer{},
-			RequiredAcks: kafkago.RequireOne,
-			BatchTimeout: time.Millisecond,
-			WriteTimeout: cfg.Kafka.PublishTimeout,
-			ReadTimeout:  cfg.Kafka.PublishTimeout,
-			MaxAttempts:  2,
-			Transport:    cn.transport,
-		},
+		writer: cfg.Kafka.NewWriter(cn, cfg.Kafka.ConfigTopic, client.RequireOne, 2),
 	}, nil
 }
 
@@ -222,9 +207,9 @@ func (d *Directory) Close() error {
 	defer cancel()
 	d.cancel()
 	d.wg.Wait()
-	err := d.writer.WriteMessages(ctx, kafkago.Message{Key: []byte(InstanceKeyPrefix + d.cfg.Self.ID)})
+	err := d.writer.WriteMessages(ctx, client.Message{Key: []byte(InstanceKeyPrefix + d.cfg.Self.ID)})
 	err = errors.Join(err, d.writer.Close())
-	d.cn.close()
+	d.cn.Close()
 	if err != nil {
 		return fmt.Errorf("kafka: instance directory close: %w", err)
 	}
@@ -239,10 +224,10 @@ func (d *Directory) announce() {
 		self.Heartbeat, self.Interval = d.now().UTC(), d.cfg.Interval
 		v, _ := json.Marshal(self)
 		ctx, cancel := context.WithTimeout(d.ctx, d.cfg.Interval)
-		err := d.writer.WriteMessages(ctx, kafkago.Message{Key: []byte(InstanceKeyPrefix + self.ID), Value: v})
+		err := d.writer.WriteMessages(ctx, client.Message{Key: []byte(InstanceKeyPrefix + self.ID), Value: v})
 		cancel()
 		if err != nil && d.ctx.Err() == nil {
-			d.rl.warn("heartbeat", "kafka: instance heartbeat not written, retrying", "topic", d.cfg.Kafka.ConfigTopic, "error", err)
+			d.rl.Warn("heartbeat", "kafka: instance heartbeat not written, retrying", "topic", d.cfg.Kafka.ConfigTopic, "error", err)
 		}
 		d.sweep()
 		select {
@@ -256,30 +241,30 @@ func (d *Directory) announce() {
 // read follows every partition of the config topic from its first offset, keeping the instance
 // records.
 func (d *Directory) read() {
-	var offs map[int]bounds
+	var offs map[int]client.Bounds
 	for attempt := 1; ; attempt++ {
 		var err error
-		if offs, err = d.cn.offsets(d.ctx, d.cfg.Kafka.ConfigTopic); err == nil {
+		if offs, err = d.cn.Offsets(d.ctx, d.cfg.Kafka.ConfigTopic); err == nil {
 			break
 		}
 		if d.ctx.Err() != nil {
 			return
 		}
-		d.rl.warn("metadata", "kafka: config topic unavailable for the instance directory, retrying", "topic", d.cfg.Kafka.ConfigTopic, "error", err)
-		if !sleepCtx(d.ctx, backoff(attempt, d.cfg.Kafka.BackoffMax)) {
+		d.rl.Warn("metadata", "kafka: config topic unavailable for the instance directory, retrying", "topic", d.cfg.Kafka.ConfigTopic, "error", err)
+		if !client.SleepCtx(d.ctx, client.Backoff(attempt, d.cfg.Kafka.BackoffMax)) {
 			return
 		}
 	}
 	var wg sync.WaitGroup
 	for p, b := range offs {
-		r := &partReader{cfg: &d.cfg.Kafka, cn: d.cn, topic: d.cfg.Kafka.ConfigTopic, part: p, next: b.first,
-			stats: d.stats, ps: d.stats.part(p), rl: d.rl, handle: func(_ context.Context, m *kafkago.Message) bool {
+		r := &client.PartReader{Config: &d.cfg.Kafka, Conns: d.cn, Topic: d.cfg.Kafka.ConfigTopic, Partition: p, Start: b.First,
+			Stats: d.stats, Log: d.rl, Handle: func(_ context.Context, m *client.Message) bool {
 				d.apply(m.Key, m.Value)
 				d.sweep()
 				return true
 			}}
 		wg.Add(1)
-		go func() { defer wg.Done(); r.run(d.ctx) }()
+		go func() { defer wg.Done(); r.Run(d.ctx) }()
 	}
 	wg.Wait()
 }
@@ -298,7 +283,7 @@ func (d *Directory) apply(key, value []byte) {
 	}
 	var in Instance
 	if err := json.Unmarshal(value, &in); err != nil || in.ID != id || in.Addr == "" {
-		d.rl.warn("instance-record", "kafka: malformed instance record skipped", "key", truncate(string(key), 120))
+		d.rl.Warn("instance-record", "kafka: malformed instance record skipped", "key", client.Truncate(string(key), 120))
 		return
 	}
 	// A record read from the topic's history may be long dead: one older (by its writer's clock)

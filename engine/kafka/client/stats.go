@@ -1,9 +1,10 @@
-package kafka
+package client
 
 import (
 	"context"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,12 +32,13 @@ type Stats struct {
 
 	started time.Time
 	mu      sync.Mutex
-	parts   map[int]*partStats
+	parts   map[int]*PartStats
 }
 
-type partStats struct {
-	next atomic.Int64 // next offset to fetch
-	hwm  atomic.Int64 // last known high-water mark
+// PartStats are one partition's offsets, updated by its reader.
+type PartStats struct {
+	Next      atomic.Int64 // next offset to fetch
+	HighWater atomic.Int64 // last known high-water mark
 }
 
 // PartitionStats is a snapshot of one partition.
@@ -48,14 +50,16 @@ type PartitionStats struct {
 	Lag int64
 }
 
-func newStats() *Stats { return &Stats{started: time.Now(), parts: map[int]*partStats{}} }
+// NewStats returns zeroed Stats, started now.
+func NewStats() *Stats { return &Stats{started: time.Now(), parts: map[int]*PartStats{}} }
 
-func (s *Stats) part(p int) *partStats {
+// Part returns partition p's figures, creating them.
+func (s *Stats) Part(p int) *PartStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ps, ok := s.parts[p]
 	if !ok {
-		ps = &partStats{}
+		ps = &PartStats{}
 		s.parts[p] = ps
 	}
 	return ps
@@ -66,7 +70,7 @@ func (s *Stats) Partitions() []PartitionStats {
 	s.mu.Lock()
 	out := make([]PartitionStats, 0, len(s.parts))
 	for p, ps := range s.parts {
-		n, h := ps.next.Load(), ps.hwm.Load()
+		n, h := ps.Next.Load(), ps.HighWater.Load()
 		out = append(out, PartitionStats{Partition: p, Next: n, HighWater: h, Lag: max(h-n, 0)})
 	}
 	s.mu.Unlock()
@@ -92,8 +96,8 @@ func (s *Stats) SecondsSinceLastEvent() float64 {
 	return time.Since(last).Seconds()
 }
 
-// rateLog logs at most one line per cause per interval and reports how many were suppressed.
-type rateLog struct {
+// RateLog logs at most one line per cause per interval and reports how many were suppressed.
+type RateLog struct {
 	log      *slog.Logger
 	interval time.Duration
 	mu       sync.Mutex
@@ -101,11 +105,13 @@ type rateLog struct {
 	dropped  map[string]int
 }
 
-func newRateLog(l *slog.Logger, interval time.Duration) *rateLog {
-	return &rateLog{log: l, interval: interval, last: map[string]time.Time{}, dropped: map[string]int{}}
+// NewRateLog logs to l at most once per cause per interval.
+func NewRateLog(l *slog.Logger, interval time.Duration) *RateLog {
+	return &RateLog{log: l, interval: interval, last: map[string]time.Time{}, dropped: map[string]int{}}
 }
 
-func (r *rateLog) warn(cause, msg string, args ...any) {
+// Warn logs msg at WARN unless cause was logged less than an interval ago.
+func (r *RateLog) Warn(cause, msg string, args ...any) {
 	now := time.Now()
 	r.mu.Lock()
 	if now.Sub(r.last[cause]) < r.interval {
@@ -123,8 +129,8 @@ func (r *rateLog) warn(cause, msg string, args ...any) {
 	r.log.Warn(msg, args...)
 }
 
-// backoff returns the delay before retry n (1-based): 100 ms doubling, capped.
-func backoff(n int, maxDelay time.Duration) time.Duration {
+// Backoff returns the delay before retry n (1-based): 100 ms doubling, capped.
+func Backoff(n int, maxDelay time.Duration) time.Duration {
 	d := 100 * time.Millisecond
 	for i := 1; i < n && d < maxDelay; i++ {
 		d *= 2
@@ -132,8 +138,8 @@ func backoff(n int, maxDelay time.Duration) time.Duration {
 	return min(d, maxDelay)
 }
 
-// sleepCtx sleeps d or until ctx ends; it reports whether ctx is still alive.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
+// SleepCtx sleeps d or until ctx ends; it reports whether ctx is still alive.
+func SleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -142,4 +148,20 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// Truncate shortens s to at most n bytes (kept valid UTF-8) for a log line.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// ResetPartitions forgets every partition's figures (a consumer group member's new generation
+// owns other partitions).
+func (s *Stats) ResetPartitions() {
+	s.mu.Lock()
+	clear(s.parts)
+	s.mu.Unlock()
 }

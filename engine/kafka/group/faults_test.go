@@ -1,4 +1,4 @@
-package kafka
+package group
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/pushgate/pushgate/engine/kafka/kafkatest"
 	"github.com/pushgate/pushgate/engine/source"
 )
 
@@ -20,7 +21,7 @@ func TestGroupScaleUpAndDownWhileProducing(t *testing.T) {
 	h := newHandled()
 	cfg := groupTestConfig(k, "scale")
 	cfg.SessionTimeout, cfg.HeartbeatInterval = 6*time.Second, 200*time.Millisecond
-	a, err := NewGroup(cfg)
+	a, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func TestGroupScaleUpAndDownWhileProducing(t *testing.T) {
 	}()
 	t.Cleanup(func() { _ = a.Close() })
 	waitShared(t, a)
-	p := &producer{t: t, cl: adminClient(t, k.c, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
+	p := &kafkatest.Producer{T: t, Client: kafkatest.AdminClient(t, k.Fake, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
 	var produced atomic.Int64
 	var prodErr atomic.Pointer[error]
 	stop := make(chan struct{})
@@ -45,10 +46,10 @@ func TestGroupScaleUpAndDownWhileProducing(t *testing.T) {
 			}
 			recs := make([]*kgo.Record, groupParts)
 			for i := range recs {
-				recs[i] = &kgo.Record{Topic: testTopic, Partition: int32((n + i) % groupParts), Value: eventJSON(testTenant, n+i)}
+				recs[i] = &kgo.Record{Topic: kafkatest.Topic, Partition: int32((n + i) % groupParts), Value: kafkatest.EventJSON(kafkatest.Tenant, n+i)}
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			err := p.cl.ProduceSync(ctx, recs...).FirstErr()
+			err := p.Client.ProduceSync(ctx, recs...).FirstErr()
 			cancel()
 			if err != nil {
 				prodErr.Store(&err)
@@ -63,7 +64,7 @@ func TestGroupScaleUpAndDownWhileProducing(t *testing.T) {
 	t.Cleanup(halt) // before the client closes
 	b := runGroup(t, cfg, nil, func(evs []*source.Event) error { h.add("b", evs); return nil })
 	waitShared(t, a, b)
-	checkFor(t, 10*time.Second, func() error { // b has its share of the flow
+	kafkatest.CheckFor(t, 10*time.Second, func() error { // b has its share of the flow
 		if n := len(h.seqs("b")); n < 20 {
 			return fmt.Errorf("b handled %d", n)
 		}
@@ -77,7 +78,7 @@ func TestGroupScaleUpAndDownWhileProducing(t *testing.T) {
 		t.Fatalf("Run after Close = %v", err)
 	}
 	var moved time.Duration
-	checkFor(t, 10*time.Second, func() error {
+	kafkatest.CheckFor(t, 10*time.Second, func() error {
 		if parts := b.generation().parts; len(parts) != groupParts {
 			return fmt.Errorf("b owns %v", parts)
 		}
@@ -105,21 +106,21 @@ func TestGroupScaleUpAndDownWhileProducing(t *testing.T) {
 // new group started at the end: records produced before the first member joined are not handled.
 func TestGroupStartsAtTheEndAndReadsNewPartitionsFromTheirBeginning(t *testing.T) {
 	k := groupCluster(t, false)
-	p := &producer{t: t, cl: adminClient(t, k.c, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
+	p := &kafkatest.Producer{T: t, Client: kafkatest.AdminClient(t, k.Fake, kgo.RecordPartitioner(kgo.ManualPartitioner()))}
 	produceSeqs(p, 0, 8) // history: before the group exists
 	h := newHandled()
 	cfg := groupTestConfig(k, "start")
 	cfg.DiscoveryInterval = 2 * time.Second // the new partitions get records before the group sees them
 	g := runGroup(t, cfg, nil, func(evs []*source.Event) error { h.add("g", evs); return nil })
 	waitShared(t, g)
-	if got := committedOffsets(t, k.cl, "start"); !mapsEqual(got, map[int32]int64{0: 2, 1: 2, 2: 2, 3: 2}) {
+	if got := committedOffsets(t, k.Client, "start"); !mapsEqual(got, map[int32]int64{0: 2, 1: 2, 2: 2, 3: 2}) {
 		t.Fatalf("start committed %v, want the end of every partition", got)
 	}
-	p.addPartitions(groupParts + 2)
-	p = &producer{t: t, cl: adminClient(t, k.c, kgo.RecordPartitioner(kgo.ManualPartitioner()))} // fresh metadata
+	p.AddPartitions(groupParts + 2)
+	p = &kafkatest.Producer{T: t, Client: kafkatest.AdminClient(t, k.Fake, kgo.RecordPartitioner(kgo.ManualPartitioner()))} // fresh metadata
 	// records in the new partitions before the group noticed them
 	for part := int32(groupParts); part < groupParts+2; part++ {
-		p.produce(part, eventJSON(testTenant, 100+int(part)))
+		p.Produce(part, kafkatest.EventJSON(kafkatest.Tenant, 100+int(part)))
 	}
 	produceSeqs(p, 8, 16)
 	h.waitSeqs(t, "", 8, 16, 10*time.Second)
@@ -141,35 +142,35 @@ func TestGroupStartsAtTheEndAndReadsNewPartitionsFromTheirBeginning(t *testing.T
 // member is not ready during it, rejoins after it, and every record is handled at least once,
 // the ones committed before the outage not again.
 func TestGroupBrokerOutage(t *testing.T) {
-	b := newBroker(t) // 3 partitions; kfake's default minimum session timeout (6 s)
-	cfg := GroupConfig{Config: testConfig(b), Group: "outage", SessionTimeout: 6 * time.Second, HeartbeatInterval: 200 * time.Millisecond,
+	b := kafkatest.NewBroker(t) // 3 partitions; kfake's default minimum session timeout (6 s)
+	cfg := Config{Config: kafkatest.Config(b), Group: "outage", SessionTimeout: 6 * time.Second, HeartbeatInterval: 200 * time.Millisecond,
 		RebalanceTimeout: 2 * time.Second}
 	h := newHandled()
 	g := runGroup(t, cfg, nil, func(evs []*source.Event) error { h.add("g", evs); return nil })
-	checkFor(t, 10*time.Second, g.Ready)
-	p := newProducer(t, b)
-	p.seqs(0, 60)
+	kafkatest.CheckFor(t, 10*time.Second, g.Ready)
+	p := kafkatest.NewProducer(t, b)
+	p.Seqs(0, 60)
 	h.waitSeqs(t, "", 0, 60, 10*time.Second)
-	checkFor(t, 10*time.Second, func() error {
+	kafkatest.CheckFor(t, 10*time.Second, func() error {
 		if c := g.Stats().Committed.Load(); c != 60 {
 			return fmt.Errorf("%d of 60 committed", c)
 		}
 		return nil
 	})
-	b.stop()
+	b.Stop()
 	down := time.Now()
-	checkFor(t, 15*time.Second, func() error {
+	kafkatest.CheckFor(t, 15*time.Second, func() error {
 		if g.Ready() == nil {
 			return fmt.Errorf("still ready %s into the outage", time.Since(down).Round(time.Millisecond))
 		}
 		return nil
 	})
-	b.start()
+	b.Start()
 	up := time.Now()
-	p2 := newProducer(t, b)
-	p2.seqs(60, 120)
+	p2 := kafkatest.NewProducer(t, b)
+	p2.Seqs(60, 120)
 	h.waitSeqs(t, "", 60, 120, 20*time.Second)
-	checkFor(t, 10*time.Second, g.Ready)
+	kafkatest.CheckFor(t, 10*time.Second, g.Ready)
 	for s, n := range h.seqs("") {
 		if s < 60 && n != 1 {
 			t.Errorf("seq %d, committed before the outage, handled %d times", s, n)

@@ -1,4 +1,4 @@
-package kafka
+package client
 
 import (
 	"context"
@@ -9,17 +9,17 @@ import (
 	kafkago "github.com/segmentio/kafka-go"
 )
 
-// bounds are the first and the high-water offsets of one partition.
-type bounds struct{ first, last int64 }
+// Bounds are the first and the high-water offsets of one partition.
+type Bounds struct{ First, Last int64 }
 
-// partitions returns the partition ids of topic, ascending. A topic that does not exist is an
-// error wrapping errTopicMissing, as a *missingTopic carrying the cluster's broker count.
-func (cn *conns) partitions(ctx context.Context, topic string) ([]int, error) {
-	md, err := cn.client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
+// Partitions returns the partition ids of topic, ascending. A topic that does not exist is an
+// error wrapping errTopicMissing, as a *MissingTopic carrying the cluster's broker count.
+func (cn *Conns) Partitions(ctx context.Context, topic string) ([]int, error) {
+	md, err := cn.Client.Metadata(ctx, &kafkago.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("kafka: metadata: %w", err)
 	}
-	missing := &missingTopic{topic: topic, brokers: len(md.Brokers)}
+	missing := &MissingTopic{Topic: topic, Brokers: len(md.Brokers)}
 	for _, t := range md.Topics {
 		if t.Name != topic {
 			continue
@@ -43,55 +43,55 @@ func (cn *conns) partitions(ctx context.Context, topic string) ([]int, error) {
 	return nil, missing
 }
 
-// missingTopic is partitions' answer for a topic the cluster does not have.
-type missingTopic struct {
-	topic   string
-	brokers int
+// MissingTopic is Partitions' answer for a topic the cluster does not have.
+type MissingTopic struct {
+	Topic   string
+	Brokers int // the cluster's broker count, for the kafka-topics.sh command
 }
 
-func (m *missingTopic) Error() string { return fmt.Sprintf("kafka: topic %q does not exist", m.topic) }
-func (m *missingTopic) Unwrap() error { return errTopicMissing }
+func (m *MissingTopic) Error() string { return fmt.Sprintf("kafka: topic %q does not exist", m.Topic) }
+func (m *MissingTopic) Unwrap() error { return errTopicMissing }
 
-// offsets returns the bounds of every partition of topic. After an error it drops the transport's
+// Offsets returns the bounds of every partition of topic. After an error it drops the transport's
 // connection pools: kafka-go otherwise keeps answering with the cached dial error for about a
 // second after the broker is back.
-func (cn *conns) offsets(ctx context.Context, topic string) (map[int]bounds, error) {
+func (cn *Conns) Offsets(ctx context.Context, topic string) (map[int]Bounds, error) {
 	out, err := cn.offsets1(ctx, topic)
 	if err != nil {
-		cn.transport.CloseIdleConnections()
+		cn.Transport.CloseIdleConnections()
 	}
 	return out, err
 }
 
-func (cn *conns) offsets1(ctx context.Context, topic string) (map[int]bounds, error) {
-	ids, err := cn.partitions(ctx, topic)
+func (cn *Conns) offsets1(ctx context.Context, topic string) (map[int]Bounds, error) {
+	ids, err := cn.Partitions(ctx, topic)
 	if err != nil {
 		return nil, err
 	}
-	first, err := cn.listOffsets(ctx, topic, ids, kafkago.FirstOffset)
+	first, err := cn.ListOffsets(ctx, topic, ids, kafkago.FirstOffset)
 	if err != nil {
 		return nil, err
 	}
-	last, err := cn.listOffsets(ctx, topic, ids, kafkago.LastOffset)
+	last, err := cn.ListOffsets(ctx, topic, ids, kafkago.LastOffset)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[int]bounds, len(ids))
+	out := make(map[int]Bounds, len(ids))
 	for _, p := range ids {
-		out[p] = bounds{first: first[p], last: last[p]}
+		out[p] = Bounds{First: first[p], Last: last[p]}
 	}
 	return out, nil
 }
 
-// listOffsets asks for one kind of offset (kafkago.FirstOffset or LastOffset) per partition. The
+// ListOffsets asks for one kind of offset (kafkago.FirstOffset or LastOffset) per partition. The
 // requests are kept separate because kafka-go files the answer by the timestamp the broker echoes,
 // which is not always the one requested; offsetOf picks the one field the answer filled.
-func (cn *conns) listOffsets(ctx context.Context, topic string, ids []int, which int64) (map[int]int64, error) {
+func (cn *Conns) ListOffsets(ctx context.Context, topic string, ids []int, which int64) (map[int]int64, error) {
 	reqs := make([]kafkago.OffsetRequest, len(ids))
 	for i, p := range ids {
 		reqs[i] = kafkago.OffsetRequest{Partition: p, Timestamp: which}
 	}
-	resp, err := cn.client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: reqs}})
+	resp, err := cn.Client.ListOffsets(ctx, &kafkago.ListOffsetsRequest{Topics: map[string][]kafkago.OffsetRequest{topic: reqs}})
 	if err != nil {
 		return nil, fmt.Errorf("kafka: list offsets: %w", err)
 	}

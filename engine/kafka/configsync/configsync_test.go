@@ -1,4 +1,4 @@
-package kafka
+package configsync
 
 import (
 	"context"
@@ -7,14 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/kafka/kafkatest"
 	"github.com/pushgate/pushgate/engine/store"
 )
 
 // instance is one pushgate's configuration side: a store replicating through a ConfigSync.
-func newInstance(t *testing.T, b *broker) (*store.Store, *ConfigSync) {
+func newInstance(t *testing.T, b *kafkatest.Broker) (*store.Store, *ConfigSync) {
 	t.Helper()
-	cfg := testConfig(b)
-	cs, err := NewConfigSync(cfg)
+	cfg := kafkatest.Config(b)
+	cs, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,12 +40,12 @@ func newInstance(t *testing.T, b *broker) (*store.Store, *ConfigSync) {
 }
 
 func TestConfigSyncPropagation(t *testing.T) {
-	b := newBroker(t)
+	b := kafkatest.NewBroker(t)
 	a, _ := newInstance(t, b)
 	bs, _ := newInstance(t, b)
 
 	// The two seeded "demo" tenants converge on one id.
-	checkFor(t, 5*time.Second, func() error {
+	kafkatest.CheckFor(t, 5*time.Second, func() error {
 		da, _ := a.ResolveTenant("demo")
 		db, _ := bs.ResolveTenant("demo")
 		if da.ID != db.ID || len(a.Tenants()) != 1 || len(bs.Tenants()) != 1 {
@@ -62,7 +63,7 @@ func TestConfigSyncPropagation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, time.Second, func() error {
+	kafkatest.CheckFor(t, time.Second, func() error {
 		got, err := bs.Config(acme.ID)
 		if err != nil {
 			return err
@@ -82,7 +83,7 @@ func TestConfigSyncPropagation(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `{"core-stream":{"name":"Core"},"extra":{"name":"X"}}`
-	checkFor(t, time.Second, func() error {
+	kafkatest.CheckFor(t, time.Second, func() error {
 		got, err := a.Config("")
 		if err != nil || string(got.Configuration) != want {
 			return fmt.Errorf("core on A = %s %v", got.Configuration, err)
@@ -96,7 +97,7 @@ func TestConfigSyncPropagation(t *testing.T) {
 	if got, err := c.Config(acme.ID); err != nil || got.Revision != rev.Revision {
 		t.Fatalf("acme on C = %+v %v", got, err)
 	}
-	checkFor(t, 5*time.Second, func() error {
+	kafkatest.CheckFor(t, 5*time.Second, func() error {
 		da, _ := a.ResolveTenant("demo")
 		dc, _ := c.ResolveTenant("demo")
 		if da.ID != dc.ID || len(c.Tenants()) != 2 {
@@ -107,13 +108,13 @@ func TestConfigSyncPropagation(t *testing.T) {
 }
 
 func TestConfigSyncReplicateFailure(t *testing.T) {
-	b := newBroker(t)
+	b := kafkatest.NewBroker(t)
 	a, _ := newInstance(t, b)
 	before, err := a.Config("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.stop()
+	b.Stop()
 	if _, err := a.PatchConfig("", []byte(`{"operation":"REPLACE","configuration":{}}`)); !errors.Is(err, store.ErrReplication) {
 		t.Fatalf("PatchConfig with the broker down = %v", err)
 	}

@@ -1,4 +1,4 @@
-package kafka
+package client
 
 import (
 	"fmt"
@@ -11,11 +11,11 @@ import (
 // requests in between): the start and the end of an outage are always logged, once each.
 const OutageLogInterval = 30 * time.Second
 
-// brokerOutage follows one direction of a component's connection to the brokers (reading a topic, or
+// Outage follows one direction of a component's connection to the brokers (reading a topic, or
 // writing it): the first failed request starts an outage (WARN "… lost", with the reason, and
 // readiness fails at once), later failures are logged at most every OutageLogInterval, and the
 // first success ends it (INFO "… recovered", with its length).
-type brokerOutage struct {
+type Outage struct {
 	log  *slog.Logger
 	what string // e.g. "reading topic domain-events"
 	now  func() time.Time
@@ -28,12 +28,13 @@ type brokerOutage struct {
 	failed   int // requests failed since lastLog
 }
 
-func newOutage(log *slog.Logger, what string) *brokerOutage {
-	return &brokerOutage{log: log, what: what, now: time.Now}
+// NewOutage tracks the health of what (e.g. "reading topic x"), logging to log.
+func NewOutage(log *slog.Logger, what string) *Outage {
+	return &Outage{log: log, what: what, now: time.Now}
 }
 
-// fail records a failed request (cause names it: fetch, metadata, publish).
-func (o *brokerOutage) fail(cause string, err error) {
+// Fail records a failed request (cause names it: fetch, metadata, publish).
+func (o *Outage) Fail(cause string, err error) {
 	o.mu.Lock()
 	now := o.now()
 	o.reason, o.lastFail = err, now
@@ -55,8 +56,8 @@ func (o *brokerOutage) fail(cause string, err error) {
 		"for", lasted.Round(time.Second), "failed_requests", n)
 }
 
-// ok records a successful request: it ends an outage.
-func (o *brokerOutage) ok() {
+// OK records a successful request: it ends an outage.
+func (o *Outage) OK() {
 	o.mu.Lock()
 	if o.since.IsZero() {
 		o.mu.Unlock()
@@ -68,20 +69,20 @@ func (o *brokerOutage) ok() {
 	o.log.Info("kafka: source recovered: "+o.what+" works again", "outage", lasted.Round(time.Millisecond))
 }
 
-// okIfQuiet ends an outage on indirect evidence (the brokers answer a metadata request) only when
+// OKIfQuiet ends an outage on indirect evidence (the brokers answer a metadata request) only when
 // no request failed for quiet: a partition whose reader still fails keeps the outage open instead
 // of flapping between lost and recovered at every metadata check.
-func (o *brokerOutage) okIfQuiet(quiet time.Duration) {
+func (o *Outage) OKIfQuiet(quiet time.Duration) {
 	o.mu.Lock()
 	failing := !o.since.IsZero() && o.now().Sub(o.lastFail) < quiet
 	o.mu.Unlock()
 	if !failing {
-		o.ok()
+		o.OK()
 	}
 }
 
-// err is nil while healthy, else the outage with its reason (for readiness).
-func (o *brokerOutage) err() error {
+// Err is nil while healthy, else the outage with its reason (for readiness).
+func (o *Outage) Err() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.since.IsZero() {
