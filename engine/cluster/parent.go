@@ -108,6 +108,7 @@ func NewParent(cfg ParentConfig) (p *Parent, err error) {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	c := p.Control
+	metrics.Ready(own, c.Ready)
 	p.Store, p.Issuer, p.Bus, p.Kafka, p.API, p.Verifier = c.Store, c.Issuer, c.Bus, c.Kafka, c.API, c.Verifier
 	// Every rebuild (a store change, a configuration-service invalidation, an API write) is
 	// queued to the workers before the write is answered, in order with the events.
