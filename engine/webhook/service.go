@@ -226,14 +226,19 @@ func New(cfg Config) (*Service, error) {
 // Reload recompiles the webhooks of the current documents. A new webhook gets a secret; a removed
 // one stops at once: its queued deliveries are cancelled (counted) and its in-flight attempt is
 // aborted. Webhooks of a document that fails to compile are kept as they were.
-func (s *Service) Reload() error {
+func (s *Service) Reload() error { return s.ReloadThen(nil) }
+
+// ReloadThen is Reload calling matched (when set) as soon as events are matched against the new
+// webhooks — before the state of new and removed webhooks is written. That write replicates to
+// the config topic in Kafka mode (up to the publish timeout), so it runs after, with no lock of
+// the service held; a new webhook's deliveries wait, unconfirmed, until its state is stored.
+func (s *Service) ReloadThen(matched func()) error {
 	core, tenants := s.cfg.Configs()
 	set, err := compile(core, tenants)
 	if err != nil {
 		s.log.Error("webhook: some documents were skipped", "err", err)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if old := s.hooks.Load(); old != nil {
 		for k, sc := range old.all {
 			if _, kept := set.all[k]; !kept && set.failed[sc.Tenant] {
@@ -241,24 +246,27 @@ func (s *Service) Reload() error {
 			}
 		}
 	}
-	var puts []store.WebhookPut
+	var creates []stateWrite
 	for k, sc := range set.all {
 		ep := s.eps[k]
-		if ep != nil {
-			ep.sc = sc
-			if err := s.refreshStateLocked(ep); err != nil {
-				s.log.Error("webhook: state refresh failed", "webhook", sc.Hook.Key, "err", err)
-			}
-			continue
+		fresh := ep == nil
+		if fresh {
+			ep = &endpoint{key: k, sc: sc, cooldown: s.cfg.BreakerCooldown}
+			ep.ctx, ep.cancel = context.WithCancel(context.Background())
+			s.eps[k] = ep
 		}
-		ep = &endpoint{key: k, sc: sc, cooldown: s.cfg.BreakerCooldown}
-		ep.ctx, ep.cancel = context.WithCancel(context.Background())
-		if err := s.loadStateLocked(ep); err != nil {
+		ep.sc = sc
+		w, err := s.readStateLocked(ep, fresh)
+		if err != nil {
 			// Its deliveries wait (unconfirmed) rather than being signed with a wrong secret.
 			s.log.Error("webhook: endpoint state not usable; its deliveries wait", "webhook", sc.Hook.Key, "err", err)
 		}
-		s.eps[k] = ep
+		if w != nil {
+			creates = append(creates, *w)
+		}
 	}
+	var puts []store.WebhookPut
+	var removed []string
 	var cancelled []*delivery
 	for k, ep := range s.eps {
 		if _, ok := set.all[k]; ok {
@@ -266,7 +274,8 @@ func (s *Service) Reload() error {
 		}
 		ep.cancel()
 		delete(s.eps, k)
-		puts = append(puts, s.forgetStateLocked(k)...)
+		removed = append(removed, k)
+		puts = append(puts, store.WebhookPut{Bucket: store.WebhookState, Key: k})
 		for _, d := range s.pending {
 			if d.Endpoint == k {
 				cancelled = append(cancelled, d)
@@ -280,13 +289,18 @@ func (s *Service) Reload() error {
 		}
 	}
 	s.hooks.Store(set)
+	s.mu.Unlock()
+	if matched != nil {
+		matched()
+	}
+	werr := s.writeStates(creates, removed)
 	if len(puts) > 0 {
 		if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts}); err != nil {
-			return fmt.Errorf("webhook: store endpoint state: %w", err)
+			werr = errors.Join(werr, fmt.Errorf("webhook: store endpoint state: %w", err))
 		}
 	}
 	s.kick()
-	return nil
+	return werr
 }
 
 // Observe offers an event; it never blocks and does no I/O (it runs on the hub's goroutine). Events
