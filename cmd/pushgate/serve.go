@@ -13,7 +13,6 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/configsvc"
-	"github.com/pushgate/pushgate/engine/edge"
 	"github.com/pushgate/pushgate/engine/source/kafka"
 )
 
@@ -133,22 +132,9 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	var routing edge.Routing
-	if inst != nil {
-		routing = inst.Routing(&c)
-	}
-	srv, err := engine.Assemble(c, routing)
+	srv, err := engine.Assemble(c, engine.Options{Instance: inst})
 	if err != nil {
-		if inst != nil {
-			_ = inst.Close()
-		}
 		return err
-	}
-	if inst != nil {
-		if err := inst.Attach(srv); err != nil {
-			return err
-		}
-		defer func() { _ = inst.Close() }()
 	}
 	if *pprofAddr != "" {
 		startPprof(*pprofAddr, logger)

@@ -15,7 +15,10 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/pushgate/pushgate/engine"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pushgate/pushgate/engine/config"
+	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/edge"
 	"github.com/pushgate/pushgate/engine/metrics"
 	"github.com/pushgate/pushgate/engine/netserver"
@@ -122,28 +125,23 @@ func advertised(a *net.TCPAddr) string {
 }
 
 // Routing returns this instance's owner routing (its session-id prefix and the forwarder for
-// other instances' sessions), for engine.Assemble.
-func (i *Instance) Routing(c *engine.Config) edge.Routing {
+// other instances' sessions), for the assembly (engine.Options.Instance).
+func (i *Instance) Routing(c *config.Config) edge.Routing {
 	timeout := i.cfg.ForwardTimeout
 	if timeout <= 0 {
-		ping, pt := c.PingInterval, c.PingTimeout
-		if ping <= 0 {
-			ping = 25 * time.Second
-		}
-		if pt <= 0 {
-			pt = 20 * time.Second
-		}
-		timeout = ping + pt + 10*time.Second
+		d := *c
+		d.ApplyDefaults()
+		timeout = d.ForwardTimeout()
 	}
 	i.Forwarder = NewPeerForwarder(PeerConfig{Self: i.ID, SelfAddr: i.Addr, Lookup: i.dir.Lookup, Secret: i.cfg.Secret, Timeout: timeout})
 	return edge.Routing{SIDPrefix: InstanceSIDPrefix(i.ID), Forward: i.Forwarder.Forward}
 }
 
-// Attach serves the internal listener for srv's sessions (behind the Gate), registers the
-// cluster metrics and starts announcing this instance.
-func (i *Instance) Attach(srv *engine.Server) error {
-	ec := srv.Config()
-	i.Gate = NewGate(i.cfg.Secret, InstanceSIDPrefix(i.ID), srv.SIO)
+// Attach serves the internal listener for the sessions of sio (behind the Gate), registers the
+// cluster metrics on r and starts announcing this instance. ec is the server's effective
+// configuration.
+func (i *Instance) Attach(ec config.Config, sio conn.HTTPHandler, r prometheus.Registerer) error {
+	i.Gate = NewGate(i.cfg.Secret, InstanceSIDPrefix(i.ID), sio)
 	n, err := netserver.New(netserver.Config{
 		Listen: i.cfg.Listen, MaxMessageBytes: int(ec.MaxPayload), MaxPendingBytes: ec.MaxPendingBytes,
 		WriteTimeout: ec.WriteTimeout, SendBuffer: ec.SendBuffer, Logger: i.cfg.Logger,
@@ -156,7 +154,7 @@ func (i *Instance) Attach(srv *engine.Server) error {
 	}
 	n.UseListener(i.ln)
 	i.net = n
-	i.registerMetrics(srv)
+	i.registerMetrics(r)
 	go func() { i.errc <- n.Serve() }()
 	i.dir.Start()
 	i.cfg.Logger.Info("cluster instance", "id", i.ID, "internal", i.ln.Addr().String(), "advertised", i.Addr)
@@ -184,8 +182,7 @@ func (i *Instance) Close() error {
 	return err
 }
 
-func (i *Instance) registerMetrics(srv *engine.Server) {
-	r := srv.Metrics
+func (i *Instance) registerMetrics(r prometheus.Registerer) {
 	f, g := i.Forwarder, i.Gate
 	c := func(name, help string, fn func() float64) { metrics.Counter(r, name, help, fn) }
 	c("pushgate_cluster_forwarded_total", "Polling requests relayed to the instance owning their session.", func() float64 { return float64(f.Forwarded.Load()) })

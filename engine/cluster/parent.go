@@ -173,10 +173,7 @@ func (p *Parent) Run(ctx context.Context) error {
 	p.sup.start()
 	p.log.Info("pushgate parent running", "workers", p.cfg.Workers, "addr", p.Addr, "url", p.URL, "run", p.run)
 	<-ctx.Done()
-	window := p.cfg.Engine.DrainTimeout
-	if window <= 0 {
-		window = 10 * time.Second
-	}
+	window := p.cfg.Engine.DrainWindow() // the workers' window (ApplyDefaults in NewParent)
 	p.log.Info("stopping workers", "drain", window.String())
 	err := p.sup.stop(window + 5*time.Second)
 	p.close()

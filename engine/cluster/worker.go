@@ -75,15 +75,8 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (w *Worker, err error) {
 	if err := w.Link.WaitReady(wctx); err != nil {
 		return nil, err
 	}
-	ping, pingTimeout := ec.PingInterval, ec.PingTimeout
-	if ping <= 0 {
-		ping = 25 * time.Second
-	}
-	if pingTimeout <= 0 {
-		pingTimeout = 20 * time.Second
-	}
 	proxy := NewProxy(APISocket(run), 0, w.ready)
-	w.Forwarder = NewForwarder(run, cfg.Index, ping+pingTimeout+10*time.Second)
+	w.Forwarder = NewForwarder(run, cfg.Index, ec.ForwardTimeout())
 	if w.Verifier, err = control.NewVerifier(ec, w.Link, nil); err != nil {
 		return nil, err
 	}

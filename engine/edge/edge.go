@@ -155,10 +155,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
-	window := s.cfg.DrainTimeout
-	if window == 0 {
-		window = 10 * time.Second
-	}
+	window := s.cfg.DrainWindow()
 	dctx, dcancel := context.WithTimeout(context.Background(), window+time.Second)
 	defer dcancel()
 	s.Drain(dctx, window*9/10)

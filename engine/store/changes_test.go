@@ -1,6 +1,8 @@
 package store
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 )
@@ -67,7 +69,6 @@ func TestWebhookStateReplicatesOutsideTheTransaction(t *testing.T) {
 			}
 		case <-time.After(2 * time.Second):
 			t.Error("a store write waited for a webhook state replication: the transaction is held across it")
-			<-concurrent
 		}
 		return nil
 	}})
@@ -75,4 +76,74 @@ func TestWebhookStateReplicatesOutsideTheTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantState(t, s, epKey, `{"secret":"whsec_a"}`, 1, false)
+}
+
+// A configuration PATCH replicates between two transactions too: a slow broker holds no other
+// write of the store.
+func TestPatchReplicatesOutsideTheTransaction(t *testing.T) {
+	var s *Store
+	concurrent := make(chan error, 1)
+	s = openTest(t, t.TempDir(), Options{Replicate: func(rec Record) error {
+		if rec.Kind != KindConfig {
+			return nil
+		}
+		go func() { concurrent <- s.PutWebhookState(epKey, 1, []byte(`{"secret":"x"}`)) }()
+		select {
+		case err := <-concurrent:
+			if err != nil {
+				t.Errorf("concurrent write: %v", err)
+			}
+		case <-time.After(2 * time.Second):
+			t.Error("a store write waited for a configuration replication: the transaction is held across it")
+		}
+		return nil
+	}})
+	rev, err := s.PatchConfig("", []byte(`{"operation":"UPDATE","update":{"x":{"id":"x"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Config(""); err != nil || got.Revision != rev.Revision || !strings.Contains(string(got.Configuration), `"x"`) {
+		t.Fatalf("stored %+v %v, want revision %d", got, err, rev.Revision)
+	}
+}
+
+// A PATCH whose document changed between its read and its commit (here: a record read back from
+// the topic while it replicated) is applied again to the new document, at a higher revision.
+func TestPatchRacingARemoteRecordIsReapplied(t *testing.T) {
+	var s *Store
+	raced := false
+	s = openTest(t, t.TempDir(), Options{Replicate: func(rec Record) error {
+		if rec.Kind == KindConfig && !raced {
+			raced = true
+			cur, err := s.Config("")
+			if err != nil {
+				return err
+			}
+			other := Revision{Revision: cur.Revision + 1, Configuration: []byte(`{"remote":{"id":"remote"}}`), Created: cur.Created, LastUpdated: cur.LastUpdated}
+			v, _ := json.Marshal(other)
+			applied := make(chan error, 1)
+			go func() { applied <- s.ApplyRemote(Record{Kind: KindConfig, Key: "core", Value: v}) }()
+			select {
+			case err := <-applied:
+				if err != nil {
+					t.Errorf("ApplyRemote: %v", err)
+				}
+			case <-time.After(2 * time.Second):
+				t.Error("a record read back waited for the PATCH's replication: the transaction is held across it")
+			}
+		}
+		return nil
+	}})
+	before, err := s.Config("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := s.PatchConfig("", []byte(`{"operation":"UPDATE","update":{"mine":{"id":"mine"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Config("")
+	if rev.Revision != before.Revision+2 || got.Revision != rev.Revision || !strings.Contains(string(got.Configuration), `"remote"`) || !strings.Contains(string(got.Configuration), `"mine"`) {
+		t.Fatalf("after the race: revision %d (from %d), document %s", got.Revision, before.Revision, got.Configuration)
+	}
 }
