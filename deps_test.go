@@ -79,6 +79,17 @@ func TestConfigIsALeaf(t *testing.T) {
 	}
 }
 
+// TestEdgeNeedsNoStore: the edge names tenants with engine/tenant; it never imports the bbolt
+// store itself (it reaches it only through engine/config's settings types until those move).
+func TestEdgeNeedsNoStore(t *testing.T) {
+	const mod = "github.com/pushgate/pushgate/"
+	for _, pkg := range []string{"engine/edge", "engine/push", "engine/hub", "engine/transport", "engine/netserver"} {
+		if directImports(t, mod+pkg)[mod+"engine/store"] {
+			t.Errorf("%s imports engine/store: use engine/tenant for tenants", pkg)
+		}
+	}
+}
+
 func isForbiddenForProtocol(dep string) bool {
 	switch dep {
 	case "net", "net/http", "os", "log", "log/slog", "time/tzdata":

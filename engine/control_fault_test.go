@@ -96,4 +96,9 @@ func TestSlowWebhookStateWriteDelaysNoPatch(t *testing.T) {
 	if p99(hookPatches) >= slowWebhookStateProduce/2 {
 		t.Errorf("a slow webhook state write delayed the PATCH that caused it: p99 %v (broker delay %v)", p99(hookPatches), slowWebhookStateProduce)
 	}
+	// The next PATCH's own record is not queued behind the slow one (its own producer), and its
+	// stream is live when it answers.
+	if p99(streamPatches) >= slowWebhookStateProduce/2 || p99(live) >= slowWebhookStateProduce/2 {
+		t.Errorf("a slow webhook state write delayed the next PATCH: p99 %v, stream live p99 %v (broker delay %v)", p99(streamPatches), p99(live), slowWebhookStateProduce)
+	}
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/pushgate/pushgate/engine/netserver"
 	"github.com/pushgate/pushgate/engine/push"
 	"github.com/pushgate/pushgate/engine/source"
-	"github.com/pushgate/pushgate/engine/store"
+	"github.com/pushgate/pushgate/engine/tenant"
 	"github.com/pushgate/pushgate/engine/stream"
 	"github.com/pushgate/pushgate/engine/transport"
 )
@@ -29,7 +29,7 @@ import (
 // cluster.Client implement it.
 type Backend interface {
 	// ResolveTenant and TenantByRealm look tenants up (any reference form; realm → URN).
-	ResolveTenant(ref string) (store.Tenant, bool)
+	ResolveTenant(ref string) (tenant.Tenant, bool)
 	TenantByRealm(realm string) (string, bool)
 	// Registry returns the current compiled stream registry.
 	Registry() *stream.Registry

@@ -130,7 +130,7 @@ func (s *Store) seed(tx *bolt.Tx) error {
 }
 
 // index adds t to the in-memory index; s.mu must be held for writing.
-func (s *Store) index(t Tenant) { s.idx.add(t) }
+func (s *Store) index(t Tenant) { s.idx.Add(t) }
 
 // Changes returns the documents-changed channel (buffered 1, coalescing, never closed). A value is
 // sent after every tenant creation and every stored configuration change, local or replicated,

@@ -11,38 +11,36 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/pushgate/pushgate/engine/tenant"
 )
 
-// TenantURNPrefix prefixes the 24-hex tenant id in a tenant URN.
-const TenantURNPrefix = "urn:ads:platform:tenant-service:v2:/tenants/"
+// TenantURNPrefix prefixes the 24-hex tenant id in a tenant URN (tenant.URNPrefix).
+const TenantURNPrefix = tenant.URNPrefix
 
 // CoreRealm is the realm of core (platform) users; no tenant may use it.
-const CoreRealm = "core"
+const CoreRealm = tenant.CoreRealm
 
-// Tenant is one tenant. ID is the URN, Realm the slug (lower-case name, spaces as '-').
-type Tenant struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Realm string `json:"realm"`
-}
+// Tenant is one tenant (engine/tenant, where the edge finds it without the store).
+type Tenant = tenant.Tenant
+
+// TenantIndex finds tenants by every reference form (tenant.Index).
+type TenantIndex = tenant.Index
+
+// NewTenantIndex indexes tenants in creation order (tenant.NewIndex).
+func NewTenantIndex(tenants []Tenant) *TenantIndex { return tenant.NewIndex(tenants) }
 
 type tenantRecord struct {
 	Tenant
 	Created time.Time `json:"created"`
 }
 
-var (
-	tenantNameRE = regexp.MustCompile(`^[A-Za-z0-9 ]{1,50}$`)
-	bareIDRE     = regexp.MustCompile(`^[0-9a-f]{24}$`)
-)
+var tenantNameRE = regexp.MustCompile(`^[A-Za-z0-9 ]{1,50}$`)
 
-// RealmOf returns the realm (and namespace slug) of a tenant name: lower case, spaces as '-'.
-func RealmOf(name string) string { return strings.ReplaceAll(strings.ToLower(name), " ", "-") }
+// RealmOf returns the realm (and namespace slug) of a tenant name (tenant.RealmOf).
+func RealmOf(name string) string { return tenant.RealmOf(name) }
 
-// foldName is the key for case-insensitive name and slug lookups.
-func foldName(s string) string { return strings.ToLower(strings.ReplaceAll(s, "-", " ")) }
-
-func bareID(urn string) string { return strings.TrimPrefix(urn, TenantURNPrefix) }
+func bareID(urn string) string { return tenant.BareID(urn) }
 
 func newTenant(name string) (Tenant, error) {
 	var b [12]byte
@@ -106,10 +104,10 @@ func (s *Store) CreateTenant(name string) (Tenant, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, taken := s.idx.byName[foldName(name)]; taken || t.Realm == CoreRealm {
+	if _, taken := s.idx.ByName(name); taken || t.Realm == CoreRealm {
 		return Tenant{}, fmt.Errorf("%w: %q", ErrConflict, name)
 	}
-	if _, taken := s.idx.byRealm[t.Realm]; taken {
+	if _, taken := s.idx.Realm(t.Realm); taken {
 		return Tenant{}, fmt.Errorf("%w: realm %q", ErrConflict, t.Realm)
 	}
 	rec := tenantRecord{Tenant: t, Created: time.Now().UTC()}
@@ -128,7 +126,7 @@ func (s *Store) CreateTenant(name string) (Tenant, error) {
 func (s *Store) Tenants() []Tenant {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return append([]Tenant(nil), s.idx.tenants...)
+	return append([]Tenant(nil), s.idx.Tenants()...)
 }
 
 // ResolveTenant finds a tenant by any accepted reference (TenantIndex.Resolve).
@@ -154,6 +152,6 @@ func (s *Store) hasTenant(urn string) bool {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, found := s.idx.byID[id]
+	_, found := s.idx.ByID(id)
 	return found
 }

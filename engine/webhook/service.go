@@ -123,6 +123,7 @@ type Service struct {
 
 	wake    chan struct{}
 	stop    chan struct{}
+	states  chan func() // state writes of ReloadThen, run in order by stateLoop
 	started atomic.Bool
 	loops   sync.WaitGroup
 	flights sync.WaitGroup
@@ -143,6 +144,7 @@ type endpoint struct {
 	version   int64 // of the shared state in the store
 	confirmed bool  // the shared state was read back from the config topic (always, without Kafka)
 	usable    bool  // the shared state was read and opened here (seal.go)
+	writing   bool  // its new shared state is being written (writeStates): not created again
 	inflight  int
 	waiting   []*delivery // due, held back by MaxInFlight or the half-open probe
 	fails     int         // consecutive
@@ -197,7 +199,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, log: cfg.Logger, client: newClient(&cfg.Guard, cfg.Timeout), sealer: sealer,
 		qsignal: make(chan struct{}, 1), eps: map[string]*endpoint{}, pending: map[string]*delivery{},
-		wake: make(chan struct{}, 1), stop: make(chan struct{}),
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), states: make(chan func(), 64),
 	}
 	s.stats.init(s, cfg.Registerer)
 	if err := s.Reload(); err != nil {
@@ -231,7 +233,9 @@ func (s *Service) Reload() error { return s.ReloadThen(nil) }
 // ReloadThen is Reload calling matched (when set) as soon as events are matched against the new
 // webhooks — before the state of new and removed webhooks is written. That write replicates to
 // the config topic in Kafka mode (up to the publish timeout), so it runs after, with no lock of
-// the service held; a new webhook's deliveries wait, unconfirmed, until its state is stored.
+// the service held, and — once the service is started and matched is set — on the service's
+// state goroutine, so the next reload does not wait for it; a new webhook's deliveries wait,
+// unconfirmed, until its state is stored. Errors of a queued write are logged.
 func (s *Service) ReloadThen(matched func()) error {
 	core, tenants := s.cfg.Configs()
 	set, err := compile(core, tenants)
@@ -288,15 +292,37 @@ func (s *Service) ReloadThen(matched func()) error {
 			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.ID})
 		}
 	}
+	for _, w := range creates {
+		w.ep.writing = true
+	}
 	s.hooks.Store(set)
 	s.mu.Unlock()
+	var werr error
+	if len(puts) > 0 {
+		if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts}); err != nil {
+			werr = fmt.Errorf("webhook: store endpoint state: %w", err)
+		}
+	}
 	if matched != nil {
 		matched()
 	}
-	werr := s.writeStates(creates, removed)
-	if len(puts) > 0 {
-		if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts}); err != nil {
-			werr = errors.Join(werr, fmt.Errorf("webhook: store endpoint state: %w", err))
+	if len(creates)+len(removed) > 0 {
+		write := func() error {
+			err := s.writeStates(creates, removed)
+			s.kick()
+			return err
+		}
+		if matched != nil && s.started.Load() {
+			select {
+			case s.states <- func() {
+				if err := write(); err != nil {
+					s.log.Error("webhook: state write failed", "err", err)
+				}
+			}:
+			case <-s.stop:
+			}
+		} else {
+			werr = errors.Join(werr, write())
 		}
 	}
 	s.kick()
@@ -338,9 +364,25 @@ func (s *Service) Start() {
 	if s.started.Swap(true) {
 		return
 	}
-	s.loops.Add(2)
+	s.loops.Add(3)
 	go s.matchLoop()
 	go s.scheduleLoop()
+	go s.stateLoop()
+}
+
+// stateLoop writes the state of new and removed webhooks (ReloadThen), one reload after the
+// other, so that a slow write (replicated to the config topic) delays neither the reloads after
+// it nor the API writes waiting for them.
+func (s *Service) stateLoop() {
+	defer s.loops.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case job := <-s.states:
+			job()
+		}
+	}
 }
 
 // Close stops sending: in-flight attempts are aborted and stay pending in the store (they are sent

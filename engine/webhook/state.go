@@ -60,6 +60,9 @@ func (s *Service) readStateLocked(ep *endpoint, fresh bool) (*stateWrite, error)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: read state of %q: %w", ep.sc.Hook.Key, err)
 	}
+	if raw == nil && ep.writing {
+		return nil, nil // its state is being written (writeStates)
+	}
 	if raw == nil {
 		ep.st.sharedState = sharedState{Secret: newSecret()}
 		ep.version, ep.confirmed, ep.usable = version, false, false
@@ -99,9 +102,10 @@ func (s *Service) writeStates(creates []stateWrite, removed []string) error {
 	if len(creates) == 0 {
 		return errors.Join(errs...)
 	}
-	s.mu.Lock()
+	s.mu.Lock() // the endpoints' fields below, and writing, are guarded by Service.mu
 	defer s.mu.Unlock()
 	for _, w := range creates {
+		w.ep.writing = false
 		if s.eps[w.ep.key] != w.ep {
 			continue // removed meanwhile
 		}

@@ -34,9 +34,15 @@ type ConfigSync struct {
 	cfg    Config
 	cn     *conns
 	writer *kafkago.Writer
-	stats  *Stats
-	rl     *rateLog
-	tl     *topicLog
+	// stateWriter sends the webhook state records on connections of their own (stateConns): a
+	// slow answer to one (the broker, a secret written while an endpoint is created) never
+	// delays the tenants and documents that API writes wait for, queued behind it on one
+	// connection and one partition batch.
+	stateWriter *kafkago.Writer
+	stateConns  *conns
+	stats       *Stats
+	rl          *rateLog
+	tl          *topicLog
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -69,24 +75,33 @@ func NewConfigSync(cfg Config) (*ConfigSync, error) {
 	if err != nil {
 		return nil, err
 	}
+	scn, err := newConns(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &ConfigSync{
-		cfg: cfg, cn: cn, stats: newStats(), rl: newRateLog(cfg.Logger, time.Second),
+		cfg: cfg, cn: cn, stateConns: scn, stateWriter: newConfigWriter(cfg, scn), stats: newStats(), rl: newRateLog(cfg.Logger, time.Second),
 		tl:  &topicLog{log: cfg.Logger, interval: TopicLogInterval},
 		ctx: ctx, cancel: cancel, ready: make(chan struct{}),
 		seen: map[string]int64{}, targets: map[int]int64{}, repairs: map[string]store.Record{},
-		writer: &kafkago.Writer{
-			Addr:         kafkago.TCP(cfg.Brokers...),
-			Topic:        cfg.ConfigTopic,
-			Balancer:     &kafkago.Murmur2Balancer{},
-			RequiredAcks: kafkago.RequireAll,
-			BatchTimeout: time.Millisecond,
-			WriteTimeout: cfg.PublishTimeout,
-			ReadTimeout:  cfg.PublishTimeout,
-			MaxAttempts:  3,
-			Transport:    cn.transport,
-		},
+		writer: newConfigWriter(cfg, cn),
 	}, nil
+}
+
+// newConfigWriter is a producer of the config topic on cn's connections.
+func newConfigWriter(cfg Config, cn *conns) *kafkago.Writer {
+	return &kafkago.Writer{
+		Addr:         kafkago.TCP(cfg.Brokers...),
+		Topic:        cfg.ConfigTopic,
+		Balancer:     &kafkago.Murmur2Balancer{},
+		RequiredAcks: kafkago.RequireAll,
+		BatchTimeout: time.Millisecond,
+		WriteTimeout: cfg.PublishTimeout,
+		ReadTimeout:  cfg.PublishTimeout,
+		MaxAttempts:  3,
+		Transport:    cn.transport,
+	}
 }
 
 // Stats returns the counters of the config-topic consumer (DecodeErrors counts records that could
@@ -105,7 +120,11 @@ func (c *ConfigSync) Replicate(rec store.Record) error {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.PublishTimeout)
 	defer cancel()
-	if err := c.writer.WriteMessages(ctx, kafkago.Message{Key: []byte(rec.Kind + ":" + rec.Key), Value: v}); err != nil {
+	w := c.writer
+	if rec.Kind == store.KindWebhook {
+		w = c.stateWriter
+	}
+	if err := w.WriteMessages(ctx, kafkago.Message{Key: []byte(rec.Kind + ":" + rec.Key), Value: v}); err != nil {
 		return fmt.Errorf("kafka: replicate %s %s: %w", rec.Kind, rec.Key, err)
 	}
 	return nil
@@ -157,8 +176,9 @@ func (c *ConfigSync) Close() error {
 	}
 	c.cancel()
 	c.wg.Wait()
-	err := c.writer.Close()
+	err := errors.Join(c.writer.Close(), c.stateWriter.Close())
 	c.cn.close()
+	c.stateConns.close()
 	return err
 }
 
