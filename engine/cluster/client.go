@@ -13,8 +13,8 @@ import (
 
 	"github.com/pushgate/pushgate/engine/control"
 	"github.com/pushgate/pushgate/engine/source"
-	"github.com/pushgate/pushgate/engine/tenant"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/engine/tenant"
 )
 
 // ErrLinkDown is Client.Ready's answer while the link to the parent is down or has not delivered

@@ -20,8 +20,8 @@ import (
 	"github.com/pushgate/pushgate/engine/netserver"
 	"github.com/pushgate/pushgate/engine/push"
 	"github.com/pushgate/pushgate/engine/source"
-	"github.com/pushgate/pushgate/engine/tenant"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/engine/tenant"
 	"github.com/pushgate/pushgate/engine/transport"
 )
 

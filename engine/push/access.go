@@ -11,8 +11,8 @@ import (
 	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/hub"
-	"github.com/pushgate/pushgate/engine/tenant"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/engine/tenant"
 )
 
 // Deps are what the push layer needs from the rest of the engine.
