@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pushgate/pushgate/engine"
@@ -139,17 +136,8 @@ func runServe(args []string) error {
 	if *pprofAddr != "" {
 		startPprof(*pprofAddr, logger)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdownContext(exitWithoutDraining(logger))
 	defer stop()
-	go func() {
-		// A second SIGTERM/SIGINT during the drain exits at once.
-		<-ctx.Done()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
-		logger.Warn("second signal: exiting without draining")
-		os.Exit(1)
-	}()
 	return srv.Run(ctx)
 }
 

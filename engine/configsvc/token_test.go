@@ -7,6 +7,9 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 type fakeTokenEndpoint struct {
@@ -105,7 +108,7 @@ func TestClientCredentialsRefreshesAfterExpiry(t *testing.T) {
 	// expires_in 0.004 s: cached for half of it, so repeated calls soon request a new token.
 	f, u := newTokenEndpoint(t, 200, `{"access_token":"abc","expires_in":0.004}`)
 	tok := ClientCredentials(u, "id", "secret", nil)
-	waitFor(t, "token refresh", func() bool {
+	waitfor.True(t, 3*time.Second, "token refresh", func() bool {
 		if _, err := tok(ctxT(t)); err != nil {
 			t.Fatalf("token: %v", err)
 		}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // topic stands in for the Kafka config topic: Replicate appends, deliver applies the records in
@@ -96,7 +98,7 @@ func TestInstancesSignWithTheTopicsSecret(t *testing.T) {
 		t.Fatal("the instances do not share the first secret in topic order")
 	}
 	b.Observe(ev("2"))
-	eventually(t, 5*time.Second, "both deliveries", func() bool { return len(r.requests()) == 2 })
+	waitfor.True(t, 5*time.Second, "both deliveries", func() bool { return len(r.requests()) == 2 })
 	for _, q := range r.requests() {
 		verify(t, q, first)
 	}
