@@ -17,6 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/pushgate/pushgate/engine/source"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 const (
@@ -217,17 +219,7 @@ func (c *collector) firstAt(seq int) time.Time {
 // checkFor polls cond every 10 ms until it returns nil or the deadline passes.
 func checkFor(t testing.TB, d time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", d, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.Check(t, d, cond) // the module's one polling helper (internal/waitfor)
 }
 
 // checkExactly verifies that got holds exactly the seqs [from, to), each once, and that each
