@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,36 @@ func TestPatchRacingARemoteRecordIsReapplied(t *testing.T) {
 	got, _ := s.Config("")
 	if rev.Revision != before.Revision+2 || got.Revision != rev.Revision || !strings.Contains(string(got.Configuration), `"remote"`) || !strings.Contains(string(got.Configuration), `"mine"`) {
 		t.Fatalf("after the race: revision %d (from %d), document %s", got.Revision, before.Revision, got.Configuration)
+	}
+}
+
+// A tenant creation replicates with no store lock held: the tenant index (read on every
+// subscribe) answers while the config topic is slow.
+func TestTenantCreationReplicatesWithoutTheIndexLock(t *testing.T) {
+	var s *Store
+	s = openTest(t, t.TempDir(), Options{Replicate: func(rec Record) error {
+		if rec.Kind != KindTenant {
+			return nil
+		}
+		resolved := make(chan bool, 1)
+		go func() { _, ok := s.ResolveTenant("demo"); resolved <- ok }()
+		select {
+		case ok := <-resolved:
+			if !ok {
+				t.Error("demo not resolved")
+			}
+		case <-time.After(2 * time.Second):
+			t.Error("a tenant lookup waited for a tenant replication: the index lock is held across it")
+		}
+		return nil
+	}})
+	if _, err := s.CreateTenant("acme"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.ResolveTenant("acme"); !ok {
+		t.Fatal("acme not created")
+	}
+	if _, err := s.CreateTenant("ACME"); !errors.Is(err, ErrConflict) {
+		t.Fatalf("a taken name: %v, want ErrConflict", err)
 	}
 }

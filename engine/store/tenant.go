@@ -102,16 +102,20 @@ func (s *Store) CreateTenant(name string) (Tenant, error) {
 	if err != nil {
 		return Tenant{}, fmt.Errorf("store: create tenant: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, taken := s.idx.ByName(name); taken || t.Realm == CoreRealm {
-		return Tenant{}, fmt.Errorf("%w: %q", ErrConflict, name)
-	}
-	if _, taken := s.idx.Realm(t.Realm); taken {
-		return Tenant{}, fmt.Errorf("%w: realm %q", ErrConflict, t.Realm)
+	// The name is checked, the record replicated with no lock held (a send to the config topic,
+	// up to the publish timeout: the tenant index is read on every subscribe), then checked again
+	// and committed under the index lock. A tenant of the same name created in between wins
+	// here; on the topic the first record in topic order wins everywhere (ApplyRemote).
+	if err := s.tenantNameFree(t); err != nil {
+		return Tenant{}, err
 	}
 	rec := tenantRecord{Tenant: t, Created: time.Now().UTC()}
 	if err := s.replicateTenant(rec); err != nil {
+		return Tenant{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.tenantNameFreeLocked(t); err != nil {
 		return Tenant{}, err
 	}
 	if err := s.update(func(tx *bolt.Tx) error { return putTenantRecord(tx, rec) }); err != nil {
@@ -120,6 +124,23 @@ func (s *Store) CreateTenant(name string) (Tenant, error) {
 	s.index(t)
 	s.notify()
 	return t, nil
+}
+
+func (s *Store) tenantNameFree(t Tenant) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tenantNameFreeLocked(t)
+}
+
+// tenantNameFreeLocked reports ErrConflict when t's name or realm is taken or reserved; s.mu held.
+func (s *Store) tenantNameFreeLocked(t Tenant) error {
+	if _, taken := s.idx.ByName(t.Name); taken || t.Realm == CoreRealm {
+		return fmt.Errorf("%w: %q", ErrConflict, t.Name)
+	}
+	if _, taken := s.idx.Realm(t.Realm); taken {
+		return fmt.Errorf("%w: realm %q", ErrConflict, t.Realm)
+	}
+	return nil
 }
 
 // Tenants returns every tenant in creation order (a fresh slice).
