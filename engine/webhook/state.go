@@ -128,6 +128,29 @@ func (s *Service) putSharedLocked(ep *endpoint) error {
 	return s.adoptStoredLocked(ep)
 }
 
+// putSharedUnlocked is putSharedLocked with Service.mu released across the store write, which
+// replicates to the config topic (up to the publish timeout): matching, listing and the other
+// endpoints' deliveries go on meanwhile. ep signs nothing until the store answered (confirmed is
+// cleared), then adopts what the store holds. Service.mu is held on entry and on return; an
+// endpoint removed meanwhile is left alone.
+func (s *Service) putSharedUnlocked(ep *endpoint) error {
+	key, version, state := ep.key, ep.version+1, s.encodeShared(ep.key, ep.st.sharedState)
+	ep.confirmed = false
+	s.mu.Unlock()
+	err := s.cfg.Store.PutWebhookState(key, version, state)
+	s.mu.Lock()
+	if s.eps[key] != ep {
+		return err
+	}
+	if aerr := s.adoptStoredLocked(ep); aerr != nil {
+		return aerr
+	}
+	if err != nil {
+		return fmt.Errorf("webhook: store state of %q: %w", ep.sc.Hook.Key, err)
+	}
+	return nil
+}
+
 // adoptStoredLocked sets ep's shared state, version and confirmation from the store.
 func (s *Service) adoptStoredLocked(ep *endpoint) error {
 	raw, version, confirmed, err := s.cfg.Store.WebhookState(ep.key)
