@@ -179,3 +179,30 @@ func TestTenantCreationReplicatesWithoutTheIndexLock(t *testing.T) {
 		t.Fatalf("a taken name: %v, want ErrConflict", err)
 	}
 }
+
+// A tenant whose record is read back from the topic before its creation commits is created once.
+func TestTenantReadBackBeforeCommit(t *testing.T) {
+	var s *Store
+	s = openTest(t, t.TempDir(), Options{Replicate: func(rec Record) error {
+		if rec.Kind == KindTenant {
+			return s.ApplyRemote(rec) // the consumer was faster than the producer's answer
+		}
+		return nil
+	}})
+	acme, err := s.CreateTenant("Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := s.ResolveTenant("acme"); !ok || got != acme {
+		t.Fatalf("ResolveTenant = %+v %v, want %+v", got, ok, acme)
+	}
+	n := 0
+	for _, x := range s.Tenants() {
+		if x.Name == "Acme" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d tenants named Acme", n)
+	}
+}

@@ -115,6 +115,9 @@ func (s *Store) CreateTenant(name string) (Tenant, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, read := s.idx.ByID(bareID(t.ID)); read {
+		return t, nil // its record was read back from the topic first: stored and indexed
+	}
 	if err := s.tenantNameFreeLocked(t); err != nil {
 		return Tenant{}, err
 	}
