@@ -49,6 +49,9 @@ func TestImportPolicy(t *testing.T) {
 				t.Errorf("%s must not import %s (cmd → engine → protocol)", pkg, d)
 			case strings.HasPrefix(pkg, "engine") && strings.HasPrefix(d, mod+"loadtest"):
 				t.Errorf("%s must not import %s", pkg, d)
+			case strings.HasPrefix(pkg, "engine/") && d == mod+"engine":
+				// engine/doc.go: the halves do not know which assembly they are in.
+				t.Errorf("%s must not import the root engine package (it assembles them, not the other way)", pkg)
 			}
 		}
 		for dep, allowed := range owners {
@@ -64,6 +67,34 @@ func TestImportPolicy(t *testing.T) {
 			if !ok {
 				t.Errorf("%s imports %s, which only %v may import", pkg, dep, allowed)
 			}
+		}
+	}
+}
+
+// configLeafAllowed are the engine packages engine/config may import: the component settings it
+// aggregates (the Kafka, webhook and configuration-service settings, the CORS policy type). It
+// is otherwise a leaf: no component, store, assembly or transport.
+var configLeafAllowed = map[string]bool{
+	"engine/source/kafka": true, "engine/webhook": true, "engine/configsvc": true, "engine/conn": true,
+}
+
+// TestConfigIsALeaf: engine/config imports no engine package beyond the settings it aggregates.
+func TestConfigIsALeaf(t *testing.T) {
+	const mod = "github.com/pushgate/pushgate/"
+	for d := range directImports(t, mod+"engine/config") {
+		if p, ok := strings.CutPrefix(d, mod); ok && !configLeafAllowed[p] {
+			t.Errorf("engine/config imports %s: it holds settings only (add the setting type to the component, not the component to config)", p)
+		}
+	}
+}
+
+// TestEdgeNeedsNoStore: the edge names tenants with engine/tenant; it never imports the bbolt
+// store itself (it reaches it only through engine/config's settings types until those move).
+func TestEdgeNeedsNoStore(t *testing.T) {
+	const mod = "github.com/pushgate/pushgate/"
+	for _, pkg := range []string{"engine/edge", "engine/push", "engine/hub", "engine/transport", "engine/netserver"} {
+		if directImports(t, mod+pkg)[mod+"engine/store"] {
+			t.Errorf("%s imports engine/store: use engine/tenant for tenants", pkg)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -21,6 +22,7 @@ import (
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/cluster"
 	"github.com/pushgate/pushgate/engine/kafka/client"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // ---- metrics used by the dashboard and the rules -----------------------------------------------
@@ -134,9 +136,9 @@ var prometheusGenerated = map[string]bool{"up": true}
 // TestDashboardAndRulesMetricsExist starts a Kafka-mode server against kfake (so that the
 // pushgate_kafka_* series, including the per-partition lag, exist) in many-instances mode (so that
 // the pushgate_cluster_* series exist) and checks that every metric the dashboard and the rules
-// query is on its /metrics, and that the probe paths answer 200.
+// query is on its /metrics, and that the probe paths answer 200. The same check runs against
+// `--workers 2` and against Kafka instances (TestDeployKitInEveryMode).
 func TestDashboardAndRulesMetricsExist(t *testing.T) {
-	used := queriedMetrics(t)
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(3, client.DefaultTopic))
 	if err != nil {
 		t.Fatal(err)
@@ -151,20 +153,32 @@ func TestDashboardAndRulesMetricsExist(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := engine.Assemble(cfg, inst.Routing(&cfg))
+	srv, err := engine.Assemble(cfg, engine.Options{Instance: inst}) // Run closes inst after the drain
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := inst.Attach(srv); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = inst.Close() })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = srv.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+	checkDeployKit(t, srv.URL(), nil)
+}
+
+// checkDeployKit waits until base answers /readyz 200, then checks /livez and that every metric
+// the dashboard and the rules query is on base's /metrics. logs, when set, is shown on failure.
+func checkDeployKit(t *testing.T, base string, logs fmt.Stringer) {
+	t.Helper()
+	used := queriedMetrics(t)
+	fail := func(format string, args ...any) {
+		t.Helper()
+		if logs != nil {
+			t.Logf("process logs:\n%s", logs)
+		}
+		t.Fatalf(format, args...)
+	}
+	hc := &http.Client{Timeout: 10 * time.Second}
 	get := func(path string) (int, string) {
-		resp, err := http.Get(srv.URL() + path)
+		resp, err := hc.Get(base + path)
 		if err != nil {
 			return 0, err.Error()
 		}
@@ -172,33 +186,22 @@ func TestDashboardAndRulesMetricsExist(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		code, body := get("/readyz")
-		if code == 200 {
-			break
+	if err := waitfor.Condition(60*time.Second, func() error {
+		if code, body := get("/readyz"); code != 200 {
+			return fmt.Errorf("server not ready: %d %s", code, body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %d %s", code, body)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return nil
+	}); err != nil {
+		fail("%v", err)
 	}
 	if code, body := get("/livez"); code != 200 {
-		t.Fatalf("/livez %d %s", code, body)
+		fail("/livez %d %s", code, body)
 	}
 	_, body := get("/metrics")
-	exported := map[string]bool{}
-	sc := bufio.NewScanner(strings.NewReader(body))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) >= 3 && f[0] == "#" && (f[1] == "HELP" || f[1] == "TYPE") {
-			exported[f[2]] = true
-		}
-	}
+	exported := exportedMetrics(body)
 	for _, must := range []string{"pushgate_ready", "pushgate_kafka_lag", "pushgate_connections", "pushgate_cluster_instances"} {
 		if !exported[must] {
-			t.Fatalf("/metrics lacks %s:\n%s", must, body)
+			fail("/metrics lacks %s:\n%s", must, body)
 		}
 	}
 	n := 0
@@ -211,6 +214,20 @@ func TestDashboardAndRulesMetricsExist(t *testing.T) {
 		}
 	}
 	t.Logf("%d metric references checked against %d exported metrics", n, len(exported))
+}
+
+// exportedMetrics returns the metric families named in a /metrics body.
+func exportedMetrics(body string) map[string]bool {
+	exported := map[string]bool{}
+	sc := bufio.NewScanner(strings.NewReader(body))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 3 && f[0] == "#" && (f[1] == "HELP" || f[1] == "TYPE") {
+			exported[f[2]] = true
+		}
+	}
+	return exported
 }
 
 // ---- promtool ----------------------------------------------------------------------------------

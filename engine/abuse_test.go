@@ -15,22 +15,16 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/protocol/wsframe"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // waitGoroutines polls until the goroutine count is back within tolerance of base.
 func waitGoroutines(t *testing.T, base, tolerance int, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		n := runtime.NumGoroutine()
-		if n <= base+tolerance {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<16)
-			t.Fatalf("goroutines: %d, baseline %d\n%s", n, base, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitfor.Bool(d, func() bool { return runtime.NumGoroutine() <= base+tolerance }); err != nil {
+		buf := make([]byte, 1<<16)
+		t.Fatalf("goroutines: %d, baseline %d\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"github.com/pushgate/pushgate/engine/adsp"
 	"github.com/pushgate/pushgate/engine/adsp/adsptest"
 	"github.com/pushgate/pushgate/engine/kafka/client"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // ADSP mode on Kafka: the Kafka source resolves each record's tenantId through the tenant service
@@ -32,7 +34,7 @@ func TestADSPOverKafka(t *testing.T) {
 	srv := startInstance(t, engine.Config{Kafka: &kc, OIDCBase: pf.OIDCBase(), Logger: e2eQuietLogger(), DrainTimeout: -1,
 		ADSP: adsp.Settings{DirectoryURL: pf.URL(), ClientID: adsptest.ClientID, ClientSecret: adsptest.ClientSecret}})
 	env := &e2eEnv{t: t, srv: srv.Server, url: srv.URL(), addr: strings.TrimPrefix(srv.URL(), "http://")}
-	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })
+	waitfor.True(t, 10*time.Second, "the condition", func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })
 
 	producer, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.DefaultProduceTopic("domain-events"))
 	if err != nil {
@@ -61,7 +63,7 @@ func TestADSPOverKafka(t *testing.T) {
 
 	added := pf.AddTenant("Later Tenant")
 	produce(added.ID, `{"tenantId":"`+added.ID+`","namespace":"tenant-service","name":"tenant-created","timestamp":"2026-01-01T00:00:00Z","payload":{"tenant":{}}}`)
-	waitFor(t, func() bool {
+	waitfor.True(t, 10*time.Second, "the condition", func() bool {
 		for _, x := range srv.Store.Tenants() {
 			if x.ID == added.ID && x.Realm == added.Realm {
 				return true

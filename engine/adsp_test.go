@@ -15,6 +15,8 @@ import (
 	"github.com/pushgate/pushgate/engine/adsp/adsptest"
 	"github.com/pushgate/pushgate/engine/configsvc"
 	"github.com/pushgate/pushgate/protocol/socketio"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // adspStream is a stream document entry for case-service:case-updated events.
@@ -59,7 +61,7 @@ func TestADSPPlatformMode(t *testing.T) {
 	if _, ok := srv.Store.ResolveTenant("demo"); ok {
 		t.Fatal("the local demo tenant is still resolved beside the tenant service")
 	}
-	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })
+	waitfor.True(t, 10*time.Second, "the condition", func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })
 
 	// The tenant API lists the tenant service's tenants and creates none of its own.
 	core := pf.Token(t, "core", "ops", map[string][]string{"urn:ads:platform:tenant-service": {"platform-service"}}, nil)
@@ -91,7 +93,7 @@ func TestADSPPlatformMode(t *testing.T) {
 	}
 
 	// webhook-triggered reaches the event service, sent with the service account's token.
-	waitFor(t, func() bool {
+	waitfor.True(t, 10*time.Second, "the condition", func() bool {
 		for _, ev := range pf.Events() {
 			if ev.Body["namespace"] == "push-service" && ev.Body["name"] == "webhook-triggered" && ev.Body["tenantId"] == tn.ID &&
 				strings.HasPrefix(ev.Authorization, "Bearer svc-") {
@@ -107,7 +109,7 @@ func TestADSPPlatformMode(t *testing.T) {
 	if ev := hookEvents.next(t); !strings.Contains(ev.Data, `"name":"webhook-triggered"`) {
 		t.Fatalf("local webhook-triggered %q", ev.Data)
 	}
-	waitFor(t, func() bool {
+	waitfor.True(t, 10*time.Second, "the condition", func() bool {
 		resp, err := http.Get(srv.URL() + "/metrics")
 		if err != nil {
 			return false
@@ -128,7 +130,7 @@ func TestADSPPlatformMode(t *testing.T) {
 	// A tenant-created event makes the tenant list be read again.
 	added := pf.AddTenant("Later Tenant")
 	publish(t, srv, added.ID, `{"namespace":"tenant-service","name":"tenant-created","timestamp":"2026-01-01T00:00:00Z","payload":{"tenant":{}}}`)
-	waitFor(t, func() bool {
+	waitfor.True(t, 10*time.Second, "the condition", func() bool {
 		for _, x := range srv.Store.Tenants() {
 			if x.ID == added.ID {
 				return true
@@ -163,7 +165,7 @@ func TestReflectOriginsInProduction(t *testing.T) {
 	srv := startPlain(t, engine.Config{OIDCBase: pf.OIDCBase(), ReflectOrigins: true, Logger: e2eQuietLogger(), DrainTimeout: -1,
 		ADSP: adsp.Settings{DirectoryURL: pf.URL(), ClientID: adsptest.ClientID, ClientSecret: adsptest.ClientSecret}})
 	env := &e2eEnv{t: t, srv: srv, url: srv.URL(), addr: strings.TrimPrefix(srv.URL(), "http://")}
-	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })
+	waitfor.True(t, 10*time.Second, "the condition", func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })
 	const origin = "https://app.tenant.example"
 
 	req, _ := http.NewRequest(http.MethodOptions, srv.URL()+"/stream/v1/streams/updates?tenant=child-services", nil)
@@ -204,7 +206,7 @@ func TestADSPPerServiceURLs(t *testing.T) {
 		ConfigService: &configsvc.Config{URL: pf.URL()},
 		ADSP: adsp.Settings{TenantServiceURL: pf.URL(), EventServiceURL: pf.URL() + "/event/v1",
 			ClientID: adsptest.ClientID, ClientSecret: adsptest.ClientSecret}})
-	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })
+	waitfor.True(t, 10*time.Second, "the condition", func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "updates"); return ok })
 	if got, ok := srv.Store.TenantByRealm(tn.Realm); !ok || got != tn.ID {
 		t.Fatalf("TenantByRealm = %q %v", got, ok)
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/amqp/rabbit"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // RabbitMQ mode with the broker unreachable: the server starts, /readyz answers 503 with the
@@ -21,7 +23,7 @@ func TestAMQPBrokerDownNotReadyWithReason(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there
 	in := startUnready(t, engine.Config{AMQP: &rabbit.Config{URL: "amqp://push:hunter2@" + addr + "/adsp"}})
-	pollUntil(t, 10*time.Second, func() error {
+	waitfor.Check(t, 10*time.Second, func() error {
 		code, _, body := call(t, "GET", in.URL()+"/readyz", "", "")
 		if code != 503 {
 			return fmt.Errorf("/readyz %d %s", code, body)

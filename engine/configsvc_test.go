@@ -11,6 +11,8 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/configsvc"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // With --configuration-service-url, stream documents come from the configuration service, and a
@@ -46,28 +48,17 @@ func TestStreamsFromConfigurationService(t *testing.T) {
 		publish(t, srv, demo.ID, `{"namespace":"configuration-service","name":"configuration-updated","timestamp":"2026-01-01T00:00:00Z","payload":{"namespace":"platform","name":"push-service"}}`)
 	}
 	invalidate()
-	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(demo.ID, "remote"); return ok })
+	waitfor.True(t, 3*time.Second, "the condition", func() bool { _, ok := srv.Hub.Registry().Lookup(demo.ID, "remote"); return ok })
 	mu.Lock()
 	docs[demo.ID] = `{` + stream("remote") + `,` + stream("remote2") + `}`
 	mu.Unlock()
 	invalidate()
-	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(demo.ID, "remote2"); return ok })
+	waitfor.True(t, 3*time.Second, "the condition", func() bool { _, ok := srv.Hub.Registry().Lookup(demo.ID, "remote2"); return ok })
 	resp, err := http.Get(srv.URL() + "/stream/v1/streams/remote2?tenant=demo")
 	if err != nil || resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("SSE on a configuration-service stream: %v %v", resp, err)
 	}
 	resp.Body.Close()
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 3 s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // startPlain runs an embedded server without extra streams.
@@ -83,7 +74,7 @@ func startPlain(t *testing.T, cfg engine.Config) *engine.Server {
 	done := make(chan struct{})
 	go func() { _ = srv.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	waitFor(t, func() bool {
+	waitfor.True(t, 3*time.Second, "the condition", func() bool {
 		resp, err := http.Get(srv.URL() + "/readyz")
 		if err != nil {
 			return false
@@ -121,5 +112,5 @@ func TestInvalidDocumentDoesNotFreezeOthers(t *testing.T) {
 	docs[demo.ID] = `{"later":{"id":"later","name":"Later","publicSubscribe":true,"subscriberRoles":[],"events":[{"namespace":"n","name":"e"}]}}`
 	mu.Unlock()
 	publish(t, srv, demo.ID, `{"namespace":"configuration-service","name":"configuration-updated","timestamp":"2026-01-01T00:00:00Z","payload":{"namespace":"platform","name":"push-service"}}`)
-	waitFor(t, func() bool { _, ok := srv.Hub.Registry().Lookup(demo.ID, "later"); return ok })
+	waitfor.True(t, 3*time.Second, "the condition", func() bool { _, ok := srv.Hub.Registry().Lookup(demo.ID, "later"); return ok })
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/protocol/wsframe"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // startServer runs an embedded server on a free port with one public stream "news" in the demo
@@ -45,28 +47,19 @@ func startServer(t *testing.T, cfg engine.Config) (*engine.Server, context.Cance
 		case <-time.After(5 * time.Second):
 		}
 	})
-	deadline := time.Now().Add(3 * time.Second)
-	for {
+	waitfor.True(t, 3*time.Second, "the server ready", func() bool {
 		resp, err := http.Get(srv.URL() + "/readyz")
-		if err == nil && resp.StatusCode == 200 {
-			resp.Body.Close()
-			break
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 	// The PATCH above reaches the registry through the configuration watcher started by Run.
-	for deadline := time.Now().Add(3 * time.Second); ; {
-		if _, ok := srv.Hub.Registry().Lookup(demo.ID, "news"); ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("stream news never reached the registry")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.True(t, 3*time.Second, "stream news in the registry", func() bool {
+		_, ok := srv.Hub.Registry().Lookup(demo.ID, "news")
+		return ok
+	})
 	return srv, cancel, done
 }
 
@@ -153,19 +146,14 @@ func TestReadyzIs503WhileDraining(t *testing.T) {
 	url := srv.URL() + "/readyz"
 	cancel()
 	// the listener closes too, so a refused connection also proves we are out of rotation
-	deadline := time.Now().Add(2 * time.Second)
-	for time.Now().Before(deadline) {
+	waitfor.True(t, 2*time.Second, "/readyz 503 (or refused) while draining", func() bool {
 		resp, err := http.Get(url)
 		if err != nil {
-			return
+			return true
 		}
 		resp.Body.Close()
-		if resp.StatusCode == 503 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatal("readyz still 200 while draining")
+		return resp.StatusCode == 503
+	})
 }
 
 // Every client ended by a drain is counted once in
@@ -183,7 +171,7 @@ func TestDrainCountsEveryShutdown(t *testing.T) {
 		}
 		t.Cleanup(func() { resp.Body.Close() })
 	}
-	waitFor(t, func() bool { return srv.Hub.Stats.Subs.Load() == 5 })
+	waitfor.True(t, 3*time.Second, "the condition", func() bool { return srv.Hub.Stats.Subs.Load() == 5 })
 	cancel()
 	select {
 	case <-done:

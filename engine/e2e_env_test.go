@@ -25,6 +25,8 @@ import (
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/devissuer"
 	"github.com/pushgate/pushgate/protocol/sse"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 const (
@@ -130,20 +132,17 @@ func (e *e2eEnv) stop() {
 }
 
 func (e *e2eEnv) waitReady() {
-	deadline := time.Now().Add(e2eWait)
-	for {
+	waitfor.Check(e.t, e2eWait, func() error {
 		resp, err := http.Get(e.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("not ready: %v", err)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("/readyz %d", resp.StatusCode)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func e2eFreeAddr(t *testing.T) string {
@@ -228,18 +227,14 @@ func (e *e2eEnv) stream(token, listTenant, id, streamJSON string) {
 
 func (e *e2eEnv) waitListed(token, tenant, id string, present bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for {
+	waitfor.Check(e.t, e2eWait, func() error {
 		st, body := e.do("GET", "/stream/v1/streams?tenant="+url.QueryEscape(tenant), token, "", nil)
 		var m map[string]json.RawMessage
 		if st == 200 && json.Unmarshal(body, &m) == nil && (m[id] != nil) == present {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("stream %s in %s present=%v: not within %s: %d %s", id, tenant, present, e2eWait, st, body)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return fmt.Errorf("stream %s in %s present=%v: %d %s", id, tenant, present, st, body)
+	})
 }
 
 // publish posts an event (payload and extra fields as JSON members) and returns its id.

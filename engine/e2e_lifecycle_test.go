@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/protocol/socketio"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // Configuration PATCH UPDATE/REPLACE/DELETE effects on live subscribers of both transports.
@@ -33,17 +35,10 @@ func TestE2EConfigChanges(t *testing.T) {
 	c.event()
 	// UPDATE: the live subscriptions follow the new projection
 	e.patch(e.demo, "", `{"operation":"UPDATE","update":{"cfg":{"events":[{"namespace":"cfg","name":"e","map":{"v2":"payload.a"}}]}}}`)
-	deadline := time.Now().Add(e2eWait)
-	for {
+	waitfor.True(t, e2eWait, "the UPDATE applied", func() bool {
 		_, b := e.do("GET", "/stream/v1/streams?tenant=demo", e.demo, "", nil)
-		if strings.Contains(string(b), `"v2"`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("UPDATE not applied")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return strings.Contains(string(b), `"v2"`)
+	})
 	e.publish(e.demo, "cfg", "e", `"payload":{"a":2}`)
 	if d := s.next(t).Data; !strings.Contains(d, `"v2":2`) || strings.Contains(d, "v1") {
 		t.Errorf("SSE after UPDATE: %s", d)
@@ -265,19 +260,11 @@ func TestE2EFanOutAndGoroutines(t *testing.T) {
 		<-c.closed
 	}
 	http.DefaultClient.CloseIdleConnections()
-	deadline := time.Now().Add(10 * time.Second)
 	const tolerance = 10
-	for {
-		n := runtime.NumGoroutine()
-		if n <= baseline+tolerance {
-			break
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			buf = buf[:runtime.Stack(buf, true)]
-			t.Fatalf("goroutines: %d after every client left, baseline %d (+%d tolerance)\n%s", n, baseline, tolerance, e2eStackSummary(buf))
-		}
-		time.Sleep(20 * time.Millisecond)
+	if err := waitfor.Bool(10*time.Second, func() bool { return runtime.NumGoroutine() <= baseline+tolerance }); err != nil {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Fatalf("goroutines: %d after every client left, baseline %d (+%d tolerance)\n%s", runtime.NumGoroutine(), baseline, tolerance, e2eStackSummary(buf))
 	}
 	if n := e.srv.SSE.Count(); n != 0 {
 		t.Errorf("SSE.Count() = %d after every client left", n)

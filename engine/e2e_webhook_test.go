@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // hookCall is one request a receiver got.
@@ -50,13 +51,12 @@ func (r *e2eReceiver) got() []hookCall {
 
 func (r *e2eReceiver) wait(t *testing.T, n int) []hookCall {
 	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for len(r.got()) < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("receiver got %d requests, want %d", len(r.got()), n)
+	waitfor.Check(t, e2eWait, func() error {
+		if got := len(r.got()); got < n {
+			return fmt.Errorf("receiver got %d requests, want %d", got, n)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 	return r.got()
 }
 
@@ -133,9 +133,12 @@ func TestE2EWebhooksAssembled(t *testing.T) {
 	}
 }
 
-// A receiver that is down for 30 s (every connection dropped without an answer) and then comes
-// back gets every delivery, each with its own webhook-id; none is lost or dead-lettered.
-func TestE2EWebhookReceiverDown30sThenUp(t *testing.T) {
+// A receiver that is down (every connection dropped without an answer) through several retry
+// rounds — attempts still dropped 7 s after the first: the circuit breaker opened and its
+// half-open probes failed, so its cooldown grew (1 s, 2 s, 4 s) — and then comes back gets every
+// delivery, each with its own webhook-id; none is lost or dead-lettered. The outage lasts until
+// that condition holds (it used to be a fixed 30 s sleep).
+func TestE2EWebhookReceiverDownThenUp(t *testing.T) {
 	t.Parallel()
 	e := e2eStart(t, func(c *engine.Config) {
 		c.Webhooks.Schedule = append([]time.Duration{0}, slices.Repeat([]time.Duration{time.Second}, 60)...)
@@ -145,10 +148,14 @@ func TestE2EWebhookReceiverDown30sThenUp(t *testing.T) {
 	down.Store(true)
 	var mu sync.Mutex
 	ok, dropped := map[string]int{}, 0
+	var firstDrop, lastDrop time.Time
 	rx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if down.Load() {
 			mu.Lock()
 			dropped++
+			if lastDrop = time.Now(); firstDrop.IsZero() {
+				firstDrop = lastDrop
+			}
 			mu.Unlock()
 			conn, _, err := w.(http.Hijacker).Hijack()
 			if err == nil {
@@ -166,21 +173,17 @@ func TestE2EWebhookReceiverDown30sThenUp(t *testing.T) {
 	for i := range n {
 		e.publish(e.demo, "shop", "order-placed", fmt.Sprintf(`"payload":{"i":%d}`, i))
 	}
-	time.Sleep(30 * time.Second) // the outage being simulated, not a wait for a condition
-	down.Store(false)
-	deadline := time.Now().Add(45 * time.Second) // the breaker's cooldown has grown to at most 20 s
-	for {
+	waitfor.True(t, 40*time.Second, "attempts dropped by the receiver 7 s after the first", func() bool {
 		mu.Lock()
-		got := len(ok)
-		mu.Unlock()
-		if got == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d deliveries arrived within 45 s of the receiver coming back", got, n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return lastDrop.Sub(firstDrop) >= 7*time.Second
+	})
+	down.Store(false)
+	waitfor.True(t, 45*time.Second, "every delivery after the receiver came back", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(ok) == n
+	})
 	_, m := e.do("GET", "/metrics", "", "", nil)
 	for _, want := range []string{"\npushgate_webhook_pending 0\n", "\npushgate_webhook_deliveries_total{result=\"dead\"} 0\n",
 		fmt.Sprintf("\npushgate_webhook_deliveries_total{result=\"delivered\"} %d\n", n)} {
@@ -190,7 +193,7 @@ func TestE2EWebhookReceiverDown30sThenUp(t *testing.T) {
 	}
 	mu.Lock()
 	// The circuit breaker keeps the attempts during the outage far below 50 × 30 schedule slots.
-	t.Logf("receiver down 30 s: %d attempts dropped (circuit breaker); after it came back all %d deliveries arrived", dropped, len(ok))
+	t.Logf("receiver down for %v: %d attempts dropped (circuit breaker); after it came back all %d deliveries arrived", lastDrop.Sub(firstDrop).Round(time.Millisecond), dropped, len(ok))
 	mu.Unlock()
 	if dropped == 0 {
 		t.Error("no attempt reached the receiver while it was down") // the outage was not exercised

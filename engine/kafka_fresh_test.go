@@ -17,6 +17,7 @@ import (
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/devissuer"
 	"github.com/pushgate/pushgate/engine/kafka/client"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // The first deployment of issue 10: a fresh broker with only the events topic (auto topic
@@ -81,21 +82,6 @@ func errorMessage(t *testing.T, body string) string {
 	return e.ErrorMessage
 }
 
-func pollUntil(t *testing.T, d time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", d, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // No topic at all: the configuration topic is created, the events topic is not. /readyz says why
 // (503, JSON errorMessage with the kafka-topics.sh command), writes answer 503 with Retry-After;
 // once the operator creates the events topic the instance becomes ready, without a restart, and
@@ -109,7 +95,7 @@ func TestKafkaNoTopicsNotReadyUntilTheEventsTopicExists(t *testing.T) {
 	kc := client.Config{Brokers: c.ListenAddrs()}
 	in := startUnready(t, engine.Config{Kafka: &kc})
 	var reason string
-	pollUntil(t, 10*time.Second, func() error {
+	waitfor.Check(t, 10*time.Second, func() error {
 		code, _, body := call(t, "GET", in.URL()+"/readyz", "", "")
 		if code != 503 {
 			return fmt.Errorf("/readyz %d %s", code, body)
@@ -163,7 +149,7 @@ func TestKafkaNoTopicsNotReadyUntilTheEventsTopicExists(t *testing.T) {
 	if resp, err := req.RequestWith(context.Background(), admin); err != nil || resp.Topics[0].ErrorCode != 0 {
 		t.Fatalf("create the events topic: %v %+v", err, resp)
 	}
-	pollUntil(t, 15*time.Second, func() error {
+	waitfor.Check(t, 15*time.Second, func() error {
 		if code, _, body := call(t, "GET", in.URL()+"/readyz", "", ""); code != 200 {
 			return fmt.Errorf("/readyz %d %s", code, body)
 		}

@@ -16,6 +16,8 @@ import (
 	"github.com/pushgate/pushgate/engine/devissuer"
 	"github.com/pushgate/pushgate/engine/kafka/client"
 	"github.com/pushgate/pushgate/protocol/wsframe"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // Two instances on one broker: a PATCH on A is seen by B, an event posted to B reaches SSE
@@ -44,17 +46,12 @@ func TestKafkaTwoInstancesShareConfigAndEvents(t *testing.T) {
 		t.Fatalf("PATCH on A: %d", code)
 	}
 	// B applies A's change within a second: its streams list shows the new stream.
-	deadline := time.Now().Add(2 * time.Second)
-	for {
-		body := get(t, b.URL()+"/stream/v1/streams", tok)
-		if strings.Contains(body, `"orders"`) {
-			break
+	waitfor.Check(t, 2*time.Second, func() error {
+		if body := get(t, b.URL()+"/stream/v1/streams", tok); !strings.Contains(body, `"orders"`) {
+			return fmt.Errorf("B never saw the PATCH made on A: %s", body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("B never saw the PATCH made on A: %s", body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	sa := openSSE(t, a.URL()+"/stream/v1/streams/orders", tok)
 	sb := openSSE(t, b.URL()+"/stream/v1/streams/orders", tok)
 	for i := 1; i <= 3; i++ {
@@ -79,20 +76,14 @@ type instance struct {
 func startInstance(t *testing.T, cfg engine.Config) instance {
 	t.Helper()
 	in := startUnready(t, cfg)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.True(t, 10*time.Second, "the instance ready", func() bool {
 		resp, err := http.Get(in.URL() + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("instance not ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	})
 	return in
 }
 
@@ -198,13 +189,9 @@ func TestKafkaResumeOnAnotherInstanceRereadsTheTopic(t *testing.T) {
 		post(i)
 	}
 	// wait until B consumed them (its history is off, so they can only come from the topic)
-	deadline := time.Now().Add(3 * time.Second)
-	for !strings.Contains(get(t, b.URL()+"/metrics", ""), "pushgate_events_total 6") {
-		if time.Now().After(deadline) {
-			t.Fatal("B did not consume the events")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, 3*time.Second, "B consuming the events", func() bool {
+		return strings.Contains(get(t, b.URL()+"/metrics", ""), "pushgate_events_total 6")
+	})
 	req, _ := http.NewRequest("GET", b.URL()+"/stream/v1/streams/orders", nil)
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Last-Event-ID", last)
@@ -225,13 +212,9 @@ func TestKafkaResumeOnAnotherInstanceRereadsTheTopic(t *testing.T) {
 
 func waitStream(t *testing.T, base, tok string) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for !strings.Contains(get(t, base+"/stream/v1/streams", tok), `"orders"`) {
-		if time.Now().After(deadline) {
-			t.Fatal("stream configuration did not propagate")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, 2*time.Second, "the stream configuration to propagate", func() bool {
+		return strings.Contains(get(t, base+"/stream/v1/streams", tok), `"orders"`)
+	})
 }
 
 // Socket.IO connection state recovery across instances: a client that saw some events on A
@@ -251,13 +234,9 @@ func TestKafkaSocketIORecoveryOnAnotherInstance(t *testing.T) {
 	for _, e := range sa.next(t, 5) {
 		ids = append(ids, e.id)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for !strings.Contains(get(t, b.URL()+"/metrics", ""), "pushgate_events_total 5") {
-		if time.Now().After(deadline) {
-			t.Fatal("B did not consume the events")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitfor.True(t, 3*time.Second, "B consuming the events", func() bool {
+		return strings.Contains(get(t, b.URL()+"/metrics", ""), "pushgate_events_total 5")
+	})
 	// The client last saw event 2 (its offset) on A; it reconnects to B.
 	conn, br := dialWS(t, b.Addr().String(), "stream=orders")
 	auth := fmt.Sprintf(`{"token":%q,"pid":"pid-from-a","offset":%q}`, tok, ids[1])

@@ -8,6 +8,8 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/devissuer"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // One token may hold at most MaxSSEPerToken streams; the next gets 429 with Retry-After, and a
@@ -39,17 +41,11 @@ func TestSSEStreamsPerTokenAreCapped(t *testing.T) {
 		t.Fatalf("third: %d %v", c.StatusCode, c.Header)
 	}
 	b.Body.Close()
-	for deadline := time.Now().Add(5 * time.Second); ; {
+	waitfor.True(t, 5*time.Second, "a closed stream freeing its place", func() bool {
 		d := open()
 		d.Body.Close()
-		if d.StatusCode == 200 {
-			break // b's place was freed once the server saw it close
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a closed stream never freed its place")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return d.StatusCode == 200 // b's place was freed once the server saw it close
+	})
 	m := get(t, srv.URL()+"/metrics", "")
 	for _, name := range []string{"pushgate_jwks_refreshes_total 1", "pushgate_tokens_verified_total"} {
 		if !strings.Contains(m, name) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine/api"
 	"github.com/pushgate/pushgate/engine/auth"
+	"github.com/pushgate/pushgate/engine/cluster"
 	"github.com/pushgate/pushgate/engine/config"
 	"github.com/pushgate/pushgate/engine/control"
 	"github.com/pushgate/pushgate/engine/devissuer"
@@ -49,16 +50,34 @@ type Server struct {
 	cfg   Config
 	log   *slog.Logger
 	ready readyChecks
+	inst  *cluster.Instance // nil unless Options.Instance
+}
+
+// Options are how a process is assembled beyond the operator's settings.
+type Options struct {
+	// Instance, when set, makes this process one of several Kafka-mode instances behind a
+	// balancer (engine/cluster "Many instances"): its routing sends requests for other
+	// instances' sessions to their owner, and once the server is built it serves its own sessions
+	// to the others and announces itself. The server closes it after the drain.
+	Instance *cluster.Instance
 }
 
 // New binds the port (so Addr and the public URL are known), opens the control half and builds
 // the edge on it, but serves nothing until Run.
-func New(cfg Config) (*Server, error) { return Assemble(cfg, edge.Routing{}) }
+func New(cfg Config) (*Server, error) { return Assemble(cfg, Options{}) }
 
-// Assemble is New for a process that is one of several instances: routing sends requests for
-// other instances' sessions to their owner (engine/cluster).
-func Assemble(cfg Config, routing edge.Routing) (*Server, error) {
+// Assemble is New with the assembly options: the one constructor of a process serving clients.
+func Assemble(cfg Config, o Options) (s *Server, err error) {
 	cfg.ApplyDefaults()
+	var routing edge.Routing
+	if o.Instance != nil {
+		routing = o.Instance.Routing(&cfg)
+		defer func() {
+			if err != nil {
+				_ = o.Instance.Close()
+			}
+		}()
+	}
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: invalid configuration: %w", err)
 	}
@@ -70,7 +89,7 @@ func Assemble(cfg Config, routing edge.Routing) (*Server, error) {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = "http://" + ln.Addr().String()
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, Metrics: metrics.Registry()}
+	s = &Server{cfg: cfg, log: cfg.Logger, Metrics: metrics.Registry(), inst: o.Instance}
 	cp, err := control.New(cfg, control.Options{Gatherer: s.Metrics, Metrics: s.Metrics, Ready: s.localReady})
 	if err != nil {
 		_ = ln.Close()
@@ -90,6 +109,14 @@ func Assemble(cfg Config, routing edge.Routing) (*Server, error) {
 	s.Store, s.Issuer, s.Verifier, s.Bus, s.API = cp.Store, cp.Issuer, cp.Verifier, cp.Bus, cp.API
 	s.Hub, s.Net, s.SIO, s.SSE = e.Hub, e.Net, e.SIO, e.SSE
 	s.registerReadyMetric()
+	if o.Instance != nil {
+		if err := o.Instance.Attach(cluster.Host{
+			Config: cfg, Edge: e, Control: cp, Metrics: s.Metrics, AddReadyCheck: s.AddReadyCheck,
+		}); err != nil {
+			cp.Close()
+			return nil, fmt.Errorf("engine: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -115,6 +142,11 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { defer close(watched); s.watchReadiness(stop) }()
 	defer func() { close(stop); <-watched }()
 	err := s.Edge.Run(ctx)
+	if s.inst != nil { // after the drain: forwarded sessions were served until then
+		if cerr := s.inst.Close(); cerr != nil {
+			s.log.Warn("cluster instance close", "err", cerr)
+		}
+	}
 	s.Control.Close()
 	if errors.Is(err, context.Canceled) {
 		return nil

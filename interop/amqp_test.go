@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/amqp/rabbittest"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
@@ -173,7 +175,7 @@ func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
 			}
 		}
 	}
-	waitFor(t, 30*time.Second, "one webhook per event", func() bool {
+	waitfor.True(t, 30*time.Second, "one webhook per event", func() bool {
 		all, ok := rx.ids()
 		return len(all) == n+1 && len(ok) == n+1 // the ingested event too
 	})
@@ -264,7 +266,7 @@ func TestAMQPClusterNoStickySessions(t *testing.T) {
 	for i := range n {
 		start(i)
 	}
-	waitFor(t, 20*time.Second, "every instance sees the three", func() bool {
+	waitfor.True(t, 20*time.Second, "every instance sees the three", func() bool {
 		for i := range n {
 			if cl.metrics(t, i)["pushgate_cluster_instances"] != n {
 				return false

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 func TestWebhooksKafkaTwoInstances(t *testing.T) {
@@ -53,12 +55,12 @@ func TestWebhooksKafkaTwoInstances(t *testing.T) {
 		}
 		return v.Secret
 	}
-	waitFor(t, 20*time.Second, "both instances share the webhook's secret", func() bool {
+	waitfor.True(t, 20*time.Second, "both instances share the webhook's secret", func() bool {
 		a := secretOf(0)
 		return a != "" && a == secretOf(1)
 	})
 	partitions := func(i int) float64 { return cl.metrics(t, i)["pushgate_webhook_group_partitions"] }
-	waitFor(t, 30*time.Second, "the webhook group split the 4 partitions between the instances", func() bool {
+	waitfor.True(t, 30*time.Second, "the webhook group split the 4 partitions between the instances", func() bool {
 		a, b := partitions(0), partitions(1)
 		return a > 0 && b > 0 && a+b == 4
 	})
@@ -86,8 +88,8 @@ func TestWebhooksKafkaTwoInstances(t *testing.T) {
 
 	// 1. Steady state: 40 events, through both instances, each delivered exactly once.
 	publish(40, func(k int) int { return k % 2 })
-	waitFor(t, 30*time.Second, "40 deliveries", func() bool { d, _, _ := seqsSeen(); return d == 40 })
-	waitFor(t, 10*time.Second, "nothing pending on either instance", func() bool {
+	waitfor.True(t, 30*time.Second, "40 deliveries", func() bool { d, _, _ := seqsSeen(); return d == 40 })
+	waitfor.True(t, 10*time.Second, "nothing pending on either instance", func() bool {
 		return cl.metrics(t, 0)["pushgate_webhook_pending"] == 0 && cl.metrics(t, 1)["pushgate_webhook_pending"] == 0
 	})
 	if _, n, _ := seqsSeen(); n != 40 {
@@ -111,10 +113,10 @@ func TestWebhooksKafkaTwoInstances(t *testing.T) {
 	}
 	<-cl.procs[1].done
 	publish(40, func(int) int { return 0 })
-	waitFor(t, 30*time.Second, "instance 1 took over every partition", func() bool { return partitions(0) == 4 })
+	waitfor.True(t, 30*time.Second, "instance 1 took over every partition", func() bool { return partitions(0) == 4 })
 	cl.start(t, bin, 1)
 	waitReady(t, cl.procs[1], addrs[1])
-	waitFor(t, 60*time.Second, "all 100 events delivered at least once", func() bool { d, _, _ := seqsSeen(); return d == 100 })
+	waitfor.True(t, 60*time.Second, "all 100 events delivered at least once", func() bool { d, _, _ := seqsSeen(); return d == 100 })
 	_, n, dup := seqsSeen()
 	again := 0
 	for _, c := range dup {

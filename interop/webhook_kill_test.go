@@ -24,6 +24,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // countingReceiver counts 2xx answers per webhook-id and remembers which (hook, event) pairs arrived.
@@ -194,7 +196,7 @@ func TestWebhooksKill9UnderLoad(t *testing.T) {
 			}
 		}()
 	}
-	waitFor(t, 60*time.Second, "a quarter of the first wave delivered", func() bool { return rx.delivered() >= firstWave*hooks/4 })
+	waitfor.True(t, 60*time.Second, "a quarter of the first wave delivered", func() bool { return rx.delivered() >= firstWave*hooks/4 })
 	if err := srv.proc.cmd.Process.Signal(os.Kill); err != nil {
 		t.Fatal(err)
 	}

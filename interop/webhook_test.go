@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 type hookRequest struct {
@@ -74,17 +76,6 @@ func (r *hookReceiver) ids() (all, ok map[string]bool) {
 		}
 	}
 	return all, ok
-}
-
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func TestWebhooksSurviveKill9AndVerifyWithStandardWebhooks(t *testing.T) {
@@ -150,7 +141,7 @@ func TestWebhooksSurviveKill9AndVerifyWithStandardWebhooks(t *testing.T) {
 
 	// 1. Receiver down: 20 deliveries fail at least once each, then pushgate is killed.
 	publish(20)
-	waitFor(t, 30*time.Second, "20 pending deliveries, failed attempts", func() bool {
+	waitfor.True(t, 30*time.Second, "20 pending deliveries, failed attempts", func() bool {
 		_, m := productHTTP(t, "GET", srv.url+"/metrics", "", "")
 		return strings.Contains(string(m), "\npushgate_webhook_pending 20\n") && len(rx.snapshot()) >= 5
 	})
@@ -165,7 +156,7 @@ func TestWebhooksSurviveKill9AndVerifyWithStandardWebhooks(t *testing.T) {
 	srv = start()
 	// The development issuer's base holds the port, which changed: a new token.
 	token = productRun(t, bin, "token", "--data-dir", dataDir, "--tenant", "demo", "--roles", quickStartRoles)
-	waitFor(t, 30*time.Second, "all 20 deliveries answered 2xx", func() bool { _, ok := rx.ids(); return len(ok) == 20 })
+	waitfor.True(t, 30*time.Second, "all 20 deliveries answered 2xx", func() bool { _, ok := rx.ids(); return len(ok) == 20 })
 	all, ok := rx.ids()
 	for id := range before {
 		if !ok[id] {
@@ -184,7 +175,7 @@ func TestWebhooksSurviveKill9AndVerifyWithStandardWebhooks(t *testing.T) {
 		t.Fatal("rotation did not keep the previous secret")
 	}
 	publish(5)
-	waitFor(t, 30*time.Second, "5 more deliveries", func() bool { _, ok := rx.ids(); return len(ok) == 25 })
+	waitfor.True(t, 30*time.Second, "5 more deliveries", func() bool { _, ok := rx.ids(); return len(ok) == 25 })
 
 	// 4. Every request pushgate sent, verified by the standardwebhooks package.
 	type vcase struct {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // TestWorkersDefaultTransports runs workers.test.mjs (socket.io-client 4.8.4, default transports)
@@ -63,8 +65,8 @@ func TestWorkersDefaultTransports(t *testing.T) {
 			t.Fatalf("POST event: %d %s", st, b)
 		}
 	}
-	waitFor(t, 20*time.Second, "10 webhook deliveries", func() bool { all, _ := rx.ids(); return len(all) == 10 })
-	waitFor(t, 10*time.Second, "nothing pending", func() bool {
+	waitfor.True(t, 20*time.Second, "10 webhook deliveries", func() bool { all, _ := rx.ids(); return len(all) == 10 })
+	waitfor.True(t, 10*time.Second, "nothing pending", func() bool {
 		_, m := productHTTP(t, "GET", url+"/metrics", "", "")
 		return strings.Contains(string(m), "\npushgate_webhook_pending{worker=\"parent\"} 0\n")
 	})

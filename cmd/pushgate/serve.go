@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/configsvc"
-	"github.com/pushgate/pushgate/engine/edge"
 	"github.com/pushgate/pushgate/engine/kafka/client"
 	"github.com/pushgate/pushgate/engine/tracing"
 )
@@ -166,37 +163,15 @@ func runServe(args []string) error {
 	if err != nil {
 		return err
 	}
-	var routing edge.Routing
-	if inst != nil {
-		routing = inst.Routing(&c)
-	}
-	srv, err := engine.Assemble(c, routing)
+	srv, err := engine.Assemble(c, engine.Options{Instance: inst})
 	if err != nil {
-		if inst != nil {
-			_ = inst.Close()
-		}
 		return err
-	}
-	if inst != nil {
-		if err := inst.Attach(srv); err != nil {
-			return err
-		}
-		defer func() { _ = inst.Close() }()
 	}
 	if *pprofAddr != "" {
 		startPprof(*pprofAddr, logger)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdownContext(exitWithoutDraining(logger))
 	defer stop()
-	go func() {
-		// A second SIGTERM/SIGINT during the drain exits at once.
-		<-ctx.Done()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
-		logger.Warn("second signal: exiting without draining")
-		os.Exit(1)
-	}()
 	return srv.Run(ctx)
 }
 

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"os"
-	"os/signal"
 	"strconv"
 	"syscall"
 
@@ -32,23 +30,17 @@ func runParent(c engine.Config, workers int, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	go func() {
-		// A second SIGTERM/SIGINT during the drain: the workers (told again) exit at once.
-		<-ctx.Done()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
+	ctx, stop := shutdownContext(func() {
 		c.Logger.Warn("second signal: stopping workers without draining")
-		p.Signal(syscall.SIGTERM)
-	}()
+		p.Signal(syscall.SIGTERM) // told again, the workers exit at once
+	})
+	defer stop()
 	return p.Run(ctx)
 }
 
 // runWorker runs one worker of a --workers parent.
 func runWorker(c engine.Config, index int, link, pprofAddr string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := shutdownContext(exitWithoutDraining(c.Logger))
 	defer stop()
 	w, err := cluster.NewWorker(ctx, cluster.WorkerConfig{Engine: c, Index: index, Link: link})
 	if err != nil {
@@ -57,13 +49,5 @@ func runWorker(c engine.Config, index int, link, pprofAddr string) error {
 	if pprofAddr != "" && index == 0 {
 		startPprof(pprofAddr, c.Logger) // one listener per address: only the first worker
 	}
-	go func() {
-		<-ctx.Done()
-		again := make(chan os.Signal, 1)
-		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
-		<-again
-		c.Logger.Warn("second signal: exiting without draining")
-		os.Exit(1)
-	}()
 	return w.Run(ctx)
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/pushgate/pushgate/engine/adsp"
 	"github.com/pushgate/pushgate/engine/adsp/adsptest"
 	"github.com/pushgate/pushgate/engine/source"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // webhook-triggered events are posted to the event service with the service token, retried after
@@ -36,7 +38,7 @@ func TestEventsPostedWithRetries(t *testing.T) {
 	if _, err := ev.Publish(event("c-1")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() bool { return len(pf.Events()) == 1 })
+	waitfor.True(t, 5*time.Second, "the condition", func() bool { return len(pf.Events()) == 1 })
 	got := pf.Events()[0]
 	b, _ := json.Marshal(got.Body)
 	want := `{"context":{"name":"Hook"},"correlationId":"c-1","name":"webhook-triggered","namespace":"push-service","payload":{"webhook":{"name":"Hook"}},"tenantId":"` + tn.ID + `","timestamp":"2026-01-01T00:00:00.000Z"}`
@@ -48,7 +50,7 @@ func TestEventsPostedWithRetries(t *testing.T) {
 	if _, err := ev.Publish(event("c-2")); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, func() bool { _, failed, _ := ev.Stats(); return failed == 1 })
+	waitfor.True(t, 5*time.Second, "the condition", func() bool { _, failed, _ := ev.Stats(); return failed == 1 })
 
 	// Queue of one: a burst past it is refused without blocking.
 	var refused int

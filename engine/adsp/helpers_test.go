@@ -7,18 +7,9 @@ import (
 
 	"github.com/pushgate/pushgate/engine/adsp"
 	"github.com/pushgate/pushgate/engine/adsp/adsptest"
-)
 
-func waitFor(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", d)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+	"github.com/pushgate/pushgate/internal/waitfor"
+)
 
 func serviceAccount(t *testing.T, pf *adsptest.Platform, secret string, early time.Duration) *adsp.ServiceAccount {
 	t.Helper()
@@ -44,6 +35,6 @@ func tenantsOf(t *testing.T, pf *adsptest.Platform, burst int) *adsp.Tenants {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	ts.Start(ctx)
-	waitFor(t, 5*time.Second, func() bool { return ts.Ready() == nil })
+	waitfor.True(t, 5*time.Second, "the tenant list read", func() bool { return ts.Ready() == nil })
 	return ts
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/adsp/adsptest"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // Tenants come from the tenant service's list: every reference form resolves, the UUID realm maps
@@ -49,7 +51,7 @@ func TestTenantsFromTenantService(t *testing.T) {
 	// tenant-created reads the list again (no miss needed).
 	c := pf.AddTenant("Third")
 	ts.Observe("tenant-service", "tenant-created")
-	waitFor(t, 5*time.Second, func() bool {
+	waitfor.True(t, 5*time.Second, "the condition", func() bool {
 		for _, x := range ts.Tenants() {
 			if x.ID == c.ID {
 				return true

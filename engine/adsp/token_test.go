@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/adsp/adsptest"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // The service-account token is fetched once by client credentials from the core realm, shared by
@@ -27,7 +29,7 @@ func TestServiceAccountFetchedOnceRefreshedAtExpiry(t *testing.T) {
 	if n := pf.TokenRequests(); n != 1 {
 		t.Fatalf("token requests: %d, want 1", n)
 	}
-	waitFor(t, 5*time.Second, func() bool {
+	waitfor.True(t, 5*time.Second, "the condition", func() bool {
 		tok, err := sa.Token(context.Background())
 		return err == nil && tok != first
 	})

@@ -14,8 +14,8 @@ import (
 	"github.com/pushgate/pushgate/engine/control"
 	"github.com/pushgate/pushgate/engine/operator"
 	"github.com/pushgate/pushgate/engine/source"
-	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/engine/tenant"
 )
 
 // ErrLinkDown is Client.Ready's answer while the link to the parent is down or has not delivered
@@ -46,7 +46,7 @@ type Client struct {
 
 	mu      sync.RWMutex // guards the snapshot, its tenant index and its registry
 	snap    *Snapshot
-	tenants *store.TenantIndex
+	tenants *tenant.Index
 	reg     *stream.Registry
 
 	watchMu  sync.Mutex // guards watchers
@@ -196,7 +196,7 @@ func (c *Client) session(epoch *string, last *uint64) error {
 // apply installs a snapshot: the tenant index and the registry compiled from its documents (the
 // same index type and the same build as the parent's control half), then tells the watchers.
 func (c *Client) apply(s *Snapshot) {
-	idx := store.NewTenantIndex(s.Tenants)
+	idx := tenant.NewIndex(s.Tenants)
 	reg := control.BuildRegistry(c.log, s.Core, s.Configs)
 	c.mu.Lock()
 	c.snap, c.tenants, c.reg = s, idx, reg
@@ -237,7 +237,7 @@ func (c *Client) Subscribe(fn func(*source.Event)) {
 }
 
 // ResolveTenant implements edge.Backend with the store's rules (URN, bare id, realm or name).
-func (c *Client) ResolveTenant(ref string) (store.Tenant, bool) {
+func (c *Client) ResolveTenant(ref string) (tenant.Tenant, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	return c.tenants.Resolve(ref)

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // With --workers, stream documents still come from --configuration-service-url: the parent's
@@ -54,7 +56,7 @@ func TestProcessesConfigurationService(t *testing.T) {
 	// Fresh connections land on both workers (SO_REUSEPORT); each must know the remote stream.
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	served := 0
-	checkFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+	waitfor.Check(t, 20*time.Second, func() error {
 		resp, err := c.Get("http://" + addr + "/stream/v1/streams/remote?tenant=demo")
 		if err != nil {
 			return err

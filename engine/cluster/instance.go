@@ -15,9 +15,12 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/pushgate/pushgate/engine"
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pushgate/pushgate/engine/amqp/instancedir"
 	"github.com/pushgate/pushgate/engine/amqp/rabbit"
+	"github.com/pushgate/pushgate/engine/config"
+	"github.com/pushgate/pushgate/engine/control"
 	"github.com/pushgate/pushgate/engine/edge"
 	"github.com/pushgate/pushgate/engine/kafka/client"
 	kafkadir "github.com/pushgate/pushgate/engine/kafka/directory"
@@ -160,36 +163,48 @@ func advertised(a *net.TCPAddr) string {
 }
 
 // Routing returns this instance's owner routing (its session-id prefix and the forwarder for
-// other instances' sessions), for engine.Assemble.
-func (i *Instance) Routing(c *engine.Config) edge.Routing {
+// other instances' sessions), for the assembly (engine.Options.Instance).
+func (i *Instance) Routing(c *config.Config) edge.Routing {
 	timeout := i.cfg.ForwardTimeout
 	if timeout <= 0 {
-		ping, pt := c.PingInterval, c.PingTimeout
-		if ping <= 0 {
-			ping = 25 * time.Second
-		}
-		if pt <= 0 {
-			pt = 20 * time.Second
-		}
-		timeout = ping + pt + 10*time.Second
+		d := *c
+		d.ApplyDefaults()
+		timeout = d.ForwardTimeout()
 	}
 	i.Forwarder = NewPeerForwarder(PeerConfig{Self: i.ID, SelfAddr: i.Addr, Lookup: i.dir.Lookup, Secret: i.cfg.Secret, Timeout: timeout})
 	return edge.Routing{SIDPrefix: InstanceSIDPrefix(i.ID), Forward: i.Forwarder.Forward, Migrate: i.Forwarder.Migrate}
 }
 
-// Attach serves the internal listener for srv's sessions (behind the Gate), registers the
+// Host is the process an Instance attaches to, as the assembly (engine.Assemble) fills it:
+// cluster does not import the engine package (engine/doc.go), so what Attach needs is named here.
+type Host struct {
+	// Config is the server's effective configuration.
+	Config config.Config
+	// Edge holds the sessions (its SocketServer behind the Gate, moved away on upgrade) and
+	// answers this instance's part of the operator questions (connections, receipts).
+	Edge *edge.Server
+	// Control is the control half: its operator routes ask every live instance (SetEdges), and
+	// its webhook sender adds its figures to a receipt.
+	Control *control.Plane
+	// Metrics receives the cluster metrics.
+	Metrics prometheus.Registerer
+	// AddReadyCheck makes the server's readiness depend on a check (joined the directory).
+	AddReadyCheck func(func() error)
+}
+
+// Attach serves the internal listener for the host's sessions (behind the Gate), registers the
 // cluster metrics and starts announcing this instance.
-func (i *Instance) Attach(srv *engine.Server) error {
-	ec := srv.Config()
-	i.Gate = NewGate(i.cfg.Secret, InstanceSIDPrefix(i.ID), srv.SIO)
-	i.Gate.Held = srv.SIO.Has
-	i.handover = &handoverServer{gate: i.Gate, export: srv.SIO.Export, fwd: i.Forwarder}
+func (i *Instance) Attach(h Host) error {
+	ec, sio := h.Config, h.Edge.SIO
+	i.Gate = NewGate(i.cfg.Secret, InstanceSIDPrefix(i.ID), sio)
+	i.Gate.Held = sio.Has
+	i.handover = &handoverServer{gate: i.Gate, export: sio.Export, fwd: i.Forwarder}
 	n, err := netserver.New(netserver.Config{
 		Listen: i.cfg.Listen, MaxMessageBytes: int(ec.MaxPayload), MaxPendingBytes: ec.MaxPendingBytes,
 		WriteTimeout: ec.WriteTimeout, SendBuffer: ec.SendBuffer, Logger: i.cfg.Logger,
 	}, netserver.Routes{
 		Mounts: []netserver.Mount{{Prefix: "/socket.io/", Handler: i.Gate}, {Prefix: HandoverPath, Handler: i.handover},
-			{Prefix: internalOpsPrefix, Handler: opsHandler{gate: i.Gate, srv: srv}}},
+			{Prefix: internalOpsPrefix, Handler: opsHandler{gate: i.Gate, edge: h.Edge, control: h.Control}}},
 		Fallback: func(ctx *fasthttp.RequestCtx) { ctx.Error("not found", fasthttp.StatusNotFound) },
 	})
 	if err != nil {
@@ -197,9 +212,9 @@ func (i *Instance) Attach(srv *engine.Server) error {
 	}
 	n.UseListener(i.ln)
 	i.net = n
-	i.registerMetrics(srv)
-	srv.AddReadyCheck(i.dir.Joined)                     // the others find (and forward to) this instance only once it is in the directory
-	srv.Control.SetEdges(instanceEdges{i: i, srv: srv}) // the operator routes ask every live instance
+	i.registerMetrics(h.Metrics)
+	h.AddReadyCheck(i.dir.Joined)                                             // the others find (and forward to) this instance only once it is in the directory
+	h.Control.SetEdges(instanceEdges{i: i, edge: h.Edge, control: h.Control}) // the operator routes ask every live instance
 	go func() { i.errc <- n.Serve() }()
 	i.dir.Start()
 	i.cfg.Logger.Info("cluster instance", "id", i.ID, "internal", i.ln.Addr().String(), "advertised", i.Addr)
@@ -227,8 +242,7 @@ func (i *Instance) Close() error {
 	return err
 }
 
-func (i *Instance) registerMetrics(srv *engine.Server) {
-	r := srv.Metrics
+func (i *Instance) registerMetrics(r prometheus.Registerer) {
 	f, g, h := i.Forwarder, i.Gate, i.handover
 	c := func(name, help string, fn func() float64) { metrics.Counter(r, name, help, fn) }
 	c("pushgate_cluster_forwarded_total", "Polling requests relayed to the instance owning their session.", func() float64 { return float64(f.Forwarded.Load()) })

@@ -16,23 +16,9 @@ import (
 
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
-)
 
-// checkFor retries fn every interval until it returns nil or timeout passes.
-func checkFor(t *testing.T, timeout, interval time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %v", timeout, err)
-		}
-		time.Sleep(interval)
-	}
-}
+	"github.com/pushgate/pushgate/internal/waitfor"
+)
 
 // recorder collects the ids a client delivers.
 type recorder struct {
@@ -108,7 +94,7 @@ func TestLinkSnapshotAndEvents(t *testing.T) {
 	s, path := startLink(t, LinkConfig{})
 	c0, r0 := dialReady(t, path, 0)
 	_, r1 := dialReady(t, path, 1)
-	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+	waitfor.Check(t, 5*time.Second, func() error {
 		if n := len(s.Workers()); n != 2 {
 			return fmt.Errorf("%d workers linked", n)
 		}
@@ -116,7 +102,7 @@ func TestLinkSnapshotAndEvents(t *testing.T) {
 	})
 	publishN(s, 1, 2000)
 	for _, r := range []*recorder{r0, r1} {
-		checkFor(t, 5*time.Second, 5*time.Millisecond, func() error { return r.wantSeq(2000) })
+		waitfor.Check(t, 5*time.Second, func() error { return r.wantSeq(2000) })
 	}
 	if err := c0.Ready(); err != nil {
 		t.Errorf("Ready: %v", err)
@@ -164,7 +150,7 @@ func TestLinkResume(t *testing.T) {
 	s, path := startLink(t, LinkConfig{})
 	c, r := dialReady(t, path, 0)
 	publishN(s, 1, 100)
-	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error { return r.wantSeq(100) })
+	waitfor.Check(t, 5*time.Second, func() error { return r.wantSeq(100) })
 	for round := 0; round < 3; round++ {
 		s.mu.Lock()
 		for p := range s.peers {
@@ -172,7 +158,7 @@ func TestLinkResume(t *testing.T) {
 		}
 		s.mu.Unlock()
 		publishN(s, 101+round*100, 200+round*100) // published while the worker is away
-		checkFor(t, 5*time.Second, 5*time.Millisecond, func() error { return r.wantSeq(200 + round*100) })
+		waitfor.Check(t, 5*time.Second, func() error { return r.wantSeq(200 + round*100) })
 	}
 	if g := c.Gaps.Load(); g != 0 {
 		t.Errorf("gaps = %d", g)
@@ -191,7 +177,7 @@ func TestLinkSlowWorkerDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, r := dialReady(t, path, 0)
-	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+	waitfor.Check(t, 5*time.Second, func() error {
 		if n := len(s.Workers()); n != 2 {
 			return fmt.Errorf("%d workers linked", n)
 		}
@@ -201,7 +187,7 @@ func TestLinkSlowWorkerDropped(t *testing.T) {
 	for s.Dropped.Load() == 0 && n < 200_000 {
 		publishN(s, n+1, n+16)
 		n += 16
-		checkFor(t, 5*time.Second, time.Millisecond, func() error { return r.wantSeq(n) })
+		waitfor.Check(t, 5*time.Second, func() error { return r.wantSeq(n) })
 	}
 	if s.Dropped.Load() != 1 {
 		t.Fatalf("dropped = %d after %d events, want the stuck worker dropped", s.Dropped.Load(), n)
@@ -273,7 +259,7 @@ func TestLinkNewWorkerGetsTheBacklog(t *testing.T) {
 	if err := c.WaitReady(ctx); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+	waitfor.Check(t, 5*time.Second, func() error {
 		if n := len(s.Workers()); n != 1 {
 			return fmt.Errorf("%d workers linked", n)
 		}
@@ -281,7 +267,7 @@ func TestLinkNewWorkerGetsTheBacklog(t *testing.T) {
 	})
 	expect := func(want []string) {
 		t.Helper()
-		checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		waitfor.Check(t, 5*time.Second, func() error {
 			mu.Lock()
 			defer mu.Unlock()
 			if fmt.Sprint(got) != fmt.Sprint(want) {

@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/pushgate/pushgate/engine/metrics"
 )
 
 // clusterGatherer serves the parent's /metrics: its own metrics labelled worker="parent" plus
@@ -67,6 +69,7 @@ func (g *clusterGatherer) Gather() ([]*dto.MetricFamily, error) {
 	for k, i := range idx {
 		add(results[k], strconv.Itoa(i))
 	}
+	joinReady(byName[metrics.ReadyName])
 	out := make([]*dto.MetricFamily, 0, len(byName))
 	for _, f := range byName {
 		out = append(out, f)
@@ -81,6 +84,36 @@ func (g *clusterGatherer) Gather() ([]*dto.MetricFamily, error) {
 		return 0
 	})
 	return out, nil
+}
+
+// joinReady makes each worker's pushgate_ready what its /readyz answers: the worker's own part
+// (link up, not draining) and the parent's (events flow, documents read), which the worker's
+// /readyz asks the parent for. So `max by (instance) (pushgate_ready) == 0` fires when the parent
+// is not ready (Kafka topic missing) although every worker is.
+func joinReady(f *dto.MetricFamily) {
+	if f == nil || f.GetType() != dto.MetricType_GAUGE {
+		return
+	}
+	parent := 1.0
+	for _, m := range f.Metric {
+		if workerLabel(m) == "parent" {
+			parent = m.GetGauge().GetValue()
+		}
+	}
+	for _, m := range f.Metric {
+		if g := m.GetGauge(); g != nil && workerLabel(m) != "parent" && parent < g.GetValue() {
+			g.Value = proto.Float64(parent)
+		}
+	}
+}
+
+func workerLabel(m *dto.Metric) string {
+	for _, l := range m.Label {
+		if l.GetName() == "worker" {
+			return l.GetValue()
+		}
+	}
+	return ""
 }
 
 func fetchMetrics(sock string) []*dto.MetricFamily {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/operator"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 type orderRecorder struct {
@@ -40,11 +42,11 @@ func TestLinkCarriesOperatorOrders(t *testing.T) {
 	s.Order(&operator.Order{ID: "d1", Kind: operator.KindDisconnect, TenantID: "t", Subject: "u", At: now})
 	s.Order(&operator.Order{ID: "r1", Kind: operator.KindRevoke, TokenID: "j", Until: now.Add(time.Hour), At: now})
 	s.Order(&operator.Order{ID: "r0", Kind: operator.KindRevoke, TokenID: "old", Until: now.Add(-time.Second), At: now})
-	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error { return r1.want("d1", "r1") })
+	waitfor.Check(t, 5*time.Second, func() error { return r1.want("d1", "r1") })
 
 	c2, _ := dialReady(t, path, 2)
 	var r2 orderRecorder
-	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+	waitfor.Check(t, 5*time.Second, func() error {
 		if n := c2.orders.InForce(); n != 1 {
 			return fmt.Errorf("%d revocations in force on the new worker", c2.orders.InForce())
 		}

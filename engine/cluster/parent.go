@@ -108,6 +108,7 @@ func NewParent(cfg ParentConfig) (p *Parent, err error) {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	c := p.Control
+	metrics.Ready(own, c.Ready)
 	p.Store, p.Issuer, p.Bus, p.Kafka, p.API, p.Verifier = c.Store, c.Issuer, c.Bus, c.Kafka, c.API, c.Verifier
 	// Every rebuild (a store change, a configuration-service invalidation, an API write) is
 	// queued to the workers before the write is answered, in order with the events.
@@ -174,10 +175,7 @@ func (p *Parent) Run(ctx context.Context) error {
 	p.sup.start()
 	p.log.Info("pushgate parent running", "workers", p.cfg.Workers, "addr", p.Addr, "url", p.URL, "run", p.run)
 	<-ctx.Done()
-	window := p.cfg.Engine.DrainTimeout
-	if window <= 0 {
-		window = 10 * time.Second
-	}
+	window := p.cfg.Engine.DrainWindow() // the workers' window (ApplyDefaults in NewParent)
 	p.log.Info("stopping workers", "drain", window.String())
 	err := p.sup.stop(window + 5*time.Second)
 	p.close()

@@ -12,8 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/conn"
+	"github.com/pushgate/pushgate/engine/control"
+	"github.com/pushgate/pushgate/engine/edge"
 	"github.com/pushgate/pushgate/engine/operator"
 )
 
@@ -30,8 +31,9 @@ const peerOpsTimeout = 3 * time.Second
 
 // opsHandler answers the peers' operator questions on the internal listener.
 type opsHandler struct {
-	gate *Gate
-	srv  *engine.Server
+	gate    *Gate
+	edge    *edge.Server
+	control *control.Plane
 }
 
 func (h opsHandler) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
@@ -49,12 +51,12 @@ func (h opsHandler) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
 	var v any
 	switch r.Path {
 	case internalConnectionsPath:
-		v = h.srv.Edge.Connections(operator.Filter{TenantID: r.Query.Get("tenant"), Stream: r.Query.Get("stream"), Subject: r.Query.Get("sub")})
+		v = h.edge.Connections(operator.Filter{TenantID: r.Query.Get("tenant"), Stream: r.Query.Get("stream"), Subject: r.Query.Get("sub")})
 	case internalReceiptPath:
 		out := []operator.InstanceReceipt{}
 		id := r.Query.Get("id")
-		if rc, ok := h.srv.Edge.Receipt(id, r.Query.Get("sub")); ok {
-			if w := h.srv.Control.Webhooks; w != nil {
+		if rc, ok := h.edge.Receipt(id, r.Query.Get("sub")); ok {
+			if w := h.control.Webhooks; w != nil {
 				f, ok := w.EventReceipt(id)
 				if !ok && rc.SourceRecord != "" {
 					f, ok = w.EventReceipt(rc.SourceRecord)
@@ -77,8 +79,9 @@ func (h opsHandler) ServeRequest(r *conn.Request, l conn.Link) conn.WSHandler {
 
 // instanceEdges are every live instance's edges, as the control half's operator routes ask them.
 type instanceEdges struct {
-	i   *Instance
-	srv *engine.Server
+	i       *Instance
+	edge    *edge.Server
+	control *control.Plane
 }
 
 func (e instanceEdges) Connections(f operator.Filter) ([]operator.Connection, error) {
@@ -88,7 +91,7 @@ func (e instanceEdges) Connections(f operator.Filter) ([]operator.Connection, er
 			q.Set(k, v)
 		}
 	}
-	return askPeers(e, internalConnectionsPath, q, func() []operator.Connection { return e.srv.Edge.Connections(f) })
+	return askPeers(e, internalConnectionsPath, q, func() []operator.Connection { return e.edge.Connections(f) })
 }
 
 func (e instanceEdges) Receipts(id, sub string) ([]operator.InstanceReceipt, error) {
@@ -97,7 +100,7 @@ func (e instanceEdges) Receipts(id, sub string) ([]operator.InstanceReceipt, err
 		q.Set("sub", sub)
 	}
 	return askPeers(e, internalReceiptPath, q, func() []operator.InstanceReceipt {
-		if r, ok := e.srv.Edge.Receipt(id, sub); ok {
+		if r, ok := e.edge.Receipt(id, sub); ok {
 			return []operator.InstanceReceipt{r}
 		}
 		return nil

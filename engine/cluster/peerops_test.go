@@ -1,10 +1,11 @@
-package cluster
+package cluster_test
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,29 +15,29 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/pushgate/pushgate/engine"
+	"github.com/pushgate/pushgate/engine/cluster"
 	"github.com/pushgate/pushgate/engine/devissuer"
 	"github.com/pushgate/pushgate/engine/kafka/client"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
-func startClusterInstance(t *testing.T, kc client.Config, oidcBase string) (*engine.Server, *Instance) {
+func startClusterInstance(t *testing.T, kc client.Config, oidcBase string) (*engine.Server, *cluster.Instance) {
 	t.Helper()
-	inst, err := NewInstance(InstanceConfig{Listen: "127.0.0.1:0", Secret: []byte("0123456789abcdef-secret"), Kafka: kc,
-		Heartbeat: 200 * time.Millisecond, Logger: quietLogger()})
+	inst, err := cluster.NewInstance(cluster.InstanceConfig{Listen: "127.0.0.1:0", Secret: []byte("0123456789abcdef-secret"), Kafka: kc,
+		Heartbeat: 200 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := engine.Config{Listen: freeAddr(t), DataDir: t.TempDir(), Kafka: &kc, OIDCBase: oidcBase, Logger: quietLogger(), DrainTimeout: -1}
-	srv, err := engine.Assemble(cfg, inst.Routing(&cfg))
+	cfg := engine.Config{Listen: "127.0.0.1:0", DataDir: t.TempDir(), Kafka: &kc, OIDCBase: oidcBase, Logger: slog.New(slog.DiscardHandler), DrainTimeout: -1}
+	srv, err := engine.Assemble(cfg, engine.Options{Instance: inst})
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := inst.Attach(srv); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = srv.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; _ = inst.Close() })
+	t.Cleanup(func() { cancel(); <-done }) // Run closes the instance after the drain
 	return srv, inst
 }
 
@@ -52,7 +53,7 @@ func TestOperatorRoutesAskEveryInstance(t *testing.T) {
 	kc := client.Config{Brokers: c.ListenAddrs()}
 	a, ia := startClusterInstance(t, kc, "")
 	b, ib := startClusterInstance(t, kc, a.URL()+"/auth")
-	checkFor(t, 15*time.Second, 20*time.Millisecond, func() error {
+	waitfor.Check(t, 15*time.Second, func() error {
 		if len(ia.Peers()) != 2 || len(ib.Peers()) != 2 {
 			return fmt.Errorf("peers %v / %v", ia.Peers(), ib.Peers())
 		}
@@ -84,7 +85,7 @@ func TestOperatorRoutesAskEveryInstance(t *testing.T) {
 	if code, body := httpDo(t, "PATCH", a.URL()+"/configuration/v2/configuration/platform/push-service", cfgTok, "application/json", patch); code != 200 {
 		t.Fatalf("PATCH: %d %s", code, body)
 	}
-	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+	waitfor.Check(t, 5*time.Second, func() error {
 		if _, body := httpDo(t, "GET", b.URL()+"/stream/v1/streams", u1, "", ""); !strings.Contains(body, `"orders"`) {
 			return fmt.Errorf("B has no orders stream: %s", body)
 		}
@@ -121,7 +122,7 @@ func TestOperatorRoutesAskEveryInstance(t *testing.T) {
 			ev.ID = id
 		}
 	}
-	checkFor(t, 20*time.Second, 50*time.Millisecond, func() error {
+	waitfor.Check(t, 20*time.Second, func() error {
 		code, body := httpDo(t, "GET", b.URL()+"/push/v1/events/"+ev.ID+"?sub=u1", admin, "", "")
 		var r struct {
 			Webhooks    struct{ Queued int }

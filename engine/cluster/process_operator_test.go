@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // workerClient reaches worker i's socket (the same routes as the port, on that worker).
@@ -56,7 +58,7 @@ func (e *procEnv) testOperator(t *testing.T) {
 			t.Fatal("event not delivered")
 		}
 	}
-	checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+	waitfor.Check(t, 5*time.Second, func() error {
 		st, body := e.do(e.http, "GET", e.base+"/push/v1/events/"+ev.ID+"?sub=u9", "", auth)
 		var r struct {
 			Subscribers struct{ Delivered int }
@@ -93,7 +95,7 @@ func (e *procEnv) testOperator(t *testing.T) {
 		t.Fatalf("revoke: %d %s", st, body)
 	}
 	for i := range 2 {
-		checkFor(t, 5*time.Second, 20*time.Millisecond, func() error {
+		waitfor.Check(t, 5*time.Second, func() error {
 			if st, _ := e.do(e.workerClient(i), "GET", "http://worker/stream/v1/streams/orders", "", map[string]string{"Authorization": "Bearer " + u9}); st != 401 {
 				return fmt.Errorf("worker %d answers %d to the revoked token", i, st)
 			}

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // syncBuffer collects the processes' logs for failure reports.
@@ -111,7 +113,7 @@ func (e *procEnv) pid(worker int) int {
 func openSSE(t *testing.T, c *http.Client, u, token string) (chan string, func()) {
 	t.Helper()
 	var resp *http.Response
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+	waitfor.Check(t, 5*time.Second, func() error {
 		req, _ := http.NewRequest("GET", u, nil)
 		req.Header.Set("Authorization", "Bearer "+token)
 		r, err := c.Do(req)
@@ -185,7 +187,7 @@ func TestProcesses(t *testing.T) {
 			t.Logf("process logs:\n%s", logs.String())
 		}
 	})
-	checkFor(t, 20*time.Second, 20*time.Millisecond, func() error {
+	waitfor.Check(t, 20*time.Second, func() error {
 		for i := 0; i < 2; i++ {
 			if _, err := e.metric(i, "pushgate_sse_streams"); err != nil {
 				return err
@@ -244,7 +246,7 @@ func (e *procEnv) testSSE(t *testing.T) {
 		defer stop()
 		streams = append(streams, ids)
 	}
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+	waitfor.Check(t, 5*time.Second, func() error {
 		a, err := e.metric(0, "pushgate_sse_streams")
 		if err != nil {
 			return err
@@ -352,7 +354,7 @@ func (e *procEnv) testRestart(t *testing.T) {
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	checkFor(t, 15*time.Second, 20*time.Millisecond, func() error {
+	waitfor.Check(t, 15*time.Second, func() error {
 		if p := e.pid(1); p == old || p == 0 {
 			return errors.New("worker 1 not restarted yet")
 		}

@@ -75,15 +75,8 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (w *Worker, err error) {
 	if err := w.Link.WaitReady(wctx); err != nil {
 		return nil, err
 	}
-	ping, pingTimeout := ec.PingInterval, ec.PingTimeout
-	if ping <= 0 {
-		ping = 25 * time.Second
-	}
-	if pingTimeout <= 0 {
-		pingTimeout = 20 * time.Second
-	}
-	proxy := NewProxy(APISocket(run), 0, w.Link.Ready)
-	w.Forwarder = NewForwarder(run, cfg.Index, ping+pingTimeout+10*time.Second)
+	proxy := NewProxy(APISocket(run), 0, w.ready)
+	w.Forwarder = NewForwarder(run, cfg.Index, ec.ForwardTimeout())
 	if w.Verifier, err = control.NewVerifier(ec, w.Link, nil); err != nil {
 		return nil, err
 	}
@@ -99,6 +92,7 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (w *Worker, err error) {
 		_ = pub.Close()
 		return nil, fmt.Errorf("cluster: worker %d: %w", cfg.Index, err)
 	}
+	metrics.Ready(w.Metrics, w.ready)
 	proxy.ServeMetrics(w.Metrics)
 	proxy.ServeConnections(w.Edge.Connections)
 	proxy.ServeReceipts(w.Edge.Receipt)
@@ -119,6 +113,17 @@ func NewWorker(ctx context.Context, cfg WorkerConfig) (w *Worker, err error) {
 	}
 	w.handoff = &handoffReceiver{ln: hln, adopt: w.Edge.Net.Adopt, log: ec.Logger}
 	return w, nil
+}
+
+// ready is this worker's part of /readyz (the parent's API answers the rest): its link to the
+// parent is up and it is not draining (a worker told to stop leaves the balancer first).
+func (w *Worker) ready() error {
+	if w.Edge != nil {
+		if err := w.Edge.Draining(); err != nil {
+			return err
+		}
+	}
+	return w.Link.Ready()
 }
 
 // close releases what NewWorker opened when it fails, and what Run leaves after the drain.

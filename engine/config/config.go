@@ -131,9 +131,28 @@ type Config struct {
 	ADSP adsp.Settings
 }
 
-// ApplyDefaults sets the defaults that more than one half of the server reads; each component
-// applies its own for the rest (zero values are documented per field).
+// Defaults of the settings more than one assembly reads (one process, the parent and the workers of
+// --workers, a Kafka instance): set here only, by ApplyDefaults.
+const (
+	DefaultDrainTimeout = 10 * time.Second
+	DefaultPingInterval = 25 * time.Second
+	DefaultPingTimeout  = 20 * time.Second
+)
+
+// ApplyDefaults sets the defaults that more than one half of the server reads, once, in every
+// assembly (as nats-server's setBaselineOptions); each component applies its own for the rest
+// (zero values are documented per field). A negative DrainTimeout stays negative: close every
+// client at once, in every mode.
 func (c *Config) ApplyDefaults() {
+	if c.DrainTimeout == 0 {
+		c.DrainTimeout = DefaultDrainTimeout
+	}
+	if c.PingInterval == 0 {
+		c.PingInterval = DefaultPingInterval
+	}
+	if c.PingTimeout == 0 {
+		c.PingTimeout = DefaultPingTimeout
+	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:8080"
 	}
@@ -153,6 +172,17 @@ func (c *Config) ApplyDefaults() {
 	if c.MetricsTopStreams <= 0 {
 		c.MetricsTopStreams = 20
 	}
+}
+
+// DrainWindow is the window of the graceful drain: DrainTimeout after ApplyDefaults, and 0 (close
+// every client at once) when it is negative.
+func (c *Config) DrainWindow() time.Duration { return max(c.DrainTimeout, 0) }
+
+// ForwardTimeout bounds one polling exchange relayed to the process or instance owning its
+// session: a held GET lasts up to one ping cycle (PingInterval + PingTimeout), plus a margin.
+// Call after ApplyDefaults.
+func (c *Config) ForwardTimeout() time.Duration {
+	return c.PingInterval + c.PingTimeout + 10*time.Second
 }
 
 // DevMode reports whether the development issuer is on (no OIDC base configured).

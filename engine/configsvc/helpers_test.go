@@ -98,18 +98,6 @@ func newReader(t *testing.T, cfg Config) (*Reader, *syncBuffer) {
 	return r, logs
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // signalled reports whether Changes has a pending signal (consuming it).
 func signalled(r *Reader) bool {
 	select {

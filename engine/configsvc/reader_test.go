@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 const (
@@ -132,7 +134,7 @@ func TestConcurrentFetchesDeduplicated(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "first request", func() bool { return f.requests("") == 1 })
+	waitfor.True(t, 3*time.Second, "first request", func() bool { return f.requests("") == 1 })
 	close(f.block)
 	wg.Wait()
 	if n := f.requests(""); n != 1 {
@@ -193,7 +195,7 @@ func TestContextCancelledWhileJoining(t *testing.T) {
 	defer close(f.block)
 	r, _ := newReader(t, Config{URL: f.srv.URL})
 	go r.Documents(context.Background(), nil)
-	waitFor(t, "first request", func() bool { return f.requests("") == 1 })
+	waitfor.True(t, 3*time.Second, "first request", func() bool { return f.requests("") == 1 })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if core, _ := r.Documents(ctx, nil); core != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 func TestObserveInvalidation(t *testing.T) {
@@ -66,7 +68,7 @@ func TestObserveDuringFetchIsNotCached(t *testing.T) {
 	r, _ := newReader(t, Config{URL: f.srv.URL, TTL: time.Hour})
 	done := make(chan []byte)
 	go func() { _, d := r.Documents(context.Background(), []string{tenantA}); done <- d[tenantA] }()
-	waitFor(t, "tenant request", func() bool { return f.requests(tenantA) == 1 })
+	waitfor.True(t, 3*time.Second, "tenant request", func() bool { return f.requests(tenantA) == 1 })
 	r.Observe("configuration-service", "configuration-updated", tenantA, []byte(`{"namespace":"platform","name":"push-service"}`), nil)
 	close(f.block)
 	<-done

@@ -83,14 +83,21 @@ type Plane struct {
 	orders OrderLog // operator orders (orders.go)
 	edges  atomic.Pointer[Edges]
 
-	snap      atomic.Pointer[Snapshot]
-	rebuildMu sync.Mutex // serialises rebuilds
-	watchMu   sync.Mutex // guards watchers
-	watchers  []func()
+	// Typed changes: a documents revision (store.Store.Revision) is rebuilt once, by the watch
+	// goroutine, into the registry (watchers: the hub, the workers' snapshots), then handed to
+	// the webhook sender's goroutine; a webhook state change goes to the sender only.
+	snap         atomic.Pointer[Snapshot]
+	rebuilds     atomic.Int64
+	live         revision      // documents revision the registry and the watchers have
+	webhooksLive revision      // documents revision the webhook sender matches with
+	docsChanged  chan struct{} // rebuild → webhook sender (buffered 1, coalescing)
+	watchMu      sync.Mutex    // guards watchers
+	watchers     []func()
 
-	cancel   context.CancelFunc
-	watching bool
-	done     chan struct{}
+	cancel       context.CancelFunc
+	watching     bool
+	done         chan struct{} // closed when watch returned
+	webhooksDone chan struct{} // closed when feedWebhooks returned
 }
 
 // eventSource is where events come from: the embedded bus or the Kafka topic (with the
@@ -109,7 +116,7 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 		return nil, fmt.Errorf("control: data dir: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	p = &Plane{cfg: cfg, log: cfg.Logger, opts: opts, cancel: cancel, done: make(chan struct{})}
+	p = &Plane{cfg: cfg, log: cfg.Logger, opts: opts, cancel: cancel, done: make(chan struct{}), webhooksDone: make(chan struct{}), docsChanged: make(chan struct{}, 1)}
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -159,6 +166,7 @@ func New(cfg config.Config, opts Options) (p *Plane, err error) {
 	}
 	p.watching = true
 	go p.watch(ctx)
+	go p.feedWebhooks(ctx)
 	return p, nil
 }
 
@@ -194,15 +202,16 @@ func (p *Plane) newAPI() *api.API {
 	return api.New(api.Deps{
 		Store: p.Store, Verify: p.Verifier.Verify, Registry: p.Registry, Publisher: p.pub, Issuer: issuer,
 		PublicURL: p.cfg.PublicURL, Ready: p.apiReady, Gatherer: p.opts.Gatherer, Logger: p.log,
-		Applied: p.rebuild, Starting: client.StartupCheck(p.Kafka, p.kafkaSync),
+		Applied: p.applied, Starting: client.StartupCheck(p.Kafka, p.kafkaSync),
 		Extra:    ConsoleRoutes(&p.cfg, p.Issuer, p.Store, p.Verifier.Verify, p.opts.Gatherer), // web console
 		Webhooks: p.Webhooks, Durable: p.durableWebhooks(),
 		Operator: p,
 	})
 }
 
-// watch rebuilds after every change notification: the store's (tenants, documents, replicated
-// records) and the configuration-service reader's.
+// watch is the one rebuilder: it rebuilds after a documents change of the store (tenants,
+// documents, local or replicated) that the registry does not have yet, and after every
+// configuration-service invalidation. Webhook state changes are not its input.
 func (p *Plane) watch(ctx context.Context) {
 	defer close(p.done)
 	var remote, tenants <-chan struct{}
@@ -217,6 +226,9 @@ func (p *Plane) watch(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-p.Store.Changes():
+			if p.Store.Revision() <= p.snap.Load().Revision {
+				continue // a rebuild already read this revision (the notification coalesced)
+			}
 		case <-remote:
 		case <-tenants:
 		}
@@ -284,6 +296,7 @@ func (p *Plane) Close() {
 	p.cancel()
 	if p.watching {
 		<-p.done
+		<-p.webhooksDone
 	}
 	p.closeWebhooks() // before the store: in-flight attempts stay pending there
 	if p.events != nil {

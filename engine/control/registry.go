@@ -22,22 +22,41 @@ type Snapshot struct {
 	Core     []byte
 	Tenants  map[string][]byte
 	Registry *stream.Registry
+	Revision uint64 // the store revision (store.Store.Revision) the documents were read at
 }
 
-// rebuild reads the documents, compiles them and tells the watchers. Rebuilds are serialised, so
-// one from an older read never replaces a newer one.
+// rebuild reads the documents, compiles them and tells the watchers (the hub, the workers'
+// snapshots), then marks the store revision it read live and hands the documents to the webhook
+// sender (on its own goroutine). After New only the watch goroutine calls it, so rebuilds never
+// overlap and one from an older read never replaces a newer one.
 func (p *Plane) rebuild() {
-	p.rebuildMu.Lock()
-	defer p.rebuildMu.Unlock()
+	rev := p.Store.Revision() // read before the documents: the rebuild covers at least rev
 	core, tenants := p.documents()
-	snap := &Snapshot{Core: core, Tenants: tenants, Registry: BuildRegistry(p.log, core, tenants)}
+	snap := &Snapshot{Core: core, Tenants: tenants, Registry: BuildRegistry(p.log, core, tenants), Revision: rev}
 	p.snap.Store(snap)
+	p.rebuilds.Add(1)
 	p.watchMu.Lock()
 	watchers := p.watchers
 	p.watchMu.Unlock()
 	for _, fn := range watchers {
 		fn()
 	}
+	p.live.advance(rev)
+	signalOne(p.docsChanged)
+}
+
+// Rebuilds counts the registry rebuilds since New (one per documents revision, or per
+// configuration-service invalidation).
+func (p *Plane) Rebuilds() int64 { return p.rebuilds.Load() }
+
+// applied is the API's Applied: it returns once the store revision of the caller's committed
+// write is live — compiled into the registry the hub routes with and queued to the workers — and
+// the webhook sender matches events against it. It waits for the watch goroutine; it never
+// rebuilds itself (one rebuild per revision).
+func (p *Plane) applied() {
+	rev := p.Store.Revision()
+	p.live.wait(rev, p.done)
+	p.webhooksLive.wait(rev, p.done)
 }
 
 // Registry implements edge.Backend: the registry of the latest rebuild.
@@ -47,7 +66,8 @@ func (p *Plane) Registry() *stream.Registry { return p.snap.Load().Registry }
 func (p *Plane) Documents() *Snapshot { return p.snap.Load() }
 
 // OnChange implements edge.Backend: fn runs after every rebuild, once the new registry and
-// tenants are visible, on the rebuilding goroutine.
+// tenants are visible, on the rebuilding goroutine, before the API answers the write that caused
+// it. Webhook state changes run no rebuild.
 func (p *Plane) OnChange(fn func()) {
 	p.watchMu.Lock()
 	defer p.watchMu.Unlock()

@@ -37,11 +37,7 @@ func (p *Plane) openWebhooks(ctx context.Context) error {
 		return fmt.Errorf("control: webhooks: %w", err)
 	}
 	p.Webhooks = w
-	p.OnChange(func() {
-		if err := w.Reload(); err != nil {
-			p.log.Error("webhook configuration reload failed", "err", err)
-		}
-	})
+	p.webhooksLive.advance(p.Documents().Revision) // webhook.New compiled the current documents
 	w.Start()
 	if p.Kafka != nil {
 		g, err := group.New(group.Config{Config: p.kafkaCfg, Group: p.cfg.WebhookGroup, SessionTimeout: p.cfg.WebhookGroupSession})
@@ -63,6 +59,29 @@ func (p *Plane) openWebhooks(ctx context.Context) error {
 		return p.startWebhookQueue(ctx)
 	}
 	return nil
+}
+
+// feedWebhooks is the webhook sender's consumer of the control plane's changes, on its own
+// goroutine: after a documents revision (handed over by rebuild, once the hub has it) and after a
+// webhook state change (a secret created, rotated, an endpoint disabled, a confirmation read back
+// from the config topic) it reloads the sender. A reload may write webhook state, which replicates
+// to the config topic (up to the publish timeout): that never delays the registry, the hub or an
+// API write, which waits only until the sender matches with the new documents
+// (webhook.Service.ReloadThen).
+func (p *Plane) feedWebhooks(ctx context.Context) {
+	defer close(p.webhooksDone)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.docsChanged:
+		case <-p.Store.WebhookStateChanges():
+		}
+		rev := p.Documents().Revision
+		if err := p.Webhooks.ReloadThen(func() { p.webhooksLive.advance(rev) }); err != nil {
+			p.log.Error("webhook configuration reload failed", "err", err)
+		}
+	}
 }
 
 // webhookGuard is the SSRF policy of this mode, one value for the save-time check (store

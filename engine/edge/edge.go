@@ -23,8 +23,8 @@ import (
 	"github.com/pushgate/pushgate/engine/operator"
 	"github.com/pushgate/pushgate/engine/push"
 	"github.com/pushgate/pushgate/engine/source"
-	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/engine/tenant"
 	"github.com/pushgate/pushgate/engine/transport"
 )
 
@@ -32,7 +32,7 @@ import (
 // cluster.Client implement it.
 type Backend interface {
 	// ResolveTenant and TenantByRealm look tenants up (any reference form; realm → URN).
-	ResolveTenant(ref string) (store.Tenant, bool)
+	ResolveTenant(ref string) (tenant.Tenant, bool)
 	TenantByRealm(realm string) (string, bool)
 	// Registry returns the current compiled stream registry.
 	Registry() *stream.Registry
@@ -202,10 +202,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 	}
-	window := s.cfg.DrainTimeout
-	if window == 0 {
-		window = 10 * time.Second
-	}
+	window := s.cfg.DrainWindow()
 	dctx, dcancel := context.WithTimeout(context.Background(), window+time.Second)
 	defer dcancel()
 	s.Drain(dctx, window*9/10)

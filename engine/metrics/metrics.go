@@ -21,3 +21,20 @@ func Gauge(r prometheus.Registerer, name, help string, fn func() float64) {
 func Counter(r prometheus.Registerer, name, help string, fn func() float64) {
 	r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, fn))
 }
+
+// ReadyName is the gauge that mirrors /readyz (deploy/prometheus/alerts.yaml alerts on it).
+const ReadyName = "pushgate_ready"
+
+// Ready registers pushgate_ready, read from ready (the process's /readyz check), so that "not
+// ready" (Kafka topic missing, brokers unreachable, link to the parent down, draining) is
+// alertable from the same scrape as everything else: Prometheus scrapes pods whether or not they
+// are ready. Every assembly (one process, the parent and each worker of --workers, a Kafka
+// instance) registers it with this one function.
+func Ready(r prometheus.Registerer, ready func() error) {
+	Gauge(r, ReadyName, "1 while /readyz answers 200, else 0 (starting, Kafka not ready, link to the parent down, draining).", func() float64 {
+		if ready() != nil {
+			return 0
+		}
+		return 1
+	})
+}

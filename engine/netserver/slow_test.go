@@ -11,6 +11,8 @@ import (
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/netserver"
 	"github.com/pushgate/pushgate/protocol/wsframe"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // flood accepts every WebSocket and writes a shared 64 KiB frame to it until the link refuses.
@@ -51,22 +53,11 @@ func stalledClient(t *testing.T, addr string) net.Conn {
 	return c
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestSlowConsumerClosedAtByteCap(t *testing.T) {
 	srv, addr, f := startFlood(t, netserver.Config{MaxPendingBytes: 512 << 10, WriteTimeout: time.Minute})
 	stalledClient(t, addr)
-	waitFor(t, 5*time.Second, "slow-consumer close", func() bool { return srv.Stats.SlowConsumers.Load() == 1 })
-	waitFor(t, 2*time.Second, "connection gone", func() bool { return srv.Stats.Conns.Load() == 0 })
+	waitfor.True(t, 5*time.Second, "slow-consumer close", func() bool { return srv.Stats.SlowConsumers.Load() == 1 })
+	waitfor.True(t, 2*time.Second, "connection gone", func() bool { return srv.Stats.Conns.Load() == 0 })
 	if q := srv.QueuedBytes(); q != 0 {
 		t.Fatalf("queued bytes after close = %d", q)
 	}
@@ -79,6 +70,6 @@ func TestSlowConsumerClosedAtByteCap(t *testing.T) {
 func TestStalledSocketClosedAtWriteTimeout(t *testing.T) {
 	srv, addr, _ := startFlood(t, netserver.Config{MaxPendingBytes: 64 << 20, WriteTimeout: 300 * time.Millisecond})
 	stalledClient(t, addr)
-	waitFor(t, 5*time.Second, "write-timeout close", func() bool { return srv.Stats.WriteTimeouts.Load() == 1 })
-	waitFor(t, 2*time.Second, "connection gone", func() bool { return srv.Stats.Conns.Load() == 0 })
+	waitfor.True(t, 5*time.Second, "write-timeout close", func() bool { return srv.Stats.WriteTimeouts.Load() == 1 })
+	waitfor.True(t, 2*time.Second, "connection gone", func() bool { return srv.Stats.Conns.Load() == 0 })
 }

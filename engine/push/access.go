@@ -11,8 +11,8 @@ import (
 	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/hub"
-	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/engine/tenant"
 )
 
 // Deps are what the push layer needs from the rest of the engine.
@@ -20,7 +20,7 @@ type Deps struct {
 	Hub *hub.Hub
 	// Tenants resolves tenant references (slug, name, bare id or URN).
 	Tenants interface {
-		ResolveTenant(ref string) (store.Tenant, bool)
+		ResolveTenant(ref string) (tenant.Tenant, bool)
 	}
 	// Verify checks a token; it never returns a nil principal without an error.
 	Verify func(ctx context.Context, token string) (*auth.Principal, error)

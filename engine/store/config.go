@@ -86,10 +86,43 @@ func (s *Store) PatchConfig(tenantURN string, req []byte) (Revision, error) {
 		return Revision{}, err
 	}
 	key := configKey(tenantURN)
-	var out Revision
-	changed := false
-	err = s.update(func(tx *bolt.Tx) error {
-		cur, err := getRecord(tx, key)
+	// The new revision is computed in one transaction, replicated with none held (a send to the
+	// config topic, up to the publish timeout: bbolt has one writer) and committed in a second one
+	// if the document did not change in between. If it did (a concurrent PATCH, or a record read
+	// back from the topic), the patch is applied again to the new document: the retry's revision
+	// is higher, so it wins on every instance over the record already replicated.
+	for attempt := 1; ; attempt++ {
+		out, changed, retry, err := s.patchOnce(key, op)
+		if err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) || errors.Is(err, ErrReplication) {
+				return Revision{}, err
+			}
+			return Revision{}, fmt.Errorf("store: patch configuration: %w", err)
+		}
+		if retry && attempt < maxPatchAttempts {
+			continue
+		}
+		if retry {
+			return Revision{}, fmt.Errorf("store: patch configuration: %w: the document kept changing (%d attempts)", ErrConflict, attempt)
+		}
+		if changed {
+			s.notify()
+		}
+		return out, nil
+	}
+}
+
+// maxPatchAttempts bounds the retries of a PATCH racing other writes of the same document.
+const maxPatchAttempts = 8
+
+// patchOnce is one attempt of PatchConfig: retry reports that the document changed between the
+// read and the commit.
+func (s *Store) patchOnce(key string, op *patchOp) (out Revision, changed, retry bool, err error) {
+	var cur *Revision
+	err = s.view(func(tx *bolt.Tx) error {
+		var err error
+		cur, err = getRecord(tx, key)
 		if err != nil {
 			return err
 		}
@@ -101,8 +134,7 @@ func (s *Store) PatchConfig(tenantURN string, req []byte) (Revision, error) {
 		if err != nil {
 			return err
 		}
-		next, err = s.checkDoc(next)
-		if err != nil {
+		if next, err = s.checkDoc(next); err != nil {
 			return err
 		}
 		if s.opts.ValidatePatch != nil {
@@ -119,23 +151,39 @@ func (s *Store) PatchConfig(tenantURN string, req []byte) (Revision, error) {
 		if cur != nil {
 			out.Revision, out.Created = cur.Revision+1, cur.Created
 		}
-		if err := s.replicateConfig(key, &out); err != nil {
+		changed = true
+		return nil
+	})
+	if err != nil || !changed {
+		return out, false, false, err
+	}
+	if err := s.replicateConfig(key, &out); err != nil {
+		return out, false, false, err
+	}
+	err = s.update(func(tx *bolt.Tx) error {
+		now, err := getRecord(tx, key)
+		if err != nil {
 			return err
 		}
-		changed = true
-		return putRecord(tx, key, &out)
-	})
-	if err != nil {
-		var ve *ValidationError
-		if errors.As(err, &ve) || errors.Is(err, ErrReplication) {
-			return Revision{}, err
+		switch {
+		case sameRevision(now, cur):
+			return putRecord(tx, key, &out)
+		case sameRevision(now, &out):
+			changed = false // this record, read back from the topic first: already stored
+			return nil
 		}
-		return Revision{}, fmt.Errorf("store: patch configuration: %w", err)
+		retry = true
+		return nil
+	})
+	return out, changed && !retry, retry, err
+}
+
+// sameRevision reports whether a and b are the same stored revision (both absent included).
+func sameRevision(a, b *Revision) bool {
+	if a == nil || b == nil {
+		return a == b
 	}
-	if changed {
-		s.notify()
-	}
-	return out, nil
+	return a.Revision == b.Revision && bytes.Equal(a.Configuration, b.Configuration)
 }
 
 // AllConfigs returns the core document and the document of every tenant, keyed by tenant URN. Every

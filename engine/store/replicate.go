@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/pushgate/pushgate/engine/tenant"
 )
 
 // Record kinds.
@@ -102,7 +104,7 @@ func (s *Store) applyTenant(key string, value []byte) error {
 		return invalid("tenant record is not valid JSON")
 	}
 	id, ok := strings.CutPrefix(tr.ID, TenantURNPrefix)
-	if !ok || !bareIDRE.MatchString(id) || tr.ID != key {
+	if !ok || !tenant.ValidBareID(id) || tr.ID != key {
 		return invalid(fmt.Sprintf("tenant record has a bad id %q", tr.ID))
 	}
 	if !tenantNameRE.MatchString(tr.Name) || tr.Realm != RealmOf(tr.Name) || tr.Realm == CoreRealm {
@@ -115,18 +117,23 @@ func (s *Store) applyTenant(key string, value []byte) error {
 	if s.confirmed == nil {
 		s.confirmed = map[string]struct{}{}
 	}
-	if _, known := s.idx.byID[id]; known {
+	if _, known := s.idx.ByID(id); known {
 		s.confirmed[id] = struct{}{}
 		return nil
 	}
 	losers := map[string]struct{}{}
-	for _, i := range []int{s.lookup(s.idx.byName, foldName(tr.Name)), s.lookup(s.idx.byRealm, tr.Realm)} {
-		if i < 0 {
+	byName, nameTaken := s.idx.ByName(tr.Name)
+	byRealm, realmTaken := s.idx.Realm(tr.Realm)
+	for _, o := range []struct {
+		t     Tenant
+		taken bool
+	}{{byName, nameTaken}, {byRealm, realmTaken}} {
+		if !o.taken {
 			continue
 		}
-		other := bareID(s.idx.tenants[i].ID)
+		other := bareID(o.t.ID)
 		if _, conf := s.confirmed[other]; conf {
-			return fmt.Errorf("%w: remote tenant %q (%s) conflicts with %s", ErrConflict, tr.Name, tr.ID, s.idx.tenants[i].ID)
+			return fmt.Errorf("%w: remote tenant %q (%s) conflicts with %s", ErrConflict, tr.Name, tr.ID, o.t.ID)
 		}
 		losers[other] = struct{}{}
 	}
@@ -142,7 +149,7 @@ func (s *Store) applyTenant(key string, value []byte) error {
 		return fmt.Errorf("store: apply tenant: %w", err)
 	}
 	if len(losers) > 0 {
-		keep := s.idx.tenants
+		keep := s.idx.Tenants()
 		s.idx = *NewTenantIndex(nil)
 		for _, t := range keep {
 			if _, lost := losers[bareID(t.ID)]; !lost {
@@ -156,17 +163,10 @@ func (s *Store) applyTenant(key string, value []byte) error {
 	return nil
 }
 
-func (s *Store) lookup(m map[string]int, k string) int {
-	if i, ok := m[k]; ok {
-		return i
-	}
-	return -1
-}
-
 func (s *Store) applyConfig(key string, value []byte) error {
 	if key != keyCore {
 		id, ok := strings.CutPrefix(key, TenantURNPrefix)
-		if !ok || !bareIDRE.MatchString(id) {
+		if !ok || !tenant.ValidBareID(id) {
 			return invalid(fmt.Sprintf("config record has a bad key %q", key))
 		}
 	}
@@ -207,7 +207,7 @@ func (s *Store) applyConfig(key string, value []byte) error {
 func (s *Store) Records() ([]Record, error) {
 	var out []Record
 	s.mu.RLock()
-	tenants := append([]Tenant(nil), s.idx.tenants...)
+	tenants := append([]Tenant(nil), s.idx.Tenants()...)
 	s.mu.RUnlock()
 	known := map[string]bool{keyCore: true}
 	err := s.view(func(tx *bolt.Tx) error {

@@ -41,7 +41,8 @@ type Options struct {
 	// LockTimeout bounds the wait for the file lock held by another process. Zero means 1s.
 	LockTimeout time.Duration
 	// Replicate, when set, is called with every tenant creation, every new configuration
-	// revision and every webhook endpoint state write (PutWebhookState, DeleteWebhookState) BEFORE it is committed locally (see replicate.go and the package documentation). A
+	// revision and every webhook endpoint state write (PutWebhookState, DeleteWebhookState; outside any
+	// transaction, webhookstate.go) BEFORE it is committed locally (see replicate.go and the package documentation). A
 	// non-nil error fails the API call (wrapped in ErrReplication) and leaves the store unchanged.
 	// The seed of the first start is not replicated. Nil means a standalone store.
 	Replicate func(rec Record) error
@@ -57,8 +58,10 @@ type Store struct {
 	mu  sync.RWMutex // guards the tenant index; held across tenant writes
 	idx TenantIndex
 
-	changes chan struct{}
-	closed  atomic.Bool
+	changes        chan struct{} // documents and tenants changed (revision docRev)
+	docRev         atomic.Uint64 // documents-and-tenants revision, +1 per change (Revision)
+	webhookChanges chan struct{} // replicated webhook endpoint state changed
+	closed         atomic.Bool
 
 	// confirmed holds the bare ids of tenants seen through ApplyRemote in this process (guarded by
 	// mu); a local tenant not in it loses a name conflict against a remote record.
@@ -90,7 +93,7 @@ func Open(dataDir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &Store{db: db, opts: opts, changes: make(chan struct{}, 1)}
+	s := &Store{db: db, opts: opts, changes: make(chan struct{}, 1), webhookChanges: make(chan struct{}, 1)}
 	if err := s.init(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -140,17 +143,36 @@ func (s *Store) seed(tx *bolt.Tx) error {
 }
 
 // index adds t to the in-memory index; s.mu must be held for writing.
-func (s *Store) index(t Tenant) { s.idx.add(t) }
+func (s *Store) index(t Tenant) { s.idx.Add(t) }
 
-// Changes returns the change-notification channel (buffered 1, coalescing, never closed). A value is
-// sent after every tenant creation, every stored configuration change and every change of a
-// replicated webhook endpoint state (including its confirmation); a receiver should re-read
-// AllConfigs / Tenants / WebhookState after each receive.
+// Changes returns the documents-changed channel (buffered 1, coalescing, never closed). A value is
+// sent after every tenant creation and every stored configuration change, local or replicated,
+// once Revision counts it; a receiver re-reads AllConfigs / Tenants after each receive. Webhook
+// endpoint state has its own channel (WebhookStateChanges): it is not an input of the registry.
 func (s *Store) Changes() <-chan struct{} { return s.changes }
 
+// Revision counts the changes of documents and tenants since Open (+1 per tenant creation or
+// stored configuration change). It is raised before Changes fires, so a consumer that read
+// Revision before re-reading the documents has applied at least that revision: a writer waits
+// for its revision to be live (read-your-writes) rather than rebuilding itself.
+func (s *Store) Revision() uint64 { return s.docRev.Load() }
+
+// WebhookStateChanges returns the webhook-state-changed channel (buffered 1, coalescing, never
+// closed): a value is sent after every change of a replicated webhook endpoint state (including
+// its confirmation); a receiver re-reads WebhookState after each receive.
+func (s *Store) WebhookStateChanges() <-chan struct{} { return s.webhookChanges }
+
+// notify reports a change of documents or tenants.
 func (s *Store) notify() {
+	s.docRev.Add(1)
+	signal(s.changes)
+}
+
+func (s *Store) notifyWebhookState() { signal(s.webhookChanges) }
+
+func signal(ch chan struct{}) {
 	select {
-	case s.changes <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }

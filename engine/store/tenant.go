@@ -12,38 +12,36 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/pushgate/pushgate/engine/tenant"
 )
 
-// TenantURNPrefix prefixes the 24-hex tenant id in a tenant URN.
-const TenantURNPrefix = "urn:ads:platform:tenant-service:v2:/tenants/"
+// TenantURNPrefix prefixes the 24-hex tenant id in a tenant URN (tenant.URNPrefix).
+const TenantURNPrefix = tenant.URNPrefix
 
 // CoreRealm is the realm of core (platform) users; no tenant may use it.
-const CoreRealm = "core"
+const CoreRealm = tenant.CoreRealm
 
-// Tenant is one tenant. ID is the URN, Realm the slug (lower-case name, spaces as '-').
-type Tenant struct {
-	ID    string `json:"id"`
-	Name  string `json:"name"`
-	Realm string `json:"realm"`
-}
+// Tenant is one tenant (engine/tenant, where the edge finds it without the store).
+type Tenant = tenant.Tenant
+
+// TenantIndex finds tenants by every reference form (tenant.Index).
+type TenantIndex = tenant.Index
+
+// NewTenantIndex indexes tenants in creation order (tenant.NewIndex).
+func NewTenantIndex(tenants []Tenant) *TenantIndex { return tenant.NewIndex(tenants) }
 
 type tenantRecord struct {
 	Tenant
 	Created time.Time `json:"created"`
 }
 
-var (
-	tenantNameRE = regexp.MustCompile(`^[A-Za-z0-9 ]{1,50}$`)
-	bareIDRE     = regexp.MustCompile(`^[0-9a-f]{24}$`)
-)
+var tenantNameRE = regexp.MustCompile(`^[A-Za-z0-9 ]{1,50}$`)
 
-// RealmOf returns the realm (and namespace slug) of a tenant name: lower case, spaces as '-'.
-func RealmOf(name string) string { return strings.ReplaceAll(strings.ToLower(name), " ", "-") }
+// RealmOf returns the realm (and namespace slug) of a tenant name (tenant.RealmOf).
+func RealmOf(name string) string { return tenant.RealmOf(name) }
 
-// foldName is the key for case-insensitive name and slug lookups.
-func foldName(s string) string { return strings.ToLower(strings.ReplaceAll(s, "-", " ")) }
-
-func bareID(urn string) string { return strings.TrimPrefix(urn, TenantURNPrefix) }
+func bareID(urn string) string { return tenant.BareID(urn) }
 
 func newTenant(name string) (Tenant, error) {
 	var b [12]byte
@@ -122,16 +120,23 @@ func (s *Store) CreateTenant(name string) (Tenant, error) {
 	if err != nil {
 		return Tenant{}, fmt.Errorf("store: create tenant: %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, taken := s.idx.byName[foldName(name)]; taken || t.Realm == CoreRealm {
-		return Tenant{}, fmt.Errorf("%w: %q", ErrConflict, name)
-	}
-	if _, taken := s.idx.byRealm[t.Realm]; taken {
-		return Tenant{}, fmt.Errorf("%w: realm %q", ErrConflict, t.Realm)
+	// The name is checked, the record replicated with no lock held (a send to the config topic,
+	// up to the publish timeout: the tenant index is read on every subscribe), then checked again
+	// and committed under the index lock. A tenant of the same name created in between wins
+	// here; on the topic the first record in topic order wins everywhere (ApplyRemote).
+	if err := s.tenantNameFree(t); err != nil {
+		return Tenant{}, err
 	}
 	rec := tenantRecord{Tenant: t, Created: time.Now().UTC()}
 	if err := s.replicateTenant(rec); err != nil {
+		return Tenant{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, read := s.idx.ByID(bareID(t.ID)); read {
+		return t, nil // its record was read back from the topic first: stored and indexed
+	}
+	if err := s.tenantNameFreeLocked(t); err != nil {
 		return Tenant{}, err
 	}
 	if err := s.update(func(tx *bolt.Tx) error { return putTenantRecord(tx, rec) }); err != nil {
@@ -142,6 +147,23 @@ func (s *Store) CreateTenant(name string) (Tenant, error) {
 	return t, nil
 }
 
+func (s *Store) tenantNameFree(t Tenant) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tenantNameFreeLocked(t)
+}
+
+// tenantNameFreeLocked reports ErrConflict when t's name or realm is taken or reserved; s.mu held.
+func (s *Store) tenantNameFreeLocked(t Tenant) error {
+	if _, taken := s.idx.ByName(t.Name); taken || t.Realm == CoreRealm {
+		return fmt.Errorf("%w: %q", ErrConflict, t.Name)
+	}
+	if _, taken := s.idx.Realm(t.Realm); taken {
+		return fmt.Errorf("%w: realm %q", ErrConflict, t.Realm)
+	}
+	return nil
+}
+
 // Tenants returns every tenant in creation order (a fresh slice).
 func (s *Store) Tenants() []Tenant {
 	if s.opts.Tenants != nil {
@@ -149,7 +171,7 @@ func (s *Store) Tenants() []Tenant {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return append([]Tenant(nil), s.idx.tenants...)
+	return append([]Tenant(nil), s.idx.Tenants()...)
 }
 
 // ResolveTenant finds a tenant by any accepted reference (TenantIndex.Resolve).
@@ -185,6 +207,6 @@ func (s *Store) hasTenant(urn string) bool {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, found := s.idx.byID[id]
+	_, found := s.idx.ByID(id)
 	return found
 }

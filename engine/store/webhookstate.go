@@ -85,7 +85,7 @@ func (e *WebhookConflictError) Unwrap() error { return ErrConflict }
 // which must be above the stored version (else a *WebhookConflictError; re-read and retry). With
 // Options.Replicate the record is replicated first; if that fails the call returns an error wrapping
 // ErrReplication and nothing is stored. The stored state is confirmed at once without Replicate,
-// otherwise when ApplyRemote reads it (or a competitor) back. Fires Changes.
+// otherwise when ApplyRemote reads it (or a competitor) back. Fires WebhookStateChanges.
 func (s *Store) PutWebhookState(key string, version int64, state []byte) error {
 	if key == "" {
 		return invalid("webhook state needs an endpoint key")
@@ -118,10 +118,40 @@ func (s *Store) DeleteWebhookState(key string) error {
 }
 
 // writeWebhookState runs next on the stored row and, when it returns a record, replicates and
-// stores it.
+// stores it. The record is replicated between two transactions, never inside one: a send to the
+// config topic can take up to the publish timeout, and bbolt has one writer. If the row changed in
+// between (a record read back from the topic, or a concurrent write of this process), the write
+// is judged as ApplyRemote judges the topic: a row at the record's version or above wins — the
+// record itself, read back already, is a success; anything else a *WebhookConflictError (the
+// replicated record then loses on every instance by the same rule).
 func (s *Store) writeWebhookState(key string, next func(cur *webhookRow) (*webhookRecord, error)) error {
+	var rec *webhookRecord
+	err := s.view(func(tx *bolt.Tx) error {
+		var cur *webhookRow
+		if bk := tx.Bucket(bucketWebhookStates); bk != nil {
+			var err error
+			if cur, err = getWebhookRow(bk, key); err != nil {
+				return err
+			}
+		}
+		var err error
+		rec, err = next(cur)
+		return err
+	})
+	if err != nil || rec == nil {
+		return wrapWebhookWrite(key, err)
+	}
+	if s.opts.Replicate != nil {
+		v, err := json.Marshal(rec)
+		if err != nil {
+			return wrapWebhookWrite(key, fmt.Errorf("encode webhook state: %w", err))
+		}
+		if err := s.opts.Replicate(Record{Kind: KindWebhook, Key: key, Value: v}); err != nil {
+			return wrapWebhookWrite(key, fmt.Errorf("%w: %w", ErrReplication, err))
+		}
+	}
 	wrote := false
-	err := s.update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		bk, err := tx.CreateBucketIfNotExists(bucketWebhookStates)
 		if err != nil {
 			return err
@@ -130,35 +160,35 @@ func (s *Store) writeWebhookState(key string, next func(cur *webhookRow) (*webho
 		if err != nil {
 			return err
 		}
-		rec, err := next(cur)
-		if err != nil || rec == nil {
-			return err
-		}
-		if s.opts.Replicate != nil {
-			v, err := json.Marshal(rec)
-			if err != nil {
-				return fmt.Errorf("encode webhook state: %w", err)
+		if cur != nil && cur.Version >= rec.Version {
+			if cur.same(*rec) {
+				return nil // read back from the topic before this commit: it won
 			}
-			if err := s.opts.Replicate(Record{Kind: KindWebhook, Key: key, Value: v}); err != nil {
-				return fmt.Errorf("%w: %w", ErrReplication, err)
-			}
+			return &WebhookConflictError{Key: key, Version: rec.Version, Current: cur.Version}
 		}
 		wrote = true
 		return putWebhookRow(bk, key, webhookRow{webhookRecord: *rec, Confirmed: s.opts.Replicate == nil})
 	})
 	if err != nil {
-		return fmt.Errorf("store: write webhook state %q: %w", key, err)
+		return wrapWebhookWrite(key, err)
 	}
 	if wrote {
-		s.notify()
+		s.notifyWebhookState()
 	}
 	return nil
+}
+
+func wrapWebhookWrite(key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("store: write webhook state %q: %w", key, err)
 }
 
 // WebhookState returns an endpoint's state (nil when absent or deleted), its version (0 when never
 // stored) and whether it is confirmed: read back from the topic, or written without Replicate. An
 // absent key is confirmed only without Replicate. An instance signs only with confirmed state; it
-// waits on Changes, which fires when the confirmation arrives.
+// waits on WebhookStateChanges, which fires when the confirmation arrives.
 func (s *Store) WebhookState(key string) (state []byte, version int64, confirmed bool, err error) {
 	var row *webhookRow
 	err = s.view(func(tx *bolt.Tx) error {
@@ -220,7 +250,7 @@ func (s *Store) applyWebhook(key string, value []byte) error {
 	}
 	s.wh.seen[key] = rec
 	if changed {
-		s.notify()
+		s.notifyWebhookState()
 	}
 	return nil
 }

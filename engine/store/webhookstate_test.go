@@ -33,12 +33,12 @@ func TestWebhookStateStandalone(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir, Options{})
 	wantState(t, s, epKey, "", 0, true)
-	drain(s)
+	drainWebhook(s)
 	if err := s.PutWebhookState(epKey, 1, []byte(`{ "secret": "whsec_a" }`)); err != nil {
 		t.Fatal(err)
 	}
 	wantState(t, s, epKey, `{"secret":"whsec_a"}`, 1, true)
-	if !drain(s) {
+	if !drainWebhook(s) {
 		t.Fatal("Put fired no change")
 	}
 	var wc *WebhookConflictError
@@ -65,18 +65,18 @@ func TestWebhookStateStandalone(t *testing.T) {
 	s = openTest(t, dir, Options{})
 	wantState(t, s, epKey, `{"secret":"whsec_b"}`, 2, true)
 
-	drain(s)
+	drainWebhook(s)
 	if err := s.DeleteWebhookState(epKey); err != nil {
 		t.Fatal(err)
 	}
 	wantState(t, s, epKey, "", 3, true)
-	if !drain(s) {
+	if !drainWebhook(s) {
 		t.Fatal("Delete fired no change")
 	}
-	if err := s.DeleteWebhookState(epKey); err != nil || drain(s) {
+	if err := s.DeleteWebhookState(epKey); err != nil || drainWebhook(s) {
 		t.Fatalf("second Delete = %v (or fired a change)", err)
 	}
-	if err := s.DeleteWebhookState("never stored"); err != nil || drain(s) {
+	if err := s.DeleteWebhookState("never stored"); err != nil || drainWebhook(s) {
 		t.Fatalf("Delete of an absent key = %v (or fired a change)", err)
 	}
 	if err := s.PutWebhookState(epKey, 3, []byte(`{"secret":"old"}`)); !errors.Is(err, ErrConflict) {
@@ -116,7 +116,7 @@ func TestWebhookStateReplicateFailure(t *testing.T) {
 	wantState(t, s, epKey, `{"secret":"whsec_a"}`, 1, false)
 
 	fail = true
-	drain(s)
+	drainWebhook(s)
 	if err := s.PutWebhookState(epKey, 2, []byte(`{"secret":"whsec_b"}`)); !errors.Is(err, ErrReplication) {
 		t.Fatalf("Put with failing Replicate = %v", err)
 	}
@@ -128,7 +128,7 @@ func TestWebhookStateReplicateFailure(t *testing.T) {
 	}
 	wantState(t, s, epKey, `{"secret":"whsec_a"}`, 1, false)
 	wantState(t, s, "other", "", 0, false)
-	if drain(s) {
+	if drainWebhook(s) {
 		t.Fatal("a failed replicate fired Changes")
 	}
 	// A stale version is refused before anything is replicated.
@@ -147,7 +147,7 @@ func TestApplyRemoteWebhookRules(t *testing.T) {
 		}
 	}
 	put(1, `"L1"`)
-	drain(s)
+	drainWebhook(s)
 	steps := []struct {
 		name      string
 		before    func()
@@ -174,7 +174,7 @@ func TestApplyRemoteWebhookRules(t *testing.T) {
 		if st.before != nil {
 			st.before()
 		}
-		drain(s)
+		drainWebhook(s)
 		err := s.ApplyRemote(st.rec)
 		var wc *WebhookConflictError
 		switch {
@@ -190,7 +190,7 @@ func TestApplyRemoteWebhookRules(t *testing.T) {
 			}
 		}
 		wantState(t, s, epKey, st.state, st.version, st.confirmed)
-		if drain(s) != st.changed {
+		if drainWebhook(s) != st.changed {
 			t.Fatalf("%s: changed = %v", st.name, !st.changed)
 		}
 	}
@@ -365,21 +365,21 @@ func TestWebhookStateReplayFollowsTopic(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openTest(t, dir, Options{Replicate: func(Record) error { return nil }})
-	drain(s)
+	drainWebhook(s)
 	for _, r := range []Record{whRec("newer", 1, `"N1"`), whRec("newer", 2, `"N2"`)} {
 		if err := s.ApplyRemote(r); err != nil {
 			t.Fatal(err)
 		}
 	}
 	wantState(t, s, "newer", `"N3"`, 3, true)
-	if drain(s) {
+	if drainWebhook(s) {
 		t.Fatal("replaying older records fired a change")
 	}
 	if err := s.ApplyRemote(whRec(epKey, 1, `"Y"`)); err != nil {
 		t.Fatal(err)
 	}
 	wantState(t, s, epKey, `"Y"`, 1, true)
-	if !drain(s) {
+	if !drainWebhook(s) {
 		t.Fatal("no change fired")
 	}
 	if err := s.ApplyRemote(whRec(epKey, 1, `"X"`)); !errors.Is(err, ErrConflict) {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/conn"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // moverNS accepts every CONNECT and moves its sockets, recording what it was given.
@@ -52,15 +54,6 @@ func (f *fakeLink) sentContains(s string) bool {
 		}
 	}
 	return false
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-	}
 }
 
 // joined opens a polling session on e, joins /x and drains the CONNECT reply.
@@ -133,8 +126,8 @@ func TestSessionMovesToTheServerOfItsUpgrade(t *testing.T) {
 		t.Fatalf("a poll for a session on its way to B: %d responses (Has %v), want it parked", n, b.Has(sid))
 	}
 	close(release)
-	eventually(t, "3probe from B", func() bool { return ws.sentContains("3probe") })
-	eventually(t, "the parked poll answered", func() bool { n, _ := parked.count(); return n == 1 })
+	waitfor.True(t, 5*time.Second, "3probe from B", func() bool { return ws.sentContains("3probe") })
+	waitfor.True(t, 5*time.Second, "the parked poll answered", func() bool { n, _ := parked.count(); return n == 1 })
 	if got := body(parked.last()); got != "6" {
 		t.Fatalf("parked poll during the upgrade: %q, want a noop", got)
 	}
@@ -143,7 +136,7 @@ func TestSessionMovesToTheServerOfItsUpgrade(t *testing.T) {
 	}
 	k.DeliverAt(Prepare([]byte(`42/x,["e",3]`)), "p3") // too late on A: dropped, B resumes after p2
 	h.OnMessage(ws, []byte("5"), false)
-	eventually(t, "event 2 on B's WebSocket", func() bool { return ws.sentContains(`["e",2]`) })
+	waitfor.True(t, 5*time.Second, "event 2 on B's WebSocket", func() bool { return ws.sentContains(`["e",2]`) })
 	if ws.sentContains(`["e",1]`) || ws.sentContains(`["e",3]`) {
 		t.Fatal("B sent an event A had delivered, or one A got after the move")
 	}

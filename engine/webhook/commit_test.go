@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // The hand-written store record decodes to the same delivery as json.Marshal's.
@@ -56,9 +58,9 @@ func TestOnlyFailedAttemptsArePersisted(t *testing.T) {
 	r := newReceiver(t, 500)
 	e.configure(tenantA, hookDoc("h1", r.url))
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "a failed attempt", func() bool { return r.hits.Load() >= 1 })
+	waitfor.True(t, 5*time.Second, "a failed attempt", func() bool { return r.hits.Load() >= 1 })
 	r.status.Store(204)
-	eventually(t, 5*time.Second, "delivered", func() bool { return e.svc.stats.delivered.Load() == 1 })
+	waitfor.True(t, 5*time.Second, "delivered", func() bool { return e.svc.stats.delivered.Load() == 1 })
 	att, _ := e.svc.Attempts(tenantA, "h1", 10)
 	if a := att.([]Attempt); len(a) != 2 || a[0].Outcome != OutcomeSuccess || a[1].Outcome != OutcomeHTTP5xx {
 		t.Fatalf("attempts before the restart %+v", a)

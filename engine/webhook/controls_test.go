@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // scripted is a receiver whose answer to each request is decided by a function of the event's
@@ -81,7 +83,7 @@ func TestRetryAfterSecondsIsHonoured(t *testing.T) {
 	})
 	e.configure(tenantA, controlDoc("h1", r.url, ""))
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "the retry", func() bool { return len(r.arrivals()) == 2 })
+	waitfor.True(t, 5*time.Second, "the retry", func() bool { return len(r.arrivals()) == 2 })
 	a := r.arrivals()
 	if gap := a[1].at.Sub(a[0].at); gap < 900*time.Millisecond {
 		t.Fatalf("retried %v after a 429 with Retry-After: 1", gap)
@@ -101,7 +103,7 @@ func TestRetryAfterDate(t *testing.T) {
 	})
 	e.configure(tenantA, controlDoc("h1", r.url, ""))
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "the retry", func() bool { return len(r.arrivals()) == 2 })
+	waitfor.True(t, 5*time.Second, "the retry", func() bool { return len(r.arrivals()) == 2 })
 	a := r.arrivals()
 	// An HTTP date has a one-second resolution: "2 s ahead" is at least one second away.
 	if gap := a[1].at.Sub(a[0].at); gap < 900*time.Millisecond {
@@ -122,7 +124,7 @@ func TestRetryAfterIsCapped(t *testing.T) {
 	})
 	e.configure(tenantA, controlDoc("h1", r.url, ""))
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "the retry", func() bool { return len(r.arrivals()) == 2 })
+	waitfor.True(t, 5*time.Second, "the retry", func() bool { return len(r.arrivals()) == 2 })
 	a := r.arrivals()
 	if gap := a[1].at.Sub(a[0].at); gap < 250*time.Millisecond || gap > 2*time.Second {
 		t.Fatalf("Retry-After: 3600 held the retry %v; the schedule's longest delay is 300 ms", gap)
@@ -141,7 +143,7 @@ func TestRateLimitThrottlesAnEndpoint(t *testing.T) {
 	for i := 0; i < 6; i++ {
 		e.publish(tenantA)
 	}
-	eventually(t, 5*time.Second, "6 deliveries", func() bool { return len(r.arrivals()) == 6 })
+	waitfor.True(t, 5*time.Second, "6 deliveries", func() bool { return len(r.arrivals()) == 6 })
 	a := r.arrivals()
 	if span := a[5].at.Sub(a[0].at); span < 450*time.Millisecond {
 		t.Fatalf("6 deliveries at rateLimit 10/s arrived within %v", span)
@@ -181,7 +183,7 @@ func TestOrderedDeliveryWaitsForThePrevious(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		e.publish(tenantA)
 	}
-	eventually(t, 5*time.Second, "5 events delivered", func() bool { return e.svc.stats.delivered.Load() == 5 })
+	waitfor.True(t, 5*time.Second, "5 events delivered", func() bool { return e.svc.stats.delivered.Load() == 5 })
 	var order []int
 	for _, a := range r.arrivals() {
 		order = append(order, a.n)
@@ -207,7 +209,7 @@ func TestOrderedDeadLetterReleasesTheNext(t *testing.T) {
 	e.configure(tenantA, controlDoc("h1", r.url, `,"ordered":true`))
 	e.publish(tenantA)
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "event 2 delivered", func() bool { return e.svc.stats.delivered.Load() == 1 })
+	waitfor.True(t, 5*time.Second, "event 2 delivered", func() bool { return e.svc.stats.delivered.Load() == 1 })
 	var order []int
 	for _, a := range r.arrivals() {
 		order = append(order, a.n)

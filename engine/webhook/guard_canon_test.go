@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // TestGuardCanonicalForms holds the guard on a canonical address: a zone (which makes
@@ -58,7 +60,7 @@ func TestSSRFZoneDeliveryBlocked(t *testing.T) {
 	})
 	e.configure(tenantA, hookDoc("zone", "http://[::1%25lo]:"+port+"/hook"))
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "a dead letter or a delivery", func() bool {
+	waitfor.True(t, 5*time.Second, "a dead letter or a delivery", func() bool {
 		dl, _ := e.svc.DeadLetters(tenantA, "zone")
 		return len(dl.([]DeadLetter)) == 1 || r.hits.Load() > 0
 	})

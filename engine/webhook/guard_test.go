@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 func TestGuardRanges(t *testing.T) {
@@ -82,7 +84,7 @@ func TestSSRFRefusedInProductionMode(t *testing.T) {
 	e.configure(tenantA, hookDoc(pairs...))
 	e.publish(tenantA)
 	for k := range targets {
-		eventually(t, 5*time.Second, k+" dead letter", func() bool {
+		waitfor.True(t, 5*time.Second, k+" dead letter", func() bool {
 			dl, _ := e.svc.DeadLetters(tenantA, k)
 			return len(dl.([]DeadLetter)) == 1
 		})

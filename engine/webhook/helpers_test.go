@@ -77,18 +77,6 @@ func (r *receiver) requests() []received {
 	return append([]received(nil), r.got...)
 }
 
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // docs is a mutable configuration the service reads through Config.Configs.
 type docs struct {
 	mu      sync.Mutex

@@ -284,7 +284,7 @@ func (s *Service) RotateSecret(tenant, key string) (any, error) {
 	}
 	prev := ep.st
 	ep.st.Previous, ep.st.PreviousUntil, ep.st.Secret = ep.st.Secret, time.Now().Add(s.cfg.RotationOverlap).UTC(), newSecret()
-	if err := s.putSharedLocked(ep); err != nil {
+	if err := s.putSharedUnlocked(ep); err != nil {
 		ep.st.sharedState = prev.sharedState
 		return nil, stateWriteError(err)
 	}
@@ -302,7 +302,7 @@ func (s *Service) Enable(tenant, key string) (any, error) {
 	if ep.st.Disabled {
 		prev := ep.st
 		ep.st.Disabled, ep.st.DisabledAt, ep.st.DisabledReason = false, time.Time{}, ""
-		if err := s.putSharedLocked(ep); err != nil {
+		if err := s.putSharedUnlocked(ep); err != nil {
 			ep.st.sharedState = prev.sharedState
 			return nil, stateWriteError(err)
 		}

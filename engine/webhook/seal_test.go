@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // With a secrets key the store (and so the config topic) holds the signing secret sealed; the
@@ -29,7 +31,7 @@ func TestSecretsAreSealedAtRest(t *testing.T) {
 		t.Fatalf("the stored state discloses the secret or is not sealed: %s", at)
 	}
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "a delivery", func() bool { return len(r.requests()) == 1 })
+	waitfor.True(t, 5*time.Second, "a delivery", func() bool { return len(r.requests()) == 1 })
 	verify(t, r.requests()[0], sec)
 
 	// The same key after a restart: the same secret.
@@ -63,7 +65,7 @@ func TestSecretsAreSealedAtRest(t *testing.T) {
 	// The right key again: the waiting deliveries go out, signed with the one secret.
 	e.close()
 	e.open(func(c *Config) { c.SecretsKey = "key-one" })
-	eventually(t, 5*time.Second, "the waiting deliveries", func() bool { return len(r.requests()) == 3 })
+	waitfor.True(t, 5*time.Second, "the waiting deliveries", func() bool { return len(r.requests()) == 3 })
 	for _, q := range r.requests() {
 		verify(t, q, sec)
 	}

@@ -143,6 +143,7 @@ type Service struct {
 
 	wake    chan struct{}
 	stop    chan struct{}
+	states  chan func() // state writes of ReloadThen, run in order by stateLoop
 	started atomic.Bool
 	loops   sync.WaitGroup
 	flights sync.WaitGroup
@@ -165,6 +166,7 @@ type endpoint struct {
 	version   int64 // of the shared state in the store
 	confirmed bool  // the shared state was read back from the config topic (always, without Kafka)
 	usable    bool  // the shared state was read and opened here (seal.go)
+	writing   bool  // its new shared state is being written (writeStates): not created again
 	inflight  int
 	waiting   []*delivery // due, held back by MaxInFlight or the half-open probe
 	fails     int         // consecutive
@@ -230,7 +232,7 @@ func New(cfg Config) (*Service, error) {
 	s := &Service{
 		cfg: cfg, log: cfg.Logger, client: newClient(&cfg.Guard, cfg.Timeout), sealer: sealer,
 		qsignal: make(chan struct{}, 1), eps: map[string]*endpoint{}, pending: map[string]*delivery{},
-		wake: make(chan struct{}, 1), stop: make(chan struct{}),
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), states: make(chan func(), 64),
 		rsignal: make(chan struct{}, 1), idle: make(chan func()),
 		attempts: attemptRing{keep: cfg.KeepAttempts},
 	}
@@ -270,14 +272,21 @@ func New(cfg Config) (*Service, error) {
 // Reload recompiles the webhooks of the current documents. A new webhook gets a secret; a removed
 // one stops at once: its queued deliveries are cancelled (counted) and its in-flight attempt is
 // aborted. Webhooks of a document that fails to compile are kept as they were.
-func (s *Service) Reload() error {
+func (s *Service) Reload() error { return s.ReloadThen(nil) }
+
+// ReloadThen is Reload calling matched (when set) as soon as events are matched against the new
+// webhooks — before the state of new and removed webhooks is written. That write replicates to
+// the config topic in Kafka mode (up to the publish timeout), so it runs after, with no lock of
+// the service held, and — once the service is started and matched is set — on the service's
+// state goroutine, so the next reload does not wait for it; a new webhook's deliveries wait,
+// unconfirmed, until its state is stored. Errors of a queued write are logged.
+func (s *Service) ReloadThen(matched func()) error {
 	core, tenants := s.cfg.Configs()
 	set, err := compile(core, tenants)
 	if err != nil {
 		s.log.Error("webhook: some documents were skipped", "err", err)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if old := s.hooks.Load(); old != nil {
 		for k, sc := range old.all {
 			if _, kept := set.all[k]; !kept && set.failed[sc.Tenant] {
@@ -285,26 +294,28 @@ func (s *Service) Reload() error {
 			}
 		}
 	}
-	var puts []store.WebhookPut
+	var creates []stateWrite
 	for k, sc := range set.all {
 		ep := s.eps[k]
-		if ep != nil {
-			ep.sc = sc
-			s.setControlsLocked(ep)
-			if err := s.refreshStateLocked(ep); err != nil {
-				s.log.Error("webhook: state refresh failed", "webhook", sc.Hook.Key, "err", err)
-			}
-			continue
+		fresh := ep == nil
+		if fresh {
+			ep = &endpoint{key: k, sc: sc, cooldown: s.cfg.BreakerCooldown}
+			ep.ctx, ep.cancel = context.WithCancel(context.Background())
+			s.eps[k] = ep
 		}
-		ep = &endpoint{key: k, sc: sc, cooldown: s.cfg.BreakerCooldown}
-		ep.ctx, ep.cancel = context.WithCancel(context.Background())
+		ep.sc = sc
 		s.setControlsLocked(ep)
-		if err := s.loadStateLocked(ep); err != nil {
+		w, err := s.readStateLocked(ep, fresh)
+		if err != nil {
 			// Its deliveries wait (unconfirmed) rather than being signed with a wrong secret.
 			s.log.Error("webhook: endpoint state not usable; its deliveries wait", "webhook", sc.Hook.Key, "err", err)
 		}
-		s.eps[k] = ep
+		if w != nil {
+			creates = append(creates, *w)
+		}
 	}
+	var puts []store.WebhookPut
+	var removed []string
 	var cancelled []*delivery
 	for k, ep := range s.eps {
 		if _, ok := set.all[k]; ok {
@@ -313,7 +324,8 @@ func (s *Service) Reload() error {
 		ep.cancel()
 		delete(s.eps, k)
 		s.attempts.forget(k)
-		puts = append(puts, s.forgetStateLocked(k)...)
+		removed = append(removed, k)
+		puts = append(puts, store.WebhookPut{Bucket: store.WebhookState, Key: k})
 		for _, d := range s.pending {
 			if d.Endpoint == k {
 				cancelled = append(cancelled, d)
@@ -326,14 +338,41 @@ func (s *Service) Reload() error {
 			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d)})
 		}
 	}
+	for _, w := range creates {
+		w.ep.writing = true
+	}
 	s.hooks.Store(set)
+	s.mu.Unlock()
+	var werr error
 	if len(puts) > 0 {
 		if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts}); err != nil {
-			return fmt.Errorf("webhook: store endpoint state: %w", err)
+			werr = fmt.Errorf("webhook: store endpoint state: %w", err)
+		}
+	}
+	if matched != nil {
+		matched()
+	}
+	if len(creates)+len(removed) > 0 {
+		write := func() error {
+			err := s.writeStates(creates, removed)
+			s.kick()
+			return err
+		}
+		if matched != nil && s.started.Load() {
+			select {
+			case s.states <- func() {
+				if err := write(); err != nil {
+					s.log.Error("webhook: state write failed", "err", err)
+				}
+			}:
+			case <-s.stop:
+			}
+		} else {
+			werr = errors.Join(werr, write())
 		}
 	}
 	s.kick()
-	return nil
+	return werr
 }
 
 // Observe offers an event; it never blocks and does no I/O (it runs on the hub's goroutine). Events
@@ -373,10 +412,26 @@ func (s *Service) Start() {
 	if s.started.Swap(true) {
 		return
 	}
-	s.loops.Add(3)
+	s.loops.Add(4)
 	go s.matchLoop()
 	go s.scheduleLoop()
 	go s.retireLoop()
+	go s.stateLoop()
+}
+
+// stateLoop writes the state of new and removed webhooks (ReloadThen), one reload after the
+// other, so that a slow write (replicated to the config topic) delays neither the reloads after
+// it nor the API writes waiting for them.
+func (s *Service) stateLoop() {
+	defer s.loops.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case job := <-s.states:
+			job()
+		}
+	}
 }
 
 // Close stops sending: in-flight attempts are aborted and stay pending in the store (they are sent

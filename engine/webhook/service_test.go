@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/store"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 func TestDeliversSignedADSPBodyAndEmitsTriggered(t *testing.T) {
@@ -15,7 +17,7 @@ func TestDeliversSignedADSPBodyAndEmitsTriggered(t *testing.T) {
 	r := newReceiver(t, 200)
 	e.configure(tenantA, hookDoc("h1", r.url))
 	ev := e.publish(tenantA)
-	eventually(t, 5*time.Second, "the delivery", func() bool { return len(r.requests()) == 1 })
+	waitfor.True(t, 5*time.Second, "the delivery", func() bool { return len(r.requests()) == 1 })
 	got := r.requests()[0]
 	if want := string(appendBody(nil, ev)); string(got.body) != want {
 		t.Fatalf("body %s, want %s", got.body, want)
@@ -31,7 +33,7 @@ func TestDeliversSignedADSPBodyAndEmitsTriggered(t *testing.T) {
 		t.Fatalf("secret %q… signature %q", sec.Secret[:8], got.sig)
 	}
 	verify(t, got, sec.Secret)
-	eventually(t, 5*time.Second, "webhook-triggered", func() bool { return len(e.emitted(TriggeredName)) == 1 })
+	waitfor.True(t, 5*time.Second, "webhook-triggered", func() bool { return len(e.emitted(TriggeredName)) == 1 })
 	tr := e.emitted(TriggeredName)[0]
 	var p struct {
 		Payload struct {
@@ -78,9 +80,9 @@ func TestReceiverDownThenUpEveryDeliveryArrives(t *testing.T) {
 		ev := e.publish(tenantA)
 		want[deliveryID(ev.ID, endpointKey(tenantA, "h1"))] = true
 	}
-	eventually(t, 10*time.Second, "failed attempts while down", func() bool { return r.hits.Load() >= 12 })
+	waitfor.True(t, 10*time.Second, "failed attempts while down", func() bool { return r.hits.Load() >= 12 })
 	r.status.Store(204)
-	eventually(t, 10*time.Second, "every delivery", func() bool { p, _, _ := e.svc.gauges(); return p == 0 })
+	waitfor.True(t, 10*time.Second, "every delivery", func() bool { p, _, _ := e.svc.gauges(); return p == 0 })
 	ok := map[string]int{}
 	for _, q := range r.requests() {
 		if !want[q.id] {
@@ -105,14 +107,14 @@ func TestGoneDisablesDeadLettersAndReplayKeepsIDs(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		ids = append(ids, deliveryID(e.publish(tenantA).ID, endpointKey(tenantA, "h1")))
 	}
-	eventually(t, 5*time.Second, "3 dead letters", func() bool {
+	waitfor.True(t, 5*time.Second, "3 dead letters", func() bool {
 		dl, _ := e.svc.DeadLetters(tenantA, "h1")
 		return len(dl.([]DeadLetter)) == 3
 	})
 	if r.hits.Load() != 1 {
 		t.Fatalf("%d requests after a 410; want 1 (the others are dead-lettered, not sent)", r.hits.Load())
 	}
-	eventually(t, 5*time.Second, "webhook-disabled", func() bool { return len(e.emitted(DisabledName)) == 1 })
+	waitfor.True(t, 5*time.Second, "webhook-disabled", func() bool { return len(e.emitted(DisabledName)) == 1 })
 	l, _ := e.svc.List(tenantA)
 	if v := l.([]EndpointView); len(v) != 1 || !v[0].Disabled || !strings.Contains(v[0].DisabledReason, "410") {
 		t.Fatalf("list %+v", v)
@@ -122,7 +124,7 @@ func TestGoneDisablesDeadLettersAndReplayKeepsIDs(t *testing.T) {
 	}
 	// A new event while disabled is dead-lettered, not dropped.
 	ids = append(ids, deliveryID(e.publish(tenantA).ID, endpointKey(tenantA, "h1")))
-	eventually(t, 5*time.Second, "4th dead letter", func() bool {
+	waitfor.True(t, 5*time.Second, "4th dead letter", func() bool {
 		dl, _ := e.svc.DeadLetters(tenantA, "h1")
 		return len(dl.([]DeadLetter)) == 4
 	})
@@ -133,11 +135,11 @@ func TestGoneDisablesDeadLettersAndReplayKeepsIDs(t *testing.T) {
 	if _, err := e.svc.Replay(tenantA, "h1", ids[:1], time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "replayed one", func() bool { return r.hits.Load() == 2 })
+	waitfor.True(t, 5*time.Second, "replayed one", func() bool { return r.hits.Load() == 2 })
 	if _, err := e.svc.Replay(tenantA, "h1", nil, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "replayed all", func() bool { return r.hits.Load() == 5 })
+	waitfor.True(t, 5*time.Second, "replayed all", func() bool { return r.hits.Load() == 5 })
 	seen := map[string]bool{}
 	for _, q := range r.requests()[1:] {
 		seen[q.id] = true
@@ -157,7 +159,7 @@ func TestExhaustedAttemptsGoToDeadLetters(t *testing.T) {
 	r := newReceiver(t, 500)
 	e.configure(tenantA, hookDoc("h1", r.url))
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "dead letter", func() bool {
+	waitfor.True(t, 5*time.Second, "dead letter", func() bool {
 		dl, _ := e.svc.DeadLetters(tenantA, "h1")
 		return len(dl.([]DeadLetter)) == 1
 	})
@@ -183,7 +185,7 @@ func TestHangingReceiverDoesNotDelayOthers(t *testing.T) {
 	for i := 0; i < 50; i++ {
 		e.publish(tenantA)
 	}
-	eventually(t, 5*time.Second, "50 deliveries to the fast receiver", func() bool { return len(fast.requests()) == 50 })
+	waitfor.True(t, 5*time.Second, "50 deliveries to the fast receiver", func() bool { return len(fast.requests()) == 50 })
 	if took := time.Since(start); took > 2*time.Second {
 		t.Fatalf("fast receiver took %v (the hanging one held it up)", took)
 	}
@@ -197,7 +199,7 @@ func TestAttemptTimeoutIsRecorded(t *testing.T) {
 	hang := newReceiver(t, 0)
 	e.configure(tenantA, hookDoc("h1", hang.url))
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "dead letter", func() bool {
+	waitfor.True(t, 5*time.Second, "dead letter", func() bool {
 		dl, _ := e.svc.DeadLetters(tenantA, "h1")
 		return len(dl.([]DeadLetter)) == 1
 	})
@@ -207,7 +209,7 @@ func TestAttemptTimeoutIsRecorded(t *testing.T) {
 		t.Fatalf("attempt %+v", a)
 	}
 	tr := e.emitted(TriggeredName)
-	eventually(t, 5*time.Second, "webhook-triggered", func() bool { tr = e.emitted(TriggeredName); return len(tr) == 1 })
+	waitfor.True(t, 5*time.Second, "webhook-triggered", func() bool { tr = e.emitted(TriggeredName); return len(tr) == 1 })
 	if !strings.Contains(string(tr[0].JSON), `"response":{"status":"timeout","statusCode":null,"timestamp":null}`) {
 		t.Fatalf("webhook-triggered for a timeout: %s", tr[0].JSON)
 	}
@@ -220,7 +222,7 @@ func TestRemovedWebhookCancelsQueuedDeliveries(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		e.publish(tenantA)
 	}
-	eventually(t, 5*time.Second, "first attempts", func() bool { return r.hits.Load() == 6 })
+	waitfor.True(t, 5*time.Second, "first attempts", func() bool { return r.hits.Load() == 6 })
 	e.configure(tenantA, hookDoc("h2", r.url))
 	if p, _, _ := e.svc.gauges(); p != 3 || e.svc.stats.cancelled.Load() != 3 {
 		t.Fatalf("pending %d cancelled %d, want 3 and 3", p, e.svc.stats.cancelled.Load())
@@ -254,7 +256,7 @@ func TestFailingLongerThanDisableAfterDisables(t *testing.T) {
 	r := newReceiver(t, 500)
 	e.configure(tenantA, hookDoc("h1", r.url))
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "disabled", func() bool { return len(e.emitted(DisabledName)) == 1 })
+	waitfor.True(t, 5*time.Second, "disabled", func() bool { return len(e.emitted(DisabledName)) == 1 })
 	l, _ := e.svc.List(tenantA)
 	v := l.([]EndpointView)[0]
 	if !v.Disabled || !strings.HasPrefix(v.DisabledReason, "failing since") {
@@ -282,12 +284,12 @@ func TestRotationSignsWithBothSecretsDuringTheOverlap(t *testing.T) {
 		t.Fatalf("rotation %+v", rot)
 	}
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "delivery", func() bool { return len(r.requests()) == 1 })
+	waitfor.True(t, 5*time.Second, "delivery", func() bool { return len(r.requests()) == 1 })
 	q := r.requests()[0]
 	verify(t, q, rot.Secret, old)
-	eventually(t, 5*time.Second, "overlap end", func() bool { return time.Now().After(*rot.PreviousValidUntil) })
+	waitfor.True(t, 5*time.Second, "overlap end", func() bool { return time.Now().After(*rot.PreviousValidUntil) })
 	e.publish(tenantA)
-	eventually(t, 5*time.Second, "delivery", func() bool { return len(r.requests()) == 2 })
+	waitfor.True(t, 5*time.Second, "delivery", func() bool { return len(r.requests()) == 2 })
 	q = r.requests()[1]
 	verify(t, q, rot.Secret)
 	if strings.Count(q.sig, "v1,") != 1 {
@@ -306,7 +308,7 @@ func TestPendingSurvivesRestartWithSameID(t *testing.T) {
 	r := newReceiver(t, 503)
 	e.configure(tenantA, hookDoc("h1", r.url))
 	ev := e.publish(tenantA)
-	eventually(t, 5*time.Second, "first attempt", func() bool { return r.hits.Load() == 1 })
+	waitfor.True(t, 5*time.Second, "first attempt", func() bool { return r.hits.Load() == 1 })
 	e.close()
 	r.status.Store(200)
 	e.open(func(c *Config) { c.Schedule = []time.Duration{0, time.Hour} })
@@ -322,7 +324,7 @@ func TestPendingSurvivesRestartWithSameID(t *testing.T) {
 	}
 	e.svc.mu.Unlock()
 	e.svc.kick()
-	eventually(t, 5*time.Second, "redelivery", func() bool { return r.hits.Load() == 2 })
+	waitfor.True(t, 5*time.Second, "redelivery", func() bool { return r.hits.Load() == 2 })
 	if q := r.requests(); q[0].id != q[1].id || q[1].id != deliveryID(ev.ID, endpointKey(tenantA, "h1")) {
 		t.Fatalf("ids %q %q", q[0].id, q[1].id)
 	}

@@ -3,11 +3,14 @@ package webhook
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // topic stands in for the Kafka config topic: Replicate appends, deliver applies the records in
@@ -96,7 +99,7 @@ func TestInstancesSignWithTheTopicsSecret(t *testing.T) {
 		t.Fatal("the instances do not share the first secret in topic order")
 	}
 	b.Observe(ev("2"))
-	eventually(t, 5*time.Second, "both deliveries", func() bool { return len(r.requests()) == 2 })
+	waitfor.True(t, 5*time.Second, "both deliveries", func() bool { return len(r.requests()) == 2 })
 	for _, q := range r.requests() {
 		verify(t, q, first)
 	}
@@ -111,5 +114,71 @@ func TestInstancesSignWithTheTopicsSecret(t *testing.T) {
 	}
 	if secret(a) != rot.(SecretView).Secret {
 		t.Fatal("a rotation through one instance did not reach the other")
+	}
+}
+
+// An operator's rotation writes the replicated state (a send to the config topic, up to the
+// publish timeout) with the sender's lock released: listing, matching and delivering go on.
+func TestRotationHoldsNoLockAcrossTheStateWrite(t *testing.T) {
+	var blocking sync.Mutex // held by the test while a state write must hang
+	entered := make(chan struct{}, 1)
+	var block atomic.Bool
+	st, err := store.Open(t.TempDir(), store.Options{Replicate: func(rec store.Record) error {
+		if rec.Kind == store.KindWebhook && block.Load() {
+			entered <- struct{}{}
+			blocking.Lock()
+			blocking.Unlock()
+		}
+		return nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &docs{}
+	d.set(tenantA, hookDoc("h", "http://127.0.0.1:9/hook"))
+	svc, err := New(Config{Store: st, Configs: d.get, Settings: Settings{Guard: Guard{AllowLoopback: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Start()
+	t.Cleanup(func() { svc.Close(); _ = st.Close() })
+	// The secret created at New is read back as the topic would.
+	recs, err := st.Records()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		if rec.Kind == store.KindWebhook {
+			if err := st.ApplyRemote(rec); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := svc.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	blocking.Lock()
+	block.Store(true)
+	rotated := make(chan error, 1)
+	go func() { _, err := svc.RotateSecret(tenantA, "h"); rotated <- err }()
+	<-entered
+	listed := make(chan error, 1)
+	go func() { _, err := svc.List(tenantA); listed <- err }()
+	waited := false
+	select {
+	case err := <-listed:
+		if err != nil {
+			t.Error(err)
+		}
+	case <-time.After(2 * time.Second):
+		waited = true
+		t.Error("List waited for a rotation's state write: the sender's lock is held across it")
+	}
+	blocking.Unlock()
+	if err := <-rotated; err != nil {
+		t.Fatal(err)
+	}
+	if waited {
+		<-listed
 	}
 }

@@ -37,42 +37,83 @@ type localState struct {
 // state the config topic has not confirmed yet (normally a few milliseconds after creation).
 const unconfirmedWait = 100 * time.Millisecond
 
-// loadStateLocked reads ep's state from the store, creating the shared part (a new secret) when
-// the webhook has none yet, or its state was deleted.
-func (s *Service) loadStateLocked(ep *endpoint) error {
-	if v, err := s.cfg.Store.GetWebhook(store.WebhookState, ep.key); err != nil {
-		return fmt.Errorf("webhook: read failure clock of %q: %w", ep.sc.Hook.Key, err)
-	} else if v != nil {
-		_ = json.Unmarshal(v, &ep.st.localState) // an unreadable clock starts afresh
-	}
-	return s.refreshStateLocked(ep)
+// stateWrite is the shared state of a webhook that has none yet (new, or its state deleted),
+// created under Service.mu and written by writeStates after it is released.
+type stateWrite struct {
+	ep      *endpoint
+	version int64
+	state   []byte
 }
 
-// refreshStateLocked adopts the stored shared state when it is newer than ep's (another instance
-// rotated, disabled or enabled) or was just confirmed; it creates one when there is none.
-func (s *Service) refreshStateLocked(ep *endpoint) error {
+// readStateLocked reads ep's state from the store (with fresh, its failure clock too). When the
+// webhook has no shared state yet, or its state was deleted, it returns the write that creates one
+// (a new secret); ep stays unusable until writeStates stored it.
+func (s *Service) readStateLocked(ep *endpoint, fresh bool) (*stateWrite, error) {
+	if fresh {
+		if v, err := s.cfg.Store.GetWebhook(store.WebhookState, ep.key); err != nil {
+			return nil, fmt.Errorf("webhook: read failure clock of %q: %w", ep.sc.Hook.Key, err)
+		} else if v != nil {
+			_ = json.Unmarshal(v, &ep.st.localState) // an unreadable clock starts afresh
+		}
+	}
 	raw, version, confirmed, err := s.cfg.Store.WebhookState(ep.key)
 	if err != nil {
-		return fmt.Errorf("webhook: read state of %q: %w", ep.sc.Hook.Key, err)
+		return nil, fmt.Errorf("webhook: read state of %q: %w", ep.sc.Hook.Key, err)
+	}
+	if raw == nil && ep.writing {
+		return nil, nil // its state is being written (writeStates)
 	}
 	if raw == nil {
 		ep.st.sharedState = sharedState{Secret: newSecret()}
-		ep.version = version
-		return s.putSharedLocked(ep)
+		ep.version, ep.confirmed, ep.usable = version, false, false
+		return &stateWrite{ep: ep, version: version + 1, state: s.encodeShared(ep.key, ep.st.sharedState)}, nil
 	}
 	if version == ep.version && confirmed == ep.confirmed && ep.usable {
-		return nil
+		return nil, nil
 	}
 	v, err := s.decodeShared(ep.key, raw)
 	if err != nil || v.Secret == "" {
 		// Never replaced by a new secret: that would take the webhook's secret from every instance
 		// that can read it. The endpoint waits, unconfirmed, until the state opens here.
 		ep.version, ep.confirmed, ep.usable = version, false, false
-		return fmt.Errorf("webhook: state of %q: %w", ep.sc.Hook.Key, cmp.Or(err, errors.New("no secret")))
+		return nil, fmt.Errorf("webhook: state of %q: %w", ep.sc.Hook.Key, cmp.Or(err, errors.New("no secret")))
 	}
 	ep.st.sharedState = v
 	ep.version, ep.confirmed, ep.usable = version, confirmed, true
-	return nil
+	return nil, nil
+}
+
+// writeStates stores the new shared states and deletes the removed webhooks' (for every
+// instance: a webhook created again later gets a new secret), with no lock of the service held,
+// then adopts what the store holds for the endpoints still configured.
+func (s *Service) writeStates(creates []stateWrite, removed []string) error {
+	var errs []error
+	for _, w := range creates {
+		if err := s.cfg.Store.PutWebhookState(w.ep.key, w.version, w.state); err != nil {
+			// Another instance wrote one first: its state is adopted below (retry the action).
+			errs = append(errs, fmt.Errorf("webhook: store state of %q: %w", w.ep.sc.Hook.Key, err))
+		}
+	}
+	for _, k := range removed {
+		if err := s.cfg.Store.DeleteWebhookState(k); err != nil {
+			s.log.Error("webhook: could not delete the state of a removed webhook", "err", err)
+		}
+	}
+	if len(creates) == 0 {
+		return errors.Join(errs...)
+	}
+	s.mu.Lock() // the endpoints' fields below, and writing, are guarded by Service.mu
+	defer s.mu.Unlock()
+	for _, w := range creates {
+		w.ep.writing = false
+		if s.eps[w.ep.key] != w.ep {
+			continue // removed meanwhile
+		}
+		if err := s.adoptStoredLocked(w.ep); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // putSharedLocked writes ep's shared state as the next version. When another instance wrote a
@@ -85,6 +126,29 @@ func (s *Service) putSharedLocked(ep *endpoint) error {
 		return fmt.Errorf("webhook: store state of %q: %w", ep.sc.Hook.Key, err)
 	}
 	return s.adoptStoredLocked(ep)
+}
+
+// putSharedUnlocked is putSharedLocked with Service.mu released across the store write, which
+// replicates to the config topic (up to the publish timeout): matching, listing and the other
+// endpoints' deliveries go on meanwhile. ep signs nothing until the store answered (confirmed is
+// cleared), then adopts what the store holds. Service.mu is held on entry and on return; an
+// endpoint removed meanwhile is left alone.
+func (s *Service) putSharedUnlocked(ep *endpoint) error {
+	key, version, state := ep.key, ep.version+1, s.encodeShared(ep.key, ep.st.sharedState)
+	ep.confirmed = false
+	s.mu.Unlock()
+	err := s.cfg.Store.PutWebhookState(key, version, state)
+	s.mu.Lock()
+	if s.eps[key] != ep {
+		return err
+	}
+	if aerr := s.adoptStoredLocked(ep); aerr != nil {
+		return aerr
+	}
+	if err != nil {
+		return fmt.Errorf("webhook: store state of %q: %w", ep.sc.Hook.Key, err)
+	}
+	return nil
 }
 
 // adoptStoredLocked sets ep's shared state, version and confirmation from the store.
@@ -112,13 +176,4 @@ func (s *Service) putLocalLocked(ep *endpoint) {
 	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: []store.WebhookPut{{Bucket: store.WebhookState, Key: ep.key, Value: b}}}); err != nil {
 		s.log.Error("webhook: could not store the failure clock", "webhook", ep.sc.Hook.Key, "err", err)
 	}
-}
-
-// forgetStateLocked deletes a removed webhook's state: the shared part for every instance (a
-// webhook created again later gets a new secret), the failure clock here.
-func (s *Service) forgetStateLocked(key string) []store.WebhookPut {
-	if err := s.cfg.Store.DeleteWebhookState(key); err != nil {
-		s.log.Error("webhook: could not delete the state of a removed webhook", "err", err)
-	}
-	return []store.WebhookPut{{Bucket: store.WebhookState, Key: key}}
 }

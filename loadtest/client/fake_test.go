@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/loadtest/internal/fakesrv"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 type delivery struct {
@@ -77,18 +79,6 @@ func drive(t *testing.T, addr string, m Machine, onReady func(), done func(*Stat
 	return errors.New("too many redials")
 }
 
-// waitFor polls cond (the fake server's goroutines update it) for up to 5 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond) // polling a condition, not a timing assumption
-	}
-}
-
 func event(seq int64, step int) []byte {
 	return []byte(fmt.Sprintf(`{"namespace":"bench","name":"tick","payload":{"sentAt":%d,"seq":%d,"step":%d,"pad":"xx"}}`, time.Now().UnixNano(), seq, step))
 }
@@ -110,7 +100,7 @@ func TestMachinesAgainstFakeServer(t *testing.T) {
 			}
 			seqs := []int64{1, 2, 2, 4, 3}
 			err = drive(t, srv.Addr, m, func() {
-				waitFor(t, "subscription", func() bool { return srv.Subscribers() == 1 })
+				waitfor.True(t, 5*time.Second, "subscription", func() bool { return srv.Subscribers() == 1 })
 				for _, s := range seqs {
 					srv.Broadcast(event(s, 3))
 				}
@@ -127,7 +117,7 @@ func TestMachinesAgainstFakeServer(t *testing.T) {
 				t.Fatalf("sink got %+v", sink.got)
 			}
 			if tc.kind != KindSSE {
-				waitFor(t, "pong", func() bool { return srv.Pongs.Load() >= 1 })
+				waitfor.True(t, 5*time.Second, "pong", func() bool { return srv.Pongs.Load() >= 1 })
 				if st.Pings < 1 {
 					t.Fatalf("pings answered = %d", st.Pings)
 				}

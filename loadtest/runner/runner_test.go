@@ -9,18 +9,9 @@ import (
 	"github.com/pushgate/pushgate/loadtest/client"
 	"github.com/pushgate/pushgate/loadtest/internal/fakesrv"
 	"github.com/pushgate/pushgate/loadtest/publish"
-)
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond) // polling a condition
-	}
-}
+	"github.com/pushgate/pushgate/internal/waitfor"
+)
 
 func TestRunAgainstFakeServer(t *testing.T) {
 	tests := []struct {
@@ -48,7 +39,7 @@ func TestRunAgainstFakeServer(t *testing.T) {
 				t.Fatal(err)
 			}
 			<-l.Ramped()
-			waitFor(t, "subscribers", func() bool { return srv.Subscribers() == tc.conns })
+			waitfor.True(t, 10*time.Second, "subscribers", func() bool { return srv.Subscribers() == tc.conns })
 			if p := l.Progress(); p.Ready != int64(tc.conns) || p.Failed != 0 {
 				t.Fatalf("after ramp: %s", p)
 			}
@@ -59,7 +50,7 @@ func TestRunAgainstFakeServer(t *testing.T) {
 			}
 			readers := int64(tc.conns) - int64(float64(tc.conns)*tc.slow)
 			want := readers * st.Published
-			waitFor(t, "deliveries", func() bool { return l.Progress().Deliveries >= want })
+			waitfor.True(t, 10*time.Second, "deliveries", func() bool { return l.Progress().Deliveries >= want })
 			rs := l.Finish([]Step{StepFrom(st, l.Progress().Ready)}, pub.Log(), true)
 			step, sum := rs[0], rs[1]
 			if step.Deliveries != want || sum.Deliveries != want || step.Expected != want || sum.Lost != 0 || sum.Dup != 0 || sum.OutOfOrder != 0 {

@@ -13,6 +13,8 @@ import (
 	"github.com/pushgate/pushgate/engine/amqp/rabbit"
 	"github.com/pushgate/pushgate/engine/amqp/rabbittest"
 	"github.com/pushgate/pushgate/engine/source"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 var broker *rabbittest.Broker
@@ -49,17 +51,6 @@ func (c *collector) snapshot() []*source.Event {
 	return append([]*source.Event(nil), c.evs...)
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func newSource(t *testing.T, dir string, exchange string) *Source {
 	t.Helper()
 	s, err := New(Config{
@@ -87,7 +78,7 @@ func TestEventRebuiltAsCoreCommon(t *testing.T) {
 	defer s.Close()
 	var c collector
 	s.Subscribe(c.add)
-	waitFor(t, "consuming", 60*time.Second, func() bool { return s.Ready() == nil })
+	waitfor.True(t, 60*time.Second, "consuming", func() bool { return s.Ready() == nil })
 	p := newPublisher(t, "ev-convert")
 	publishADSP(t, p, tenantURN, map[string]any{
 		"correlationId": "job-1",
@@ -95,7 +86,7 @@ func TestEventRebuiltAsCoreCommon(t *testing.T) {
 		"traceparent":   "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
 		"id":            "0190d1f0-0000-7000-8000-000000000001",
 	}, `{ "fileId": "urn:ads:platform:file-service:v1:/files/1", "n": [1, 2] }`)
-	waitFor(t, "the event", 10*time.Second, func() bool { return len(c.snapshot()) == 1 })
+	waitfor.True(t, 10*time.Second, "the event", func() bool { return len(c.snapshot()) == 1 })
 	ev := c.snapshot()[0]
 	want := `{"tenantId":"` + tenantURN + `","namespace":"pdf-service","name":"pdf-generated","timestamp":"2026-05-01T17:00:00.000Z","correlationId":"job-1","context":{"attempt":2,"jobId":"job-1","nested":{"a":true}},"id":"0190d1f0-0000-7000-8000-000000000001","traceparent":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01","payload":{"fileId":"urn:ads:platform:file-service:v1:/files/1","n":[1,2]}}`
 	if string(ev.JSON) != want {
@@ -111,7 +102,7 @@ func TestUnconvertibleMessagesAreDeadLettered(t *testing.T) {
 	defer s.Close()
 	var c collector
 	s.Subscribe(c.add)
-	waitFor(t, "consuming", 60*time.Second, func() bool { return s.Ready() == nil })
+	waitfor.True(t, 60*time.Second, "consuming", func() bool { return s.Ready() == nil })
 	p := newPublisher(t, "ev-reject")
 	before, _ := p.QueueMessages(DeadLetter)
 	publishADSP(t, p, "", nil, `{}`)                                                   // no tenantId
@@ -120,14 +111,14 @@ func TestUnconvertibleMessagesAreDeadLettered(t *testing.T) {
 	publishADSP(t, p, tenantURN, nil, `{"x":"`+strings.Repeat("a", source.MaxEventBytes)+`"}`)
 	publishADSP(t, p, tenantURN, map[string]any{"timestamp": "yesterday"}, `{}`)
 	publishADSP(t, p, tenantURN, nil, `{"ok":true}`) // the consumer goes on
-	waitFor(t, "the valid event", 10*time.Second, func() bool { return len(c.snapshot()) == 1 })
+	waitfor.True(t, 10*time.Second, "the valid event", func() bool { return len(c.snapshot()) == 1 })
 	rej := s.Rejections()
 	for _, r := range adspevent.Reasons {
 		if got := rej.Count(r); got != 1 {
 			t.Errorf("rejections %s = %d, want 1", r, got)
 		}
 	}
-	waitFor(t, "5 dead letters", 10*time.Second, func() bool {
+	waitfor.True(t, 10*time.Second, "5 dead letters", func() bool {
 		n, err := p.QueueMessages(DeadLetter)
 		return err == nil && n-before == 5
 	})
@@ -140,7 +131,7 @@ func TestBrokerAndInstanceRestartLoseNothing(t *testing.T) {
 	s := newSource(t, dir, "ev-restart")
 	var c collector
 	s.Subscribe(c.add)
-	waitFor(t, "consuming", 60*time.Second, func() bool { return s.Ready() == nil })
+	waitfor.True(t, 60*time.Second, "consuming", func() bool { return s.Ready() == nil })
 	p := newPublisher(t, "ev-restart")
 	publish := func(p *rabbit.Publisher, from, to int) {
 		for i := from; i < to; i++ {
@@ -148,14 +139,14 @@ func TestBrokerAndInstanceRestartLoseNothing(t *testing.T) {
 		}
 	}
 	publish(p, 0, 20)
-	waitFor(t, "20 events", 10*time.Second, func() bool { return len(c.snapshot()) == 20 })
+	waitfor.True(t, 10*time.Second, "20 events", func() bool { return len(c.snapshot()) == 20 })
 
 	// pushgate restart: events published while no instance consumes wait in its queue.
 	s.Close()
 	publish(p, 20, 40)
 	s = newSource(t, dir, "ev-restart")
 	s.Subscribe(c.add)
-	waitFor(t, "40 events", 60*time.Second, func() bool { return len(c.snapshot()) == 40 })
+	waitfor.True(t, 60*time.Second, "40 events", func() bool { return len(c.snapshot()) == 40 })
 
 	// broker restart: transient messages in the quorum queue survive; the source reconnects.
 	s.Close()
@@ -164,16 +155,16 @@ func TestBrokerAndInstanceRestartLoseNothing(t *testing.T) {
 	broker.StopNode()
 	s = newSource(t, dir, "ev-restart")
 	s.Subscribe(c.add)
-	waitFor(t, "not ready while the broker is down", 30*time.Second, func() bool {
+	waitfor.True(t, 30*time.Second, "not ready while the broker is down", func() bool {
 		err := s.Ready()
 		return err != nil && strings.Contains(err.Error(), "connect")
 	})
 	if err := broker.StartNode(); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "60 events after the broker restart", 60*time.Second, func() bool { return len(c.snapshot()) == 60 })
+	waitfor.True(t, 60*time.Second, "60 events after the broker restart", func() bool { return len(c.snapshot()) == 60 })
 	publish(newPublisher(t, "ev-restart"), 60, 70)
-	waitFor(t, "70 events", 30*time.Second, func() bool { return len(c.snapshot()) == 70 })
+	waitfor.True(t, 30*time.Second, "70 events", func() bool { return len(c.snapshot()) == 70 })
 	s.Close()
 	for i, ev := range c.snapshot() {
 		if want := fmt.Sprintf(`"payload":{"i":%d}}`, i); !strings.HasSuffix(string(ev.JSON), want) {
@@ -195,14 +186,14 @@ func TestWrongCredentialsReportedWithoutPassword(t *testing.T) {
 	defer s.Close()
 	s.Subscribe(func(*source.Event) {})
 	var last error
-	waitFor(t, "the credentials error", 30*time.Second, func() bool {
+	waitfor.True(t, 30*time.Second, "the credentials error", func() bool {
 		last = s.Ready()
 		return last != nil && strings.Contains(last.Error(), "403")
 	})
 	if strings.Contains(last.Error(), "hunter2") {
 		t.Fatalf("password in the readiness error: %v", last)
 	}
-	waitFor(t, "retries", 30*time.Second, func() bool { return s.Stats().Failures.Load() >= 3 })
+	waitfor.True(t, 30*time.Second, "retries", func() bool { return s.Stats().Failures.Load() >= 3 })
 }
 
 // amqps://: the broker's certificate is verified against --amqp-tls-ca; without it, refused.
@@ -214,14 +205,14 @@ func TestTLS(t *testing.T) {
 	defer s.Close()
 	var c collector
 	s.Subscribe(c.add)
-	waitFor(t, "consuming over TLS", 30*time.Second, func() bool { return s.Ready() == nil })
+	waitfor.True(t, 30*time.Second, "consuming over TLS", func() bool { return s.Ready() == nil })
 	p, err := rabbit.NewPublisher(rabbit.Config{URL: broker.TLSURL, CAFile: broker.CAFile, Exchange: "ev-tls"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	publishADSP(t, p, tenantURN, nil, `{"tls":true}`)
-	waitFor(t, "the event over TLS", 10*time.Second, func() bool { return len(c.snapshot()) == 1 })
+	waitfor.True(t, 10*time.Second, "the event over TLS", func() bool { return len(c.snapshot()) == 1 })
 
 	untrusted, err := New(Config{Rabbit: rabbit.Config{URL: broker.TLSURL, BackoffMax: 200 * time.Millisecond}, DataDir: t.TempDir(), ResolveTenant: resolve, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -229,7 +220,7 @@ func TestTLS(t *testing.T) {
 	}
 	defer untrusted.Close()
 	untrusted.Subscribe(func(*source.Event) {})
-	waitFor(t, "the certificate error", 30*time.Second, func() bool {
+	waitfor.True(t, 30*time.Second, "the certificate error", func() bool {
 		err := untrusted.Ready()
 		return err != nil && strings.Contains(err.Error(), "certificate")
 	})
@@ -242,7 +233,7 @@ func TestSameInstanceIDRefused(t *testing.T) {
 	a := newSource(t, dir, "ev-dup")
 	defer a.Close()
 	a.Subscribe(func(*source.Event) {})
-	waitFor(t, "the first consuming", 30*time.Second, func() bool { return a.Ready() == nil })
+	waitfor.True(t, 30*time.Second, "the first consuming", func() bool { return a.Ready() == nil })
 	b := newSource(t, dir, "ev-dup")
 	defer b.Close()
 	b.Subscribe(func(*source.Event) {})

@@ -13,22 +13,13 @@ import (
 
 	"github.com/pushgate/pushgate/engine/amqp/rabbit"
 	"github.com/pushgate/pushgate/engine/amqp/rabbittest"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 var broker *rabbittest.Broker
 
 func TestMain(m *testing.M) { rabbittest.Main(m, &broker) }
-
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // countingHandler counts log records by level.
 type countingHandler struct {
@@ -68,9 +59,9 @@ func TestBrokerDownOneErrorLineNoGrowth(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx, func([]*rabbit.Message) error { return nil }) }()
-	waitFor(t, "10 failures", 10*time.Second, func() bool { return c.Stats().Failures.Load() >= 10 })
+	waitfor.True(t, 10*time.Second, "10 failures", func() bool { return c.Stats().Failures.Load() >= 10 })
 	g := runtime.NumGoroutine()
-	waitFor(t, "200 failures", 20*time.Second, func() bool { return c.Stats().Failures.Load() >= 200 })
+	waitfor.True(t, 20*time.Second, "200 failures", func() bool { return c.Stats().Failures.Load() >= 200 })
 	if now := runtime.NumGoroutine(); now > g+2 {
 		t.Fatalf("goroutines grew from %d to %d over 190 failed attempts", g, now)
 	}
@@ -101,7 +92,7 @@ func TestBlipReconnectsNoGrowth(t *testing.T) {
 		_ = c.Run(ctx, func(b []*rabbit.Message) error { got.Add(int64(len(b))); return nil })
 	}()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "consuming", 30*time.Second, func() bool { return c.Ready() == nil })
+	waitfor.True(t, 30*time.Second, "consuming", func() bool { return c.Ready() == nil })
 	publish := func() {
 		p, err := rabbit.NewPublisher(cfg)
 		if err != nil {
@@ -113,15 +104,15 @@ func TestBlipReconnectsNoGrowth(t *testing.T) {
 		}
 	}
 	publish()
-	waitFor(t, "the first message", 10*time.Second, func() bool { return got.Load() == 1 })
+	waitfor.True(t, 10*time.Second, "the first message", func() bool { return got.Load() == 1 })
 	g := runtime.NumGoroutine()
 	for i := 1; i <= 3; i++ {
 		if err := broker.CloseConnections(); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the reconnection", 30*time.Second, func() bool { return c.Stats().Connects.Load() == uint64(i+1) && c.Ready() == nil })
+		waitfor.True(t, 30*time.Second, "the reconnection", func() bool { return c.Stats().Connects.Load() == uint64(i+1) && c.Ready() == nil })
 		publish()
-		waitFor(t, "the message after the blip", 10*time.Second, func() bool { return got.Load() == int64(i+1) })
+		waitfor.True(t, 10*time.Second, "the message after the blip", func() bool { return got.Load() == int64(i+1) })
 	}
 	if now := runtime.NumGoroutine(); now > g+2 {
 		t.Fatalf("goroutines grew from %d to %d over 3 blips", g, now)

@@ -12,6 +12,8 @@ import (
 	"github.com/pushgate/pushgate/engine/amqp/rabbit"
 	"github.com/pushgate/pushgate/engine/amqp/rabbittest"
 	"github.com/pushgate/pushgate/engine/source"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 var broker *rabbittest.Broker
@@ -37,19 +39,8 @@ func run(t *testing.T, c *Consumer, record func([]*source.Event) error) (stop fu
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = c.Run(ctx, record) }()
-	waitFor(t, "consuming", 60*time.Second, func() bool { return c.Ready() == nil })
+	waitfor.True(t, 60*time.Second, "consuming", func() bool { return c.Ready() == nil })
 	return func() { cancel(); <-done }
-}
-
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // publish sends n ADSP-style events (as apps/event-service/src/amqp/service.ts), without message
@@ -110,7 +101,7 @@ func TestAckOnlyAfterRecordSameIDsOnRedelivery(t *testing.T) {
 	})
 	publish(t, ex, 0, 5, false)
 	publish(t, ex, 5, 5, true)
-	waitFor(t, "retries", 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return fails >= 3 })
+	waitfor.True(t, 10*time.Second, "retries", func() bool { mu.Lock(); defer mu.Unlock(); return fails >= 3 })
 	stopA() // nothing was recorded: every message is redelivered
 	if a.Stats().Acked.Load() != 0 {
 		t.Fatalf("acked %d messages though Record failed", a.Stats().Acked.Load())
@@ -119,7 +110,7 @@ func TestAckOnlyAfterRecordSameIDsOnRedelivery(t *testing.T) {
 	rec := &ids{got: map[string]int{}}
 	stopB := run(t, b, rec.record)
 	defer stopB()
-	waitFor(t, "10 events recorded", 10*time.Second, func() bool { return rec.len() == 10 })
+	waitfor.True(t, 10*time.Second, "10 events recorded", func() bool { return rec.len() == 10 })
 	mu.Lock()
 	defer mu.Unlock()
 	for _, id := range firstIDs {
@@ -150,13 +141,13 @@ func TestCompetingConsumersAndDeadLetter(t *testing.T) {
 	if err := p.Publish(context.Background(), "cl.e.x", rabbit.Outgoing{Body: []byte(`{}`), Headers: map[string]any{"namespace": "cl", "name": "e"}}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "200 events recorded", 20*time.Second, func() bool { return r1.len()+r2.len() == 200 })
+	waitfor.True(t, 20*time.Second, "200 events recorded", func() bool { return r1.len()+r2.len() == 200 })
 	for id := range r1.got {
 		if r2.got[id] != 0 || r1.got[id] != 1 {
 			t.Fatalf("event %s recorded by both instances (or twice)", id)
 		}
 	}
-	waitFor(t, "the poison message dead-lettered", 10*time.Second, func() bool {
+	waitfor.True(t, 10*time.Second, "the poison message dead-lettered", func() bool {
 		n, err := p.QueueMessages(DeadLetter)
 		return err == nil && n == dead0+1
 	})

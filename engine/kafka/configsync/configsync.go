@@ -34,9 +34,15 @@ type ConfigSync struct {
 	cfg    client.Config
 	cn     *client.Conns
 	writer *client.Writer
-	stats  *client.Stats
-	rl     *client.RateLog
-	tl     *client.TopicLog
+	// stateWriter sends the webhook state records on connections of their own (stateConns): a
+	// slow answer to one (the broker, a secret written while an endpoint is created) never
+	// delays the tenants and documents that API writes wait for, queued behind it on one
+	// connection and one partition batch.
+	stateWriter *client.Writer
+	stateConns  *client.Conns
+	stats       *client.Stats
+	rl          *client.RateLog
+	tl          *client.TopicLog
 
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -73,6 +79,10 @@ func New(cfg client.Config) (*ConfigSync, error) {
 	if err != nil {
 		return nil, err
 	}
+	scn, err := client.NewConns(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &ConfigSync{
 		cfg: cfg, cn: cn, stats: client.NewStats(), rl: client.NewRateLog(cfg.Logger, time.Second),
@@ -80,7 +90,8 @@ func New(cfg client.Config) (*ConfigSync, error) {
 		health: client.NewOutage(cfg.Logger, "reading topic "+cfg.ConfigTopic),
 		ctx:    ctx, cancel: cancel, ready: make(chan struct{}),
 		seen: map[string]int64{}, targets: map[int]int64{}, repairs: map[string]store.Record{},
-		writer: cfg.NewWriter(cn, cfg.ConfigTopic, client.RequireAll, 3),
+		writer:     cfg.NewWriter(cn, cfg.ConfigTopic, client.RequireAll, 3),
+		stateConns: scn, stateWriter: cfg.NewWriter(scn, cfg.ConfigTopic, client.RequireAll, 3),
 	}, nil
 }
 
@@ -100,7 +111,11 @@ func (c *ConfigSync) Replicate(rec store.Record) error {
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.PublishTimeout)
 	defer cancel()
-	if err := c.writer.WriteMessages(ctx, client.Message{Key: []byte(rec.Kind + ":" + rec.Key), Value: v}); err != nil {
+	w := c.writer
+	if rec.Kind == store.KindWebhook {
+		w = c.stateWriter
+	}
+	if err := w.WriteMessages(ctx, client.Message{Key: []byte(rec.Kind + ":" + rec.Key), Value: v}); err != nil {
 		return fmt.Errorf("kafka: replicate %s %s: %w", rec.Kind, rec.Key, err)
 	}
 	return nil
@@ -152,8 +167,9 @@ func (c *ConfigSync) Close() error {
 	}
 	c.cancel()
 	c.wg.Wait()
-	err := c.writer.Close()
+	err := errors.Join(c.writer.Close(), c.stateWriter.Close())
 	c.cn.Close()
+	c.stateConns.Close()
 	return err
 }
 

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine/kafka/client"
 	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 const (
@@ -227,20 +228,11 @@ func (c *Collector) FirstAt(seq int) time.Time {
 	return time.Time{}
 }
 
-// CheckFor polls cond every 10 ms until it returns nil or the deadline passes.
+// CheckFor polls cond until it returns nil or the deadline passes (the module's one polling
+// helper, internal/waitfor).
 func CheckFor(t testing.TB, d time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s: %v", d, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitfor.Check(t, d, cond)
 }
 
 // CheckExactly verifies that got holds exactly the seqs [from, to), each once, and that each
