@@ -122,7 +122,7 @@ func TestDeployKitInEveryMode(t *testing.T) {
 		addr, data := freeAddr(t), t.TempDir()
 		startServe(t, &logs, "--workers", "2", "--listen", addr, "--data-dir", data, "--kafka-brokers", newKfake(t),
 			"--drain-timeout", "20s")
-		checkDeployKit(t, "http://"+addr, &logs)
+		checkDeployKit(t, "http://"+addr, false, &logs)
 		// Every worker reports its own readiness (the series carry worker="0", "1", "parent").
 		_, body := httpGet(t, "http://"+addr+"/metrics")
 		for _, w := range []string{"parent", "0", "1"} {
@@ -143,7 +143,7 @@ func TestDeployKitInEveryMode(t *testing.T) {
 				"--cluster-listen", freeAddr(t), "--cluster-secret", "0123456789abcdef0123", "--instance-id", "i"+strconv.Itoa(i))
 		}
 		for _, addr := range addrs {
-			checkDeployKit(t, "http://"+addr, &logs)
+			checkDeployKit(t, "http://"+addr, true, &logs)
 		}
 	})
 }
