@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,24 +20,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pushgate/pushgate/engine/amqp/rabbittest"
-
 	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 func TestAMQPTwoInstancesADSPPublisher(t *testing.T) {
 	dir, node := nodeClients(t)
-	broker, err := rabbittest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(broker.Stop)
+	broker := startRabbit(t)
 	bin := pushgateBinary(t)
 	tmp := t.TempDir()
 	dirs := []string{filepath.Join(tmp, "i1"), filepath.Join(tmp, "i2")}
 	var addrs []string
 	for range dirs {
-		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
+		addrs = append(addrs, freeAddr(t))
 	}
 	public := "http://" + addrs[0]
 	start := func(i int) *proc {
@@ -224,18 +217,13 @@ func copyDir(t *testing.T, src, dst string) {
 // forwarded to the instance owning the session.
 func TestAMQPClusterNoStickySessions(t *testing.T) {
 	dir, node := nodeClients(t)
-	broker, err := rabbittest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(broker.Stop)
+	broker := startRabbit(t)
 	bin := pushgateBinary(t)
 	tmp := t.TempDir()
 	const n = 3
-	var addrs, internal, dirs []string
+	addrs, internal := instanceAddrs(t, n)
+	var dirs []string
 	for i := range n {
-		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
-		internal = append(internal, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
 		dirs = append(dirs, filepath.Join(tmp, fmt.Sprintf("i%d", i+1)))
 	}
 	lb := startRoundRobin(t, addrs)
@@ -306,14 +294,10 @@ func seqs(n int) []int {
 // the workers' subscribers get the events amqplib published.
 func TestAMQPWorkers(t *testing.T) {
 	dir, node := nodeClients(t)
-	broker, err := rabbittest.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(broker.Stop)
+	broker := startRabbit(t)
 	bin := pushgateBinary(t)
 	data := filepath.Join(t.TempDir(), "d") // short: Unix socket paths live under it
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+	addr := freeAddr(t)
 	srv := startLogged(t, exec.Command(bin, "serve", "--workers", "2", "--listen", addr, "--data-dir", data,
 		"--amqp-url", broker.URL, "--log-level", "warn", "--drain-timeout", "200ms"), "server")
 	t.Cleanup(func() { _ = srv.cmd.Process.Kill(); <-srv.done })

@@ -45,19 +45,11 @@ func blastRadius(t *testing.T, random bool) {
 	dir, node := nodeClients(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	broker, err := kfake.NewCluster(kfake.SeedTopics(3, "domain-events"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(broker.Close)
+	broker := startKafka(t, kfake.SeedTopics(3, "domain-events"))
 	tmp := t.TempDir()
 	bin := pushgateBinary(t)
 	const n, clients = 3, 60
-	var addrs, internal []string
-	for i := 0; i < n; i++ {
-		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
-		internal = append(internal, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
-	}
+	addrs, internal := instanceAddrs(t, n)
 	var public string
 	if random {
 		public = "http://" + startRandom(t, addrs)

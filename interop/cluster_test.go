@@ -40,21 +40,13 @@ func TestClusterNoStickySessions(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	broker, err := kfake.NewCluster(kfake.SeedTopics(3, "domain-events"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(broker.Close)
+	broker := startKafka(t, kfake.SeedTopics(3, "domain-events"))
 
 	tmp := t.TempDir()
 	bin := pushgateBinary(t)
 
 	const n = 3
-	var addrs, internal []string
-	for i := 0; i < n; i++ {
-		addrs = append(addrs, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
-		internal = append(internal, net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))))
-	}
+	addrs, internal := instanceAddrs(t, n)
 	lb := startRoundRobin(t, addrs)
 	public := "http://" + lb.addr()
 	cl := startCluster(t, bin, tmp, strings.Join(broker.ListenAddrs(), ","), public, addrs, internal)

@@ -5,11 +5,18 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/pushgate/pushgate/engine/amqp/rabbittest"
+	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // lookTool finds an executable on PATH; a missing tool fails the test (CI must run the real client).
@@ -48,6 +55,82 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// freeAddr returns a free loopback host:port.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
+}
+
+// instanceAddrs returns the public and the internal (--cluster-listen) addresses of n instances.
+func instanceAddrs(t *testing.T, n int) (public, internal []string) {
+	t.Helper()
+	for range n {
+		public = append(public, freeAddr(t))
+		internal = append(internal, freeAddr(t))
+	}
+	return public, internal
+}
+
+// startKafka starts a kfake broker, stopped when the test ends.
+func startKafka(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
+	broker, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(broker.Close)
+	return broker
+}
+
+// startRabbit starts a real rabbitmq-server, stopped when the test ends.
+func startRabbit(t *testing.T) *rabbittest.Broker {
+	t.Helper()
+	broker, err := rabbittest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(broker.Stop)
+	return broker
+}
+
+// serveLoopback serves h on a free loopback port until the test ends; it returns the base URL.
+func serveLoopback(t *testing.T, h http.Handler) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+// startWebhookServer starts `pushgate serve` on dataDir with webhook retries every 200ms and a
+// 100ms breaker cooldown, on a fresh port each time (so it can be started again on the same data
+// directory after a kill), retrying twice if it does not become ready; it is killed when the test
+// ends.
+func startWebhookServer(t *testing.T, bin, dataDir, logLevel string) *productServer {
+	t.Helper()
+	sched := "0s" + strings.Repeat(",200ms", 60)
+	s := &productServer{bin: bin, dataDir: dataDir}
+	for attempt := 0; ; attempt++ {
+		s.addr = freeAddr(t)
+		s.url = "http://" + s.addr
+		cmd := exec.Command(bin, "serve", "--listen", s.addr, "--data-dir", dataDir, "--log-level", logLevel,
+			"--webhook-retry-schedule", sched, "--webhook-breaker-cooldown", "100ms")
+		s.proc = startLogged(t, cmd, "server")
+		if productWaitReady(t, s, 30*time.Second) {
+			break
+		}
+		if attempt == 2 {
+			t.Fatalf("server did not become ready: %v", s.proc.err)
+		}
+	}
+	t.Cleanup(func() { _ = s.proc.cmd.Process.Kill(); <-s.proc.done })
+	return s
 }
 
 // proc is a started process; done is closed once it has exited and its output is drained, then err

@@ -12,10 +12,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -42,12 +40,8 @@ var payloadI = regexp.MustCompile(`"payload":\{"i":(\d+)\}`)
 
 func startCountingReceiver(t *testing.T) *countingReceiver {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &countingReceiver{url: "http://" + ln.Addr().String(), byID: map[string]int{}, got: map[string]bool{}}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r := &countingReceiver{byID: map[string]int{}, got: map[string]bool{}}
+	r.url = serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		r.reqs.Add(1)
 		if !r.up.Load() {
@@ -64,9 +58,7 @@ func startCountingReceiver(t *testing.T) *countingReceiver {
 		r.got[strings.TrimPrefix(req.URL.Path, "/")+"/"+string(m[1])] = true
 		r.mu.Unlock()
 		w.WriteHeader(http.StatusNoContent)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	}))
 	return r
 }
 
@@ -99,25 +91,7 @@ func TestWebhooksKill9UnderLoad(t *testing.T) {
 	tmp := t.TempDir()
 	bin := pushgateBinary(t)
 	dataDir := filepath.Join(tmp, "data")
-	sched := "0s" + strings.Repeat(",200ms", 60)
-	start := func() *productServer {
-		s := &productServer{bin: bin, dataDir: dataDir}
-		for attempt := 0; ; attempt++ {
-			s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-			s.url = "http://" + s.addr
-			cmd := exec.Command(bin, "serve", "--listen", s.addr, "--data-dir", dataDir, "--log-level", "error",
-				"--webhook-retry-schedule", sched, "--webhook-breaker-cooldown", "100ms")
-			s.proc = startLogged(t, cmd, "server")
-			if productWaitReady(t, s, 30*time.Second) {
-				break
-			}
-			if attempt == 2 {
-				t.Fatalf("server did not become ready: %v", s.proc.err)
-			}
-		}
-		t.Cleanup(func() { _ = s.proc.cmd.Process.Kill(); <-s.proc.done })
-		return s
-	}
+	start := func() *productServer { return startWebhookServer(t, bin, dataDir, "error") }
 	srv := start()
 	token := productRun(t, bin, "token", "--data-dir", dataDir, "--tenant", "demo", "--roles", quickStartRoles)
 	rx := startCountingReceiver(t)

@@ -10,12 +10,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,22 +39,16 @@ type hookReceiver struct {
 
 func startHookReceiver(t *testing.T) *hookReceiver {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &hookReceiver{url: "http://" + ln.Addr().String() + "/hook"}
+	r := &hookReceiver{}
 	r.status.Store(503)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+	r.url = serveLoopback(t, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		b, _ := io.ReadAll(req.Body)
 		st := int(r.status.Load())
 		r.mu.Lock()
 		r.got = append(r.got, hookRequest{req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp"), req.Header.Get("webhook-signature"), string(b), st})
 		r.mu.Unlock()
 		w.WriteHeader(st)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	})) + "/hook"
 	return r
 }
 
@@ -86,25 +78,7 @@ func TestWebhooksSurviveKill9AndVerifyWithStandardWebhooks(t *testing.T) {
 	tmp := t.TempDir()
 	bin := pushgateBinary(t)
 	dataDir := filepath.Join(tmp, "data")
-	sched := "0s" + strings.Repeat(",200ms", 60)
-	start := func() *productServer {
-		s := &productServer{bin: bin, dataDir: dataDir}
-		for attempt := 0; ; attempt++ {
-			s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t)))
-			s.url = "http://" + s.addr
-			cmd := exec.Command(bin, "serve", "--listen", s.addr, "--data-dir", dataDir, "--log-level", "warn",
-				"--webhook-retry-schedule", sched, "--webhook-breaker-cooldown", "100ms")
-			s.proc = startLogged(t, cmd, "server")
-			if productWaitReady(t, s, 30*time.Second) {
-				break
-			}
-			if attempt == 2 {
-				t.Fatalf("server did not become ready: %v", s.proc.err)
-			}
-		}
-		t.Cleanup(func() { _ = s.proc.cmd.Process.Kill(); <-s.proc.done })
-		return s
-	}
+	start := func() *productServer { return startWebhookServer(t, bin, dataDir, "warn") }
 	srv := start()
 	token := productRun(t, bin, "token", "--data-dir", dataDir, "--tenant", "demo", "--roles", quickStartRoles)
 	rx := startHookReceiver(t)

@@ -69,11 +69,7 @@ func NewDirectory(cfg DirectoryConfig) (*Directory, error) {
 	if cfg.TTL <= 0 {
 		cfg.TTL = DefaultDirectoryTTL
 	}
-	d := &Directory{cfg: cfg, hc: cfg.HTTPClient}
-	if d.hc == nil {
-		d.hc = &http.Client{Timeout: 10 * time.Second}
-	}
-	return d, nil
+	return &Directory{cfg: cfg, hc: httpClientOrDefault(cfg.HTTPClient)}, nil
 }
 
 func checkURL(s string) error {

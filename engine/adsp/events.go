@@ -79,14 +79,8 @@ func NewEvents(cfg EventsConfig) (*Events, error) {
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = DefaultEventBackoff
 	}
-	e := &Events{cfg: cfg, hc: cfg.HTTPClient, log: cfg.Logger,
+	e := &Events{cfg: cfg, hc: httpClientOrDefault(cfg.HTTPClient), log: loggerOrDiscard(cfg.Logger),
 		queue: make(chan *source.Event, cfg.Queue), stop: make(chan struct{}), done: make(chan struct{})}
-	if e.hc == nil {
-		e.hc = &http.Client{Timeout: 10 * time.Second}
-	}
-	if e.log == nil {
-		e.log = slog.New(slog.DiscardHandler)
-	}
 	go e.run()
 	return e, nil
 }

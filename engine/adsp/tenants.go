@@ -96,16 +96,10 @@ func NewTenants(cfg TenantsConfig) (*Tenants, error) {
 		cfg.MissBurst = DefaultMissBurst
 	}
 	t := &Tenants{
-		cfg: cfg, hc: cfg.HTTPClient, log: cfg.Logger,
+		cfg: cfg, hc: httpClientOrDefault(cfg.HTTPClient), log: loggerOrDiscard(cfg.Logger),
 		idx: store.NewTenantIndex(nil), realms: map[string]string{},
 		tokens: float64(cfg.MissBurst), refilled: time.Now(),
 		kick: make(chan struct{}, 1), changes: make(chan struct{}, 1),
-	}
-	if t.hc == nil {
-		t.hc = &http.Client{Timeout: 10 * time.Second}
-	}
-	if t.log == nil {
-		t.log = slog.New(slog.DiscardHandler)
 	}
 	return t, nil
 }

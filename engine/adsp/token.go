@@ -50,10 +50,7 @@ func NewServiceAccount(cfg ServiceAccountConfig) (*ServiceAccount, error) {
 	if cfg.EarlyExpiry <= 0 {
 		cfg.EarlyExpiry = DefaultEarlyExpiry
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Timeout: 10 * time.Second}
-	}
+	hc := httpClientOrDefault(cfg.HTTPClient)
 	cc := &clientcredentials.Config{
 		ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret, TokenURL: cfg.TokenURL,
 		AuthStyle: oauth2.AuthStyleInParams, // the SDK sends client_id and client_secret in the form

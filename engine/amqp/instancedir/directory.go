@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
 	"github.com/pushgate/pushgate/engine/amqp/rabbit"
+	"github.com/pushgate/pushgate/engine/internal/peertable"
 )
 
 // Exchange is the exchange of the announcements.
@@ -49,13 +49,7 @@ type Directory struct {
 
 	started time.Time // this incarnation's start: Joined ignores older announcements of its id
 
-	mu    sync.RWMutex // leaf
-	peers map[string]peer
-}
-
-type peer struct {
-	Instance
-	seen time.Time // this process's clock
+	peers *peertable.Table[Instance] // seen on this process's clock
 }
 
 // New validates cfg; Start begins announcing and reading.
@@ -85,7 +79,8 @@ func New(cfg Config) (*Directory, error) {
 		log = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Directory{cfg: cfg, pub: pub, consumer: c, log: log, ctx: ctx, cancel: cancel, started: time.Now(), peers: map[string]peer{}}, nil
+	return &Directory{cfg: cfg, pub: pub, consumer: c, log: log, ctx: ctx, cancel: cancel, started: time.Now(),
+		peers: peertable.New[Instance](cfg.Interval, cfg.Missed, time.Now)}, nil
 }
 
 // Start begins the announcements and the reader.
@@ -97,51 +92,25 @@ func (d *Directory) Start() {
 
 // Lookup returns the internal address of the live instance id.
 func (d *Directory) Lookup(id string) (string, bool) {
-	d.mu.RLock()
-	p, ok := d.peers[id]
-	d.mu.RUnlock()
-	if !ok || !d.alive(p) {
-		return "", false
-	}
-	return p.Addr, true
+	in, ok := d.peers.Lookup(id)
+	return in.Addr, ok
 }
 
 // Live returns the live instances, by id.
-func (d *Directory) Live() []Instance {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	var out []Instance
-	for _, p := range d.peers {
-		if d.alive(p) {
-			out = append(out, p.Instance)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
+func (d *Directory) Live() []Instance { return d.peers.Live() }
 
 // Joined reports nil once this instance has read its own announcement (of this incarnation) back
 // from the broker and while it stays alive there: only then can the other instances find it and
 // forward its sessions, so readiness waits for it (as engine/kafka/directory.Directory.Joined).
 func (d *Directory) Joined() error {
-	d.mu.RLock()
-	p, ok := d.peers[d.cfg.Self.ID]
-	d.mu.RUnlock()
+	p, ok := d.peers.Get(d.cfg.Self.ID)
 	switch {
-	case !ok || p.Heartbeat.Before(d.started):
+	case !ok || p.Value.Heartbeat.Before(d.started):
 		return fmt.Errorf("instancedir: instance %s has not joined the instance directory yet (its announcement is not read back from %s)", d.cfg.Self.ID, Exchange)
-	case !d.alive(p):
-		return fmt.Errorf("instancedir: instance %s left the instance directory: no announcement of its own read back for %s", d.cfg.Self.ID, time.Since(p.seen).Round(time.Second))
+	case !d.peers.Alive(p):
+		return fmt.Errorf("instancedir: instance %s left the instance directory: no announcement of its own read back for %s", d.cfg.Self.ID, time.Since(p.Seen).Round(time.Second))
 	}
 	return nil
-}
-
-func (d *Directory) alive(p peer) bool {
-	iv := p.Interval
-	if iv <= 0 {
-		iv = d.cfg.Interval
-	}
-	return time.Since(p.seen) < time.Duration(d.cfg.Missed)*iv+time.Second
 }
 
 // Close stops announcing, tells the peers this instance leaves, and stops the reader.
@@ -191,13 +160,11 @@ func (d *Directory) handle(batch []*rabbit.Message) error {
 			m.Reject()
 			continue
 		}
-		d.mu.Lock()
 		if in.Leaving {
-			delete(d.peers, in.ID)
+			d.peers.Remove(in.ID)
 		} else {
-			d.peers[in.ID] = peer{Instance: in, seen: time.Now()}
+			d.peers.Put(in.ID, peertable.Peer[Instance]{Value: in, Interval: in.Interval, Seen: time.Now()})
 		}
-		d.mu.Unlock()
 	}
 	return nil
 }

@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/internal/peertable"
 	"github.com/pushgate/pushgate/engine/kafka/client"
 )
 
@@ -61,15 +61,12 @@ type Directory struct {
 	// process it replaces, restarted with the same --instance-id) does not count as joined.
 	started time.Time
 
-	mu    sync.RWMutex
-	peers map[string]peer
+	// peers are seen on this process's clock, or the record's when it was already old.
+	peers *peertable.Table[Instance]
+
+	mu sync.Mutex // held across peers' lock: a sweep compares the peers with live at one instant
 	// live are the peers last reported alive (joined logged, left not yet); guarded by mu.
 	live map[string]string // id -> address
-}
-
-type peer struct {
-	Instance
-	seen time.Time // this process's clock, or the record's when it was already old
 }
 
 // New validates cfg and prepares the producer; Start begins announcing and reading.
@@ -92,7 +89,7 @@ func New(cfg Config) (*Directory, error) {
 	return &Directory{
 		started: time.Now().Round(0),
 		cfg:     cfg, cn: cn, stats: client.NewStats(), rl: client.NewRateLog(cfg.Kafka.Logger, 5*time.Second),
-		ctx: ctx, cancel: cancel, now: time.Now, peers: map[string]peer{}, live: map[string]string{},
+		ctx: ctx, cancel: cancel, now: time.Now, peers: peertable.New[Instance](cfg.Interval, cfg.Missed, time.Now), live: map[string]string{},
 		writer: cfg.Kafka.NewWriter(cn, cfg.Kafka.ConfigTopic, client.RequireOne, 2),
 	}, nil
 }
@@ -106,41 +103,23 @@ func (d *Directory) Start() {
 
 // Lookup returns the internal address of the live instance id.
 func (d *Directory) Lookup(id string) (string, bool) {
-	d.mu.RLock()
-	p, ok := d.peers[id]
-	d.mu.RUnlock()
-	if !ok || !d.alive(p) {
-		return "", false
-	}
-	return p.Addr, true
+	in, ok := d.peers.Lookup(id)
+	return in.Addr, ok
 }
 
 // Live returns the live instances, by id.
-func (d *Directory) Live() []Instance {
-	d.mu.RLock()
-	defer d.mu.RUnlock()
-	var out []Instance
-	for _, p := range d.peers {
-		if d.alive(p) {
-			out = append(out, p.Instance)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
+func (d *Directory) Live() []Instance { return d.peers.Live() }
 
 // Joined reports nil once this instance has read its own heartbeat back from the config topic and
 // while it stays alive there: only then can the other instances find it (forward its sessions),
 // so readiness waits for it.
 func (d *Directory) Joined() error {
-	d.mu.RLock()
-	p, ok := d.peers[d.cfg.Self.ID]
-	d.mu.RUnlock()
+	p, ok := d.peers.Get(d.cfg.Self.ID)
 	switch {
-	case !ok || p.Heartbeat.Before(d.started):
+	case !ok || p.Value.Heartbeat.Before(d.started):
 		return fmt.Errorf("kafka: instance %s has not joined the instance directory yet (its heartbeat is not read back from %s)", d.cfg.Self.ID, d.cfg.Kafka.ConfigTopic)
-	case !d.alive(p):
-		return fmt.Errorf("kafka: instance %s left the instance directory: no heartbeat of its own read back from %s for %s", d.cfg.Self.ID, d.cfg.Kafka.ConfigTopic, d.now().Sub(p.seen).Round(time.Second))
+	case !d.peers.Alive(p):
+		return fmt.Errorf("kafka: instance %s left the instance directory: no heartbeat of its own read back from %s for %s", d.cfg.Self.ID, d.cfg.Kafka.ConfigTopic, d.now().Sub(p.Seen).Round(time.Second))
 	}
 	return nil
 }
@@ -151,26 +130,27 @@ func (d *Directory) sweep() {
 	type change struct{ id, addr, reason string }
 	var joined, left []change
 	d.mu.Lock()
-	for id, p := range d.peers {
-		if _, ok := d.live[id]; !ok && d.alive(p) && (id != d.cfg.Self.ID || !p.Heartbeat.Before(d.started)) {
-			d.live[id] = p.Addr
-			joined = append(joined, change{id: id, addr: p.Addr})
+	peers := d.peers.Snapshot()
+	for id, p := range peers {
+		if _, ok := d.live[id]; !ok && d.peers.Alive(p) && (id != d.cfg.Self.ID || !p.Value.Heartbeat.Before(d.started)) {
+			d.live[id] = p.Value.Addr
+			joined = append(joined, change{id: id, addr: p.Value.Addr})
 		}
 	}
 	for id, addr := range d.live {
-		p, ok := d.peers[id]
+		p, ok := peers[id]
 		switch {
 		case !ok:
 			delete(d.live, id)
 			left = append(left, change{id, addr, "withdrew (graceful stop)"})
-		case !d.alive(p):
+		case !d.peers.Alive(p):
 			delete(d.live, id)
-			left = append(left, change{id, addr, fmt.Sprintf("no heartbeat for %s (%d missed: crashed, killed or cut off)", d.now().Sub(p.seen).Round(time.Second), d.cfg.Missed)})
+			left = append(left, change{id, addr, fmt.Sprintf("no heartbeat for %s (%d missed: crashed, killed or cut off)", d.now().Sub(p.Seen).Round(time.Second), d.cfg.Missed)})
 		}
 	}
 	n := 0
-	for _, p := range d.peers {
-		if d.alive(p) {
+	for _, p := range peers {
+		if d.peers.Alive(p) {
 			n++
 		}
 	}
@@ -190,14 +170,6 @@ func (d *Directory) sweep() {
 		}
 		log.Warn("cluster: peer left", "id", c.id, "address", c.addr, "reason", c.reason, "instances", n)
 	}
-}
-
-func (d *Directory) alive(p peer) bool {
-	iv := p.Interval
-	if iv <= 0 {
-		iv = d.cfg.Interval
-	}
-	return d.now().Sub(p.seen) < time.Duration(d.cfg.Missed)*iv+time.Second
 }
 
 // Close stops announcing, writes this instance's tombstone (so peers drop it at once rather than
@@ -276,9 +248,7 @@ func (d *Directory) apply(key, value []byte) {
 	}
 	id := strings.TrimPrefix(string(key), InstanceKeyPrefix)
 	if value == nil {
-		d.mu.Lock()
-		delete(d.peers, id)
-		d.mu.Unlock()
+		d.peers.Remove(id)
 		return
 	}
 	var in Instance
@@ -290,10 +260,8 @@ func (d *Directory) apply(key, value []byte) {
 	// than a peer lives is kept as dead; a recent one counts from now, so clocks a few seconds
 	// apart do not matter.
 	seen := d.now()
-	if hb := in.Heartbeat; !hb.IsZero() && !d.alive(peer{Instance: in, seen: hb}) {
+	if hb := in.Heartbeat; !hb.IsZero() && !d.peers.Alive(peertable.Peer[Instance]{Interval: in.Interval, Seen: hb}) {
 		seen = hb
 	}
-	d.mu.Lock()
-	d.peers[id] = peer{Instance: in, seen: seen}
-	d.mu.Unlock()
+	d.peers.Put(id, peertable.Peer[Instance]{Value: in, Interval: in.Interval, Seen: seen})
 }
