@@ -199,3 +199,18 @@ func TestE2EWebhookReceiverDownThenUp(t *testing.T) {
 		t.Error("no attempt reached the receiver while it was down") // the outage was not exercised
 	}
 }
+
+// A webhook's secret is readable as soon as the PATCH that created it answers (one process: the
+// new endpoint's state is written locally before the write is live; only a replicated write, which
+// waits for the config topic, is left to the sender's state goroutine).
+func TestE2EWebhookSecretReadableAfterItsPatch(t *testing.T) {
+	e := e2eStart(t, nil)
+	rx := e2eStartReceiver(t)
+	for i := range 20 {
+		key := fmt.Sprintf("h%d", i)
+		e.patch(e.demo, "", fmt.Sprintf(`{"operation":"UPDATE","update":{"webhooks":{%q:{"id":%q,"name":"H","url":%q,"events":[{"namespace":"shop","name":"order-placed"}]}}}}`, key, key, rx.URL))
+		if st, _ := e.do("GET", "/push/v1/webhooks/"+key+"/secret", e.demo, "", nil); st != 200 {
+			t.Fatalf("GET the secret of %s right after its PATCH: %d, want 200", key, st)
+		}
+	}
+}

@@ -40,7 +40,8 @@
 // tenant creation and every new configuration revision is handed to Replicate as a Record
 // {Kind "tenant"|"config", Key tenant URN or "core", Value tenant JSON or Revision JSON} BEFORE it
 // is committed locally; if Replicate fails the call fails with ErrReplication and nothing changes.
-// (Replicate runs inside the write transaction: other writes wait for it.) The seed of the first
+// (Replicate runs with no lock held and outside any bbolt transaction; the write is checked again
+// before it commits, and a racing change is re-applied on top: LOCKING.md.) The seed of the first
 // start is not replicated; the replicator publishes it later if the topic lacks it (Records).
 //
 // ApplyRemote applies a record from the topic and fires Changes when something changed. Configs:

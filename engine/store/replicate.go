@@ -37,6 +37,11 @@ type Record struct {
 	Value json.RawMessage `json:"value"`
 }
 
+// Replicates reports whether writes are replicated (Options.Replicate set: the Kafka config
+// topic), so that a caller can keep a replicated write, which may wait for a broker, off the
+// paths that must stay fast.
+func (s *Store) Replicates() bool { return s.opts.Replicate != nil }
+
 func (s *Store) replicateTenant(rec tenantRecord) error {
 	if s.opts.Replicate == nil {
 		return nil

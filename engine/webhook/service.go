@@ -349,26 +349,32 @@ func (s *Service) ReloadThen(matched func()) error {
 			werr = fmt.Errorf("webhook: store endpoint state: %w", err)
 		}
 	}
+	write := func() error {
+		err := s.writeStates(creates, removed)
+		s.kick()
+		return err
+	}
+	// A state write that replicates (the Kafka config topic) may take up to the publish timeout:
+	// it runs on the state goroutine, after matched, so nothing waiting for this reload waits for
+	// the broker (its secret is not usable before the topic confirms it anyway). A local write
+	// (bbolt only) is done before matched: the API write that waits on it then reads its
+	// webhook's secret at once.
+	states := len(creates)+len(removed) > 0
+	async := states && matched != nil && s.started.Load() && s.cfg.Store.Replicates()
+	if states && !async {
+		werr = errors.Join(werr, write())
+	}
 	if matched != nil {
 		matched()
 	}
-	if len(creates)+len(removed) > 0 {
-		write := func() error {
-			err := s.writeStates(creates, removed)
-			s.kick()
-			return err
-		}
-		if matched != nil && s.started.Load() {
-			select {
-			case s.states <- func() {
-				if err := write(); err != nil {
-					s.log.Error("webhook: state write failed", "err", err)
-				}
-			}:
-			case <-s.stop:
+	if async {
+		select {
+		case s.states <- func() {
+			if err := write(); err != nil {
+				s.log.Error("webhook: state write failed", "err", err)
 			}
-		} else {
-			werr = errors.Join(werr, write())
+		}:
+		case <-s.stop:
 		}
 	}
 	s.kick()
