@@ -71,8 +71,9 @@ func startServer(t *testing.T, mut func(*engine.Config)) *server {
 func (s *server) start() {
 	s.t.Helper()
 	var err error
-	deadline := time.Now().Add(5 * time.Second)             // one budget for the start and the readiness
-	waitfor.Check(s.t, time.Until(deadline), func() error { // a restart may wait for the port to be released
+	// One budget for the start (a restart may wait for the port to be released) and the readiness.
+	deadline := time.Now().Add(5 * time.Second)
+	waitfor.Check(s.t, time.Until(deadline), func() error {
 		if s.srv, err = engine.New(s.cfg); err != nil {
 			return fmt.Errorf("engine.New: %v", err)
 		}
