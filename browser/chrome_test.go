@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // One chromium for the whole test binary (a launch costs about a second); each test opens its
@@ -185,20 +186,15 @@ func eval[T any](p *page, expr string) T {
 // waitJS polls a JavaScript boolean expression until it is true or the deadline passes.
 func (p *page) waitJS(what, expr string, within time.Duration) {
 	p.t.Helper()
-	deadline := time.Now().Add(within)
-	for {
+	if waitfor.Bool(within, func() bool {
 		ok, err := chromedp.Run(p.ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
 		if err != nil {
 			p.t.Fatalf("%s: %v", what, err)
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			state, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`JSON.stringify(window.got || document.body.innerText.slice(0, 2000))`))
-			p.t.Fatalf("%s: not true within %v: %s\npage: %s\nbrowser errors: %v", what, within, expr, state, p.errorsSoFar())
-		}
-		time.Sleep(25 * time.Millisecond)
+		return ok
+	}) != nil {
+		state, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`JSON.stringify(window.got || document.body.innerText.slice(0, 2000))`))
+		p.t.Fatalf("%s: not true within %v: %s\npage: %s\nbrowser errors: %v", what, within, expr, state, p.errorsSoFar())
 	}
 }
 

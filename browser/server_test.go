@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/devissuer"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 const (
@@ -69,33 +71,29 @@ func startServer(t *testing.T, mut func(*engine.Config)) *server {
 func (s *server) start() {
 	s.t.Helper()
 	var err error
+	// One budget for the start (a restart may wait for the port to be released) and the readiness.
 	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if s.srv, err = engine.New(s.cfg); err == nil {
-			break
+	waitfor.Check(s.t, time.Until(deadline), func() error {
+		if s.srv, err = engine.New(s.cfg); err != nil {
+			return fmt.Errorf("engine.New: %v", err)
 		}
-		if time.Now().After(deadline) { // a restart may wait for the port to be released
-			s.t.Fatalf("engine.New: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	s.url = s.srv.URL()
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan error, 1)
 	go func() { s.done <- s.srv.Run(ctx) }()
-	for {
+	waitfor.Check(s.t, time.Until(deadline), func() error {
 		resp, err := http.Get(s.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+		if err != nil {
+			return fmt.Errorf("server not ready: %v", err)
 		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("server not ready: %v", err)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("server not ready: /readyz answered %d", resp.StatusCode)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func (s *server) stop() {

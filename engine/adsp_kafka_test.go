@@ -58,7 +58,7 @@ func TestADSPOverKafka(t *testing.T) {
 	start := time.Now()
 	produce(tn.ID, `{"tenantId":"`+tn.ID+`","namespace":"configuration-service","name":"configuration-updated","timestamp":"2026-01-01T00:00:00Z",`+
 		`"context":{"namespace":"platform","name":"push-service"},"payload":{"namespace":"platform","name":"push-service","revision":2}}`)
-	waitWithin(t, time.Second, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "later"); return ok })
+	waitfor.True(t, time.Second, `stream "later" in the registry`, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "later"); return ok })
 	t.Logf("configuration change live %v after configuration-updated on Kafka", time.Since(start).Round(time.Millisecond))
 
 	added := pf.AddTenant("Later Tenant")

@@ -124,7 +124,7 @@ func TestADSPPlatformMode(t *testing.T) {
 	start := time.Now()
 	publish(t, srv, tn.ID, `{"namespace":"configuration-service","name":"configuration-updated","timestamp":"2026-01-01T00:00:00Z",`+
 		`"context":{"namespace":"platform","name":"push-service"},"payload":{"namespace":"platform","name":"push-service","revision":1}}`)
-	waitWithin(t, time.Second, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "later"); return ok })
+	waitfor.True(t, time.Second, `stream "later" in the registry`, func() bool { _, ok := srv.Hub.Registry().Lookup(tn.ID, "later"); return ok })
 	t.Logf("configuration change live %v after configuration-updated", time.Since(start).Round(time.Millisecond))
 
 	// A tenant-created event makes the tenant list be read again.
@@ -141,18 +141,6 @@ func TestADSPPlatformMode(t *testing.T) {
 
 	if n := pf.TokenRequests(); n != 1 {
 		t.Fatalf("client-credentials requests: %d, want 1 (one token for every ADSP call)", n)
-	}
-}
-
-// waitWithin polls cond until it holds, failing after d.
-func waitWithin(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v", d)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

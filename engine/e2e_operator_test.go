@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pushgate/pushgate/internal/waitfor"
 	"github.com/pushgate/pushgate/protocol/socketio"
 )
 
@@ -156,17 +157,14 @@ func TestE2EEventReceipt(t *testing.T) {
 			Connections []struct{ ID, Stream, Transport, At string }
 		}
 	}
-	deadline := time.Now().Add(e2eWait)
-	for {
+	// A timeout is reported by the checks below, which show the last receipt.
+	_ = waitfor.Bool(e2eWait, func() bool {
 		st, body := e.do("GET", "/push/v1/events/"+id+"?sub=u1", admin, "", nil)
 		if st != 200 || json.Unmarshal(body, &r) != nil {
 			t.Fatalf("GET receipt: %d %s", st, body)
 		}
-		if r.Webhooks.Delivered == 1 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return r.Webhooks.Delivered == 1
+	})
 	if r.EventID != id || r.Type != "rc:e" || r.TraceID != "0af7651916cd43dd8448eb211c80319c" || len(r.Streams) != 1 || r.Streams[0] != "rc" || len(r.Instances) != 1 {
 		t.Errorf("receipt %+v", r)
 	}

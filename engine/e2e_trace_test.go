@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/tracing"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // otlpReceiver is an OTLP/HTTP trace endpoint (POST /v1/traces, protobuf) that keeps every span.
@@ -70,22 +70,20 @@ func startOTLPReceiver(t *testing.T) *otlpReceiver {
 // span waits for a span whose name starts with prefix.
 func (r *otlpReceiver) span(t *testing.T, tr *tracing.Tracer, prefix string) *tracepb.Span {
 	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for {
+	var found *tracepb.Span
+	waitfor.True(t, e2eWait, fmt.Sprintf("a span %q exported", prefix), func() bool {
 		_ = tr.ForceFlush(context.Background())
 		r.mu.Lock()
+		defer r.mu.Unlock()
 		for _, s := range r.spans {
 			if strings.HasPrefix(s.Name, prefix) {
-				r.mu.Unlock()
-				return s
+				found = s
+				return true
 			}
 		}
-		r.mu.Unlock()
-		if time.Now().After(deadline) {
-			t.Fatalf("no span %q exported", prefix)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return false
+	})
+	return found
 }
 
 func intAttr(s *tracepb.Span, key string) (int64, bool) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // halfOpenEnv makes the test binary a dialer (see TestMain): it opens the given number of
@@ -97,10 +98,11 @@ func TestHalfOpenSocketsAreReaped(t *testing.T) {
 	peak := srv.Net.Stats.Conns.Load()
 	// Accepting may lag the dialer on a loaded machine: wait until just before the first could be
 	// reaped (its header timeout runs from its own accept, which is after start).
-	for deadline := start.Add(headerTimeout - time.Second); peak < n && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
+	// A timeout is reported just below, with the peak seen.
+	_ = waitfor.Bool(time.Until(start.Add(headerTimeout-time.Second)), func() bool {
 		peak = max(peak, srv.Net.Stats.Conns.Load())
-	}
+		return peak >= n
+	})
 	if peak < n {
 		t.Fatalf("server held %d of %d half-open sockets at once (dialled in %s)", peak, n, dialed)
 	}
@@ -108,12 +110,12 @@ func TestHalfOpenSocketsAreReaped(t *testing.T) {
 		t.Fatalf("%d half-open sockets cost %d goroutines", n, g-base)
 	}
 
-	for deadline := start.Add(headerTimeout + 10*time.Second); srv.Net.Stats.Conns.Load() != 0; {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d half-open sockets still open after the header timeout", srv.Net.Stats.Conns.Load())
+	waitfor.Check(t, time.Until(start.Add(headerTimeout+10*time.Second)), func() error {
+		if open := srv.Net.Stats.Conns.Load(); open != 0 {
+			return fmt.Errorf("%d half-open sockets still open after the header timeout", open)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 	if got := srv.Net.Stats.HeaderTimeouts.Load(); got < n {
 		t.Fatalf("header timeouts = %d, want %d", got, n)
 	}

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine"
 	"github.com/pushgate/pushgate/engine/kafka/client"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // logCapture collects a server's log lines (text handler) for assertions.
@@ -51,14 +53,10 @@ next:
 
 func waitLines(t *testing.T, c *logCapture, n int, parts ...string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(c.lines(parts...)) != n {
-		if time.Now().After(deadline) {
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			t.Fatalf("want %d lines with %q, log:\n%s", n, parts, c.buf.String())
-		}
-		time.Sleep(10 * time.Millisecond)
+	if waitfor.Bool(5*time.Second, func() bool { return len(c.lines(parts...)) == n }) != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		t.Fatalf("want %d lines with %q, log:\n%s", n, parts, c.buf.String())
 	}
 }
 
@@ -116,13 +114,12 @@ func TestKafkaOutageLogsOncePerComponent(t *testing.T) {
 		v, _ := strconv.ParseFloat(m[1], 64)
 		return v
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for failed() < 15 { // the events reader alone has retried 15 times: seconds of outage
-		if time.Now().After(deadline) {
-			t.Fatalf("only %v failed requests", failed())
+	waitfor.Check(t, 20*time.Second, func() error {
+		if n := failed(); n < 15 { // the events reader alone has retried 15 times: seconds of outage
+			return fmt.Errorf("only %v failed requests", n)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	warns := logs.lines("level=WARN")[before:]
 	for _, want := range []string{"source lost: reading topic domain-events", "source lost: reading topic pushgate.config", "source lost: webhook consumer group", "readiness changed"} {
 		n := 0

@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/adsp/adsptest"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // lockedLines records a process's output (logged when the test fails).
@@ -78,20 +80,17 @@ func adspDropIn(t *testing.T, extra ...string) {
 			t.Logf("server output:\n%s", out)
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	waitfor.Check(t, 30*time.Second, func() error {
 		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		if err != nil {
+			return fmt.Errorf("not ready on %s (PORT fallback): %v", base, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready on %s (PORT fallback): %v", base, err)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("not ready on %s (PORT fallback): /readyz answered %d", base, resp.StatusCode)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	log := out.String()
 	if !strings.Contains(log, "PORT→--listen") || !strings.Contains(log, "KEYCLOAK_ROOT_URL→--oidc-base") ||
 		!strings.Contains(log, "DIRECTORY_URL→--directory-url") || !strings.Contains(log, "TRUSTED_PROXY") ||

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pushgate/pushgate/internal/waitfor"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -82,17 +83,13 @@ func TestClusterNginx(t *testing.T) {
 			_ = ng.cmd.Process.Kill()
 		}
 	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if c, err := net.DialTimeout("tcp", lbAddr, time.Second); err == nil {
+	waitfor.True(t, 10*time.Second, fmt.Sprintf("nginx listening on %s (see %s/error.log)", lbAddr, ngDir), func() bool {
+		c, err := net.DialTimeout("tcp", lbAddr, time.Second)
+		if err == nil {
 			c.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx does not listen on %s (see %s/error.log)", lbAddr, ngDir)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil
+	})
 	cl.configure(t, token)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // TestClusterForwardingOverhead measures what forwarding costs a polling client whose requests
@@ -63,13 +65,7 @@ func TestClusterForwardingOverhead(t *testing.T) {
 				go c.loop(ctx)
 				pcs = append(pcs, c)
 			}
-			deadline := time.Now().Add(20 * time.Second)
-			for !allConnected(pcs) {
-				if time.Now().After(deadline) {
-					t.Fatalf("%s: clients not connected", phase)
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
+			waitfor.True(t, 20*time.Second, phase+": clients connected", func() bool { return allConnected(pcs) })
 			time.Sleep(time.Second) // settle
 			lat.reset()
 			fwd0 := cl.metrics(t, 1)["pushgate_cluster_forwarded_total"]
@@ -82,10 +78,8 @@ func TestClusterForwardingOverhead(t *testing.T) {
 			}
 			tick.Stop()
 			want := events * clients
-			deadline = time.Now().Add(10 * time.Second)
-			for lat.len() < want && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-			}
+			// A timeout is reported below, with the count of deliveries.
+			_ = waitfor.Bool(10*time.Second, func() bool { return lat.len() >= want })
 			cpu1 := []time.Duration{procCPU(t, cl.procs[0].cmd.Process.Pid), procCPU(t, cl.procs[1].cmd.Process.Pid)}
 			fwd1 := cl.metrics(t, 1)["pushgate_cluster_forwarded_total"]
 			cancel()

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pushgate/pushgate/internal/waitfor"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -96,15 +97,15 @@ func TestClusterNoStickySessions(t *testing.T) {
 		}
 	}
 	// The killed instance leaves the directories after 3 missed heartbeats (1s each here).
-	deadline := time.Now().Add(15 * time.Second)
-	for i := 0; i < 2; i++ {
-		for cl.metrics(t, i)["pushgate_cluster_instances"] != 2 {
-			if time.Now().After(deadline) {
-				t.Fatalf("instance %d still counts %v live instances", i+1, cl.metrics(t, i)["pushgate_cluster_instances"])
+	left := 0 // instances that saw it leave (each is checked until it does, then no more)
+	waitfor.Check(t, 15*time.Second, func() error {
+		for ; left < 2; left++ {
+			if n := cl.metrics(t, left)["pushgate_cluster_instances"]; n != 2 {
+				return fmt.Errorf("instance %d still counts %v live instances", left+1, n)
 			}
-			time.Sleep(100 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 	if v := total("pushgate_cluster_proxied_total", after...); v != 0 {
 		t.Errorf("pushgate_cluster_proxied_total = %v: an upgrade was relayed instead of moving its session", v)
 	}
@@ -181,15 +182,15 @@ func startCluster(t *testing.T, bin, tmp, brokers, public string, addrs, interna
 	for i := range addrs {
 		waitReady(t, cl.procs[i], addrs[i])
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for i := range addrs {
-		for cl.metrics(t, i)["pushgate_cluster_instances"] != float64(len(addrs)) {
-			if time.Now().After(deadline) {
-				t.Fatalf("instance %d does not see %d instances: %v", i+1, len(addrs), cl.metrics(t, i)["pushgate_cluster_instances"])
+	seeing := 0 // instances that see all the others (each is checked until it does, then no more)
+	waitfor.Check(t, 20*time.Second, func() error {
+		for ; seeing < len(addrs); seeing++ {
+			if n := cl.metrics(t, seeing)["pushgate_cluster_instances"]; n != float64(len(addrs)) {
+				return fmt.Errorf("instance %d does not see %d instances: %v", seeing+1, len(addrs), n)
 			}
-			time.Sleep(50 * time.Millisecond)
 		}
-	}
+		return nil
+	})
 	return cl
 }
 
@@ -216,37 +217,32 @@ func (cl *testCluster) start(t *testing.T, bin string, i int) {
 func (cl *testCluster) configure(t *testing.T, token string) {
 	t.Helper()
 	patch := `{"operation":"UPDATE","update":{"cl":{"id":"cl","name":"Cluster","subscriberRoles":[],"events":[{"namespace":"cl","name":"e"}]}}}`
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		code, body := productHTTP(t, "PATCH", "http://"+cl.addrs[0]+"/configuration/v2/configuration/platform/push-service", token, patch)
-		if code == 200 {
-			break
+	deadline := time.Now().Add(20 * time.Second) // one budget for the PATCH and the convergence
+	waitfor.Check(t, time.Until(deadline), func() error {
+		if code, body := productHTTP(t, "PATCH", "http://"+cl.addrs[0]+"/configuration/v2/configuration/platform/push-service", token, patch); code != 200 {
+			return fmt.Errorf("PATCH: %d %s", code, body)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("PATCH: %d %s", code, body)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	tenantOf := regexp.MustCompile(`"id":\s*"(urn:[^"]+)"`)
 	var want string
-	for i, a := range cl.addrs {
-		for {
+	converged := 0 // instances that converged (each is checked until it does, then no more)
+	waitfor.Check(t, time.Until(deadline), func() error {
+		for ; converged < len(cl.addrs); converged++ {
+			a := cl.addrs[converged]
 			_, streams := productHTTP(t, "GET", "http://"+a+"/stream/v1/streams?tenant=demo", token, "")
 			_, tenants := productHTTP(t, "GET", "http://"+a+"/tenant/v2/tenants", token, "")
 			id := ""
 			if m := tenantOf.FindSubmatch(tenants); m != nil {
 				id = string(m[1])
 			}
-			if strings.Contains(string(streams), `"cl"`) && id != "" && (want == "" || id == want) {
-				want = id
-				break
+			if !strings.Contains(string(streams), `"cl"`) || id == "" || (want != "" && id != want) {
+				return fmt.Errorf("instance %d: stream cl / demo tenant not converged: %s %s", converged+1, streams, tenants)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("instance %d: stream cl / demo tenant not converged: %s %s", i+1, streams, tenants)
-			}
-			time.Sleep(50 * time.Millisecond)
+			want = id
 		}
-	}
+		return nil
+	})
 }
 
 var metricLine = regexp.MustCompile(`^(pushgate_[a-z_]+) ([0-9.e+]+)$`)

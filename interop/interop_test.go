@@ -2,6 +2,7 @@ package interop
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -9,6 +10,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // Fixture settings shared with socketio.test.mjs (PING_INTERVAL / PING_TIMEOUT constants there).
@@ -72,23 +75,19 @@ func TestSocketIOClientInterop(t *testing.T) {
 
 func waitForPort(t *testing.T, addr string, server *proc, timeout time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
+	waitfor.Check(t, timeout, func() error {
 		select {
 		case <-server.done:
 			t.Fatalf("server exited before listening on %s: %v", addr, server.err)
 		default:
 		}
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return
+		if err != nil {
+			return fmt.Errorf("server did not listen on %s within %s: %v", addr, timeout, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not listen on %s within %s: %v", addr, timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		c.Close()
+		return nil
+	})
 }
 
 // stop kills the server process this test started (by its pid) and waits for it. A server that had

@@ -28,6 +28,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // Server timings of the product fixture (product.test.mjs / sse.test.mjs read them from the env).
@@ -227,25 +229,29 @@ func productStart(t *testing.T, ctx context.Context, root string) *productServer
 // productWaitReady polls /readyz until 200; false when the process exited (port taken).
 func productWaitReady(t *testing.T, s *productServer, timeout time.Duration) bool {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
 	c := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
+	exited := false
+	err := waitfor.Condition(timeout, func() error {
 		select {
 		case <-s.proc.done:
-			return false
+			exited = true
+			return nil
 		default:
 		}
 		resp, err := c.Get(s.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return true
-			}
+		if err != nil {
+			return err
 		}
-		time.Sleep(25 * time.Millisecond)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("/readyz answered %d", resp.StatusCode)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("server on %s not ready within %s: %v", s.addr, timeout, err)
 	}
-	t.Fatalf("server on %s not ready within %s", s.addr, timeout)
-	return false
+	return !exited
 }
 
 // quickStart holds the commands extracted from the README quick start.
@@ -378,18 +384,14 @@ func productTenantURN(t *testing.T, base, token, ref string) string {
 // rebuilt asynchronously after a configuration change).
 func productWaitStreamListed(t *testing.T, base, token, tenant, id string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitfor.Check(t, 5*time.Second, func() error {
 		status, body := productHTTP(t, "GET", base+"/stream/v1/streams?tenant="+tenant, token, "")
 		var m map[string]json.RawMessage
 		if status == 200 && json.Unmarshal(body, &m) == nil && m[id] != nil {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stream %q not listed within 5s: %d %s", id, status, body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("stream %q not listed within 5s: %d %s", id, status, body)
+	})
 }
 
 func productHTTP(t *testing.T, method, url, token, body string) (int, []byte) {

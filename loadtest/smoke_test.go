@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // TestSmokeAgainstServe is the short load run of make test: the real pushload binary against a
@@ -44,18 +46,17 @@ func TestSmokeAgainstServe(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
 	url := "http://" + addr
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitfor.Check(t, 10*time.Second, func() error {
 		resp, err := http.Get(url + "/readyz")
-		if err == nil && resp.StatusCode == 200 {
-			resp.Body.Close()
-			break
+		if err != nil {
+			return fmt.Errorf("server not ready: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			return fmt.Errorf("server not ready: /readyz answered %d", resp.StatusCode)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	tok, err := exec.Command(pg, "token", "--data-dir", data, "--tenant", "demo", "--ttl", "1h", "--roles",
 		"stream-listener,urn:ads:platform:event-service:event-sender,urn:ads:platform:configuration-service:configuration-admin").Output()
 	if err != nil {

@@ -1,12 +1,14 @@
 package hub
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/history"
 	"github.com/pushgate/pushgate/engine/tracing"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // droppingSink refuses every item, as a closed or slow connection does.
@@ -43,13 +45,12 @@ func TestFanoutSpanPerEvent(t *testing.T) {
 	other.Name = "unmatched"
 	h.Publish(other)
 
-	deadline := time.Now().Add(5 * time.Second)
-	for len(rec.Ended()) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d spans ended, want 2 (one per event)", len(rec.Ended()))
+	waitfor.Check(t, 5*time.Second, func() error {
+		if n := len(rec.Ended()); n < 2 {
+			return fmt.Errorf("%d spans ended, want 2 (one per event)", n)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return nil
+	})
 	spans := rec.Ended()
 	if len(spans) != 2 {
 		t.Fatalf("%d spans, want one per event: %+v", len(spans), spans)
@@ -105,19 +106,14 @@ func TestReceiptFigures(t *testing.T) {
 	other.Name = "unmatched"
 	h.Publish(other)
 	var r *Receipt
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	waitfor.True(t, 5*time.Second, "a complete receipt for 1-1", func() bool {
 		var ok bool
-		if r, ok = h.Receipt("1-1"); ok {
-			if _, _, _, done := r.Figures(); !done.IsZero() {
-				break
-			}
+		if r, ok = h.Receipt("1-1"); !ok {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("no complete receipt for 1-1")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		_, _, _, done := r.Figures()
+		return !done.IsZero()
+	})
 	if tg, dl, dr, _ := r.Figures(); tg != 4 || dl != 3 || dr != 1 || r.DroppedSlow() != 1 || len(r.Streams) != 1 || r.Streams[0] != "s" || r.Type() != "n:e" {
 		t.Errorf("receipt %+v: targeted %d delivered %d dropped %d", r, tg, dl, dr)
 	}
@@ -153,20 +149,15 @@ func TestStreamStats(t *testing.T) {
 		})
 		return
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		s, del, drops := stats()
-		if s == 3 && del == 4 && drops == 2 {
-			h.Unsubscribe(subs[0])
-			if s, _, _ := stats(); s != 2 {
-				t.Errorf("%d subscriptions after one left, want 2", s)
-			}
-			break
+	waitfor.Check(t, 5*time.Second, func() error {
+		if s, del, drops := stats(); s != 3 || del != 4 || drops != 2 {
+			return fmt.Errorf("stream s: %d subscriptions, %d deliveries, %d drops; want 3, 4, 2", s, del, drops)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stream s: %d subscriptions, %d deliveries, %d drops; want 3, 4, 2", s, del, drops)
-		}
-		time.Sleep(5 * time.Millisecond)
+		return nil
+	})
+	h.Unsubscribe(subs[0])
+	if s, _, _ := stats(); s != 2 {
+		t.Errorf("%d subscriptions after one left, want 2", s)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/pushgate/pushgate/engine/history"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 const tenant = "urn:ads:platform:tenant-service:v2:/tenants/aaaaaaaaaaaaaaaaaaaaaaaa"
@@ -142,10 +143,8 @@ func TestBacklogIsRecordedNotDelivered(t *testing.T) {
 		t.Fatal("resume from a backlog id found no history")
 	}
 	h.Publish(event("l2", false))
-	deadline := time.Now().Add(2 * time.Second)
-	for (len(live.events()) < 3 || len(resumed.events()) < 4) && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	// A timeout is reported by the checks below, which show what each subscriber saw.
+	_ = waitfor.Bool(2*time.Second, func() bool { return len(live.events()) >= 3 && len(resumed.events()) >= 4 })
 	if got := live.events(); fmt.Sprint(got) != "[start item item]" {
 		t.Fatalf("live subscriber saw %v, want only the two live events", got)
 	}

@@ -1,12 +1,14 @@
 package hub
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pushgate/pushgate/engine/conn"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // gateSink blocks every Deliver until its gate opens: a subscriber whose writes are slow (a
@@ -64,13 +66,7 @@ func TestSubscribeNotBlockedBySlowShard(t *testing.T) {
 		}
 	}()
 	<-slow.entered
-	deadline := time.Now().Add(10 * time.Second)
-	for len(stalled.ch) < cap(stalled.ch) {
-		if time.Now().After(deadline) {
-			t.Fatal("the slow shard's queue never filled")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitfor.True(t, 10*time.Second, "the slow shard's queue to fill", func() bool { return len(stalled.ch) >= cap(stalled.ch) })
 	// The publisher now blocks sending to the full queue (or is about to, on its next event).
 	for i := range 3 {
 		sink := &recordingSink{}
@@ -114,13 +110,12 @@ func TestShardLockNotHeldAcrossBatchDeliver(t *testing.T) {
 	}
 	close(slow.gate)
 	h.Publish(event("e2", false))
-	deadline := time.Now().Add(5 * time.Second)
-	for slow.n.Load() < 2 || len(late.events()) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("slow subscriber got %d items, late one %v; want 2 and [start item]", slow.n.Load(), late.events())
+	waitfor.Check(t, 5*time.Second, func() error {
+		if n, got := slow.n.Load(), late.events(); n < 2 || len(got) < 2 {
+			return fmt.Errorf("slow subscriber got %d items, late one %v; want 2 and [start item]", n, got)
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 	if got := late.events(); len(got) != 2 {
 		t.Fatalf("late subscriber saw %v, want [start item] (e2 only)", got)
 	}

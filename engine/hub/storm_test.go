@@ -15,6 +15,7 @@ import (
 	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/history"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // seqSink records the sequence numbers it receives and checks the hub's promises as they
@@ -234,11 +235,16 @@ func TestHubStorm(t *testing.T) {
 	}()
 	finishWithin(t, 15*time.Second, &wg)
 
-	deadline := time.Now().Add(10 * time.Second)
-	for _, s := range stable {
-		for s.count() < events && time.Now().Before(deadline) {
-			time.Sleep(time.Millisecond)
+	// A timeout is reported by the checks below, one per subscriber.
+	_ = waitfor.Bool(10*time.Second, func() bool {
+		for _, s := range stable {
+			if s.count() < events {
+				return false
+			}
 		}
+		return true
+	})
+	for _, s := range stable {
 		if err := s.check(1, events); err != nil {
 			t.Errorf("stable subscriber: %v", err)
 		}

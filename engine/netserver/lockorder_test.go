@@ -14,6 +14,7 @@ import (
 
 	"github.com/pushgate/pushgate/engine/conn"
 	"github.com/pushgate/pushgate/engine/netserver"
+	"github.com/pushgate/pushgate/internal/waitfor"
 	"github.com/pushgate/pushgate/protocol/wsframe"
 )
 
@@ -121,13 +122,11 @@ func TestStalledWritersStorm(t *testing.T) {
 	for range 12 {
 		clients = append(clients, stalledClient(t, addr))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for srv.Stats.Accepted.Load() < int64(len(clients)) || srv.Stats.Conns.Load() != 0 {
-		if time.Now().After(deadline) {
-			_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
-			t.Fatalf("%d of %d connections still open after 10s: deadlock? (stacks above)", srv.Stats.Conns.Load(), len(clients))
-		}
-		time.Sleep(5 * time.Millisecond)
+	if err := waitfor.Bool(10*time.Second, func() bool {
+		return srv.Stats.Accepted.Load() >= int64(len(clients)) && srv.Stats.Conns.Load() == 0
+	}); err != nil {
+		_ = pprof.Lookup("goroutine").WriteTo(os.Stderr, 2)
+		t.Fatalf("%d of %d connections still open after 10s: deadlock? (stacks above)", srv.Stats.Conns.Load(), len(clients))
 	}
 	if q := srv.QueuedBytes(); q != 0 {
 		t.Fatalf("queued bytes after every close = %d", q)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/pushgate/pushgate/engine/fixture"
 	"github.com/pushgate/pushgate/engine/netserver"
 	"github.com/pushgate/pushgate/engine/transport"
+	"github.com/pushgate/pushgate/internal/waitfor"
 	"github.com/pushgate/pushgate/protocol/wsframe"
 )
 
@@ -257,31 +259,27 @@ func TestTruncatedFrameDoesNotAffectOthers(t *testing.T) {
 	if !bytes.HasPrefix(reply, []byte("40{")) {
 		t.Fatalf("healthy session got %q", reply)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for srv.Stats.Conns.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("conns = %d, want 1", srv.Stats.Conns.Load())
+	waitfor.Check(t, 2*time.Second, func() error {
+		if n := srv.Stats.Conns.Load(); n != 1 {
+			return fmt.Errorf("conns = %d, want 1", n)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestConnectionLimitAnswers503(t *testing.T) {
 	_, addr := start(t, netserver.Config{MaxConns: 1})
 	first := dial(t, addr)
 	_ = first
-	deadline := time.Now().Add(2 * time.Second)
-	for {
+	waitfor.Check(t, 2*time.Second, func() error {
 		c := dial(t, addr)
 		c.Write([]byte("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n"))
 		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
 		if err == nil && resp.StatusCode == 503 {
-			return
+			return nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("second connection not refused: %v %v", resp, err)
-		}
-	}
+		return fmt.Errorf("second connection not refused: %v %v", resp, err)
+	})
 }
 
 func TestPerIPLimitAnswers503(t *testing.T) {

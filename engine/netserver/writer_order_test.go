@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // A writer that finds the socket full parks it on the write poller after releasing the queue
@@ -32,20 +34,17 @@ func TestStalledWriterReleasesQueueBeforeWatch(t *testing.T) {
 	p.mu.Lock()
 	sent := make(chan error, 1)
 	go func() { sent <- c.Send(make([]byte, 1<<20)) }() // far more than the socket buffers
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if c.out.mu.TryLock() {
-			stalled := c.out.stalled
-			c.out.mu.Unlock()
-			if stalled {
-				break // the writer stalled and let go of out.mu while watch waits for p.mu
-			}
+	// Holds once the writer stalled and let go of out.mu while watch waits for p.mu.
+	if err := waitfor.Bool(5*time.Second, func() bool {
+		if !c.out.mu.TryLock() {
+			return false
 		}
-		if time.Now().After(deadline) {
-			p.mu.Unlock()
-			t.Fatal("the stalled writer kept out.mu while waiting for writePoller.mu")
-		}
-		time.Sleep(time.Millisecond)
+		stalled := c.out.stalled
+		c.out.mu.Unlock()
+		return stalled
+	}); err != nil {
+		p.mu.Unlock()
+		t.Fatal("the stalled writer kept out.mu while waiting for writePoller.mu")
 	}
 	p.mu.Unlock()
 	if err := <-sent; err != nil {

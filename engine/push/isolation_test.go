@@ -16,6 +16,7 @@ import (
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // The tenancy model of the isolation test, written from the rules (not from the code): three
@@ -237,18 +238,15 @@ func TestTenantIsolationAgainstTheModel(t *testing.T) {
 		}
 		want := l.want
 		var got []string
-		deadline := time.Now().Add(5 * time.Second)
-		for {
+		// A timeout is reported by the comparison below, which names the listener.
+		_ = waitfor.Bool(5*time.Second, func() bool {
 			got = got[:0]
 			for _, w := range l.link.written()[1:] {
 				id, _, _ := strings.Cut(strings.TrimPrefix(w, "id: "), "\n")
 				got = append(got, id)
 			}
-			if len(got) >= len(want) || time.Now().After(deadline) {
-				break
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return len(got) >= len(want)
+		})
 		if !slices.Equal(got, want) {
 			t.Fatalf("listener (token %q, tenant %q, stream %s, scope %q): got %v\nwant %v", l.token, l.ref, l.stream, l.scope, got, want)
 		}

@@ -2,12 +2,14 @@ package push
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pushgate/pushgate/engine/auth"
 	"github.com/pushgate/pushgate/engine/conn"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // newExpiringSSE is newTestSSE whose tokens are all valid and expire at exp (as seen by the
@@ -95,13 +97,12 @@ func TestSSEExpiryEndsOpenStream(t *testing.T) {
 	s := newExpiringSSE(t, exp, func() time.Time { return exp.Add(-20 * time.Millisecond) })
 	l := newWireLink(false)
 	s.ServeRequest(tokenRequest(), l)
-	deadline := time.Now().Add(5 * time.Second)
-	for tokenExpiredEnds(s) == 0 || s.Count() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("stream not ended at its token's exp: ends=%d open=%d", tokenExpiredEnds(s), s.Count())
+	waitfor.Check(t, 5*time.Second, func() error {
+		if ends, open := tokenExpiredEnds(s), s.Count(); ends == 0 || open != 0 {
+			return fmt.Errorf("stream not ended at its token's exp: ends=%d open=%d", ends, open)
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 	got := l.written()
 	if last := got[len(got)-1]; last != "event: close\ndata: {\"reason\":\"token-expired\"}\n\n" {
 		t.Fatalf("last write %q, want the token-expired close event", last)

@@ -2,6 +2,7 @@ package push
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -18,6 +19,7 @@ import (
 	"github.com/pushgate/pushgate/engine/hub"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/stream"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // SSE streams opened, closed by their clients (while opening, right after, or never), expired by
@@ -137,13 +139,12 @@ func TestSSEStorm(t *testing.T) {
 	for _, k := range s.Streams() { // the drain
 		k(conn.ReasonShutdown)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Count() != 0 || h.Stats.Subs.Load() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("after the drain: %d open streams, %d hub subscriptions; want 0 and 0", s.Count(), h.Stats.Subs.Load())
+	waitfor.Check(t, 5*time.Second, func() error {
+		if n, subs := s.Count(), h.Stats.Subs.Load(); n != 0 || subs != 0 {
+			return fmt.Errorf("after the drain: %d open streams, %d hub subscriptions; want 0 and 0", n, subs)
 		}
-		time.Sleep(time.Millisecond)
-	}
+		return nil
+	})
 	s.mu.Lock()
 	left := len(s.perSubject)
 	s.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/conn"
+	"github.com/pushgate/pushgate/internal/waitfor"
 	"github.com/pushgate/pushgate/protocol/engineio"
 )
 
@@ -103,13 +104,10 @@ func TestServerCloseDeliversFinalPacketsToTheNextGET(t *testing.T) {
 func TestPingTimeoutGetsNoGrace(t *testing.T) {
 	e := NewEngine(EngineConfig{PingInterval: 20 * time.Millisecond, PingTimeout: 20 * time.Millisecond}, nopHandler{})
 	sid := handshake(t, e)
-	deadline := time.Now().Add(2 * time.Second)
-	for e.lookup(sid) != nil && !e.lookup(sid).closedForTest() {
-		if time.Now().After(deadline) {
-			t.Fatal("session not closed by the ping timeout")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitfor.True(t, 2*time.Second, "the session closed by the ping timeout", func() bool {
+		s := e.lookup(sid)
+		return s == nil || s.closedForTest()
+	})
 	l := &fakeLink{}
 	e.ServeRequest(get(sid), l)
 	if r := l.last(); r.Status != 400 {

@@ -237,15 +237,10 @@ func TestSameInstanceIDRefused(t *testing.T) {
 	b := newSource(t, dir, "ev-dup")
 	defer b.Close()
 	b.Subscribe(func(*source.Event) {})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := b.Ready()
-		if err != nil && strings.Contains(err.Error(), "consumed by another process") {
-			break
+	waitfor.Check(t, 30*time.Second, func() error {
+		if err := b.Ready(); err == nil || !strings.Contains(err.Error(), "consumed by another process") {
+			return fmt.Errorf("second source: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("second source: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }

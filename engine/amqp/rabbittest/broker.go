@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/pushgate/pushgate/engine/amqp/rabbit"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 // ServerPath is Debian's broker start script.
@@ -121,21 +122,29 @@ func (b *Broker) start() error {
 	}
 	b.cmd, b.done = cmd, make(chan error, 1)
 	go func() { b.done <- cmd.Wait(); out.Close() }()
-	deadline := time.Now().Add(startTimeout)
-	for time.Now().Before(deadline) {
+	var exited error
+	notUp := waitfor.Condition(startTimeout, func() error {
 		select {
 		case err := <-b.done:
 			b.cmd = nil
-			return fmt.Errorf("rabbittest: broker exited: %v; %s", err, b.tail())
+			exited = fmt.Errorf("rabbittest: broker exited: %v; %s", err, b.tail())
+			return nil // stop waiting: it will never come up
 		default:
 		}
-		if p, err := rabbit.NewPublisher(rabbit.Config{URL: b.URL}); err == nil {
-			_ = p.Close()
-			return nil
+		p, err := rabbit.NewPublisher(rabbit.Config{URL: b.URL})
+		if err != nil {
+			return err
 		}
-		time.Sleep(100 * time.Millisecond)
+		_ = p.Close()
+		return nil
+	})
+	if exited != nil {
+		return exited
 	}
-	return fmt.Errorf("rabbittest: broker not up after %s; %s", startTimeout, b.tail())
+	if notUp != nil {
+		return fmt.Errorf("rabbittest: broker not up: %w; %s", notUp, b.tail())
+	}
+	return nil
 }
 
 func (b *Broker) tail() string {
