@@ -18,6 +18,7 @@
 import { io } from "socket.io-client";
 import { EventSource } from "eventsource";
 import { createInterface } from "node:readline";
+import { fail, sleep, waiter } from "./cluster-steps.mjs";
 
 const BASE = process.env.PUSHGATE_URL;
 const TOKEN = process.env.PUSHGATE_TOKEN;
@@ -29,18 +30,7 @@ const EVENTS1 = +(process.env.EVENTS1 ?? 5);
 const EVENTS2 = +(process.env.EVENTS2 ?? 5);
 const STEP_MS = +(process.env.STEP_MS ?? 30_000);
 
-const fail = (msg) => {
-  console.log(`FAIL ${msg}`);
-  process.exit(1);
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(what, pred, ms = STEP_MS) {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) fail(`${what}: not within ${ms} ms`);
-    await sleep(25);
-  }
-}
+const waitFor = waiter(STEP_MS);
 
 async function publish(n) {
   for (let attempt = 0; ; attempt++) {

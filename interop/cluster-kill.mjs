@@ -18,6 +18,7 @@ import { io } from "socket.io-client";
 import { EventSource } from "eventsource";
 import { readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
+import { fail, sleep, waiter } from "./cluster-steps.mjs";
 
 const BASE = process.env.PUSHGATE_URL;
 const TOKEN = process.env.PUSHGATE_TOKEN;
@@ -29,18 +30,7 @@ const N_SSE = +(process.env.N_SSE ?? 20);
 const PUBLISH_MS = +(process.env.PUBLISH_MS ?? 100);
 const STEP_MS = +(process.env.STEP_MS ?? 60_000);
 
-const fail = (msg) => {
-  console.log(`FAIL ${msg}`);
-  process.exit(1);
-};
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-async function waitFor(what, pred, ms = STEP_MS) {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) fail(`${what}: not within ${ms} ms`);
-    await sleep(20);
-  }
-}
+const waitFor = waiter(STEP_MS);
 
 function sioClient(i) {
   const c = { kind: "socket.io", i, got: [], connected: false, upgraded: false, downAt: 0, upAt: 0 };

@@ -67,16 +67,15 @@ func controlDoc(key, url, extra string) string {
 	return fmt.Sprintf(`{"webhooks":{%q:{"id":%q,"name":"Hook","url":%q,"events":[{"namespace":"demo","name":"ping"}]%s}}}`, key, key, url, extra)
 }
 
-// A 429 with Retry-After (seconds) holds the next attempt back that long, though the schedule's
-// next delay is 20 ms; a Retry-After longer than the schedule's longest delay is capped by it.
-func TestRetryAfterSecondsIsHonoured(t *testing.T) {
-	e := newEnv(t, func(c *Config) {
-		c.Schedule = []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 3 * time.Second}
-	})
+// retryGap answers the first attempt with status and the Retry-After header retryAfter() gives,
+// the second with 204, and returns the time between the two attempts.
+func retryGap(t *testing.T, schedule []time.Duration, status int, retryAfter func() string) time.Duration {
+	t.Helper()
+	e := newEnv(t, func(c *Config) { c.Schedule = schedule })
 	r := newScripted(t, func(n, try int, w http.ResponseWriter) {
 		if try == 1 {
-			w.Header().Set("Retry-After", "1")
-			w.WriteHeader(http.StatusTooManyRequests)
+			w.Header().Set("Retry-After", retryAfter())
+			w.WriteHeader(status)
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
@@ -85,48 +84,32 @@ func TestRetryAfterSecondsIsHonoured(t *testing.T) {
 	e.publish(tenantA)
 	waitfor.True(t, 5*time.Second, "the retry", func() bool { return len(r.arrivals()) == 2 })
 	a := r.arrivals()
-	if gap := a[1].at.Sub(a[0].at); gap < 900*time.Millisecond {
+	return a[1].at.Sub(a[0].at)
+}
+
+// A 429 with Retry-After (seconds) holds the next attempt back that long, though the schedule's
+// next delay is 20 ms.
+func TestRetryAfterSecondsIsHonoured(t *testing.T) {
+	schedule := []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 3 * time.Second}
+	if gap := retryGap(t, schedule, http.StatusTooManyRequests, func() string { return "1" }); gap < 900*time.Millisecond {
 		t.Fatalf("retried %v after a 429 with Retry-After: 1", gap)
 	}
 }
 
 // An HTTP-date Retry-After on a 503 is honoured too.
 func TestRetryAfterDate(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0, 20 * time.Millisecond, 3 * time.Second} })
-	r := newScripted(t, func(n, try int, w http.ResponseWriter) {
-		if try == 1 {
-			w.Header().Set("Retry-After", time.Now().Add(2*time.Second).UTC().Format(http.TimeFormat))
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	e.configure(tenantA, controlDoc("h1", r.url, ""))
-	e.publish(tenantA)
-	waitfor.True(t, 5*time.Second, "the retry", func() bool { return len(r.arrivals()) == 2 })
-	a := r.arrivals()
+	schedule := []time.Duration{0, 20 * time.Millisecond, 3 * time.Second}
+	date := func() string { return time.Now().Add(2 * time.Second).UTC().Format(http.TimeFormat) }
 	// An HTTP date has a one-second resolution: "2 s ahead" is at least one second away.
-	if gap := a[1].at.Sub(a[0].at); gap < 900*time.Millisecond {
+	if gap := retryGap(t, schedule, http.StatusServiceUnavailable, date); gap < 900*time.Millisecond {
 		t.Fatalf("retried %v after a 503 with a Retry-After date 2 s ahead", gap)
 	}
 }
 
 // A Retry-After beyond the schedule's longest delay is capped by it; other statuses' is ignored.
 func TestRetryAfterIsCapped(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0, 20 * time.Millisecond, 300 * time.Millisecond} })
-	r := newScripted(t, func(n, try int, w http.ResponseWriter) {
-		if try == 1 {
-			w.Header().Set("Retry-After", "3600")
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-	e.configure(tenantA, controlDoc("h1", r.url, ""))
-	e.publish(tenantA)
-	waitfor.True(t, 5*time.Second, "the retry", func() bool { return len(r.arrivals()) == 2 })
-	a := r.arrivals()
-	if gap := a[1].at.Sub(a[0].at); gap < 250*time.Millisecond || gap > 2*time.Second {
+	schedule := []time.Duration{0, 20 * time.Millisecond, 300 * time.Millisecond}
+	if gap := retryGap(t, schedule, http.StatusTooManyRequests, func() string { return "3600" }); gap < 250*time.Millisecond || gap > 2*time.Second {
 		t.Fatalf("Retry-After: 3600 held the retry %v; the schedule's longest delay is 300 ms", gap)
 	}
 	if got := retryAfter(http.StatusInternalServerError, "5", time.Now()); got != 0 {
