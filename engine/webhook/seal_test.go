@@ -33,6 +33,9 @@ func TestSecretsAreSealedAtRest(t *testing.T) {
 	e.publish(tenantA)
 	waitfor.True(t, 5*time.Second, "a delivery", func() bool { return len(r.requests()) == 1 })
 	verify(t, r.requests()[0], sec)
+	// Closed while its 204 is still on the way, the attempt would be aborted and sent again after
+	// the restart (at-least-once): wait until the sender has seen the answer.
+	waitfor.True(t, 5*time.Second, "the delivery recorded", func() bool { return e.svc.stats.delivered.Load() == 1 })
 
 	// The same key after a restart: the same secret.
 	e.close()
