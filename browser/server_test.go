@@ -117,6 +117,9 @@ func (s *server) stop() {
 func (s *server) restart() {
 	s.t.Helper()
 	s.stop()
+	// The kept-alive connections of the helpers' client led to the stopped server: a request on
+	// one would wait for an answer that never comes (seen: /readyz hung after the restart).
+	http.DefaultClient.CloseIdleConnections()
 	s.start()
 }
 

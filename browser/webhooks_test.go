@@ -99,7 +99,9 @@ func TestConsoleWebhooks(t *testing.T) {
 	p.waitJS("legacy healthy", `(() => { const s = document.querySelector('#wh-list article[data-webhook="legacy"] [data-state]'); return s && s.dataset.state === "healthy"; })()`, 5*time.Second)
 	p.run("legacy details again", chromedp.Click(chromedp.CSS(`#wh-list article[data-webhook="legacy"] .wh-open`)))
 	p.waitJS("dead letter listed again", `document.querySelectorAll("#wh-dead tr .wh-replay").length === 1`, 5*time.Second)
-	p.run("replay", chromedp.Click(chromedp.CSS("#wh-dead tr .wh-replay")))
+	// Clicked in the page: the dead-letter table is re-rendered by each refresh, so a node found
+	// by one command may be gone by the next (chromedp: "Could not find node with given id").
+	p.js("replay", `document.querySelector("#wh-dead tr .wh-replay").click()`)
 	p.waitJS("replayed", `document.getElementById("wh-action").textContent === "replayed 1"`, 5*time.Second)
 	p.waitJS("delivered after the replay", `(() => { document.getElementById("wh-refresh").click(); return document.querySelectorAll('#wh-attempts tr[data-outcome="success"]').length === 1 && document.querySelectorAll("#wh-dead tr").length === 0; })()`, 10*time.Second)
 
