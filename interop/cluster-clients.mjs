@@ -156,6 +156,9 @@ const rec = clients.flatMap((c) => c.reconnectMs ?? []).sort((a, b) => a - b);
 if (rec.length) summary.reconnectMs = { p50: rec[Math.floor(rec.length / 2)], max: rec[rec.length - 1] };
 const hit = clients.filter((c) => c.disconnects > 0);
 if (hit.length === 0) fail("no client was disconnected by the kill: the scenario did not test recovery");
+// A polling client whose request was in flight through the killed instance may see its
+// disconnect only seconds later, after phase 2: judge its recovery once it is connected again.
+await waitFor("every Socket.IO client hit by the kill connected again", () => hit.every((c) => c.kind === "sse" || c.connected));
 const unrecovered = hit.filter((c) => c.kind !== "sse" && c.recovered === 0);
 for (const x of unrecovered.slice(0, 3)) console.log(`client ${x.kind} #${x.i}: ${JSON.stringify(x.log ?? [])}`);
 if (unrecovered.length) fail(`${unrecovered.length} Socket.IO clients reconnected without recovery (socket.recovered false)`);
