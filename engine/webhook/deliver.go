@@ -1,12 +1,10 @@
 package webhook
 
 import (
-	"bytes"
 	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -14,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/valyala/fasthttp"
 
 	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/tracing"
@@ -59,7 +59,6 @@ type result struct {
 	latency    time.Duration
 	err        string
 	excerpt    []byte
-	remoteAddr string
 	retryAfter time.Duration // a 429's or 503's Retry-After (controls.go)
 }
 
@@ -121,11 +120,11 @@ func (s *Service) startLocked(ep *endpoint, d *delivery) {
 	ep.inflight++
 	d.inflight = true
 	d.Attempts++
-	hook, st, ctx := ep.sc.Hook, ep.st, ep.ctx
+	hook, st, client := ep.sc.Hook, ep.st, ep.client
 	s.flights.Add(1)
 	s.run(func() {
 		defer s.flights.Done()
-		r := s.send(ctx, hook, &st, d)
+		r := s.send(client, hook, &st, d)
 		s.finish(ep, d, hook, r)
 	})
 }
@@ -163,7 +162,12 @@ func (s *Service) pumpLocked(ep *endpoint, now time.Time) {
 			return
 		}
 		d := ep.waiting[i]
-		ep.waiting = slices.Delete(ep.waiting, i, i+1)
+		if i == 0 { // the usual case: taken from the front without moving a burst's backlog
+			ep.waiting[0] = nil
+			ep.waiting = ep.waiting[1:]
+		} else {
+			ep.waiting = slices.Delete(ep.waiting, i, i+1)
+		}
 		s.startLocked(ep, d)
 	}
 }
@@ -335,62 +339,23 @@ func (s *Service) delay(n int) time.Duration {
 }
 
 // send makes one attempt.
-func (s *Service) send(ctx context.Context, h *Hook, st *endpointState, d *delivery) result {
+func (s *Service) send(c *sender, h *Hook, st *endpointState, d *delivery) result {
 	ts := time.Now()
 	sig, err := st.signatures(d.ID, ts, d.Body)
 	if err != nil {
 		return result{outcome: OutcomeNetwork, err: err.Error()}
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(d.Body))
-	if err != nil {
+	if c == nil {
 		return result{outcome: OutcomeNetwork, err: "invalid URL"}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", userAgent)
-	req.Header.Set("webhook-id", d.ID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts.Unix(), 10))
-	req.Header.Set("webhook-signature", sig)
+	a := attempt{id: d.ID, timestamp: strconv.FormatInt(ts.Unix(), 10), signature: sig, traceparent: d.Traceparent}
 	span := s.cfg.Tracer.StartWebhookAttempt(tracing.Attempt{WebhookID: h.ID, DeliveryID: d.ID, URL: h.URL,
 		Traceparent: d.Traceparent, Number: d.Attempts})
 	if tp := span.Traceparent(); tp != "" {
-		req.Header.Set("traceparent", tp)
-	} else if d.Traceparent != "" {
-		req.Header.Set("traceparent", d.Traceparent)
+		a.traceparent = tp
 	}
-	r := s.post(req)
+	r := c.post(a, d.Body)
 	span.EndWebhookAttempt(r.status, r.outcome, r.err)
-	return r
-}
-
-// post sends one attempt's request and classifies the answer.
-func (s *Service) post(req *http.Request) result {
-	start := time.Now()
-	resp, err := s.client.Do(req)
-	if err != nil {
-		r := classify(err)
-		r.latency = time.Since(start)
-		return r
-	}
-	body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxResponseRead))
-	_ = resp.Body.Close()
-	r := result{status: resp.StatusCode, date: resp.Header.Get("Date"), latency: time.Since(start),
-		retryAfter: retryAfter(resp.StatusCode, resp.Header.Get("Retry-After"), time.Now())}
-	r.excerpt = body[:min(len(body), maxResponseExcerpt)]
-	switch resp.StatusCode / 100 {
-	case 2:
-		r.outcome = OutcomeSuccess
-	case 3:
-		r.outcome = OutcomeHTTP3xx
-	case 5:
-		r.outcome = OutcomeHTTP5xx
-	default:
-		r.outcome = OutcomeHTTP4xx
-	}
-	if rerr != nil && r.outcome == OutcomeSuccess && errors.Is(rerr, context.DeadlineExceeded) {
-		r.outcome, r.err = OutcomeTimeout, "timeout reading the response"
-	}
 	return r
 }
 
@@ -403,7 +368,8 @@ func classify(err error) result {
 	switch {
 	case errors.Is(err, ErrBlockedAddress):
 		return result{outcome: OutcomeSSRFBlocked, err: err.Error()}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+	case errors.Is(err, fasthttp.ErrTimeout), errors.Is(err, fasthttp.ErrDialTimeout),
+		errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return result{outcome: OutcomeTimeout, err: "timeout"}
 	default:
 		return result{outcome: OutcomeNetwork, err: err.Error()}

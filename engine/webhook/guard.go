@@ -3,14 +3,11 @@ package webhook
 import (
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
 )
 
 // ErrBlockedAddress reports a webhook dial refused by the SSRF guard. The check runs in
@@ -195,31 +192,4 @@ func (g *Guard) control(_, address string, _ syscall.RawConn) error {
 		return fmt.Errorf("%w: %s", ErrBlockedAddress, Canonical(ap.Addr()))
 	}
 	return nil
-}
-
-// newClient returns the HTTP client of the senders: the guard on every dial, no proxy (the guard
-// would otherwise check the proxy, not the destination), no redirects (3xx is a failed attempt, as
-// Standard Webhooks asks, and a redirect cannot lead past the guard), keep-alive per host.
-func newClient(g *Guard, timeout time.Duration) *http.Client {
-	d := &net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second, Control: g.control}
-	tr := &http.Transport{
-		Proxy:       nil,
-		DialContext: d.DialContext,
-		// Many endpoints often share one receiver host (100 endpoints × MaxInFlight 4 = 400
-		// connections): keep them all, or every attempt beyond the idle cap dials anew (5 % of
-		// the CPU at 100 endpoints with a cap of 256, BENCHMARKS.md §2d).
-		MaxIdleConns:        4096,
-		MaxIdleConnsPerHost: 1024,
-
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: timeout,
-		ForceAttemptHTTP2:     true,
-	}
-	// No Client.Timeout: every attempt's context carries the timeout (send), and a second timer
-	// per request cost CPU for nothing.
-	return &http.Client{
-		Transport:     tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }

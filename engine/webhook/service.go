@@ -1,12 +1,10 @@
 package webhook
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,7 +113,6 @@ func (c *Settings) applyDefaults() {
 type Service struct {
 	cfg    Config
 	log    *slog.Logger
-	client *http.Client
 	sealer *sealer // nil without Settings.SecretsKey
 	hooks  atomic.Pointer[set]
 
@@ -175,8 +172,7 @@ type endpoint struct {
 	throttle  *throttle   // nil without Hook.RateLimit (controls.go)
 	ordered   bool        // Hook.Ordered
 	order     []*delivery // an ordered endpoint's pending deliveries in event order
-	ctx       context.Context
-	cancel    context.CancelFunc
+	client    *sender     // nil when its URL cannot be parsed (every attempt then fails)
 }
 
 // trigger is what webhook-triggered reports about the event that caused a delivery.
@@ -230,7 +226,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Service{
-		cfg: cfg, log: cfg.Logger, client: newClient(&cfg.Guard, cfg.Timeout), sealer: sealer,
+		cfg: cfg, log: cfg.Logger, sealer: sealer,
 		qsignal: make(chan struct{}, 1), eps: map[string]*endpoint{}, pending: map[string]*delivery{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), states: make(chan func(), 64),
 		rsignal: make(chan struct{}, 1), idle: make(chan func()),
@@ -300,10 +296,10 @@ func (s *Service) ReloadThen(matched func()) error {
 		fresh := ep == nil
 		if fresh {
 			ep = &endpoint{key: k, sc: sc, cooldown: s.cfg.BreakerCooldown}
-			ep.ctx, ep.cancel = context.WithCancel(context.Background())
 			s.eps[k] = ep
 		}
 		ep.sc = sc
+		s.setSenderLocked(ep)
 		s.setControlsLocked(ep)
 		w, err := s.readStateLocked(ep, fresh)
 		if err != nil {
@@ -321,7 +317,7 @@ func (s *Service) ReloadThen(matched func()) error {
 		if _, ok := set.all[k]; ok {
 			continue
 		}
-		ep.cancel()
+		ep.abort()
 		delete(s.eps, k)
 		s.attempts.forget(k)
 		removed = append(removed, k)
@@ -450,7 +446,7 @@ func (s *Service) Close() {
 	}
 	s.closed = true
 	for _, ep := range s.eps {
-		ep.cancel()
+		ep.abort()
 	}
 	s.mu.Unlock()
 	close(s.stop)
@@ -458,7 +454,6 @@ func (s *Service) Close() {
 	s.settleRemaining()
 	s.flights.Wait()
 	s.flushRetired()
-	s.client.CloseIdleConnections()
 }
 
 func (s *Service) kick() {

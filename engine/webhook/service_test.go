@@ -2,6 +2,9 @@ package webhook
 
 import (
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -327,5 +330,45 @@ func TestPendingSurvivesRestartWithSameID(t *testing.T) {
 	waitfor.True(t, 5*time.Second, "redelivery", func() bool { return r.hits.Load() == 2 })
 	if q := r.requests(); q[0].id != q[1].id || q[1].id != deliveryID(ev.ID, endpointKey(tenantA, "h1")) {
 		t.Fatalf("ids %q %q", q[0].id, q[1].id)
+	}
+}
+
+// A removed webhook's attempt in flight is aborted (its connection closed) rather than left to
+// run out its timeout; Close does the same.
+func TestRemovedWebhookAbortsItsAttemptInFlight(t *testing.T) {
+	for _, how := range []string{"removed", "closed"} {
+		t.Run(how, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.Timeout = time.Minute })
+			ended := make(chan struct{}, 1)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.ReadAll(r.Body)
+				<-r.Context().Done() // the client closed the connection
+				ended <- struct{}{}
+			})}
+			go func() { _ = srv.Serve(ln) }()
+			t.Cleanup(func() { _ = srv.Close() })
+			e.configure(tenantA, hookDoc("h1", "http://"+ln.Addr().String()+"/hook"))
+			e.publish(tenantA)
+			waitfor.True(t, 5*time.Second, "the attempt in flight", func() bool {
+				e.svc.mu.Lock()
+				defer e.svc.mu.Unlock()
+				ep := e.svc.eps[endpointKey(tenantA, "h1")]
+				return ep != nil && ep.inflight == 1
+			})
+			if how == "removed" {
+				e.configure(tenantA, `{}`)
+			} else {
+				e.svc.Close()
+			}
+			select {
+			case <-ended:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the receiver still holds the request 5 s after the webhook was " + how)
+			}
+		})
 	}
 }
