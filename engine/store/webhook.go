@@ -23,6 +23,9 @@ const (
 	WebhookState
 	// WebhookAttempts holds the recent attempts of each endpoint; written with WebhookBatch.Attempts.
 	WebhookAttempts
+	// WebhookEvents holds the deliveries of a recorded event that have no record of their own
+	// yet (one record for all the endpoints the event triggered): sequence -> record.
+	WebhookEvents
 )
 
 var webhookBuckets = [...][]byte{
@@ -30,6 +33,7 @@ var webhookBuckets = [...][]byte{
 	WebhookDead:     []byte("webhook_dead"),
 	WebhookState:    []byte("webhook_state"),
 	WebhookAttempts: []byte("webhook_attempts"), // endpoint key, 0x00, 8-byte big-endian seq -> attempt
+	WebhookEvents:   []byte("webhook_events"),
 }
 
 // WebhookPut is one put (Value non-nil) or delete (Value nil) in a WebhookBatch.

@@ -42,10 +42,13 @@ func pendingKey(d *delivery) string {
 	return d.ID
 }
 
-// retireLater queues the removal of a delivered record.
-func (s *Service) retireLater(key string) {
+// retireLater queues the removal of records of delivered (or cancelled) deliveries.
+func (s *Service) retireLater(puts ...store.WebhookPut) {
+	if len(puts) == 0 {
+		return
+	}
 	s.rmu.Lock()
-	s.retired = append(s.retired, store.WebhookPut{Bucket: store.WebhookPending, Key: key})
+	s.retired = append(s.retired, puts...)
 	s.rmu.Unlock()
 	select {
 	case s.rsignal <- struct{}{}:
@@ -133,21 +136,9 @@ func appendRecord(dst []byte, d *delivery) []byte {
 	dst = jsontext.AppendString(dst, d.Endpoint)
 	dst = append(dst, `,"body":`...)
 	dst = appendRaw(dst, d.Body)
-	dst = append(dst, `,"trigger":{"tenantId":`...)
-	dst = jsontext.AppendString(dst, d.Trigger.TenantID)
-	dst = append(dst, `,"namespace":`...)
-	dst = jsontext.AppendString(dst, d.Trigger.Namespace)
-	dst = append(dst, `,"name":`...)
-	dst = jsontext.AppendString(dst, d.Trigger.Name)
-	if d.Trigger.CorrelationID != "" {
-		dst = append(dst, `,"correlationId":`...)
-		dst = jsontext.AppendString(dst, d.Trigger.CorrelationID)
-	}
-	if len(d.Trigger.Context) > 0 {
-		dst = append(dst, `,"context":`...)
-		dst = append(dst, d.Trigger.Context...)
-	}
-	dst = append(dst, `},"attempts":`...)
+	dst = append(dst, `,"trigger":`...)
+	dst = appendTrigger(dst, &d.Trigger)
+	dst = append(dst, `,"attempts":`...)
 	dst = appendInt(dst, d.Attempts)
 	dst = append(dst, `,"due":`...)
 	dst = appendTime(dst, d.Due)
@@ -179,6 +170,24 @@ func appendRecord(dst []byte, d *delivery) []byte {
 	if d.Seq != 0 {
 		dst = append(dst, `,"seq":`...)
 		dst = strconv.AppendInt(dst, d.Seq, 10)
+	}
+	return append(dst, '}')
+}
+
+func appendTrigger(dst []byte, t *trigger) []byte {
+	dst = append(dst, `{"tenantId":`...)
+	dst = jsontext.AppendString(dst, t.TenantID)
+	dst = append(dst, `,"namespace":`...)
+	dst = jsontext.AppendString(dst, t.Namespace)
+	dst = append(dst, `,"name":`...)
+	dst = jsontext.AppendString(dst, t.Name)
+	if t.CorrelationID != "" {
+		dst = append(dst, `,"correlationId":`...)
+		dst = jsontext.AppendString(dst, t.CorrelationID)
+	}
+	if len(t.Context) > 0 {
+		dst = append(dst, `,"context":`...)
+		dst = append(dst, t.Context...)
 	}
 	return append(dst, '}')
 }

@@ -204,7 +204,10 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		delete(s.pending, d.ID)
 		s.stats.delivered.Add(1)
 		s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Delivered++ })
-		s.retireLater(pendingKey(d))
+		if d.own {
+			s.retireLater(store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d)})
+		}
+		s.retireLater(s.releaseLocked(d)...)
 	} else {
 		d.LastError = r.summary()
 		ep.fails++
@@ -235,7 +238,9 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 					ep.open = d.Due
 				}
 			}
+			d.own = true
 			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d), Value: appendRecord(nil, d)})
+			puts = append(puts, s.releaseLocked(d)...) // in the same transaction: never without a record
 		}
 	}
 	if disable != "" {
@@ -294,7 +299,8 @@ func (s *Service) deadLocked(d *delivery, now time.Time, reason string) []store.
 	s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Dead++ })
 	b, _ := json.Marshal(d)
 	s.log.Warn("webhook: delivery dead-lettered", "delivery", d.ID, "endpoint", d.Endpoint, "attempts", d.Attempts, "reason", reason, "lastError", d.LastError)
-	return []store.WebhookPut{{Bucket: store.WebhookPending, Key: pendingKey(d)}, {Bucket: store.WebhookDead, Key: d.ID, Value: b}}
+	puts := []store.WebhookPut{{Bucket: store.WebhookPending, Key: pendingKey(d)}, {Bucket: store.WebhookDead, Key: d.ID, Value: b}}
+	return append(puts, s.releaseLocked(d)...)
 }
 
 // cancelLocked forgets d (its webhook was removed); the caller deletes the record.
@@ -303,6 +309,8 @@ func (s *Service) cancelLocked(d *delivery) {
 	delete(s.pending, d.ID)
 	d.cancelled = true
 	s.stats.cancelled.Add(1)
+	// Lazily: a restart before that commit finds the delivery's webhook gone and cancels it again.
+	s.retireLater(s.releaseLocked(d)...)
 }
 
 func (s *Service) unqueueLocked(d *delivery) {

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -224,4 +225,39 @@ func verify(t *testing.T, r received, secrets ...string) {
 			t.Fatalf("delivery %s: signature %q lacks %q", r.id, r.sig, want)
 		}
 	}
+}
+
+// storedDeliveries lists the ids of the deliveries a restart would load: those with a record of
+// their own and those of event records without one (and not dead).
+func storedDeliveries(t *testing.T, st *store.Store) []string {
+	t.Helper()
+	own := map[string]bool{}
+	var ids []string
+	err := st.EachWebhook(store.WebhookPending, func(_ string, v []byte) error {
+		var d delivery
+		if err := json.Unmarshal(v, &d); err != nil {
+			return err
+		}
+		own[d.ID] = true
+		ids = append(ids, d.ID)
+		return nil
+	})
+	if err == nil {
+		err = st.EachWebhook(store.WebhookEvents, func(_ string, v []byte) error {
+			var r eventRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			for _, e := range r.Deliveries {
+				if dead, _ := st.GetWebhook(store.WebhookDead, e.ID); !own[e.ID] && dead == nil {
+					ids = append(ids, e.ID)
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ids
 }

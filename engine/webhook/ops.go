@@ -215,6 +215,7 @@ func (s *Service) enqueue(puts []store.WebhookPut, ds []*delivery) error {
 	}
 	s.mu.Lock()
 	for _, d := range ds {
+		d.own = true
 		s.addPendingLocked(d)
 	}
 	s.mu.Unlock()

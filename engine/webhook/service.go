@@ -205,8 +205,10 @@ type delivery struct {
 	// Seq orders the deliveries of an ordered endpoint (event order; increasing across restarts).
 	Seq int64 `json:"seq,omitempty"`
 
-	key       string // its key in the store's pending bucket when not the id (pendingKey)
-	idx       int    // position in Service.due, -1 when not there
+	key       string      // its key in the store's pending bucket when not the id (pendingKey)
+	grp       *eventGroup // its event record while it has no record of its own (eventrecord.go)
+	own       bool        // it has a record of its own in the pending bucket
+	idx       int         // position in Service.due, -1 when not there
 	inflight  bool   // an attempt is running
 	cancelled bool   // its webhook was removed
 }
@@ -248,6 +250,7 @@ func New(cfg Config) (*Service, error) {
 		if k != d.ID {
 			d.key = k
 		}
+		d.own = true
 		if !s.addPendingLocked(d) { // recorded twice (a Kafka batch read again): keep one
 			stale = append(stale, store.WebhookPut{Bucket: store.WebhookPending, Key: k})
 		}
@@ -255,6 +258,9 @@ func New(cfg Config) (*Service, error) {
 	})
 	if err == nil && len(stale) > 0 {
 		err = cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: stale})
+	}
+	if err == nil {
+		err = s.loadEvents()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("webhook: load pending deliveries: %w", err)
@@ -511,12 +517,15 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 		return nil
 	}
 	s.mu.Lock()
+	fresh := ds[:0]
 	for _, d := range ds {
 		if _, known := s.pending[d.ID]; !known { // a batch read again (Kafka) is not recorded twice
-			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: d.key, Value: appendRecord(nil, d)})
+			fresh = append(fresh, d)
 		}
 	}
 	s.mu.Unlock()
+	ds = fresh
+	puts = s.recordEvents(ds, puts)
 	retired := s.takeRetired() // one transaction, one fsync, for both (commit.go)
 	if err := s.cfg.Store.WriteWebhooksNow(store.WebhookBatch{Puts: append(puts, retired...)}); err != nil {
 		s.giveBackRetired(retired)
@@ -526,6 +535,8 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 	for _, d := range ds {
 		if s.addPendingLocked(d) {
 			s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Queued++ })
+		} else {
+			s.retireLater(s.releaseLocked(d)...)
 		}
 	}
 	s.mu.Unlock()
