@@ -119,7 +119,6 @@ func appendStringOrNull(dst []byte, s *string) []byte {
 	return jsontext.AppendString(dst, *s)
 }
 
-
 type disabledPayload struct {
 	Webhook struct {
 		ID   string `json:"id"`

@@ -209,8 +209,8 @@ type delivery struct {
 	grp       *eventGroup // its event record while it has no record of its own (eventrecord.go)
 	own       bool        // it has a record of its own in the pending bucket
 	idx       int         // position in Service.due, -1 when not there
-	inflight  bool   // an attempt is running
-	cancelled bool   // its webhook was removed
+	inflight  bool        // an attempt is running
+	cancelled bool        // its webhook was removed
 }
 
 // New loads the endpoint state and the pending deliveries from the store and compiles the current
