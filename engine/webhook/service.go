@@ -123,6 +123,9 @@ type Service struct {
 	qmu     sync.Mutex
 	queue   []*source.Event
 	qsignal chan struct{}
+	// the matcher goroutine's own: when its last commit ended and how many events it held (gather)
+	lastCommit time.Time
+	lastBatch  int
 
 	mu      sync.Mutex // guards everything below
 	eps     map[string]*endpoint
@@ -477,13 +480,11 @@ func (s *Service) matchLoop() {
 			return
 		case <-s.qsignal:
 		}
-		s.qmu.Lock()
-		batch := s.queue
-		s.queue = nil
-		s.qmu.Unlock()
+		batch := s.gather(s.takeQueue())
 		if err := s.record(batch); err != nil {
 			s.log.Error("webhook: could not record deliveries", "events", len(batch), "err", err)
 		}
+		s.lastCommit = time.Now()
 	}
 }
 
