@@ -102,8 +102,12 @@ func (c *sender) dial(d *net.Dialer, addr string) (net.Conn, error) {
 	return tc, nil
 }
 
-// abort closes every connection (an attempt in flight fails at once) and refuses new ones.
+// abort closes every connection (an attempt in flight fails at once) and refuses new ones. It is
+// called without Service.mu held; a nil sender (an unusable URL) has nothing to abort.
 func (c *sender) abort() {
+	if c == nil {
+		return
+	}
 	c.mu.Lock()
 	c.aborted = true
 	conns := make([]net.Conn, 0, len(c.conns))
@@ -215,11 +219,4 @@ func (s *Service) setSenderLocked(ep *endpoint) {
 		s.log.Error("webhook: URL not usable; its attempts fail", "webhook", ep.sc.Hook.Key, "err", err)
 	}
 	ep.client = c
-}
-
-// abort stops ep's attempts: a removed webhook or a closed service.
-func (ep *endpoint) abort() {
-	if ep.client != nil {
-		ep.client.abort()
-	}
 }

@@ -322,11 +322,12 @@ func (s *Service) ReloadThen(matched func()) error {
 	var puts []store.WebhookPut
 	var removed []string
 	var cancelled []*delivery
+	var aborted []*sender // closed after the lock is released: closing sockets is not bookkeeping
 	for k, ep := range s.eps {
 		if _, ok := set.all[k]; ok {
 			continue
 		}
-		ep.abort()
+		aborted = append(aborted, ep.client)
 		delete(s.eps, k)
 		s.attempts.forget(k)
 		removed = append(removed, k)
@@ -348,6 +349,9 @@ func (s *Service) ReloadThen(matched func()) error {
 	}
 	s.hooks.Store(set)
 	s.mu.Unlock()
+	for _, c := range aborted {
+		c.abort()
+	}
 	var werr error
 	if len(puts) > 0 {
 		if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts}); err != nil {
@@ -454,10 +458,14 @@ func (s *Service) Close() {
 		return
 	}
 	s.closed = true
+	aborted := make([]*sender, 0, len(s.eps))
 	for _, ep := range s.eps {
-		ep.abort()
+		aborted = append(aborted, ep.client)
 	}
 	s.mu.Unlock()
+	for _, c := range aborted {
+		c.abort()
+	}
 	close(s.stop)
 	s.loops.Wait()
 	s.settleRemaining()
