@@ -19,7 +19,7 @@ import (
 // written before the work they stand for goes on.
 
 // idleWorker is how long an attempt goroutine waits for the next attempt before it ends: reusing
-// it keeps its grown stack (net/http's send path is deep; a fresh goroutine per attempt spent
+// it keeps its grown stack (an HTTP send path is deep; a fresh goroutine per attempt spent
 // ~7 % of the CPU growing stacks).
 const idleWorker = 5 * time.Second
 

@@ -50,18 +50,26 @@
 //
 // # Delivery
 //
-// At-least-once. Each matching (event, webhook) pair is written to the store's pending bucket (one
-// transaction per batch of events) before it is scheduled; it is deleted only after a 2xx, so a
-// crash re-sends it with the same webhook-id. Schedule (Config.Schedule, --webhook-retry-schedule):
+// At-least-once. An event's matching (event, webhook) pairs are written together, as one record
+// of the store's events bucket (body and trigger once, id and sequence per webhook; one
+// transaction per batch of events: eventrecord.go), before any is scheduled. A delivery gets a
+// record of its own in the pending bucket only when its state must outlive its first attempt (a
+// retry's due time, a replay); the event record goes once all its deliveries are delivered, dead,
+// cancelled or recorded on their own, so a crash re-sends every delivery not known to be done,
+// with the same webhook-id. Schedule (Config.Schedule, --webhook-retry-schedule):
 // now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, ±20 % jitter. Every attempt is bounded by
 // Config.Timeout (15 s); 2xx is success; 410 disables the endpoint; 3xx (redirects are never
 // followed), other statuses and network errors are retried. After the last attempt the delivery
 // moves to the dead-letter list, from which operators replay it (same webhook-id, new budget).
 // Without Kafka the ingest waits for the record (Track, durable.go), so an acknowledged event's
-// deliveries survive kill -9. Pending records are keyed by a sequence (appended in order); a 2xx
-// removes the record in the matcher's next transaction (commit.go), so a crash may re-send a
-// delivered one. Successful attempts are kept in memory only (attempts.go); failed ones are also
-// stored.
+// deliveries survive kill -9; while events stream in, the matcher gathers up to 1 ms of them per
+// commit. Removing the records of delivered webhooks rides on the matcher's next transaction
+// (commit.go), so a crash may re-send a delivered one. Successful attempts are kept in memory
+// only (attempts.go); failed ones are also stored.
+//
+// Each endpoint has its own HTTP client (sender.go: fasthttp's HostClient, kept-alive
+// connections, the request written and the answer read on the attempt's goroutine); removing the
+// webhook or closing the service closes its connections, aborting an attempt in flight.
 //
 // Receiver controls (controls.go): Hook.RateLimit spaces the attempts to an endpoint (attempts per
 // second, uncharged waits); Hook.Ordered allows one delivery in flight, in event order, the next

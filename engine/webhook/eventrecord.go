@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -50,11 +49,7 @@ type eventDelivery struct {
 
 // eventKey is an event record's key: a sequence, big-endian, so records are appended at the end of
 // the B+tree and loaded in recording order.
-func eventKey(seq int64) string {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(seq))
-	return string(b[:])
-}
+func eventKey(seq int64) string { return seqKey(seq, "") }
 
 // appendEventRecord appends the record of ds, deliveries of one event (proto holds what they share):
 // the JSON json.Marshal(eventRecord) gives (TestEventRecordMatchesMarshal).
