@@ -349,7 +349,7 @@ func (s *Service) delay(n int) time.Duration {
 // send makes one attempt.
 func (s *Service) send(c *sender, h *Hook, st *endpointState, d *delivery) result {
 	ts := time.Now()
-	sig, err := st.signatures(d.ID, ts, d.Body)
+	sig, err := st.signatures(&s.macs, d.ID, ts, d.Body)
 	if err != nil {
 		return result{outcome: OutcomeNetwork, err: err.Error()}
 	}

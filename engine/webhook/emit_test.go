@@ -1,9 +1,14 @@
 package webhook
 
 import (
+	"crypto/sha256"
+	"encoding/base32"
 	"encoding/json"
+	"fmt"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestTriggeredPayloadMatchesMarshal(t *testing.T) {
@@ -28,6 +33,41 @@ func TestTriggeredPayloadMatchesMarshal(t *testing.T) {
 		_ = json.Unmarshal(want, &b)
 		if !reflect.DeepEqual(a, b) {
 			t.Fatalf("hand-written\n%s\ndecodes differently from encoding/json's\n%s", got, want)
+		}
+	}
+}
+
+// Delivery ids are derived, not stored alone: a record written by an earlier version, or an event
+// read again from Kafka, must yield the same id.
+func TestDeliveryIDUnchanged(t *testing.T) {
+	old := func(eventID, endpoint string) string {
+		sum := sha256.Sum256([]byte(eventID + "\x00" + endpoint))
+		return "msg_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:]))[:26]
+	}
+	for i := 0; i < 1000; i++ {
+		ev, ep := fmt.Sprintf("%d-%d", 1795627979000+i, i%7), endpointKey(tenantA, strings.Repeat("h", i%300))
+		if got, want := deliveryID(ev, ep), old(ev, ep); got != want {
+			t.Fatalf("deliveryID(%q, %q) = %q, was %q", ev, ep, got, want)
+		}
+	}
+}
+
+// Pooled HMAC states sign as a fresh one does, for the current and the previous secret.
+func TestPooledSignaturesMatchFresh(t *testing.T) {
+	var m macs
+	st := endpointState{}
+	st.Secret, st.Previous = newSecret(), newSecret()
+	ts := time.Unix(1795627979, 0)
+	st.PreviousUntil = ts.Add(time.Hour)
+	for i := 0; i < 5; i++ { // the second round on reused states
+		body := []byte(fmt.Sprintf(`{"n":%d}`, i))
+		pooled, err := st.signatures(&m, "msg_x", ts, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh, _ := st.signatures(nil, "msg_x", ts, body)
+		if pooled != fresh || !strings.HasPrefix(pooled, "v1,") || strings.Count(pooled, "v1,") != 2 {
+			t.Fatalf("pooled %q, fresh %q", pooled, fresh)
 		}
 	}
 }

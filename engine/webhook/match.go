@@ -22,10 +22,16 @@ const (
 type scoped struct {
 	Tenant string
 	Hook   *Hook
+	key    string // endpointKey, set when indexed (set.add)
 }
 
 // endpointKey names a webhook in the store: "<tenant URN or core>\n<key>".
-func (s scoped) endpointKey() string { return endpointKey(s.Tenant, s.Hook.Key) }
+func (s scoped) endpointKey() string {
+	if s.key != "" {
+		return s.key
+	}
+	return endpointKey(s.Tenant, s.Hook.Key)
+}
 
 func endpointKey(tenant, key string) string {
 	if tenant == "" {
@@ -47,7 +53,8 @@ type eventType struct{ namespace, name string }
 
 // add indexes one hook.
 func (s *set) add(sc scoped) {
-	s.all[sc.endpointKey()] = sc
+	sc.key = sc.endpointKey()
+	s.all[sc.key] = sc
 	h := sc.Hook
 	var keys []eventType
 	if h.TargetID == "" {
@@ -81,7 +88,7 @@ func compile(core []byte, tenants map[string][]byte) (*set, error) {
 			return
 		}
 		for _, h := range hooks {
-			s.add(scoped{tenant, h})
+			s.add(scoped{Tenant: tenant, Hook: h})
 		}
 	}
 	add("", core)

@@ -114,6 +114,7 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	sealer *sealer // nil without Settings.SecretsKey
+	macs   macs    // pooled HMAC states per signing secret (body.go)
 	hooks  atomic.Pointer[set]
 
 	tmu      sync.Mutex
@@ -515,7 +516,8 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 			if proto == nil {
 				proto = newDelivery("", "", ev, now)
 			}
-			d := proto.forEndpoint(deliveryID(ev.ID, sc.endpointKey()), sc.endpointKey())
+			key := sc.endpointKey()
+			d := proto.forEndpoint(deliveryID(ev.ID, key), key)
 			d.Due = now.Add(s.delay(0))
 			d.Seq = s.seq.Add(1)
 			d.key = seqKey(d.Seq, d.ID)
