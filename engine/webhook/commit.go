@@ -100,7 +100,7 @@ func (s *Service) giveBackRetired(puts []store.WebhookPut) {
 	s.rmu.Unlock()
 }
 
-func (s *Service) flushRetired() { s.write(s.takeRetired(), nil) }
+func (s *Service) flushRetired() { s.write(append(s.takeRetired(), s.takeMarks()...), nil) }
 
 // run runs task on an idle attempt goroutine, or on a new one.
 func (s *Service) run(task func()) {

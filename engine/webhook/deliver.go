@@ -207,7 +207,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		if d.own {
 			s.retireLater(store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d)})
 		}
-		s.retireLater(s.releaseLocked(d)...)
+		s.retireLater(s.deliveredLocked(d)...)
 	} else {
 		d.LastError = r.summary()
 		ep.fails++

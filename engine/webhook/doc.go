@@ -55,8 +55,8 @@
 // transaction per batch of events: eventrecord.go), before any is scheduled. A delivery gets a
 // record of its own in the pending bucket only when its state must outlive its first attempt (a
 // retry's due time, a replay); the event record goes once all its deliveries are delivered, dead,
-// cancelled or recorded on their own, so a crash re-sends every delivery not known to be done,
-// with the same webhook-id. Schedule (Config.Schedule, --webhook-retry-schedule):
+// cancelled or recorded on their own (meanwhile a bitmap mark beside it names the delivered
+// ones), so a crash re-sends every delivery not known to be done, with the same webhook-id. Schedule (Config.Schedule, --webhook-retry-schedule):
 // now, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, ±20 % jitter. Every attempt is bounded by
 // Config.Timeout (15 s); 2xx is success; 410 disables the endpoint; 3xx (redirects are never
 // followed), other statuses and network errors are retried. After the last attempt the delivery

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -20,15 +21,26 @@ import (
 // The event record stays until every delivery in it is settled: delivered, dead-lettered,
 // cancelled, or given its own record. It is removed in the same transaction as the last one's
 // own or dead-letter record, or lazily with the delivered records (commit.go) when the last one
-// succeeded or was cancelled. A restart loads the own records first, then each event record's
-// deliveries that have neither an own record nor a dead letter; a crash may therefore send a
-// delivered one again (with its webhook-id), as before.
+// succeeded or was cancelled. While some of an event's deliveries are delivered and others still
+// pending (a slower webhook, a backlog), the record gets a mark: a bitmap of its delivered
+// deliveries under the record's key + "m", rewritten with the removals of the next commit when it
+// changed (one small put per record and commit, not one per delivery) and removed with the
+// record, so that a crash does not send again what the faster webhooks already got. A restart
+// loads the own records first, then each event record's deliveries that have no own record, no
+// mark bit and no dead letter; a crash may send again a delivery whose removal or mark was not
+// committed yet (with its webhook-id), as before.
 
 // eventGroup is the in-memory side of one event record; guarded by Service.mu.
 type eventGroup struct {
-	key  string // in the events bucket
-	left int    // deliveries not settled yet
+	key       string // in the events bucket
+	left      int    // deliveries not settled yet
+	delivered []byte // bitmap by position in the record; nil until one is delivered
+	dirty     bool   // delivered changed since its mark was last written (queued in Service.marking)
+	marked    bool   // a mark was written: removed with the record
 }
+
+// markKey is the key of the record's mark (records have 8-byte keys).
+func markKey(recordKey string) string { return recordKey + "m" }
 
 // eventRecord is the stored form (appendEventRecord writes it by hand).
 type eventRecord struct {
@@ -95,8 +107,8 @@ func (s *Service) recordEvents(ds []*delivery, puts []store.WebhookPut) []store.
 			j++
 		}
 		g := &eventGroup{key: eventKey(s.seq.Add(1)), left: j - i}
-		for _, d := range ds[i:j] {
-			d.grp = g
+		for n, d := range ds[i:j] {
+			d.grp, d.gi = g, n
 		}
 		puts = append(puts, store.WebhookPut{Bucket: store.WebhookEvents, Key: g.key,
 			Value: appendEventRecord(make([]byte, 0, 256+len(ds[i].Body)+96*(j-i)), ds[i], ds[i].Due, ds[i:j])})
@@ -111,7 +123,8 @@ func sameBody(a, b *delivery) bool {
 }
 
 // releaseLocked settles d in its event record. When d was the last, it returns the removal of the
-// record; the caller writes it with d's own or dead-letter record, or retires it (successes).
+// record (and its mark); the caller writes it with d's own or dead-letter record, or retires it
+// (successes, cancellations).
 func (s *Service) releaseLocked(d *delivery) []store.WebhookPut {
 	g := d.grp
 	if g == nil {
@@ -121,7 +134,49 @@ func (s *Service) releaseLocked(d *delivery) []store.WebhookPut {
 	if g.left--; g.left > 0 {
 		return nil
 	}
-	return []store.WebhookPut{{Bucket: store.WebhookEvents, Key: g.key}}
+	g.dirty = false // its queued mark, if any, is not written (takeMarks skips it)
+	puts := []store.WebhookPut{{Bucket: store.WebhookEvents, Key: g.key}}
+	if g.marked {
+		puts = append(puts, store.WebhookPut{Bucket: store.WebhookEvents, Key: markKey(g.key)})
+	}
+	return puts
+}
+
+// deliveredLocked settles a delivered d in its event record: the record's removal when d was
+// the last, else d's bit in the record's mark, written with the next commit.
+func (s *Service) deliveredLocked(d *delivery) []store.WebhookPut {
+	g := d.grp
+	if g == nil || g.left == 1 {
+		return s.releaseLocked(d)
+	}
+	if n := d.gi/8 + 1; n > len(g.delivered) {
+		g.delivered = append(g.delivered, make([]byte, n-len(g.delivered))...)
+	}
+	g.delivered[d.gi/8] |= 1 << (d.gi % 8)
+	if !g.dirty {
+		g.dirty = true
+		s.marking = append(s.marking, g)
+	}
+	s.releaseLocked(d)
+	return nil
+}
+
+// takeMarks returns the puts of the marks that changed since the last call (of records not
+// removed meanwhile).
+func (s *Service) takeMarks() []store.WebhookPut {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var puts []store.WebhookPut
+	for _, g := range s.marking {
+		if !g.dirty || g.left == 0 {
+			continue
+		}
+		g.dirty, g.marked = false, true
+		puts = append(puts, store.WebhookPut{Bucket: store.WebhookEvents, Key: markKey(g.key), Value: bytes.Clone(g.delivered)})
+	}
+	clear(s.marking)
+	s.marking = s.marking[:0]
+	return puts
 }
 
 // loadEvents adds the deliveries of the stored event records that are not pending (own records,
@@ -133,7 +188,12 @@ func (s *Service) loadEvents() error {
 	}
 	var recs []stored
 	var bad error
+	marks := map[string][]byte{}
 	err := s.cfg.Store.EachWebhook(store.WebhookEvents, func(k string, v []byte) error {
+		if len(k) > 8 { // a record's mark
+			marks[k] = bytes.Clone(v)
+			return nil
+		}
 		var r eventRecord
 		if err := json.Unmarshal(v, &r); err != nil {
 			bad = errors.Join(bad, err)
@@ -146,12 +206,26 @@ func (s *Service) loadEvents() error {
 		return err
 	}
 	var stale []store.WebhookPut
+	records := make(map[string]bool, len(recs))
+	for _, sr := range recs {
+		records[sr.key] = true
+	}
+	for k := range marks { // a mark written after its record's removal (both lazy)
+		if !records[k[:8]] {
+			stale = append(stale, store.WebhookPut{Bucket: store.WebhookEvents, Key: k})
+		}
+	}
 	for _, sr := range recs {
 		r := &sr.rec
 		proto := &delivery{Body: r.Body, Trigger: r.Trigger, Created: r.Created, Due: r.Due,
 			Traceparent: r.Traceparent, EventID: r.EventID}
 		g := &eventGroup{key: sr.key}
-		for _, e := range r.Deliveries {
+		mark, marked := marks[markKey(sr.key)]
+		g.marked, g.delivered = marked, mark
+		for n, e := range r.Deliveries {
+			if n/8 < len(mark) && mark[n/8]&(1<<(n%8)) != 0 { // delivered before the crash
+				continue
+			}
 			if _, own := s.pending[e.ID]; own {
 				continue
 			}
@@ -161,13 +235,16 @@ func (s *Service) loadEvents() error {
 				continue
 			}
 			d := proto.forEndpoint(e.ID, e.Endpoint)
-			d.Seq, d.key, d.grp = e.Seq, seqKey(e.Seq, e.ID), g
+			d.Seq, d.key, d.grp, d.gi = e.Seq, seqKey(e.Seq, e.ID), g, n
 			if s.addPendingLocked(d) {
 				g.left++
 			}
 		}
 		if g.left == 0 {
 			stale = append(stale, store.WebhookPut{Bucket: store.WebhookEvents, Key: sr.key})
+			if marked {
+				stale = append(stale, store.WebhookPut{Bucket: store.WebhookEvents, Key: markKey(sr.key)})
+			}
 		}
 	}
 	if len(stale) > 0 {

@@ -103,3 +103,30 @@ func TestRestartLoadsEventRecordsUnlessOwnOrDead(t *testing.T) {
 		t.Fatalf("stored deliveries %v", ids)
 	}
 }
+
+// A delivery that succeeds while another of its event lags behind leaves a mark, so a crash does
+// not send it again; the mark goes with the record.
+func TestDeliveredWhileOthersLagIsNotSentAgain(t *testing.T) {
+	long := func(c *Config) { c.Timeout = time.Minute }
+	e := newEnv(t, long)
+	ok, hang := newReceiver(t, 204), newReceiver(t, 0)
+	e.configure(tenantA, hookDoc("ok", ok.url, "hang", hang.url))
+	ev := e.publish(tenantA)
+	hangID := deliveryID(ev.ID, endpointKey(tenantA, "hang"))
+	waitfor.True(t, 5*time.Second, "only the lagging delivery left in the store", func() bool {
+		e.svc.flushRetired()
+		ids := storedDeliveries(t, e.st)
+		return ok.hits.Load() == 1 && len(ids) == 1 && ids[0] == hangID
+	})
+	e.close() // aborts the hanging attempt: a crash for the store's purposes
+	hang.status.Store(204)
+	e.open(long)
+	waitfor.True(t, 5*time.Second, "the lagging delivery sent again", func() bool { return hang.hits.Load() == 2 })
+	waitfor.True(t, 5*time.Second, "the record and its mark removed", func() bool {
+		e.svc.flushRetired()
+		return storedCount(t, e.st, store.WebhookEvents) == 0
+	})
+	if n := ok.hits.Load(); n != 1 {
+		t.Fatalf("the delivered webhook got %d requests after the restart, want 1", n)
+	}
+}

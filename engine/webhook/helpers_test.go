@@ -228,7 +228,7 @@ func verify(t *testing.T, r received, secrets ...string) {
 }
 
 // storedDeliveries lists the ids of the deliveries a restart would load: those with a record of
-// their own and those of event records without one (and not dead).
+// their own and those of event records without one (and neither dead nor marked delivered).
 func storedDeliveries(t *testing.T, st *store.Store) []string {
 	t.Helper()
 	own := map[string]bool{}
@@ -242,14 +242,28 @@ func storedDeliveries(t *testing.T, st *store.Store) []string {
 		ids = append(ids, d.ID)
 		return nil
 	})
+	marks := map[string][]byte{}
 	if err == nil {
-		err = st.EachWebhook(store.WebhookEvents, func(_ string, v []byte) error {
+		err = st.EachWebhook(store.WebhookEvents, func(k string, v []byte) error {
+			if len(k) > 8 {
+				marks[k] = append([]byte(nil), v...)
+			}
+			return nil
+		})
+	}
+	if err == nil {
+		err = st.EachWebhook(store.WebhookEvents, func(k string, v []byte) error {
+			if len(k) > 8 {
+				return nil
+			}
 			var r eventRecord
 			if err := json.Unmarshal(v, &r); err != nil {
 				return err
 			}
-			for _, e := range r.Deliveries {
-				if dead, _ := st.GetWebhook(store.WebhookDead, e.ID); !own[e.ID] && dead == nil {
+			mark := marks[markKey(k)]
+			for n, e := range r.Deliveries {
+				delivered := n/8 < len(mark) && mark[n/8]&(1<<(n%8)) != 0
+				if dead, _ := st.GetWebhook(store.WebhookDead, e.ID); !own[e.ID] && dead == nil && !delivered {
 					ids = append(ids, e.ID)
 				}
 			}

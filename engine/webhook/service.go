@@ -131,6 +131,7 @@ type Service struct {
 	mu      sync.Mutex // guards everything below
 	eps     map[string]*endpoint
 	pending map[string]*delivery
+	marking []*eventGroup // event records whose mark changed (eventrecord.go)
 	due     dheap
 	closed  bool
 
@@ -211,6 +212,7 @@ type delivery struct {
 
 	key       string      // its key in the store's pending bucket when not the id (pendingKey)
 	grp       *eventGroup // its event record while it has no record of its own (eventrecord.go)
+	gi        int         // its position in its event record
 	own       bool        // it has a record of its own in the pending bucket
 	idx       int         // position in Service.due, -1 when not there
 	inflight  bool        // an attempt is running
@@ -537,7 +539,7 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 	s.mu.Unlock()
 	ds = fresh
 	puts = s.recordEvents(ds, puts)
-	retired := s.takeRetired() // one transaction, one fsync, for both (commit.go)
+	retired := append(s.takeRetired(), s.takeMarks()...) // one transaction, one fsync, for all (commit.go)
 	if err := s.cfg.Store.WriteWebhooksNow(store.WebhookBatch{Puts: append(puts, retired...)}); err != nil {
 		s.giveBackRetired(retired)
 		return err
