@@ -123,12 +123,21 @@ func TestDeployKitInEveryMode(t *testing.T) {
 		startServe(t, &logs, "--workers", "2", "--listen", addr, "--data-dir", data, "--kafka-brokers", newKfake(t),
 			"--drain-timeout", "20s")
 		checkDeployKit(t, "http://"+addr, false, &logs)
-		// Every worker reports its own readiness (the series carry worker="0", "1", "parent").
-		_, body := httpGet(t, "http://"+addr+"/metrics")
-		for _, w := range []string{"parent", "0", "1"} {
-			if !strings.Contains(body, `pushgate_ready{worker="`+w+`"} 1`) {
-				t.Errorf("no pushgate_ready{worker=%q} 1 in:\n%s", w, grepLines(body, "pushgate_ready"))
+		// Every worker reports its own readiness (the series carry worker="0", "1", "parent"); a
+		// worker's series reaches the parent with its next metrics report, after /readyz may
+		// already answer for the parent.
+		var body string
+		ready := func() bool {
+			_, body = httpGet(t, "http://"+addr+"/metrics")
+			for _, w := range []string{"parent", "0", "1"} {
+				if !strings.Contains(body, `pushgate_ready{worker="`+w+`"} 1`) {
+					return false
+				}
 			}
+			return true
+		}
+		if waitfor.Bool(10*time.Second, ready) != nil {
+			t.Errorf("not every worker reports pushgate_ready 1:\n%s", grepLines(body, "pushgate_ready"))
 		}
 		t.Run("worker drain", func(t *testing.T) { testWorkerDrain(t, data, &logs) })
 	})
