@@ -50,6 +50,11 @@ func (s *Service) retireLater(puts ...store.WebhookPut) {
 	s.rmu.Lock()
 	s.retired = append(s.retired, puts...)
 	s.rmu.Unlock()
+	s.signalRetire()
+}
+
+// signalRetire wakes retireLoop.
+func (s *Service) signalRetire() {
 	select {
 	case s.rsignal <- struct{}{}:
 	default:

@@ -156,6 +156,7 @@ func (s *Service) deliveredLocked(d *delivery) []store.WebhookPut {
 	if !g.dirty {
 		g.dirty = true
 		s.marking = append(s.marking, g)
+		s.signalRetire() // written within retireWindow even if nothing else is
 	}
 	s.releaseLocked(d)
 	return nil
