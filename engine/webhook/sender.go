@@ -1,7 +1,8 @@
 package webhook
 
 import (
-	"encoding/base64"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
 	"net/url"
@@ -25,9 +26,7 @@ import (
 type sender struct {
 	hc      *fasthttp.HostClient
 	url     string // the webhook's URL as configured (a changed URL gets a new sender)
-	uri     []byte // the request-target: path and query
-	host    []byte // the Host header
-	auth    []byte // "Basic …" when the URL carries user information, else nil
+	uri     []byte // the same, for each request (fasthttp sends user information as Basic auth)
 	timeout time.Duration
 
 	mu      sync.Mutex
@@ -40,42 +39,37 @@ type sender struct {
 var errAborted = errors.New("webhook: attempt aborted")
 
 // newSender returns the sender of one webhook URL (validated when the document was saved).
-func newSender(g *Guard, rawURL string, timeout time.Duration, maxConns int) (*sender, error) {
+func newSender(g *Guard, roots *x509.CertPool, rawURL string, timeout time.Duration, maxConns int) (*sender, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
 		return nil, errors.New("invalid URL") // the URL may carry credentials: not in the text
 	}
-	tls := u.Scheme == "https"
+	https := u.Scheme == "https"
 	port := u.Port()
 	if port == "" {
 		port = "80"
-		if tls {
+		if https {
 			port = "443"
 		}
 	}
-	c := &sender{url: rawURL, uri: []byte(u.RequestURI()), host: []byte(u.Host), timeout: timeout,
-		conns: map[net.Conn]struct{}{}}
-	if u.User != nil {
-		pw, _ := u.User.Password()
-		c.auth = []byte("Basic " + base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
-	}
+	c := &sender{url: rawURL, uri: []byte(rawURL), timeout: timeout, conns: map[net.Conn]struct{}{}}
 	d := &net.Dialer{Timeout: min(timeout, 10*time.Second), KeepAlive: 30 * time.Second, Control: g.control}
 	c.hc = &fasthttp.HostClient{
-		Addr:  net.JoinHostPort(u.Hostname(), port),
-		IsTLS: tls,
-		Dial:  func(addr string) (net.Conn, error) { return c.dial(d, addr) },
+		Addr:      net.JoinHostPort(u.Hostname(), port),
+		IsTLS:     https,
+		TLSConfig: &tls.Config{ServerName: u.Hostname(), RootCAs: roots, MinVersion: tls.VersionTLS12},
+		Dial:      func(addr string) (net.Conn, error) { return c.dial(d, addr) },
 		// One attempt per delivery and no retry of its own, except on a kept-alive connection the
 		// receiver closed before answering (what net/http also repeats); a repeated POST is fine
 		// anyway: deliveries are at-least-once, with the same webhook-id.
 		RetryIfErr: func(_ *fasthttp.Request, attempts int, err error) (bool, bool) {
 			return false, attempts == 1 && errors.Is(err, fasthttp.ErrConnectionClosed)
 		},
-		MaxConns:                      maxConns,
-		MaxIdleConnDuration:           90 * time.Second,
-		MaxResponseBodySize:           maxResponseRead,
-		NoDefaultUserAgentHeader:      true,
-		DisableHeaderNamesNormalizing: false,
-		DisablePathNormalizing:        true, // the path is sent as configured
+		MaxConns:                 maxConns,
+		MaxIdleConnDuration:      90 * time.Second,
+		MaxResponseBodySize:      maxResponseRead,
+		NoDefaultUserAgentHeader: true,
+		DisablePathNormalizing:   true, // the path is sent as configured
 	}
 	return c, nil
 }
@@ -158,13 +152,9 @@ func (c *sender) post(a attempt, body []byte) result {
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.Header.SetMethod(fasthttp.MethodPost)
-	req.Header.SetRequestURIBytes(c.uri)
-	req.Header.SetHostBytes(c.host)
+	req.SetRequestURIBytes(c.uri)
 	req.Header.SetContentType("application/json")
 	req.Header.SetUserAgent(userAgent)
-	if c.auth != nil {
-		req.Header.SetBytesV(fasthttp.HeaderAuthorization, c.auth)
-	}
 	req.Header.Set("webhook-id", a.id)
 	req.Header.Set("webhook-timestamp", a.timestamp)
 	req.Header.Set("webhook-signature", a.signature)
@@ -214,7 +204,7 @@ func (s *Service) setSenderLocked(ep *endpoint) {
 	if ep.client != nil {
 		ep.client.closeIdle()
 	}
-	c, err := newSender(&s.cfg.Guard, ep.sc.Hook.URL, s.cfg.Timeout, s.cfg.MaxInFlight)
+	c, err := newSender(&s.cfg.Guard, s.cfg.RootCAs, ep.sc.Hook.URL, s.cfg.Timeout, s.cfg.MaxInFlight)
 	if err != nil {
 		s.log.Error("webhook: URL not usable; its attempts fail", "webhook", ep.sc.Hook.Key, "err", err)
 	}

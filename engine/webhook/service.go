@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -64,6 +65,8 @@ type Settings struct {
 	// Guard is the SSRF policy (the zero Guard refuses loopback, private, link-local and
 	// metadata addresses).
 	Guard Guard
+	// RootCAs verify the receivers' certificates over https; nil means the system's roots.
+	RootCAs *x509.CertPool
 	// SecretsKey, when set, seals the signing secrets in the store and on the config topic
 	// (seal.go); every instance needs the same key.
 	SecretsKey string

@@ -1,12 +1,15 @@
 package webhook
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -370,5 +373,71 @@ func TestRemovedWebhookAbortsItsAttemptInFlight(t *testing.T) {
 				t.Fatal("the receiver still holds the request 5 s after the webhook was " + how)
 			}
 		})
+	}
+}
+
+// https receivers: the certificate is verified (against Settings.RootCAs here) and the signed
+// request arrives; an unknown certificate authority is a network failure.
+func TestDeliversOverTLS(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("webhook-id"))
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	e := newEnv(t, func(c *Config) { c.RootCAs = roots })
+	e.configure(tenantA, hookDoc("h1", srv.URL+"/hook"))
+	ev := e.publish(tenantA)
+	waitfor.True(t, 5*time.Second, "the delivery over https", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 1 && got[0] == deliveryID(ev.ID, endpointKey(tenantA, "h1"))
+	})
+
+	untrusted := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0} })
+	untrusted.configure(tenantA, hookDoc("h1", srv.URL+"/hook"))
+	untrusted.publish(tenantA)
+	waitfor.True(t, 5*time.Second, "a dead letter", func() bool {
+		dl, _ := untrusted.svc.DeadLetters(tenantA, "h1")
+		return len(dl.([]DeadLetter)) == 1
+	})
+	att, _ := untrusted.svc.Attempts(tenantA, "h1", 10)
+	if a := att.([]Attempt)[0]; a.Outcome != OutcomeNetwork || !strings.Contains(a.Error, "certificate") {
+		t.Fatalf("attempt to an untrusted certificate: %+v", a)
+	}
+}
+
+// The request goes to the URL as configured: path (unnormalised) and query kept, user
+// information sent as Basic authentication, never followed by a redirect.
+func TestRequestTargetAsConfigured(t *testing.T) {
+	type seen struct{ uri, user, pass, host string }
+	ch := make(chan seen, 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, _ := r.BasicAuth()
+		ch <- seen{r.RequestURI, u, p, r.Host}
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	e := newEnv(t, nil)
+	e.configure(tenantA, hookDoc("h1", "http://us%40er:p%3Ass@"+ln.Addr().String()+"/a//b/../c?x=1&y=%2F"))
+	e.publish(tenantA)
+	select {
+	case got := <-ch:
+		want := seen{"/a//b/../c?x=1&y=%2F", "us@er", "p:ss", ln.Addr().String()}
+		if got != want {
+			t.Fatalf("request %+v, want %+v", got, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no request")
 	}
 }
