@@ -441,3 +441,44 @@ func TestRequestTargetAsConfigured(t *testing.T) {
 		t.Fatal("no request")
 	}
 }
+
+// The answer decides by its status: a body beyond what is read (64 KiB) does not turn a 2xx into
+// a failure, and the attempt log keeps the first KiB of a readable one.
+func TestAnswerStatusDecidesWhateverTheBody(t *testing.T) {
+	big := strings.Repeat("x", 200<<10)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		if strings.HasSuffix(r.URL.Path, "/big") {
+			_, _ = io.WriteString(w, big) // 200, 200 KiB
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, `{"error":"`+strings.Repeat("y", 2000)+`"}`)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0} })
+	base := "http://" + ln.Addr().String()
+	e.configure(tenantA, hookDoc("big", base+"/big", "bad", base+"/bad"))
+	e.publish(tenantA)
+	var big0, bad0 Attempt
+	waitfor.True(t, 5*time.Second, "both attempts", func() bool {
+		a, _ := e.svc.Attempts(tenantA, "big", 1)
+		b, _ := e.svc.Attempts(tenantA, "bad", 1)
+		if len(a.([]Attempt)) == 0 || len(b.([]Attempt)) == 0 {
+			return false
+		}
+		big0, bad0 = a.([]Attempt)[0], b.([]Attempt)[0]
+		return true
+	})
+	if big0.Outcome != OutcomeSuccess || big0.StatusCode != 200 {
+		t.Fatalf("200 with a 200 KiB body: %+v", big0)
+	}
+	if bad0.Outcome != OutcomeHTTP4xx || bad0.StatusCode != 400 || len(bad0.Response) != maxResponseExcerpt || !strings.HasPrefix(bad0.Response, `{"error":"yyy`) {
+		t.Fatalf("400 with a 2 KB body: outcome %s status %d excerpt %d bytes", bad0.Outcome, bad0.StatusCode, len(bad0.Response))
+	}
+}
