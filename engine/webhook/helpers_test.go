@@ -275,3 +275,16 @@ func storedDeliveries(t *testing.T, st *store.Store) []string {
 	}
 	return ids
 }
+
+// serveLoopback serves h on a loopback port until the test ends; it returns "host:port".
+func serveLoopback(t *testing.T, h http.HandlerFunc) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
+}

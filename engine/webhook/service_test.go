@@ -4,7 +4,6 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -343,19 +342,13 @@ func TestRemovedWebhookAbortsItsAttemptInFlight(t *testing.T) {
 		t.Run(how, func(t *testing.T) {
 			e := newEnv(t, func(c *Config) { c.Timeout = time.Minute })
 			started, ended := make(chan struct{}, 1), make(chan struct{}, 1)
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			addr := serveLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 				_, _ = io.ReadAll(r.Body)
 				started <- struct{}{}
 				<-r.Context().Done() // the client closed the connection
 				ended <- struct{}{}
-			})}
-			go func() { _ = srv.Serve(ln) }()
-			t.Cleanup(func() { _ = srv.Close() })
-			e.configure(tenantA, hookDoc("h1", "http://"+ln.Addr().String()+"/hook"))
+			})
+			e.configure(tenantA, hookDoc("h1", "http://"+addr+"/hook"))
 			e.publish(tenantA)
 			select { // the request reached the receiver
 			case <-started:
@@ -417,23 +410,17 @@ func TestDeliversOverTLS(t *testing.T) {
 func TestRequestTargetAsConfigured(t *testing.T) {
 	type seen struct{ uri, user, pass, host string }
 	ch := make(chan seen, 1)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := serveLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		u, p, _ := r.BasicAuth()
 		ch <- seen{r.RequestURI, u, p, r.Host}
 		w.WriteHeader(http.StatusNoContent)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	})
 	e := newEnv(t, nil)
-	e.configure(tenantA, hookDoc("h1", "http://us%40er:p%3Ass@"+ln.Addr().String()+"/a//b/../c?x=1&y=%2F"))
+	e.configure(tenantA, hookDoc("h1", "http://us%40er:p%3Ass@"+addr+"/a//b/../c?x=1&y=%2F"))
 	e.publish(tenantA)
 	select {
 	case got := <-ch:
-		want := seen{"/a//b/../c?x=1&y=%2F", "us@er", "p:ss", ln.Addr().String()}
+		want := seen{"/a//b/../c?x=1&y=%2F", "us@er", "p:ss", addr}
 		if got != want {
 			t.Fatalf("request %+v, want %+v", got, want)
 		}
@@ -446,11 +433,7 @@ func TestRequestTargetAsConfigured(t *testing.T) {
 // a failure, and the attempt log keeps the first KiB of a readable one.
 func TestAnswerStatusDecidesWhateverTheBody(t *testing.T) {
 	big := strings.Repeat("x", 200<<10)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	addr := serveLoopback(t, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.ReadAll(r.Body)
 		if strings.HasSuffix(r.URL.Path, "/big") {
 			_, _ = io.WriteString(w, big) // 200, 200 KiB
@@ -458,11 +441,9 @@ func TestAnswerStatusDecidesWhateverTheBody(t *testing.T) {
 		}
 		w.WriteHeader(http.StatusBadRequest)
 		_, _ = io.WriteString(w, `{"error":"`+strings.Repeat("y", 2000)+`"}`)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	})
 	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0} })
-	base := "http://" + ln.Addr().String()
+	base := "http://" + addr
 	e.configure(tenantA, hookDoc("big", base+"/big", "bad", base+"/bad"))
 	e.publish(tenantA)
 	var big0, bad0 Attempt
