@@ -4,9 +4,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -63,7 +65,10 @@ func newSender(g *Guard, roots *x509.CertPool, rawURL string, timeout time.Durat
 		// receiver closed before answering (what net/http also repeats); a repeated POST is fine
 		// anyway: deliveries are at-least-once, with the same webhook-id.
 		RetryIfErr: func(_ *fasthttp.Request, attempts int, err error) (bool, bool) {
-			return false, attempts == 1 && errors.Is(err, fasthttp.ErrConnectionClosed)
+			// io.EOF here: HostClient.Do turns it into ErrConnectionClosed only after deciding.
+			// A reset or a broken pipe is the same stale connection seen a moment later.
+			return false, attempts == 1 && (errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
+				errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE))
 		},
 		MaxConns:                 maxConns,
 		MaxIdleConnDuration:      90 * time.Second,

@@ -4,11 +4,13 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -461,5 +463,38 @@ func TestAnswerStatusDecidesWhateverTheBody(t *testing.T) {
 	}
 	if bad0.Outcome != OutcomeHTTP4xx || bad0.StatusCode != 400 || len(bad0.Response) != maxResponseExcerpt || !strings.HasPrefix(bad0.Response, `{"error":"yyy`) {
 		t.Fatalf("400 with a 2 KB body: outcome %s status %d excerpt %d bytes", bad0.Outcome, bad0.StatusCode, len(bad0.Response))
+	}
+}
+
+// A receiver that closes idle kept-alive connections (Node's default after 5 s) costs no failed
+// attempt: the request that finds its pooled connection closed is sent again at once.
+func TestReceiverClosingIdleConnectionsCostsNoAttempt(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits atomic.Int64
+	srv := &http.Server{IdleTimeout: 30 * time.Millisecond, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		hits.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0} })
+	e.configure(tenantA, hookDoc("h1", "http://"+ln.Addr().String()+"/hook"))
+	for i := 1; i <= 3; i++ {
+		e.publish(tenantA)
+		waitfor.True(t, 5*time.Second, "the delivery", func() bool { return hits.Load() == int64(i) })
+		time.Sleep(100 * time.Millisecond) // the receiver closes the idle connection meanwhile
+	}
+	att, _ := e.svc.Attempts(tenantA, "h1", 10)
+	for _, a := range att.([]Attempt) {
+		if a.Outcome != OutcomeSuccess {
+			t.Fatalf("attempt %+v", a)
+		}
+	}
+	if dl, _ := e.svc.DeadLetters(tenantA, "h1"); len(dl.([]DeadLetter)) != 0 {
+		t.Fatalf("dead letters: %+v", dl)
 	}
 }
