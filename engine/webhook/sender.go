@@ -70,9 +70,12 @@ func newSender(g *Guard, roots *x509.CertPool, rawURL string, timeout time.Durat
 			return false, attempts == 1 && (errors.Is(err, io.EOF) || errors.Is(err, fasthttp.ErrConnectionClosed) ||
 				errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE))
 		},
-		MaxConns:                 maxConns,
-		MaxIdleConnDuration:      90 * time.Second,
-		MaxResponseBodySize:      maxResponseRead,
+		MaxConns:            maxConns,
+		MaxIdleConnDuration: 90 * time.Second,
+		MaxResponseBodySize: maxResponseRead,
+		// fasthttp reads an answer's head within one buffer of this size (4 KiB by default):
+		// a CDN's policy headers and cookies exceed that. Pooled per request, not per connection.
+		ReadBufferSize:           maxResponseHead,
 		NoDefaultUserAgentHeader: true,
 		DisablePathNormalizing:   true, // the path is sent as configured
 	}

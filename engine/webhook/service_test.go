@@ -3,6 +3,7 @@ package webhook
 import (
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -496,5 +497,33 @@ func TestReceiverClosingIdleConnectionsCostsNoAttempt(t *testing.T) {
 	}
 	if dl, _ := e.svc.DeadLetters(tenantA, "h1"); len(dl.([]DeadLetter)) != 0 {
 		t.Fatalf("dead letters: %+v", dl)
+	}
+}
+
+// Large answer headers (a CDN's policy headers and cookies) are read like any other answer.
+func TestLargeAnswerHeaders(t *testing.T) {
+	var hits atomic.Int64
+	addr := serveLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		hits.Add(1)
+		for i := 0; i < 8; i++ {
+			w.Header().Add("Set-Cookie", fmt.Sprintf("c%d=%s", i, strings.Repeat("v", 4000)))
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0} })
+	e.configure(tenantA, hookDoc("h1", "http://"+addr+"/hook"))
+	e.publish(tenantA)
+	var a Attempt
+	waitfor.True(t, 5*time.Second, "the attempt", func() bool {
+		att, _ := e.svc.Attempts(tenantA, "h1", 1)
+		if len(att.([]Attempt)) == 0 {
+			return false
+		}
+		a = att.([]Attempt)[0]
+		return true
+	})
+	if a.Outcome != OutcomeSuccess || hits.Load() != 1 {
+		t.Fatalf("32 KB of answer headers: %+v", a)
 	}
 }
