@@ -36,7 +36,7 @@ var Outcomes = []string{OutcomeSuccess, OutcomeHTTP3xx, OutcomeHTTP4xx, OutcomeH
 const (
 	maxResponseRead    = 64 << 10 // response bytes read per attempt (the rest is not read)
 	maxResponseExcerpt = 1 << 10  // response bytes kept in the attempt log
-	maxResponseHead    = 64 << 10 // status line and headers of an answer, at most
+	maxResponseHead    = 16 << 10 // status line and headers of an answer, at most (what most servers send at most)
 	cooldownCap        = 20       // the breaker's cooldown doubles up to 20× BreakerCooldown (10 min by default)
 	userAgent          = "pushgate-webhooks/1"
 )
