@@ -124,7 +124,11 @@ func (c *sender) abort() {
 }
 
 // closeIdle closes the kept-alive connections of a sender replaced by one for a new URL.
-func (c *sender) closeIdle() { c.hc.CloseIdleConnections() }
+func (c *sender) closeIdle() {
+	if c != nil {
+		c.hc.CloseIdleConnections()
+	}
+}
 
 func (c *sender) isAborted() bool {
 	c.mu.Lock()
@@ -204,17 +208,17 @@ func (c *sender) post(a attempt, body []byte) result {
 }
 
 // setSenderLocked gives ep a sender for its URL (a new one when the URL changed; an attempt
-// still running on the old one finishes there).
-func (s *Service) setSenderLocked(ep *endpoint) {
+// still running on the old one finishes there). It returns the replaced sender, whose idle
+// connections the caller closes once Service.mu is released.
+func (s *Service) setSenderLocked(ep *endpoint) (replaced *sender) {
 	if ep.client != nil && ep.client.url == ep.sc.Hook.URL {
-		return
+		return nil
 	}
-	if ep.client != nil {
-		ep.client.closeIdle()
-	}
+	replaced = ep.client
 	c, err := newSender(&s.cfg.Guard, s.cfg.RootCAs, ep.sc.Hook.URL, s.cfg.Timeout, s.cfg.MaxInFlight)
 	if err != nil {
 		s.log.Error("webhook: URL not usable; its attempts fail", "webhook", ep.sc.Hook.Key, "err", err)
 	}
 	ep.client = c
+	return replaced
 }

@@ -306,6 +306,7 @@ func (s *Service) ReloadThen(matched func()) error {
 		}
 	}
 	var creates []stateWrite
+	var replaced []*sender // senders of changed URLs: their idle connections closed after the lock
 	for k, sc := range set.all {
 		ep := s.eps[k]
 		fresh := ep == nil
@@ -314,7 +315,9 @@ func (s *Service) ReloadThen(matched func()) error {
 			s.eps[k] = ep
 		}
 		ep.sc = sc
-		s.setSenderLocked(ep)
+		if old := s.setSenderLocked(ep); old != nil {
+			replaced = append(replaced, old)
+		}
 		s.setControlsLocked(ep)
 		w, err := s.readStateLocked(ep, fresh)
 		if err != nil {
@@ -357,6 +360,9 @@ func (s *Service) ReloadThen(matched func()) error {
 	s.mu.Unlock()
 	for _, c := range aborted {
 		c.abort()
+	}
+	for _, c := range replaced {
+		c.closeIdle()
 	}
 	var werr error
 	if len(puts) > 0 {

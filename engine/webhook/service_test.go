@@ -527,3 +527,20 @@ func TestLargeAnswerHeaders(t *testing.T) {
 		t.Fatalf("12 KB of answer headers: %+v", a)
 	}
 }
+
+// A webhook whose URL changes sends its next deliveries to the new URL (with the same secret).
+func TestChangedURLTakesTheNextDeliveries(t *testing.T) {
+	e := newEnv(t, nil)
+	a, b := newReceiver(t, 204), newReceiver(t, 204)
+	e.configure(tenantA, hookDoc("h1", a.url))
+	e.publish(tenantA)
+	waitfor.True(t, 5*time.Second, "the first delivery at the old URL", func() bool { return a.hits.Load() == 1 })
+	sec := e.secret(tenantA, "h1").Secret
+	e.configure(tenantA, hookDoc("h1", b.url))
+	e.publish(tenantA)
+	waitfor.True(t, 5*time.Second, "the second delivery at the new URL", func() bool { return b.hits.Load() == 1 })
+	if a.hits.Load() != 1 {
+		t.Fatalf("the old URL got %d requests", a.hits.Load())
+	}
+	verify(t, b.requests()[0], sec)
+}
