@@ -130,6 +130,11 @@ func New(cfg config.Config, b Backend, seams Seams) (*Server, error) {
 		Offsets: cfg.RecoveryWindow > 0, Reread: seams.Reread, Tracer: cfg.Tracer,
 	}, b.Registry())
 	b.OnChange(func() { s.Hub.SetRegistry(b.Registry()) })
+	// Read again once registered: a rebuild between hub.New and OnChange (the control half's
+	// watcher runs from its start, e.g. when the tenant service answers) would otherwise leave
+	// the hub on the registry before it until the next change — ready, and 404 for the
+	// tenants' streams.
+	s.Hub.SetRegistry(b.Registry())
 	b.Subscribe(s.Hub.Publish)
 	b.OnOrder(func(o *operator.Order) {
 		if n := operator.Apply(o, &seams.Verifier.Revocations, s.Hub, time.Now()); n > 0 {
