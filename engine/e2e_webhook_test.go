@@ -126,7 +126,7 @@ func TestE2EWebhooksAssembled(t *testing.T) {
 		t.Errorf("attempts of a removed webhook: %d, want 404", st)
 	}
 	_, m := e.do("GET", "/metrics", "", "", nil)
-	for _, name := range []string{"pushgate_webhook_attempts_total", "pushgate_webhook_pending", "pushgate_webhook_attempt_duration_seconds"} {
+	for _, name := range []string{"pushgate_webhook_attempts_total", "pushgate_webhook_pending", "pushgate_webhook_attempt_duration_seconds", "pushgate_webhook_commit_events_count"} {
 		if !strings.Contains(string(m), name) {
 			t.Errorf("/metrics has no %s", name)
 		}

@@ -94,40 +94,6 @@ func (s *Service) settleRemaining() {
 	}
 }
 
-// gatherWindow is how long the matcher may wait for more events before a commit while events
-// stream in: each commit costs an fsync and page writes (~240 µs of CPU), and with an ingest that
-// waits for the commit, the next wave of requests arrives a few microseconds apart — the first
-// one alone would otherwise start a commit and the rest wait for the next (6.9 events per commit
-// with 16 requests in flight, 1 webhook; BENCHMARKS.md §2d).
-const gatherWindow = 1 * time.Millisecond
-
-// gather adds to batch the events that arrive within gatherWindow, when the previous commit ended
-// less than streamGap ago (an isolated event is committed at once). It stops early once every
-// tracked event is in the batch and the batch is as large as the previous one.
-func (s *Service) gather(batch []*source.Event) []*source.Event {
-	prev := s.lastBatch
-	defer func() { s.lastBatch = len(batch) }()
-	if time.Since(s.lastCommit) > streamGap {
-		return batch
-	}
-	t := time.NewTimer(gatherWindow)
-	defer t.Stop()
-	for len(batch) < prev || s.ntracked.Load() > int64(len(batch)) {
-		select {
-		case <-s.qsignal:
-			batch = append(batch, s.takeQueue()...)
-		case <-t.C:
-			return batch
-		case <-s.stop:
-			return batch
-		}
-	}
-	return batch
-}
-
-// streamGap: a commit that ended less than this ago means events are streaming in.
-const streamGap = 2 * time.Millisecond
-
 func (s *Service) takeQueue() []*source.Event {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()

@@ -154,6 +154,19 @@ func (e *env) open(mod func(*Config)) {
 	e.t.Cleanup(e.close)
 }
 
+// noneInFlight reports whether every attempt started has finished (a receiver counts a request
+// before it answers: its hit alone does not mean the attempt's outcome is recorded).
+func (e *env) noneInFlight() bool {
+	e.svc.mu.Lock()
+	defer e.svc.mu.Unlock()
+	for _, d := range e.svc.pending {
+		if d.inflight {
+			return false
+		}
+	}
+	return true
+}
+
 func (e *env) close() {
 	if e.svc != nil {
 		e.svc.Close()

@@ -11,6 +11,7 @@ import (
 type stats struct {
 	attempts   map[string]*atomic.Int64 // by outcome
 	latency    prometheus.Histogram
+	commits    prometheus.Histogram // events per group commit (durable.go)
 	delivered  atomic.Int64
 	dead       atomic.Int64
 	cancelled  atomic.Int64
@@ -28,10 +29,15 @@ func (st *stats) init(s *Service, r prometheus.Registerer) {
 		Help:    "Duration of webhook attempts, from the request to the end of the (capped) response body.",
 		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 15, 30},
 	})
+	st.commits = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "pushgate_webhook_commit_events",
+		Help:    "Events whose webhook deliveries were recorded together, per store commit (one fsync each).",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+	})
 	if r == nil {
 		return
 	}
-	r.MustRegister(st.latency)
+	r.MustRegister(st.latency, st.commits)
 	for _, o := range Outcomes {
 		v := st.attempts[o]
 		r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pushgate_webhook_attempts_total",

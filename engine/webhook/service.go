@@ -127,9 +127,7 @@ type Service struct {
 	qmu     sync.Mutex
 	queue   []*source.Event
 	qsignal chan struct{}
-	// the matcher goroutine's own: when its last commit ended and how many events it held (gather)
-	lastCommit time.Time
-	lastBatch  int
+	gat     gatherer // the matcher goroutine's own (gather.go)
 
 	mu      sync.Mutex // guards everything below
 	eps     map[string]*endpoint
@@ -238,7 +236,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, log: cfg.Logger, sealer: sealer,
-		qsignal: make(chan struct{}, 1), eps: map[string]*endpoint{}, pending: map[string]*delivery{},
+		qsignal: make(chan struct{}, 1), gat: newGatherer(), eps: map[string]*endpoint{}, pending: map[string]*delivery{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), states: make(chan func(), 64),
 		rsignal: make(chan struct{}, 1), idle: make(chan func()),
 		attempts: attemptRing{keep: cfg.KeepAttempts},
@@ -500,11 +498,12 @@ func (s *Service) matchLoop() {
 			return
 		case <-s.qsignal:
 		}
-		batch := s.gather(s.takeQueue())
+		batch := s.gat.gather(s, s.takeQueue())
+		s.stats.commits.Observe(float64(len(batch)))
 		if err := s.record(batch); err != nil {
 			s.log.Error("webhook: could not record deliveries", "events", len(batch), "err", err)
 		}
-		s.lastCommit = time.Now()
+		s.gat.committed()
 	}
 }
 

@@ -230,7 +230,7 @@ func TestRemovedWebhookCancelsQueuedDeliveries(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		e.publish(tenantA)
 	}
-	waitfor.True(t, 5*time.Second, "first attempts", func() bool { return r.hits.Load() == 6 })
+	waitfor.True(t, 5*time.Second, "first attempts", func() bool { return r.hits.Load() == 6 && e.noneInFlight() })
 	e.configure(tenantA, hookDoc("h2", r.url))
 	if p, _, _ := e.svc.gauges(); p != 3 || e.svc.stats.cancelled.Load() != 3 {
 		t.Fatalf("pending %d cancelled %d, want 3 and 3", p, e.svc.stats.cancelled.Load())
