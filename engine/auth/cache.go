@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/MicahParks/jwkset"
 )
@@ -42,12 +43,18 @@ func newTokenCache(max int) *tokenCache {
 	return &tokenCache{max: max, m: make(map[[sha256.Size]byte]*cachedToken)}
 }
 
+// tokenKey is the cache key of token. It hashes the string's bytes in place: converting a token
+// (~1 KB) to a []byte copied it to the heap on every authenticated request; SHA-256 only reads it.
+func tokenKey(token string) [sha256.Size]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(token), len(token)))
+}
+
 // get returns the cached principal of token, or nil when the full path must run.
 func (c *tokenCache) get(v *Verifier, token string) *Principal {
 	if c == nil {
 		return nil
 	}
-	h := sha256.Sum256([]byte(token))
+	h := tokenKey(token)
 	c.mu.Lock()
 	e := c.m[h]
 	var verifiedBy jwkset.Storage
@@ -102,7 +109,7 @@ func (c *tokenCache) put(token string, e *cachedToken) {
 	if c == nil || e.rk == nil || e.store == nil || e.exp.IsZero() {
 		return
 	}
-	h := sha256.Sum256([]byte(token))
+	h := tokenKey(token)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.m) >= c.max {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
@@ -72,8 +73,9 @@ func (c *Conn) processHTTP(data []byte) int {
 		c.respondError(431, "request header too large", true)
 		return len(data)
 	}
-	req := fasthttp.AcquireRequest()
-	defer fasthttp.ReleaseRequest(req)
+	rc := acquireCtx()
+	defer releaseCtx(rc)
+	req := &rc.Request
 	br := getReader(data[:headLen], max+512)
 	err := req.Header.Read(br)
 	br.Reset(nil)
@@ -104,7 +106,7 @@ func (c *Conn) processHTTP(data []byte) int {
 	}
 	body := data[headLen : headLen+cl]
 	c.armTimer(c.srv.cfg.IdleTimeout)
-	c.dispatch(req, data[:headLen], body, data[:headLen+cl])
+	c.dispatch(rc, data[:headLen], body, data[:headLen+cl])
 	return headLen + cl
 }
 
@@ -123,7 +125,8 @@ func bareLF(b []byte) bool {
 	return false
 }
 
-func (c *Conn) dispatch(req *fasthttp.Request, head, body, raw []byte) {
+func (c *Conn) dispatch(rc *fasthttp.RequestCtx, head, body, raw []byte) {
+	req := &rc.Request
 	path := string(req.URI().Path())
 	method := string(req.Header.Method())
 	if c.srv.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -137,7 +140,7 @@ func (c *Conn) dispatch(req *fasthttp.Request, head, body, raw []byte) {
 		c.serveMount(m.Handler, req, method, path, head, body, raw)
 		return
 	}
-	c.serveFallback(req, body)
+	c.serveFallback(rc, body)
 }
 
 func (c *Conn) serveMount(h conn.HTTPHandler, req *fasthttp.Request, method, path string, head, body, raw []byte) {
@@ -192,25 +195,47 @@ func (c *Conn) upgrade(h conn.WSHandler, head []byte) {
 	h.OnOpen(c)
 }
 
-func (c *Conn) serveFallback(req *fasthttp.Request, body []byte) {
+// serveFallback runs the fasthttp handler on rc, whose Request holds the parsed head (the
+// handler gets the body as a copy of its own: what it decodes may outlive the input buffer).
+func (c *Conn) serveFallback(rc *fasthttp.RequestCtx, body []byte) {
 	if c.srv.routes.Fallback == nil {
 		c.respondError(404, "not found", false)
 		return
 	}
-	var ctx fasthttp.RequestCtx
-	req.SetBodyRaw(body)
-	ctx.Init(req, c.nc.RemoteAddr(), nil)
-	c.srv.routes.Fallback(&ctx)
-	closeAfter := req.Header.ConnectionClose()
+	rc.Request.SetBodyRaw(bytes.Clone(body))
+	rc.Init2(c.nc, c.srv.fasthttpLog, true)
+	c.srv.routes.Fallback(rc)
+	closeAfter := rc.Request.Header.ConnectionClose()
 	if closeAfter {
-		ctx.Response.SetConnectionClose()
+		rc.Response.SetConnectionClose()
 	}
-	var out bytes.Buffer
-	_, _ = ctx.Response.WriteTo(&out)
+	out := bytes.NewBuffer(make([]byte, 0, 256+len(rc.Response.Body())))
+	_, _ = rc.Response.WriteTo(out)
 	_ = c.Send(out.Bytes())
 	if closeAfter {
 		c.Close(conn.ReasonClientClose)
 	}
+}
+
+// ctxPool holds the request contexts heads are parsed into: the fallback handler gets one without
+// the copy RequestCtx.Init makes of a parsed request (its header and arguments were a third of
+// the allocations of an ingest POST, BENCHMARKS.md §2d). Handlers follow fasthttp's rule: nothing
+// of the context is kept after they return.
+var ctxPool = sync.Pool{New: func() any { return new(fasthttp.RequestCtx) }}
+
+func acquireCtx() *fasthttp.RequestCtx { return ctxPool.Get().(*fasthttp.RequestCtx) }
+
+func releaseCtx(rc *fasthttp.RequestCtx) {
+	rc.Request.Reset()
+	rc.Response.Reset()
+	ctxPool.Put(rc)
+}
+
+// fasthttpLogger is what a fasthttp.RequestCtx logs with (RequestCtx.Logger).
+type fasthttpLogger struct{ log *slog.Logger }
+
+func (l fasthttpLogger) Printf(format string, args ...any) {
+	l.log.Warn("http handler: " + fmt.Sprintf(format, args...))
 }
 
 // Respond implements conn.Link.

@@ -121,14 +121,15 @@ type Stats struct {
 
 // Server is the netpoll event loop serving every route of pushgate on one port.
 type Server struct {
-	cfg    Config
-	routes Routes
-	log    *slog.Logger
-	loop   netpoll.EventLoop
-	ln     net.Listener
-	poller *writePoller
-	admit  *admission
-	Stats  Stats
+	cfg         Config
+	routes      Routes
+	log         *slog.Logger
+	fasthttpLog fasthttpLogger
+	loop        netpoll.EventLoop
+	ln          net.Listener
+	poller      *writePoller
+	admit       *admission
+	Stats       Stats
 
 	mu    sync.Mutex
 	conns map[*Conn]struct{}
@@ -159,7 +160,7 @@ func (slogWriter) Write(p []byte) (int, error) {
 func New(cfg Config, routes Routes) (*Server, error) {
 	cfg.applyDefaults()
 	configureNetpoll()
-	s := &Server{cfg: cfg, routes: routes, log: cfg.Logger, conns: make(map[*Conn]struct{}), done: make(chan struct{})}
+	s := &Server{cfg: cfg, routes: routes, log: cfg.Logger, fasthttpLog: fasthttpLogger{cfg.Logger}, conns: make(map[*Conn]struct{}), done: make(chan struct{})}
 	wp, err := newWritePoller(s)
 	if err != nil {
 		return nil, fmt.Errorf("netserver: write poller: %w", err)
