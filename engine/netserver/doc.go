@@ -11,8 +11,9 @@
 //	Stream       SSE head written                      peer gone, Close
 //	closed       any close                             —
 //
-// No goroutine belongs to an idle connection: netpoll calls onReadable from its pool when bytes
-// arrive, and onReadable consumes everything buffered (netpoll is level-triggered). Partial input
+// No goroutine belongs to an idle connection: netpoll calls onReadable when bytes arrive, on a
+// worker of taskRunner (runner.go: a worker waits a while for the next callback, so its grown
+// stack is reused), and onReadable consumes everything buffered (netpoll is level-triggered). Partial input
 // (an incomplete head, body or frame) is copied to a per-connection buffer bounded by
 // Config.MaxHeaderBytes, Config.MaxBodyBytes and Config.MaxMessageBytes. netpoll's own input
 // buffer is shrunk from 8 KiB to 512 B per connection.

@@ -140,11 +140,12 @@ type Server struct {
 var configureOnce sync.Once
 
 // configureNetpoll shrinks netpoll's per-connection input buffer: its 8 KiB default (and 4 KiB
-// minimum node) would dominate the memory of an idle connection (performance.md addendum).
+// minimum node) would dominate the memory of an idle connection (performance.md addendum); and
+// runs its callbacks on goroutines that outlive one callback (runner.go).
 func configureNetpoll() {
 	configureOnce.Do(func() {
 		netpoll.LinkBufferCap = 256
-		_ = netpoll.Configure(netpoll.Config{BufferSize: 256, PollerNum: max(1, runtime.GOMAXPROCS(0)/2)})
+		_ = netpoll.Configure(netpoll.Config{BufferSize: 256, PollerNum: max(1, runtime.GOMAXPROCS(0)/2), Runner: newTaskRunner().run})
 		netpoll.SetLoggerOutput(slogWriter{})
 	})
 }
