@@ -3,6 +3,7 @@ package control
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -25,7 +26,7 @@ import (
 func (p *Plane) openWebhooks(ctx context.Context) error {
 	wc := webhook.Config{
 		Settings: p.cfg.Webhooks, Store: p.Store, Publisher: p.webhookPublisher(), Logger: p.log, Registerer: p.opts.Metrics,
-		Tracer: p.cfg.Tracer,
+		Tracer: p.cfg.Tracer, Journal: filepath.Join(p.cfg.DataDir, "webhooks.journal"),
 		Configs: func() ([]byte, map[string][]byte) {
 			snap := p.Documents()
 			return snap.Core, snap.Tenants

@@ -26,6 +26,8 @@ const (
 	// WebhookEvents holds the deliveries of a recorded event that have no record of their own
 	// yet (one record for all the endpoints the event triggered): sequence -> record.
 	WebhookEvents
+	// WebhookJournal holds how far the webhook journal (engine/journal) is applied.
+	WebhookJournal
 )
 
 var webhookBuckets = [...][]byte{
@@ -34,6 +36,7 @@ var webhookBuckets = [...][]byte{
 	WebhookState:    []byte("webhook_state"),
 	WebhookAttempts: []byte("webhook_attempts"), // endpoint key, 0x00, 8-byte big-endian seq -> attempt
 	WebhookEvents:   []byte("webhook_events"),
+	WebhookJournal:  []byte("webhook_journal"),
 }
 
 // WebhookPut is one put (Value non-nil) or delete (Value nil) in a WebhookBatch.

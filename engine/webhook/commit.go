@@ -62,26 +62,32 @@ func (s *Service) signalRetire() {
 }
 
 // retireLoop commits removals the matcher did not take along with the next deliveries it records
-// within retireWindow (while events flow, their records and the removals share a transaction).
+// within retireWindow (while events flow, their records and the removals share a transaction),
+// and applies journaled records within applyWindow (journaled.go), in the same commit.
 func (s *Service) retireLoop() {
 	defer s.loops.Done()
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
+	var due time.Time // of the next flush; zero when nothing waits
+	sooner := func(d time.Duration) {
+		if at := time.Now().Add(d); due.IsZero() || at.Before(due) {
+			due = at
+			t.Reset(d)
+		}
+	}
 	for {
 		select {
 		case <-s.stop:
 			s.flushRetired()
 			return
 		case <-s.rsignal:
-		}
-		t.Reset(retireWindow)
-		select {
-		case <-s.stop:
-			s.flushRetired()
-			return
+			sooner(retireWindow)
+		case <-s.asignal:
+			sooner(applyWindow)
 		case <-t.C:
+			due = time.Time{}
+			s.flushRetired()
 		}
-		s.flushRetired()
 	}
 }
 
@@ -105,7 +111,25 @@ func (s *Service) giveBackRetired(puts []store.WebhookPut) {
 	s.rmu.Unlock()
 }
 
-func (s *Service) flushRetired() { s.write(append(s.takeRetired(), s.takeMarks()...), nil) }
+// flushRetired commits, in one transaction, the journaled records held (first), the removals
+// and the marks waiting.
+func (s *Service) flushRetired() {
+	s.fmu.Lock()
+	defer s.fmu.Unlock()
+	retired := append(s.takeRetired(), s.takeMarks()...)
+	h := s.takeHeld()
+	if len(h.puts) == 0 {
+		s.write(retired, nil)
+		return
+	}
+	puts := append(append(h.puts, retired...), positionPut(h.applied))
+	err := s.cfg.Store.WriteWebhooksNow(store.WebhookBatch{Puts: puts})
+	if err != nil {
+		s.log.Error("webhook: could not apply the journal to the store; retried", "err", err)
+		s.giveBackRetired(retired)
+	}
+	s.releaseHeld(h, err)
+}
 
 // run runs task on an idle attempt goroutine, or on a new one.
 func (s *Service) run(task func()) {

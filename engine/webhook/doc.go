@@ -62,9 +62,12 @@
 // followed), other statuses and network errors are retried. After the last attempt the delivery
 // moves to the dead-letter list, from which operators replay it (same webhook-id, new budget).
 // Without Kafka the ingest waits for the record (Track, durable.go), so an acknowledged event's
-// deliveries survive kill -9; while events stream in, the matcher gathers up to 1 ms of them per
-// commit. Removing the records of delivered webhooks rides on the matcher's next transaction
-// (commit.go), so a crash may re-send a delivered one. Successful attempts are kept in memory
+// deliveries survive kill -9; while events stream in, the matcher gathers them (gather.go) and
+// writes a gathered batch's records to the journal (Config.Journal, journaled.go: one O_DSYNC
+// write), which makes them durable; they are applied to the store, and their deliveries start,
+// within applyWindow (5 ms), many batches per store commit; a restart applies what the journal
+// holds beyond the store's position. Removing the records of delivered webhooks rides on those
+// commits (commit.go), so a crash may re-send a delivered one. Successful attempts are kept in memory
 // only (attempts.go); failed ones are also stored.
 //
 // Each endpoint has its own HTTP client (sender.go: fasthttp's HostClient, kept-alive

@@ -3,10 +3,13 @@ package webhook
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/pushgate/pushgate/engine/source"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
 func pingEvent(tenant string, n int) *source.Event {
@@ -16,10 +19,20 @@ func pingEvent(tenant string, n int) *source.Event {
 	return ev
 }
 
-// Track's wait returns once the event's delivery record is in the store; an event no webhook
-// lists is not tracked.
+// Track's wait returns once the event's delivery record is durable: in the journal, before the
+// store commit that applies it (held back here), or, without a journal, in the store. An event no
+// webhook lists is not tracked.
 func TestTrackWaitsForTheDurableRecord(t *testing.T) {
-	e := newEnv(t, nil)
+	t.Run("journal", func(t *testing.T) { testTrackWaitsForTheDurableRecord(t, true) })
+	t.Run("store", func(t *testing.T) { testTrackWaitsForTheDurableRecord(t, false) })
+}
+
+func testTrackWaitsForTheDurableRecord(t *testing.T, journaled bool) {
+	e := newEnv(t, func(c *Config) {
+		if !journaled {
+			c.Journal = ""
+		}
+	})
 	r := newReceiver(t, 0) // hangs: the record stays pending
 	e.configure(tenantA, hookDoc("h1", r.url))
 	other := pingEvent(tenantA, 0)
@@ -32,12 +45,20 @@ func TestTrackWaitsForTheDurableRecord(t *testing.T) {
 	if wait == nil {
 		t.Fatal("a listed event was not tracked")
 	}
+	e.svc.fmu.Lock() // no store commit of journaled records meanwhile
 	e.svc.Observe(ev)
 	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(storedDeliveries(t, e.st)); n != 1 {
-		t.Fatalf("%d deliveries recorded in the store when the wait returned", n)
+	stored, journaledRecs := len(storedDeliveries(t, e.st)), len(journaledEventRecords(t, e))
+	e.svc.fmu.Unlock()
+	if want := [2]int{1, 0}; journaled && [2]int{stored, journaledRecs} != [2]int{0, 1} || !journaled && [2]int{stored, journaledRecs} != want {
+		t.Fatalf("when the wait returned: %d deliveries in the store, %d event records in the journal", stored, journaledRecs)
+	}
+	if journaled {
+		waitfor.True(t, 5*time.Second, "the journaled record applied to the store", func() bool {
+			return len(storedDeliveries(t, e.st)) == 1
+		})
 	}
 	// An untracked publish failure, and Close, end waits with ErrNotRecorded.
 	ev2 := pingEvent(tenantA, 2)
@@ -50,5 +71,48 @@ func TestTrackWaitsForTheDurableRecord(t *testing.T) {
 	e.close()
 	if err := w3(); !errors.Is(err, ErrNotRecorded) {
 		t.Fatalf("after Close: %v", err)
+	}
+}
+
+// A crash after the journal write and before the store commit that applies it (kill -9 within
+// applyWindow): the restart applies the journaled record and sends its delivery.
+func TestJournaledRecordSurvivesACrashBeforeItsStoreCommit(t *testing.T) {
+	e := newEnv(t, nil)
+	r := newReceiver(t, 204)
+	e.configure(tenantA, hookDoc("h1", r.url))
+	ev := pingEvent(tenantA, 1)
+	wait := e.svc.Track(ev)
+	e.svc.fmu.Lock()
+	e.svc.Observe(ev)
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	// The process dies here: what is on disk is the store without the record, and the journal.
+	crashed, err := os.ReadFile(e.svc.cfg.Journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.svc.fmu.Unlock()
+	if len(storedDeliveries(t, e.st)) != 0 && r.hits.Load() == 0 {
+		t.Log("(the record was applied before the copy; the copy still holds it)")
+	}
+
+	after := &env{t: t, dir: t.TempDir(), docs: e.docs, bus: e.bus}
+	if err := os.WriteFile(filepath.Join(after.dir, "webhooks.journal"), crashed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := r.hits.Load()
+	after.open(nil)
+	t.Cleanup(after.close)
+	waitfor.True(t, 5*time.Second, "the journaled delivery sent after the restart", func() bool { return r.hits.Load() > before })
+	got := r.requests()
+	if id := got[len(got)-1].id; id != deliveryID(ev.ID, endpointKey(tenantA, "h1")) {
+		t.Fatalf("sent %s after the restart", id)
+	}
+	// Applied once: a second restart does not apply it again.
+	after.close()
+	after.open(nil)
+	if recs := journaledEventRecords(t, after); len(recs) != 0 {
+		t.Fatalf("%d journal records left after the replay", len(recs))
 	}
 }

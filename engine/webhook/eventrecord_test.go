@@ -62,6 +62,7 @@ func TestEventRecordHoldsAnEventsDeliveriesUntilSettled(t *testing.T) {
 	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
+	e.svc.flushRetired() // the journaled record applied to the store
 	if ev, own := storedCount(t, e.st, store.WebhookEvents), storedCount(t, e.st, store.WebhookPending); ev != 1 || own != 0 {
 		t.Fatalf("recorded: %d event records, %d own records; want 1 and 0", ev, own)
 	}

@@ -6,20 +6,22 @@ import (
 	"github.com/pushgate/pushgate/engine/source"
 )
 
-// Group commit. Each store commit costs two fsyncs and page writes (~240 µs of CPU here), and the
-// ingest answers an event only once its deliveries are committed (durable.go), so how many events
-// share a commit sets most of the cost of a delivery when events come one per request. The
-// matcher therefore gathers while events stream in: with 16 one-event requests in flight, the
-// answers to one commit bring the next wave a few tens of microseconds apart (each request is
-// parsed and verified on the same cores), and committing the first alone leaves the rest for the
-// commit after. It waits until the batch is as large as the previous one and holds every event
-// an ingest is waiting for; then, so that batches can grow when more requests come, it probes:
-// it waits for a quiet gap with no new event before committing. A probe that gains nothing (a
-// lone publisher sending one event at a time, or every request already in) makes the next
-// probes rare, so such a publisher pays the gap on one commit in probeEvery.
+// Group commit. Each durable write of recorded deliveries costs a flush to disk (a journal append,
+// ~60 µs of CPU; a store commit without the journal, ~240 µs), and the ingest answers an event
+// only once its deliveries are durable (durable.go), so how many events share a write sets much of
+// the cost of a delivery when events come one per request. The matcher therefore gathers while
+// events stream in: with 16 one-event requests in flight, the answers to one write bring the next
+// wave a few tens of microseconds apart (each request is parsed and verified on the same cores),
+// and writing the first alone leaves the rest for the write after. It waits until the batch is as
+// large as the previous one and holds every event an ingest is waiting for; then, so that batches
+// can grow when more requests come, it probes: it waits for a quiet gap with no new event before
+// writing. A probe that gains nothing (a lone publisher sending one event at a time, or every
+// request already in) makes the next probes rare, so such a publisher pays the gap on one write
+// in probeEvery.
 //
-// Measured (BENCHMARKS.md §2d, 1 webhook, 16 one-event requests in flight, 20,000 events): 8.8
-// events per commit without the probe, 13.5 with it, p50 from event to receiver 9–12 → 4.5 ms.
+// Measured (1 webhook, 16 one-event requests in flight, 30,000 events, store commits): 8.2–9.5
+// events per commit without the probe, 11.5–12.3 with it (13.3–14 probing every time, which made
+// a lone publisher wait the gap on every event).
 
 const (
 	// gatherWindow bounds how long one batch may gather.

@@ -9,12 +9,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pushgate/pushgate/engine/journal"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
 )
@@ -140,7 +142,7 @@ func (e *env) open(mod func(*Config)) {
 		e.t.Fatal(err)
 	}
 	e.st = st
-	cfg := Config{Store: st, Configs: e.docs.get, Publisher: e.bus, Settings: Settings{Guard: Guard{AllowLoopback: true},
+	cfg := Config{Store: st, Configs: e.docs.get, Publisher: e.bus, Journal: filepath.Join(e.dir, "webhooks.journal"), Settings: Settings{Guard: Guard{AllowLoopback: true},
 		Schedule: []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond}, BreakerCooldown: 50 * time.Millisecond}}
 	if mod != nil {
 		mod(&cfg)
@@ -302,4 +304,35 @@ func serveLoopback(t *testing.T, h http.HandlerFunc) string {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ln.Addr().String()
+}
+
+// journaledEventRecords returns the event records in e's journal that the store has not applied
+// (what a restart would apply).
+func journaledEventRecords(t *testing.T, e *env) []store.WebhookPut {
+	t.Helper()
+	if e.svc.cfg.Journal == "" {
+		return nil
+	}
+	j, err := journal.Open(e.svc.cfg.Journal, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	at, err := e.st.GetWebhook(store.WebhookJournal, journalKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := j.Records(decodePos(at))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var puts []store.WebhookPut
+	for _, r := range recs {
+		p, err := decodePuts(r.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		puts = append(puts, p...)
+	}
+	return puts
 }

@@ -31,7 +31,7 @@ func (st *stats) init(s *Service, r prometheus.Registerer) {
 	})
 	st.commits = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "pushgate_webhook_commit_events",
-		Help:    "Events whose webhook deliveries were recorded together, per store commit (one fsync each).",
+		Help:    "Events whose webhook deliveries were made durable together, per journal append (or store commit without a journal).",
 		Buckets: prometheus.ExponentialBuckets(1, 2, 10),
 	})
 	if r == nil {

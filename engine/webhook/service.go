@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pushgate/pushgate/engine/journal"
 	"github.com/pushgate/pushgate/engine/source"
 	"github.com/pushgate/pushgate/engine/store"
 	"github.com/pushgate/pushgate/engine/tracing"
@@ -40,6 +41,10 @@ type Config struct {
 	// Tracer records a span per attempt, whose traceparent the request carries; nil is tracing
 	// off (the request then carries the event's own traceparent, if any).
 	Tracer *tracing.Tracer
+	// Journal is the path of the journal that makes recorded deliveries durable before the store
+	// commit that applies them (journaled.go); empty means each gathered batch is committed to the
+	// store before it is acknowledged.
+	Journal string
 }
 
 // Settings are the operator's tunables (the --webhook-* flags). Zero values mean the documented
@@ -142,6 +147,12 @@ type Service struct {
 	rmu     sync.Mutex
 	retired []store.WebhookPut // removals of delivered records, committed by retireLoop (commit.go)
 	rsignal chan struct{}
+	fmu     sync.Mutex // one flushRetired at a time: the journal position it stores only moves on
+
+	jr      *journal.Journal // nil without Config.Journal (journaled.go)
+	jmu     sync.Mutex
+	held    held
+	asignal chan struct{}
 	idle    chan func() // idle attempt goroutines receive here (commit.go)
 
 	wake    chan struct{}
@@ -238,13 +249,18 @@ func New(cfg Config) (*Service, error) {
 		cfg: cfg, log: cfg.Logger, sealer: sealer,
 		qsignal: make(chan struct{}, 1), gat: newGatherer(), eps: map[string]*endpoint{}, pending: map[string]*delivery{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), states: make(chan func(), 64),
-		rsignal: make(chan struct{}, 1), idle: make(chan func()),
+		rsignal: make(chan struct{}, 1), asignal: make(chan struct{}, 1), idle: make(chan func()),
 		attempts: attemptRing{keep: cfg.KeepAttempts},
 	}
 	s.seq.Store(time.Now().UnixNano())
 	s.stats.init(s, cfg.Registerer)
 	if err := s.Reload(); err != nil {
 		return nil, err
+	}
+	if cfg.Journal != "" {
+		if err := s.openJournal(cfg.Journal); err != nil {
+			return nil, fmt.Errorf("webhook: journal: %w", err)
+		}
 	}
 	var loadErr error
 	var stale []store.WebhookPut
@@ -481,6 +497,11 @@ func (s *Service) Close() {
 	s.settleRemaining()
 	s.flights.Wait()
 	s.flushRetired()
+	if s.jr != nil {
+		if err := s.jr.Close(); err != nil {
+			s.log.Error("webhook: closing the journal", "err", err)
+		}
+	}
 }
 
 func (s *Service) kick() {
@@ -547,6 +568,9 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 	s.mu.Unlock()
 	ds = fresh
 	puts = s.recordEvents(ds, puts)
+	if s.jr != nil && s.journalRecords(ds, puts) {
+		return nil
+	}
 	retired := append(s.takeRetired(), s.takeMarks()...) // one transaction, one fsync, for all (commit.go)
 	if err := s.cfg.Store.WriteWebhooksNow(store.WebhookBatch{Puts: append(puts, retired...)}); err != nil {
 		s.giveBackRetired(retired)

@@ -1,0 +1,224 @@
+package journal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+)
+
+const (
+	headerSize = 4096
+	recordHead = 12
+	magic      = "pgjrnl01"
+)
+
+var crc = crc32.MakeTable(crc32.Castagnoli)
+
+// ErrFull is returned by Append when the record does not fit in what is left of the file; the
+// caller makes the record durable some other way (or applies what it holds and calls Reset).
+var ErrFull = errors.New("journal: full")
+
+// ErrTorn is returned by Append after a failed write until Reset: a record written after a torn one
+// would not be read back.
+var ErrTorn = errors.New("journal: a write failed; reset needed")
+
+// Pos is a position in the journal: the end of a record of an epoch.
+type Pos struct {
+	Epoch uint32
+	Off   int64
+}
+
+// Record is a record read back by Records, with the position of its end.
+type Record struct {
+	End  Pos
+	Data []byte
+}
+
+// Journal is one journal file. Its methods are safe for concurrent use; Append calls are
+// serialised (each is one write).
+type Journal struct {
+	mu    sync.Mutex
+	f     *os.File
+	size  int64
+	off   int64
+	epoch uint32
+	buf   []byte
+	torn  bool // a write failed: nothing more is appended before Reset
+}
+
+// Open opens the journal at path, creating it with size bytes (at least two header sizes) when it
+// does not exist. An existing file keeps its own size.
+func Open(path string, size int64) (*Journal, error) {
+	size = max(size, 2*headerSize)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		if err := create(path, size); err != nil {
+			return nil, err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|syscall.O_DSYNC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	j := &Journal{f: f}
+	if err := j.readHeader(); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	return j, nil
+}
+
+// create writes a zero-filled file of size with a header of epoch 1, and renames it into place.
+func create(path string, size int64) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	zeros := make([]byte, 1<<20)
+	copy(zeros, header(1))
+	for off := int64(0); off < size; off += int64(len(zeros)) {
+		n := min(int64(len(zeros)), size-off)
+		if _, err := f.Write(zeros[:n]); err != nil {
+			_ = f.Close()
+			return fmt.Errorf("journal: zero-filling %s: %w", tmp, err)
+		}
+		if off == 0 {
+			clear(zeros[:headerSize])
+		}
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return errors.Join(d.Sync(), d.Close())
+}
+
+func header(epoch uint32) []byte {
+	h := make([]byte, 16)
+	copy(h, magic)
+	binary.LittleEndian.PutUint32(h[8:], epoch)
+	binary.LittleEndian.PutUint32(h[12:], crc32.Checksum(h[:12], crc))
+	return h
+}
+
+func (j *Journal) readHeader() error {
+	st, err := j.f.Stat()
+	if err != nil {
+		return err
+	}
+	h := make([]byte, 16)
+	if _, err := j.f.ReadAt(h, 0); err != nil {
+		return err
+	}
+	if string(h[:8]) != magic || binary.LittleEndian.Uint32(h[12:]) != crc32.Checksum(h[:12], crc) {
+		return errors.New("not a journal, or its header is damaged")
+	}
+	j.size, j.epoch, j.off = st.Size(), binary.LittleEndian.Uint32(h[8:]), headerSize
+	return nil
+}
+
+// Records returns the records of the current epoch that end after applied, in order, and places
+// the next Append after the last valid record.
+func (j *Journal) Records(applied Pos) ([]Record, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	data := make([]byte, j.size)
+	if _, err := j.f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	var out []Record
+	off := int64(headerSize)
+	for off+recordHead <= j.size {
+		n := int64(binary.LittleEndian.Uint32(data[off:]))
+		epoch := binary.LittleEndian.Uint32(data[off+4:])
+		end := off + recordHead + n
+		if epoch != j.epoch || end > j.size || n == 0 {
+			break
+		}
+		sum := crc32.Update(crc32.Checksum(data[off:off+8], crc), crc, data[off+recordHead:end])
+		if sum != binary.LittleEndian.Uint32(data[off+8:]) {
+			break
+		}
+		if applied.Epoch != j.epoch || end > applied.Off {
+			out = append(out, Record{End: Pos{j.epoch, end}, Data: data[off+recordHead : end]})
+		}
+		off = end
+	}
+	j.off = off
+	return out, nil
+}
+
+// Append writes data as one record and returns once it is durable (O_DSYNC), with its end.
+func (j *Journal) Append(data []byte) (Pos, error) {
+	if len(data) == 0 {
+		return Pos{}, errors.New("journal: empty record")
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.torn {
+		return Pos{}, ErrTorn
+	}
+	end := j.off + recordHead + int64(len(data))
+	if end > j.size {
+		return Pos{}, ErrFull
+	}
+	b := j.buf[:0]
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
+	b = binary.LittleEndian.AppendUint32(b, j.epoch)
+	b = binary.LittleEndian.AppendUint32(b, crc32.Update(crc32.Checksum(b[:8], crc), crc, data))
+	b = append(b, data...)
+	j.buf = b
+	if _, err := j.f.WriteAt(b, j.off); err != nil {
+		j.torn = true
+		return Pos{}, fmt.Errorf("journal: %w", err)
+	}
+	j.off = end
+	return Pos{j.epoch, end}, nil
+}
+
+// Reset starts a new epoch: records written so far are no longer read. The caller calls it once
+// every record is applied.
+func (j *Journal) Reset() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if _, err := j.f.WriteAt(header(j.epoch+1), 0); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	j.epoch++
+	j.off, j.torn = headerSize, false
+	return nil
+}
+
+// Used reports the share of the record space in use (0 to 1).
+func (j *Journal) Used() float64 {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return float64(j.off-headerSize) / float64(j.size-headerSize)
+}
+
+// Worn reports whether the journal should start over at the next chance: past half full, or a
+// write failed.
+func (j *Journal) Worn() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.torn || j.off-headerSize > (j.size-headerSize)/2
+}
+
+// Close closes the file.
+func (j *Journal) Close() error { return j.f.Close() }
