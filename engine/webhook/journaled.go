@@ -132,7 +132,7 @@ func (s *Service) releaseHeld(h held, err error) {
 	if err != nil {
 		s.held.ds = append(h.ds, s.held.ds...)
 		s.held.puts = append(h.puts, s.held.puts...)
-		if len(s.held.ds) == len(h.ds) {
+		if s.held.applied == (journal.Pos{}) { // nothing journaled since: the position is h's
 			s.held.applied = h.applied
 		}
 		s.jmu.Unlock()
