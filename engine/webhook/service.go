@@ -576,16 +576,7 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 		s.giveBackRetired(retired)
 		return err
 	}
-	s.mu.Lock()
-	for _, d := range ds {
-		if s.addPendingLocked(d) {
-			s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Queued++ })
-		} else {
-			s.retireLater(s.releaseLocked(d)...)
-		}
-	}
-	s.mu.Unlock()
-	s.kick()
+	s.startRecorded(ds)
 	return nil
 }
 
