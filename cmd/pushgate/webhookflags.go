@@ -21,7 +21,7 @@ func addWebhookFlags(fs *flag.FlagSet, s *webhook.Settings) webhookFlags {
 	fs.DurationVar(&s.BreakerCooldown, "webhook-breaker-cooldown", 30*time.Second, "how long an endpoint's circuit stays open after 5 consecutive failures (doubles, up to 20x, while probes fail)")
 	fs.StringVar(&s.SecretsKey, "webhook-secrets-key", "", "seal webhook signing secrets in the store and on the Kafka config topic with this key (the same on every instance; prefer PUSHGATE_WEBHOOK_SECRETS_KEY)")
 	fs.DurationVar(&s.RotationOverlap, "webhook-rotation-overlap", 24*time.Hour, "how long the previous secret keeps signing after a rotation")
-	fs.BoolVar(&s.EarlyAck, "webhook-early-ack", false, "answer POST /event/v1/events before the event's webhook deliveries are durable (less CPU with few events in flight; a crash in the next ~10 ms may lose them)")
+	fs.BoolVar(&s.EarlyAck, "webhook-early-ack", false, "answer POST /event/v1/events before the event's webhook deliveries are durable (less CPU with few events in flight; a crash before their journal write, ~1 ms later, may lose them)")
 	return webhookFlags{
 		schedule: fs.String("webhook-retry-schedule", "0s,5s,5m,30m,2h,5h,10h,10h", "comma list of delays before each webhook attempt (±20% jitter); its length is the number of attempts"),
 	}

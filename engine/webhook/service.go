@@ -81,8 +81,8 @@ type Settings struct {
 	// Zero means 65536.
 	MaxQueued int
 	// EarlyAck lets the ingest answer before the event's webhook deliveries are durable
-	// (--webhook-early-ack): less CPU per event with few events in flight, but a crash within the
-	// next group commit (~10 ms) may lose acknowledged deliveries. Without Kafka only.
+	// (--webhook-early-ack): less CPU per event with few events in flight, but a crash before
+	// their journal write (~1 ms later) may lose acknowledged deliveries. Without Kafka only.
 	EarlyAck bool
 }
 
