@@ -122,7 +122,7 @@ func (s *Service) flushRetired() {
 		s.write(retired, nil)
 		return
 	}
-	puts := append(append(h.puts, retired...), positionPut(h.applied))
+	puts := append(append(h.puts, retired...), positionPut(h.end))
 	err := s.cfg.Store.WriteWebhooksNow(store.WebhookBatch{Puts: puts})
 	if err != nil {
 		s.log.Error("webhook: could not apply the journal to the store; retried", "err", err)

@@ -17,7 +17,7 @@ import (
 // later, in one commit with every other batch journaled meanwhile and the removals and marks
 // waiting (retireLoop) — a store commit (~240 µs) per few milliseconds instead of one per
 // gathered batch. The commit also stores how far the journal is applied; a restart applies the
-// records after that position before loading (replayJournal). Held deliveries are not sent and
+// records after that position before loading (openJournal). Held deliveries are not sent and
 // not known to the rest of the service until applied, so no removal, mark or record of their own
 // can reach the store before their event record does.
 
@@ -38,9 +38,9 @@ const (
 
 // held are journaled deliveries not yet applied to the store; guarded by Service.jmu.
 type held struct {
-	ds      []*delivery
-	puts    []store.WebhookPut
-	applied journal.Pos // end of the last journaled record
+	ds   []*delivery
+	puts []store.WebhookPut
+	end  journal.Pos // of the last journaled record: the position stored once they are applied
 }
 
 // openJournal opens the journal and applies to the store what it holds beyond the stored position
@@ -96,7 +96,7 @@ func (s *Service) journalRecords(ds []*delivery, puts []store.WebhookPut) bool {
 	}
 	s.held.ds = append(s.held.ds, ds...)
 	s.held.puts = append(s.held.puts, puts...)
-	s.held.applied = end
+	s.held.end = end
 	n := len(s.held.ds)
 	s.jmu.Unlock()
 	if n >= applyNow {
@@ -132,8 +132,8 @@ func (s *Service) releaseHeld(h held, err error) {
 	if err != nil {
 		s.held.ds = append(h.ds, s.held.ds...)
 		s.held.puts = append(h.puts, s.held.puts...)
-		if s.held.applied == (journal.Pos{}) { // nothing journaled since: the position is h's
-			s.held.applied = h.applied
+		if s.held.end == (journal.Pos{}) { // nothing journaled since: the position is h's
+			s.held.end = h.end
 		}
 		s.jmu.Unlock()
 		s.signalApply()
