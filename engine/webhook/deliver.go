@@ -270,8 +270,14 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 	if retry && !d.cancelled && !s.closed {
 		s.due.push(d)
 	}
+	// Its webhook removed while the retry's record was being written: the removal's delete of
+	// that record may have been committed before it, so it is deleted again.
+	orphan := retry && d.cancelled
 	s.pumpLocked(ep, now)
 	s.mu.Unlock()
+	if orphan {
+		s.write([]store.WebhookPut{{Bucket: store.WebhookPending, Key: pendingKey(d)}}, nil)
+	}
 	s.kick()
 	s.emitTriggered(sc, d, attemptNo, r, now)
 	if disable != "" {
