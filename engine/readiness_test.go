@@ -132,7 +132,14 @@ func TestKafkaOutageLogsOncePerComponent(t *testing.T) {
 			t.Errorf("%q logged %d times, want once", want, n)
 		}
 	}
-	if len(warns) > 4 {
-		t.Errorf("%d WARN lines after %v failed requests, want 4:\n%s", len(warns), failed(), strings.Join(warns, "\n"))
+	// An offset commit the webhook group had in flight when the broker went may fail too: once.
+	commits := 0
+	for _, l := range warns {
+		if strings.Contains(l, "group offset commit failed") {
+			commits++
+		}
+	}
+	if len(warns)-commits > 4 || commits > 1 {
+		t.Errorf("%d WARN lines after %v failed requests, want 4 (and at most one failed offset commit):\n%s", len(warns), failed(), strings.Join(warns, "\n"))
 	}
 }
