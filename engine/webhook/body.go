@@ -30,9 +30,18 @@ type eventParts struct {
 	Payload json.RawMessage `json:"payload"`
 }
 
+// parseEvent takes the context and the payload from ev.JSON (canonical, valid JSON) without
+// copying them: the body built from them is a new buffer.
 func parseEvent(ev *source.Event) eventParts {
 	var raw eventParts
-	_ = json.Unmarshal(ev.JSON, &raw) // ev.JSON is canonical, valid JSON
+	for k, v := range jsontext.Members(ev.JSON) {
+		switch string(k) {
+		case "context":
+			raw.Context = v
+		case "payload":
+			raw.Payload = v
+		}
+	}
 	return raw
 }
 

@@ -48,7 +48,13 @@ func (s *Service) retireLater(puts ...store.WebhookPut) {
 		return
 	}
 	s.rmu.Lock()
-	s.retired = append(s.retired, puts...)
+	for _, p := range puts {
+		if s.jr != nil && p.Bucket == store.WebhookEvents {
+			s.jops = append(s.jops, p)
+		} else {
+			s.retired = append(s.retired, p)
+		}
+	}
 	s.rmu.Unlock()
 	s.signalRetire()
 }
@@ -62,8 +68,8 @@ func (s *Service) signalRetire() {
 }
 
 // retireLoop commits removals the matcher did not take along with the next deliveries it records
-// within retireWindow (while events flow, their records and the removals share a transaction),
-// and applies journaled records within applyWindow (journaled.go), in the same commit.
+// within retireWindow (while events flow, their records and the removals share a transaction or,
+// with the journal, a journal write).
 func (s *Service) retireLoop() {
 	defer s.loops.Done()
 	t := time.NewTimer(time.Hour)
@@ -82,8 +88,6 @@ func (s *Service) retireLoop() {
 			return
 		case <-s.rsignal:
 			sooner(retireWindow)
-		case <-s.asignal:
-			sooner(applyWindow)
 		case <-t.C:
 			due = time.Time{}
 			s.flushRetired()
@@ -93,6 +97,15 @@ func (s *Service) retireLoop() {
 
 // retireWindow is how long a removal may wait to share the matcher's next transaction.
 const retireWindow = 20 * time.Millisecond
+
+// takeJournalOps takes the removals to journal.
+func (s *Service) takeJournalOps() []store.WebhookPut {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	ops := s.jops
+	s.jops = nil
+	return ops
+}
 
 func (s *Service) takeRetired() []store.WebhookPut {
 	s.rmu.Lock()
@@ -111,24 +124,17 @@ func (s *Service) giveBackRetired(puts []store.WebhookPut) {
 	s.rmu.Unlock()
 }
 
-// flushRetired commits, in one transaction, the journaled records held (first), the removals
-// and the marks waiting.
+// flushRetired commits the removals waiting and, with the journal, journals those of event
+// records and the marks (journaled.go); without it they share the store transaction.
 func (s *Service) flushRetired() {
 	s.fmu.Lock()
 	defer s.fmu.Unlock()
-	retired := append(s.takeRetired(), s.takeMarks()...)
-	h := s.takeHeld()
-	if len(h.puts) == 0 {
-		s.write(retired, nil)
+	if s.jr != nil {
+		s.journalRemovals()
+		s.write(s.takeRetired(), nil)
 		return
 	}
-	puts := append(append(h.puts, retired...), positionPut(h.end))
-	err := s.cfg.Store.WriteWebhooksNow(store.WebhookBatch{Puts: puts})
-	if err != nil {
-		s.log.Error("webhook: could not apply the journal to the store; retried", "err", err)
-		s.giveBackRetired(retired)
-	}
-	s.releaseHeld(h, err)
+	s.write(append(s.takeRetired(), s.takeMarks()...), nil)
 }
 
 // run runs task on an idle attempt goroutine, or on a new one.

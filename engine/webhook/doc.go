@@ -64,10 +64,11 @@
 // Without Kafka the ingest waits for the record (Track, durable.go), so an acknowledged event's
 // deliveries survive kill -9; while events stream in, the matcher gathers them (gather.go) and
 // writes a gathered batch's records to the journal (Config.Journal, journaled.go: one O_DSYNC
-// write), which makes them durable; they are applied to the store, and their deliveries start,
-// within applyWindow (5 ms), many batches per store commit; a restart applies what the journal
-// holds beyond the store's position. Removing the records of delivered webhooks rides on those
-// commits (commit.go), so a crash may re-send a delivered one. Successful attempts are kept in memory
+// write), which makes them durable and starts their deliveries. The removals of delivered records
+// ride on the next batch's journal write (or retireLoop's, commit.go), so a crash may re-send a
+// delivered one; the journal is applied to the store only when it is half full — the records
+// still pending then, the removals of records applied before — so an event delivered at once
+// costs the store nothing; a restart applies what the journal holds beyond the store's position. Successful attempts are kept in memory
 // only (attempts.go); failed ones are also stored.
 //
 // Each endpoint has its own HTTP client (sender.go: fasthttp's HostClient, kept-alive

@@ -62,7 +62,9 @@ func TestEventRecordHoldsAnEventsDeliveriesUntilSettled(t *testing.T) {
 	if err := wait(); err != nil {
 		t.Fatal(err)
 	}
-	e.svc.flushRetired() // the journaled record applied to the store
+	if err := e.svc.applyJournal(); err != nil { // the journaled record applied to the store
+		t.Fatal(err)
+	}
 	if ev, own := storedCount(t, e.st, store.WebhookEvents), storedCount(t, e.st, store.WebhookPending); ev != 1 || own != 0 {
 		t.Fatalf("recorded: %d event records, %d own records; want 1 and 0", ev, own)
 	}
@@ -71,6 +73,9 @@ func TestEventRecordHoldsAnEventsDeliveriesUntilSettled(t *testing.T) {
 	}
 	waitfor.True(t, 5*time.Second, "the event record removed, the retried delivery's own record kept", func() bool {
 		e.svc.flushRetired()
+		if err := e.svc.applyJournal(); err != nil {
+			t.Fatal(err)
+		}
 		return storedCount(t, e.st, store.WebhookEvents) == 0 && storedCount(t, e.st, store.WebhookPending) == 1
 	})
 	if ids := storedDeliveries(t, e.st); !slices.Equal(ids, []string{deliveryID(ev.ID, endpointKey(tenantA, "c"))}) {
@@ -121,6 +126,10 @@ func TestDeliveredWhileOthersLagIsNotSentAgain(t *testing.T) {
 	ev := e.publish(tenantA)
 	hangID := deliveryID(ev.ID, endpointKey(tenantA, "hang"))
 	waitfor.True(t, 5*time.Second, "only the lagging delivery left in the store", func() bool {
+		e.svc.flushRetired() // the mark journaled
+		if err := e.svc.applyJournal(); err != nil {
+			t.Fatal(err)
+		}
 		ids := storedDeliveries(t, e.st)
 		return ok.hits.Load() == 1 && len(ids) == 1 && ids[0] == hangID
 	})
@@ -130,6 +139,9 @@ func TestDeliveredWhileOthersLagIsNotSentAgain(t *testing.T) {
 	waitfor.True(t, 5*time.Second, "the lagging delivery sent again", func() bool { return hang.hits.Load() == 2 })
 	waitfor.True(t, 5*time.Second, "the record and its mark removed", func() bool {
 		e.svc.flushRetired()
+		if err := e.svc.applyJournal(); err != nil {
+			t.Fatal(err)
+		}
 		return storedCount(t, e.st, store.WebhookEvents) == 0
 	})
 	if n := ok.hits.Load(); n != 1 {

@@ -142,7 +142,7 @@ func (e *env) open(mod func(*Config)) {
 		e.t.Fatal(err)
 	}
 	e.st = st
-	cfg := Config{Store: st, Configs: e.docs.get, Publisher: e.bus, Journal: filepath.Join(e.dir, "webhooks.journal"), Settings: Settings{Guard: Guard{AllowLoopback: true},
+	cfg := Config{Store: st, Configs: e.docs.get, Publisher: e.bus, Journal: filepath.Join(e.dir, "webhooks.journal"), JournalSize: 1 << 20, Settings: Settings{Guard: Guard{AllowLoopback: true},
 		Schedule: []time.Duration{0, 20 * time.Millisecond, 20 * time.Millisecond, 20 * time.Millisecond}, BreakerCooldown: 50 * time.Millisecond}}
 	if mod != nil {
 		mod(&cfg)
@@ -306,8 +306,8 @@ func serveLoopback(t *testing.T, h http.HandlerFunc) string {
 	return ln.Addr().String()
 }
 
-// journaledEventRecords returns the event records in e's journal that the store has not applied
-// (what a restart would apply).
+// journaledEventRecords returns the event records (and marks) in e's journal that the store has not
+// applied and that no later removal in it undoes (what a restart would put).
 func journaledEventRecords(t *testing.T, e *env) []store.WebhookPut {
 	t.Helper()
 	if e.svc.cfg.Journal == "" {
@@ -326,13 +326,17 @@ func journaledEventRecords(t *testing.T, e *env) []store.WebhookPut {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var puts []store.WebhookPut
+	u := newUnapplied()
 	for _, r := range recs {
-		p, err := decodePuts(r.Data)
+		ops, err := decodeOps(r.Data)
 		if err != nil {
 			t.Fatal(err)
 		}
-		puts = append(puts, p...)
+		u.fold(ops, r.End)
+	}
+	var puts []store.WebhookPut
+	for k, v := range u.live {
+		puts = append(puts, store.WebhookPut{Bucket: store.WebhookEvents, Key: k, Value: v})
 	}
 	return puts
 }

@@ -1,24 +1,195 @@
 package webhook
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
+	"github.com/pushgate/pushgate/engine/journal"
 	"github.com/pushgate/pushgate/engine/store"
+	"github.com/pushgate/pushgate/internal/waitfor"
 )
 
-// The journal record of event-record puts decodes to the same puts; any other bytes decode to an
-// error or to puts, never to a panic.
-func FuzzDecodePuts(f *testing.F) {
-	f.Add(encodePuts([]store.WebhookPut{{Bucket: store.WebhookEvents, Key: "\x00\x00\x00\x00\x00\x00\x00\x07", Value: []byte(`{"body":{}}`)}}))
+// The journal record of event-record puts and removals decodes to the same ops; any other bytes
+// decode to an error or to ops, never to a panic.
+func FuzzDecodeOps(f *testing.F) {
+	f.Add(encodeOps([]store.WebhookPut{{Bucket: store.WebhookEvents, Key: "\x00\x00\x00\x00\x00\x00\x00\x07", Value: []byte(`{"body":{}}`)}}))
 	f.Add([]byte{1, 0, 'k', 3, 0, 0, 0, 'a', 'b'})
 	f.Add([]byte{})
+	f.Add(encodeOps([]store.WebhookPut{{Bucket: store.WebhookEvents, Key: "k"}, {Bucket: store.WebhookEvents, Key: "km", Value: []byte{1}}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		puts, err := decodePuts(b)
+		puts, err := decodeOps(b)
 		if err != nil {
 			return
 		}
-		if again := encodePuts(puts); string(again) != string(b) {
+		if again := encodeOps(puts); string(again) != string(b) {
 			t.Fatalf("decoded %d puts that encode to %q, not %q", len(puts), again, b)
 		}
 	})
+}
+
+// A journaled delivery starts at once, not when its record is applied to the store (held back
+// here), and an event whose deliveries all succeeded before that costs the store nothing: after
+// the apply, no record is left and a restart sends nothing again.
+func TestDeliveriesStartAtTheJournalWrite(t *testing.T) {
+	e := newEnv(t, nil)
+	r := newReceiver(t, 204)
+	e.configure(tenantA, hookDoc("h1", r.url))
+	ev := pingEvent(tenantA, 1)
+	wait := e.svc.Track(ev)
+	e.svc.fmu.Lock() // no store commit of journaled records meanwhile
+	e.svc.Observe(ev)
+	if err := wait(); err != nil {
+		e.svc.fmu.Unlock()
+		t.Fatal(err)
+	}
+	sent := waitfor.Bool(5*time.Second, func() bool { return r.hits.Load() == 1 && e.noneInFlight() }) == nil
+	e.svc.fmu.Unlock()
+	if !sent {
+		t.Fatal("the delivery waited for the store commit of its journaled record")
+	}
+	e.svc.flushRetired()
+	if err := e.svc.applyJournal(); err != nil {
+		t.Fatal(err)
+	}
+	if ev, own := storedCount(t, e.st, store.WebhookEvents), storedCount(t, e.st, store.WebhookPending); ev != 0 || own != 0 {
+		t.Fatalf("after the apply: %d event records, %d own records; want none", ev, own)
+	}
+	if recs := journaledEventRecords(t, e); len(recs) != 0 {
+		t.Fatalf("%d journal records not applied", len(recs))
+	}
+	e.close()
+	e.open(nil)
+	e.svc.mu.Lock()
+	pending := len(e.svc.pending)
+	e.svc.mu.Unlock()
+	if pending != 0 {
+		t.Fatalf("%d deliveries loaded after a restart; want none", pending)
+	}
+}
+
+// A delivery retried while its event record is only in the journal writes its own record at once;
+// the event record's removal goes through the journal. Written to the store with the own record, it
+// would reach the store first, and the journal's apply would bring the record back (the delivery
+// then sent twice after its success and a restart).
+func TestRemovalOfAJournaledRecordWaitsForItsApply(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0, time.Hour} })
+	r := newReceiver(t, 503)
+	e.configure(tenantA, hookDoc("h1", r.url))
+	ev := pingEvent(tenantA, 1)
+	wait := e.svc.Track(ev)
+	e.svc.fmu.Lock()
+	e.svc.Observe(ev)
+	if err := wait(); err != nil {
+		e.svc.fmu.Unlock()
+		t.Fatal(err)
+	}
+	retried := waitfor.Bool(5*time.Second, func() bool {
+		return r.hits.Load() == 1 && e.noneInFlight() && storedCount(t, e.st, store.WebhookPending) == 1
+	}) == nil
+	e.svc.fmu.Unlock()
+	if !retried {
+		t.Fatal("the retry's own record was not written while the event record was in the journal")
+	}
+	e.svc.flushRetired()
+	if err := e.svc.applyJournal(); err != nil {
+		t.Fatal(err)
+	}
+	if ev, own := storedCount(t, e.st, store.WebhookEvents), storedCount(t, e.st, store.WebhookPending); ev != 0 || own != 1 {
+		t.Fatalf("after the apply: %d event records, %d own records; want 0 and 1", ev, own)
+	}
+}
+
+// What the journal holds beyond the store: a record put and removed since the last apply leaves
+// nothing; a removal of a record applied before, or of a mark (rewritten after an apply), goes to
+// the store; the last op on a key wins.
+func TestUnappliedFold(t *testing.T) {
+	put := func(k string) store.WebhookPut {
+		return store.WebhookPut{Bucket: store.WebhookEvents, Key: k, Value: []byte(k)}
+	}
+	del := func(k string) store.WebhookPut { return store.WebhookPut{Bucket: store.WebhookEvents, Key: k} }
+	u := newUnapplied()
+	u.fold([]store.WebhookPut{put("record01"), put("record02"), put("record01m")}, journal.Pos{Epoch: 1, Off: 10})
+	u.fold([]store.WebhookPut{del("record01"), del("record01m"), del("earlier1"), put("record03"), del("record03"), put("record03")}, journal.Pos{Epoch: 1, Off: 20})
+	var live, removed []string
+	for k := range u.live {
+		live = append(live, k)
+	}
+	for k := range u.removed {
+		removed = append(removed, k)
+	}
+	slices.Sort(live)
+	slices.Sort(removed)
+	if !slices.Equal(live, []string{"record02", "record03"}) || !slices.Equal(removed, []string{"earlier1", "record01m"}) {
+		t.Fatalf("live %q, removed %q", live, removed)
+	}
+	puts := u.puts()
+	if last := puts[len(puts)-1]; last.Bucket != store.WebhookJournal || decodePos(last.Value) != (journal.Pos{Epoch: 1, Off: 20}) {
+		t.Fatalf("the position is not the last put: %+v", last)
+	}
+	if len(puts) != 5 {
+		t.Fatalf("%d puts, want 2 records, 2 removals and the position", len(puts))
+	}
+}
+
+// A crash after a delivery's removal reached the journal: the restart applies the record and its
+// removal, and loads nothing (the removal alone kept it from being sent twice).
+func TestJournaledRemovalSurvivesACrash(t *testing.T) {
+	e := newEnv(t, nil)
+	r := newReceiver(t, 204)
+	e.configure(tenantA, hookDoc("h1", r.url))
+	e.publish(tenantA)
+	waitfor.True(t, 5*time.Second, "the delivery made", func() bool { return r.hits.Load() == 1 && e.noneInFlight() })
+	e.svc.flushRetired() // the removal journaled
+	crashed, err := os.ReadFile(e.svc.cfg.Journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := &env{t: t, dir: t.TempDir(), docs: e.docs, bus: e.bus}
+	if err := os.WriteFile(filepath.Join(after.dir, "webhooks.journal"), crashed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	after.open(nil)
+	t.Cleanup(after.close)
+	after.svc.mu.Lock()
+	pending := len(after.svc.pending)
+	after.svc.mu.Unlock()
+	if ev := storedCount(t, after.st, store.WebhookEvents); pending != 0 || ev != 0 {
+		t.Fatalf("after the restart: %d deliveries loaded, %d event records stored; want none", pending, ev)
+	}
+}
+
+// Past half full, the journal is applied to the store — the records still pending, none of the
+// delivered ones — and starts over; nothing it held is lost across the apply and a restart.
+func TestWornJournalIsAppliedAndStartsOver(t *testing.T) {
+	small := func(c *Config) { c.JournalSize = 32 << 10; c.Timeout = time.Minute }
+	e := newEnv(t, small)
+	ok, hang := newReceiver(t, 204), newReceiver(t, 0)
+	e.configure(tenantA, hookDoc("ok", ok.url))
+	const delivered, pending = 50, 50
+	for range delivered {
+		e.publish(tenantA)
+	}
+	waitfor.True(t, 5*time.Second, "the first events delivered", func() bool { return ok.hits.Load() == delivered && e.noneInFlight() })
+	e.configure(tenantA, hookDoc("hang", hang.url))
+	for range pending {
+		e.publish(tenantA)
+	}
+	waitfor.True(t, 5*time.Second, "the journal applied to the store on its own", func() bool {
+		e.svc.flushRetired()
+		return storedCount(t, e.st, store.WebhookEvents) > 0
+	})
+	if n := storedCount(t, e.st, store.WebhookEvents); n > pending {
+		t.Fatalf("%d event records stored; at most the %d pending ones should be", n, pending)
+	}
+	e.close()
+	e.open(small)
+	e.svc.mu.Lock()
+	loaded := len(e.svc.pending)
+	e.svc.mu.Unlock()
+	if loaded != pending {
+		t.Fatalf("%d deliveries loaded after the restart; want the %d pending", loaded, pending)
+	}
 }

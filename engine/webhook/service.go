@@ -45,6 +45,8 @@ type Config struct {
 	// commit that applies them (journaled.go); empty means each gathered batch is committed to the
 	// store before it is acknowledged.
 	Journal string
+	// JournalSize is the size of a journal created (0: journalSize); an existing one keeps its own.
+	JournalSize int64
 }
 
 // Settings are the operator's tunables (the --webhook-* flags). Zero values mean the documented
@@ -146,14 +148,14 @@ type Service struct {
 
 	rmu     sync.Mutex
 	retired []store.WebhookPut // removals of delivered records, committed by retireLoop (commit.go)
+	jops    []store.WebhookPut // with the journal: removals of event records, journaled (journaled.go)
 	rsignal chan struct{}
-	fmu     sync.Mutex // one flushRetired at a time: the journal position it stores only moves on
+	fmu     sync.Mutex // one flushRetired at a time
 
-	jr      *journal.Journal // nil without Config.Journal (journaled.go)
-	jmu     sync.Mutex
-	held    held
-	asignal chan struct{}
-	idle    chan func() // idle attempt goroutines receive here (commit.go)
+	jr   *journal.Journal // nil without Config.Journal (journaled.go)
+	jmu  sync.Mutex
+	ju   unapplied
+	idle chan func() // idle attempt goroutines receive here (commit.go)
 
 	wake    chan struct{}
 	stop    chan struct{}
@@ -249,7 +251,7 @@ func New(cfg Config) (*Service, error) {
 		cfg: cfg, log: cfg.Logger, sealer: sealer,
 		qsignal: make(chan struct{}, 1), gat: newGatherer(), eps: map[string]*endpoint{}, pending: map[string]*delivery{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), states: make(chan func(), 64),
-		rsignal: make(chan struct{}, 1), asignal: make(chan struct{}, 1), idle: make(chan func()),
+		rsignal: make(chan struct{}, 1), idle: make(chan func()),
 		attempts: attemptRing{keep: cfg.KeepAttempts},
 	}
 	s.seq.Store(time.Now().UnixNano())
@@ -498,6 +500,9 @@ func (s *Service) Close() {
 	s.flights.Wait()
 	s.flushRetired()
 	if s.jr != nil {
+		if err := s.applyJournal(); err != nil {
+			s.log.Error("webhook: applying the journal at shutdown; applied at the next start", "err", err)
+		}
 		if err := s.jr.Close(); err != nil {
 			s.log.Error("webhook: closing the journal", "err", err)
 		}
@@ -571,7 +576,10 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 	if s.jr != nil && s.journalRecords(ds, puts) {
 		return nil
 	}
-	retired := append(s.takeRetired(), s.takeMarks()...) // one transaction, one fsync, for all (commit.go)
+	retired := s.takeRetired() // one transaction, one fsync, for all (commit.go)
+	if s.jr == nil {
+		retired = append(retired, s.takeMarks()...)
+	}
 	if err := s.cfg.Store.WriteWebhooksNow(store.WebhookBatch{Puts: append(puts, retired...)}); err != nil {
 		s.giveBackRetired(retired)
 		return err
