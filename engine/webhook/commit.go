@@ -99,19 +99,16 @@ func (s *Service) retireLoop() {
 const retireWindow = 20 * time.Millisecond
 
 // takeJournalOps takes the removals to journal.
-func (s *Service) takeJournalOps() []store.WebhookPut {
-	s.rmu.Lock()
-	defer s.rmu.Unlock()
-	ops := s.jops
-	s.jops = nil
-	return ops
-}
+func (s *Service) takeJournalOps() []store.WebhookPut { return s.takeQueued(&s.jops) }
 
-func (s *Service) takeRetired() []store.WebhookPut {
+// takeRetired takes the removals to commit to the store.
+func (s *Service) takeRetired() []store.WebhookPut { return s.takeQueued(&s.retired) }
+
+func (s *Service) takeQueued(q *[]store.WebhookPut) []store.WebhookPut {
 	s.rmu.Lock()
 	defer s.rmu.Unlock()
-	puts := s.retired
-	s.retired = nil
+	puts := *q
+	*q = nil
 	return puts
 }
 

@@ -51,8 +51,9 @@
 // # Delivery
 //
 // At-least-once. An event's matching (event, webhook) pairs are written together, as one record
-// of the store's events bucket (body and trigger once, id and sequence per webhook; one
-// transaction per batch of events: eventrecord.go), before any is scheduled. A delivery gets a
+// of the events bucket (body and trigger once, id and sequence per webhook; one journal write, or
+// without the journal one store transaction, per batch of events: eventrecord.go), before any is
+// scheduled. A delivery gets a
 // record of its own in the pending bucket only when its state must outlive its first attempt (a
 // retry's due time, a replay); the event record goes once all its deliveries are delivered, dead,
 // cancelled or recorded on their own (meanwhile a bitmap mark beside it names the delivered
@@ -68,8 +69,8 @@
 // ride on the next batch's journal write (or retireLoop's, commit.go), so a crash may re-send a
 // delivered one; the journal is applied to the store only when it is half full — the records
 // still pending then, the removals of records applied before — so an event delivered at once
-// costs the store nothing; a restart applies what the journal holds beyond the store's position. Successful attempts are kept in memory
-// only (attempts.go); failed ones are also stored.
+// costs the store nothing; a restart applies what the journal holds beyond the store's position.
+// Successful attempts are kept in memory only (attempts.go); failed ones are also stored.
 //
 // Each endpoint has its own HTTP client (sender.go: fasthttp's HostClient, kept-alive
 // connections, the request written and the answer read on the attempt's goroutine); removing the

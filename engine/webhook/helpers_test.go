@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -339,4 +340,37 @@ func journaledEventRecords(t *testing.T, e *env) []store.WebhookPut {
 		puts = append(puts, store.WebhookPut{Bucket: store.WebhookEvents, Key: k, Value: v})
 	}
 	return puts
+}
+
+// observeDurably offers ev and waits, as the ingest does, until its deliveries are durable.
+func (e *env) observeDurably(ev *source.Event) {
+	e.t.Helper()
+	wait := e.svc.Track(ev)
+	e.svc.Observe(ev)
+	if err := wait(); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// pendingCount is how many deliveries the service holds (loaded, queued or in flight).
+func (e *env) pendingCount() int {
+	e.svc.mu.Lock()
+	defer e.svc.mu.Unlock()
+	return len(e.svc.pending)
+}
+
+// restartFromJournal starts a service on a copy of e's journal as it is now and an empty store:
+// what a restart after kill -9 finds when the store never got the journal's records.
+func (e *env) restartFromJournal() *env {
+	e.t.Helper()
+	crashed, err := os.ReadFile(e.svc.cfg.Journal)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	after := &env{t: e.t, dir: e.t.TempDir(), docs: e.docs, bus: e.bus}
+	if err := os.WriteFile(filepath.Join(after.dir, "webhooks.journal"), crashed, 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	after.open(nil)
+	return after
 }

@@ -1,8 +1,6 @@
 package webhook
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -30,25 +28,17 @@ func FuzzDecodeOps(f *testing.F) {
 	})
 }
 
-// A journaled delivery starts at once, not when its record is applied to the store (held back
-// here), and an event whose deliveries all succeeded before that costs the store nothing: after
-// the apply, no record is left and a restart sends nothing again.
+// A journaled delivery starts at once, before its record is in the store, and an event whose
+// deliveries all succeeded before the journal is applied costs the store nothing: after the apply,
+// no record is left and a restart sends nothing again.
 func TestDeliveriesStartAtTheJournalWrite(t *testing.T) {
 	e := newEnv(t, nil)
 	r := newReceiver(t, 204)
 	e.configure(tenantA, hookDoc("h1", r.url))
-	ev := pingEvent(tenantA, 1)
-	wait := e.svc.Track(ev)
-	e.svc.fmu.Lock() // no store commit of journaled records meanwhile
-	e.svc.Observe(ev)
-	if err := wait(); err != nil {
-		e.svc.fmu.Unlock()
-		t.Fatal(err)
-	}
-	sent := waitfor.Bool(5*time.Second, func() bool { return r.hits.Load() == 1 && e.noneInFlight() }) == nil
-	e.svc.fmu.Unlock()
-	if !sent {
-		t.Fatal("the delivery waited for the store commit of its journaled record")
+	e.observeDurably(pingEvent(tenantA, 1))
+	waitfor.True(t, 5*time.Second, "the delivery made", func() bool { return r.hits.Load() == 1 && e.noneInFlight() })
+	if n := storedCount(t, e.st, store.WebhookEvents); n != 0 {
+		t.Fatalf("%d event records in the store before the journal was applied", n)
 	}
 	e.svc.flushRetired()
 	if err := e.svc.applyJournal(); err != nil {
@@ -62,11 +52,8 @@ func TestDeliveriesStartAtTheJournalWrite(t *testing.T) {
 	}
 	e.close()
 	e.open(nil)
-	e.svc.mu.Lock()
-	pending := len(e.svc.pending)
-	e.svc.mu.Unlock()
-	if pending != 0 {
-		t.Fatalf("%d deliveries loaded after a restart; want none", pending)
+	if n := e.pendingCount(); n != 0 {
+		t.Fatalf("%d deliveries loaded after a restart; want none", n)
 	}
 }
 
@@ -78,21 +65,10 @@ func TestRemovalOfAJournaledRecordWaitsForItsApply(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0, time.Hour} })
 	r := newReceiver(t, 503)
 	e.configure(tenantA, hookDoc("h1", r.url))
-	ev := pingEvent(tenantA, 1)
-	wait := e.svc.Track(ev)
-	e.svc.fmu.Lock()
-	e.svc.Observe(ev)
-	if err := wait(); err != nil {
-		e.svc.fmu.Unlock()
-		t.Fatal(err)
-	}
-	retried := waitfor.Bool(5*time.Second, func() bool {
+	e.observeDurably(pingEvent(tenantA, 1))
+	waitfor.True(t, 5*time.Second, "the retry's own record written", func() bool {
 		return r.hits.Load() == 1 && e.noneInFlight() && storedCount(t, e.st, store.WebhookPending) == 1
-	}) == nil
-	e.svc.fmu.Unlock()
-	if !retried {
-		t.Fatal("the retry's own record was not written while the event record was in the journal")
-	}
+	})
 	e.svc.flushRetired()
 	if err := e.svc.applyJournal(); err != nil {
 		t.Fatal(err)
@@ -143,19 +119,8 @@ func TestJournaledRemovalSurvivesACrash(t *testing.T) {
 	e.publish(tenantA)
 	waitfor.True(t, 5*time.Second, "the delivery made", func() bool { return r.hits.Load() == 1 && e.noneInFlight() })
 	e.svc.flushRetired() // the removal journaled
-	crashed, err := os.ReadFile(e.svc.cfg.Journal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	after := &env{t: t, dir: t.TempDir(), docs: e.docs, bus: e.bus}
-	if err := os.WriteFile(filepath.Join(after.dir, "webhooks.journal"), crashed, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	after.open(nil)
-	t.Cleanup(after.close)
-	after.svc.mu.Lock()
-	pending := len(after.svc.pending)
-	after.svc.mu.Unlock()
+	after := e.restartFromJournal()
+	pending := after.pendingCount()
 	if ev := storedCount(t, after.st, store.WebhookEvents); pending != 0 || ev != 0 {
 		t.Fatalf("after the restart: %d deliveries loaded, %d event records stored; want none", pending, ev)
 	}
@@ -186,10 +151,7 @@ func TestWornJournalIsAppliedAndStartsOver(t *testing.T) {
 	}
 	e.close()
 	e.open(small)
-	e.svc.mu.Lock()
-	loaded := len(e.svc.pending)
-	e.svc.mu.Unlock()
-	if loaded != pending {
-		t.Fatalf("%d deliveries loaded after the restart; want the %d pending", loaded, pending)
+	if loaded := e.pendingCount(); loaded != pending {
+		t.Fatalf("%d deliveries loaded after the restart; want the %d pending", e.pendingCount(), pending)
 	}
 }
