@@ -1,8 +1,13 @@
 package webhook
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/url"
 	"testing"
+	"time"
+
+	"github.com/pushgate/pushgate/engine/source"
 )
 
 // FuzzValidateDocument: any document is accepted or refused without a panic; an accepted one
@@ -57,4 +62,34 @@ func FuzzSealedSecret(f *testing.F) {
 			t.Fatal("a sealed secret opened for another endpoint")
 		}
 	})
+}
+
+// FuzzParseEvent: for any event the sources build (context and payload any JSON object), the
+// context and payload parseEvent takes are the ones encoding/json decodes.
+func FuzzParseEvent(f *testing.F) {
+	f.Add([]byte(`{"a":1}`), []byte(`{"seq":1,"data":"x\"}"}`), "c-1")
+	f.Add([]byte(`{}`), []byte(`{"context":{"payload":[1,{"}":"]"}]}}`), "")
+	f.Add([]byte(nil), []byte(`{ "k" : [ true , null ] }`), "\u00e9")
+	f.Fuzz(func(t *testing.T, context, payload []byte, correlationID string) {
+		if !isObject(payload) || (len(context) > 0 && !isObject(context)) {
+			return // the sources accept objects only (source.DecodeEvent)
+		}
+		if len(context) == 0 {
+			context = nil // absent: the sources pass nil
+		}
+		js := source.AppendEventJSON(nil, tenantA, "demo", "ping", time.Unix(1, 0), correlationID, context, payload)
+		var want eventParts
+		if err := json.Unmarshal(js, &want); err != nil {
+			t.Fatalf("the event JSON does not decode: %v", err)
+		}
+		got := parseEvent(&source.Event{JSON: js})
+		if !bytes.Equal(got.Context, want.Context) || !bytes.Equal(got.Payload, want.Payload) {
+			t.Fatalf("parseEvent(%s) = %s, %s; encoding/json: %s, %s", js, got.Context, got.Payload, want.Context, want.Payload)
+		}
+	})
+}
+
+func isObject(b []byte) bool {
+	var m map[string]json.RawMessage
+	return json.Unmarshal(b, &m) == nil && m != nil
 }
