@@ -193,7 +193,7 @@ func (s *Service) journalRemovals() {
 	s.appendLocked(nil)
 }
 
-// startRecorded queues deliveries whose records are in the store.
+// startRecorded queues deliveries whose records are durable (in the journal or the store).
 func (s *Service) startRecorded(ds []*delivery) {
 	s.mu.Lock()
 	for _, d := range ds {
