@@ -69,7 +69,7 @@ func (s *Service) signalRetire() {
 
 // retireLoop commits removals the matcher did not take along with the next deliveries it records
 // within retireWindow (while events flow, their records and the removals share a transaction or,
-// with the journal, a journal write).
+// with the journal, a journal write), and applies the journal when it is past half full.
 func (s *Service) retireLoop() {
 	defer s.loops.Done()
 	t := time.NewTimer(time.Hour)
@@ -88,6 +88,8 @@ func (s *Service) retireLoop() {
 			return
 		case <-s.rsignal:
 			sooner(retireWindow)
+		case <-s.wsignal:
+			_ = s.applyJournal() // logged; the next append past half full asks again
 		case <-t.C:
 			due = time.Time{}
 			s.flushRetired()

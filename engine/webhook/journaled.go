@@ -17,7 +17,8 @@ import (
 // their own) or by retireLoop within retireWindow. Most deliveries succeed within milliseconds, so
 // most records are removed long before the journal is half full; only then is the journal applied
 // to the store — the records still there, the removals of records applied earlier, the journal's
-// position — in one commit, and started over. An event delivered at once so costs the store
+// position — and started over (applyJournal: the bulk committed while batches go on being
+// journaled, what they added committed with the reset). An event delivered at once so costs the store
 // nothing: the profile of one webhook per event had the store's commits at 10–12 % of the CPU when
 // every record was put, then removed, within milliseconds.
 //
@@ -67,6 +68,24 @@ func (u *unapplied) fold(ops []store.WebhookPut, end journal.Pos) {
 		u.removed[o.Key] = true
 	}
 	u.end = end
+}
+
+func (u *unapplied) empty() bool { return len(u.live) == 0 && len(u.removed) == 0 }
+
+// absorb adds newer, what was folded after u, to u (as if folded in order).
+func (u *unapplied) absorb(newer unapplied) {
+	for k := range newer.removed {
+		_, was := u.live[k]
+		delete(u.live, k)
+		if !was || len(k) > 8 {
+			u.removed[k] = true
+		}
+	}
+	for k, v := range newer.live {
+		u.live[k] = v
+		delete(u.removed, k)
+	}
+	u.end = newer.end
 }
 
 // puts returns the store writes that apply u, the position last.
@@ -125,47 +144,93 @@ func (s *Service) openJournal(path string) error {
 // marks waiting, and starts ds. It returns false when the journal cannot take them (full even
 // after an apply, or a failed write): the caller commits them to the store itself.
 func (s *Service) journalRecords(ds []*delivery, puts []store.WebhookPut) bool {
-	s.jmu.Lock()
-	ok := s.appendLocked(puts)
-	s.jmu.Unlock()
-	if ok {
-		s.startRecorded(ds)
-	}
-	return ok
-}
-
-// appendLocked appends records, then the removals and marks waiting, as one journal record, and
-// applies the journal when it is past half full. When the journal cannot take them, the removals
-// and marks are applied to the store with what it holds and false is returned: the records are
-// the caller's.
-func (s *Service) appendLocked(records []store.WebhookPut) bool {
-	ops := append(append(records[:len(records):len(records)], s.takeJournalOps()...), s.takeMarks()...)
-	if len(ops) == 0 {
-		return true
-	}
-	b := encodeOps(ops)
-	end, err := s.jr.Append(b)
-	if errors.Is(err, journal.ErrFull) && s.applyLocked() == nil {
-		end, err = s.jr.Append(b)
-	}
-	if err != nil {
+	if err := s.journalOps(puts); err != nil {
 		if !errors.Is(err, journal.ErrFull) {
 			s.log.Error("webhook: journal write failed; recording in the store directly", "err", err)
 		}
-		s.ju.fold(ops[len(records):], s.ju.end)
-		_ = s.applyLocked() // logged
 		return false
 	}
-	s.ju.fold(ops, end)
-	if s.jr.Worn() {
-		_ = s.applyLocked() // logged; the journal keeps what it holds until an apply succeeds
-	}
+	s.startRecorded(ds)
 	return true
 }
 
-// applyLocked commits what the journal holds that the store does not, and starts the journal over.
-func (s *Service) applyLocked() error {
-	if len(s.ju.live) > 0 || len(s.ju.removed) > 0 {
+// journalRemovals appends the removals and marks waiting (retireLoop, when no batch took them).
+func (s *Service) journalRemovals() {
+	if err := s.journalOps(nil); err != nil && !errors.Is(err, journal.ErrFull) {
+		s.log.Error("webhook: journal write failed; removals applied to the store", "err", err)
+	}
+}
+
+// journalOps appends records and the removals and marks waiting; when the journal cannot take
+// them, it applies the journal (which starts it over) and tries once more.
+func (s *Service) journalOps(records []store.WebhookPut) error {
+	s.jmu.Lock()
+	err := s.appendLocked(records)
+	s.jmu.Unlock()
+	if err == nil {
+		return nil
+	}
+	if aerr := s.applyJournal(); aerr != nil {
+		return err
+	}
+	s.jmu.Lock()
+	err = s.appendLocked(records)
+	s.jmu.Unlock()
+	return err
+}
+
+// appendLocked appends records, then the removals and marks waiting, as one journal record, and
+// asks retireLoop to apply the journal once it is past half full. When the write fails, the
+// removals and marks are kept for the next apply (not durable until then) and the error returned.
+func (s *Service) appendLocked(records []store.WebhookPut) error {
+	ops := append(append(records[:len(records):len(records)], s.takeJournalOps()...), s.takeMarks()...)
+	if len(ops) == 0 {
+		return nil
+	}
+	end, err := s.jr.Append(encodeOps(ops))
+	if err != nil {
+		s.ju.fold(ops[len(records):], s.ju.end)
+		return err
+	}
+	s.ju.fold(ops, end)
+	if s.jr.Worn() {
+		select {
+		case s.wsignal <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// applyJournal applies what the journal holds that the store does not, and starts the journal
+// over. The bulk — everything held when it starts, possibly a backlog of thousands of records —
+// is committed without the journal's lock, the journal position with it, so that batches go on
+// being journaled meanwhile; what they added is committed with that lock held, and the journal
+// reset. A failed bulk commit is taken back, before what came since.
+func (s *Service) applyJournal() error {
+	s.amu.Lock()
+	defer s.amu.Unlock()
+	s.jmu.Lock()
+	bulk := s.ju
+	s.ju = newUnapplied()
+	s.ju.end = bulk.end
+	s.jmu.Unlock()
+	if s.beforeBulk != nil {
+		s.beforeBulk()
+	}
+	if !bulk.empty() {
+		if err := s.cfg.Store.WriteWebhooksNow(store.WebhookBatch{Puts: bulk.puts()}); err != nil {
+			s.jmu.Lock()
+			bulk.absorb(s.ju)
+			s.ju = bulk
+			s.jmu.Unlock()
+			s.log.Error("webhook: could not apply the journal to the store; retried", "err", err)
+			return err
+		}
+	}
+	s.jmu.Lock()
+	defer s.jmu.Unlock()
+	if !s.ju.empty() {
 		if err := s.cfg.Store.WriteWebhooksNow(store.WebhookBatch{Puts: s.ju.puts()}); err != nil {
 			s.log.Error("webhook: could not apply the journal to the store; retried", "err", err)
 			return err
@@ -177,20 +242,6 @@ func (s *Service) applyLocked() error {
 		return err
 	}
 	return nil
-}
-
-// applyJournal applies the journal to the store (Close: a clean stop leaves it empty).
-func (s *Service) applyJournal() error {
-	s.jmu.Lock()
-	defer s.jmu.Unlock()
-	return s.applyLocked()
-}
-
-// journalRemovals appends the removals and marks waiting (retireLoop, when no batch took them).
-func (s *Service) journalRemovals() {
-	s.jmu.Lock()
-	defer s.jmu.Unlock()
-	s.appendLocked(nil)
 }
 
 // startRecorded queues deliveries whose records are durable (in the journal or the store).

@@ -1,7 +1,11 @@
 package webhook
 
 import (
+	"bytes"
+	"maps"
+	"net/http"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,5 +157,85 @@ func TestWornJournalIsAppliedAndStartsOver(t *testing.T) {
 	e.open(small)
 	if loaded := e.pendingCount(); loaded != pending {
 		t.Fatalf("%d deliveries loaded after the restart; want the %d pending", e.pendingCount(), pending)
+	}
+}
+
+// While the journal's bulk is committed to the store (a backlog can take a while), batches and
+// removals go on being journaled; a removal of a record in the bulk, journaled meanwhile, reaches
+// the store after the bulk's put, so nothing is left once the apply ends.
+func TestJournalingGoesOnDuringAnApply(t *testing.T) {
+	gate := make(chan struct{})
+	addr := serveLoopback(t, func(w http.ResponseWriter, _ *http.Request) {
+		<-gate
+		w.WriteHeader(http.StatusNoContent)
+	})
+	e := newEnv(t, func(c *Config) { c.Timeout = time.Minute })
+	e.configure(tenantA, hookDoc("h1", "http://"+addr+"/h"))
+	e.observeDurably(pingEvent(tenantA, 1)) // its delivery waits at the gate: its record is in the bulk
+	entered, release, applied := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	var first sync.Once
+	e.svc.beforeBulk = func() {
+		first.Do(func() {
+			close(entered)
+			<-release
+		})
+	}
+	var released sync.Once
+	let := func() { released.Do(func() { close(release) }) }
+	t.Cleanup(let) // before the service's Close, which waits for the apply
+	go func() { applied <- e.svc.applyJournal() }()
+	<-entered
+	close(gate) // the first delivery succeeds; its removal is journaled during the bulk commit
+	journaled := make(chan error, 1)
+	go func() { // not the test's goroutine: errors go back on the channel
+		if err := waitfor.Bool(5*time.Second, e.noneInFlight); err != nil {
+			journaled <- err
+			return
+		}
+		e.svc.flushRetired()
+		ev := pingEvent(tenantA, 2)
+		wait := e.svc.Track(ev)
+		e.svc.Observe(ev)
+		journaled <- wait()
+	}()
+	select {
+	case err := <-journaled:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("journaling waited for the apply's bulk commit")
+	}
+	let()
+	if err := <-applied; err != nil {
+		t.Fatal(err)
+	}
+	waitfor.True(t, 5*time.Second, "both delivered", func() bool { return e.pendingCount() == 0 })
+	e.svc.flushRetired()
+	if err := e.svc.applyJournal(); err != nil {
+		t.Fatal(err)
+	}
+	if n := storedCount(t, e.st, store.WebhookEvents); n != 0 {
+		t.Fatalf("%d event records left in the store; the removal journaled during the bulk commit came first", n)
+	}
+}
+
+// A bulk commit that failed is taken back before what was journaled since: the last op on a key
+// wins, and a record put and removed across the two was never stored.
+func TestUnappliedAbsorb(t *testing.T) {
+	put := func(k string) store.WebhookPut {
+		return store.WebhookPut{Bucket: store.WebhookEvents, Key: k, Value: []byte(k)}
+	}
+	del := func(k string) store.WebhookPut { return store.WebhookPut{Bucket: store.WebhookEvents, Key: k} }
+	older, newer, whole := newUnapplied(), newUnapplied(), newUnapplied()
+	first := []store.WebhookPut{put("record01"), put("record02"), put("record02m"), del("earlier1")}
+	second := []store.WebhookPut{del("record01"), del("record02m"), put("record03"), del("earlier2"), put("earlier1")}
+	older.fold(first, journal.Pos{Epoch: 1, Off: 10})
+	newer.fold(second, journal.Pos{Epoch: 1, Off: 20})
+	older.absorb(newer)
+	whole.fold(append(first, second...), journal.Pos{Epoch: 1, Off: 20})
+	if !maps.EqualFunc(older.live, whole.live, bytes.Equal) || !maps.Equal(older.removed, whole.removed) || older.end != whole.end {
+		t.Fatalf("absorbed: live %q removed %v end %v; folded in one: live %q removed %v end %v",
+			slices.Sorted(maps.Keys(older.live)), older.removed, older.end, slices.Sorted(maps.Keys(whole.live)), whole.removed, whole.end)
 	}
 }

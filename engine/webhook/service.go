@@ -152,10 +152,14 @@ type Service struct {
 	rsignal chan struct{}
 	fmu     sync.Mutex // one flushRetired at a time
 
-	jr   *journal.Journal // nil without Config.Journal (journaled.go)
-	jmu  sync.Mutex
-	ju   unapplied
-	idle chan func() // idle attempt goroutines receive here (commit.go)
+	jr      *journal.Journal // nil without Config.Journal (journaled.go)
+	jmu     sync.Mutex
+	ju      unapplied
+	amu     sync.Mutex    // one applyJournal at a time
+	wsignal chan struct{} // the journal is past half full: retireLoop applies it
+	// beforeBulk, when set (tests only), runs in applyJournal before the bulk commit.
+	beforeBulk func()
+	idle       chan func() // idle attempt goroutines receive here (commit.go)
 
 	wake    chan struct{}
 	stop    chan struct{}
@@ -251,7 +255,7 @@ func New(cfg Config) (*Service, error) {
 		cfg: cfg, log: cfg.Logger, sealer: sealer,
 		qsignal: make(chan struct{}, 1), gat: newGatherer(), eps: map[string]*endpoint{}, pending: map[string]*delivery{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), states: make(chan func(), 64),
-		rsignal: make(chan struct{}, 1), idle: make(chan func()),
+		rsignal: make(chan struct{}, 1), wsignal: make(chan struct{}, 1), idle: make(chan func()),
 		attempts: attemptRing{keep: cfg.KeepAttempts},
 	}
 	s.seq.Store(time.Now().UnixNano())
