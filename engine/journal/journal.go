@@ -1,6 +1,7 @@
 package journal
 
 import (
+	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -134,29 +135,34 @@ func (j *Journal) readHeader() error {
 }
 
 // Records returns the records of the current epoch that end after applied, in order, and places
-// the next Append after the last valid record.
+// the next Append after the last valid record. It reads up to the first invalid record only (a
+// journal is mostly zeros: reading the whole file cost an allocation of its size at every start).
 func (j *Journal) Records(applied Pos) ([]Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	data := make([]byte, j.size)
-	if _, err := j.f.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("journal: %w", err)
-	}
+	r := bufio.NewReaderSize(io.NewSectionReader(j.f, headerSize, j.size-headerSize), 64<<10)
 	var out []Record
+	var head [recordHead]byte
 	off := int64(headerSize)
 	for off+recordHead <= j.size {
-		n := int64(binary.LittleEndian.Uint32(data[off:]))
-		epoch := binary.LittleEndian.Uint32(data[off+4:])
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		n := int64(binary.LittleEndian.Uint32(head[:]))
+		epoch := binary.LittleEndian.Uint32(head[4:])
 		end := off + recordHead + n
 		if epoch != j.epoch || end > j.size || n == 0 {
 			break
 		}
-		sum := crc32.Update(crc32.Checksum(data[off:off+8], crc), crc, data[off+recordHead:end])
-		if sum != binary.LittleEndian.Uint32(data[off+8:]) {
+		data := make([]byte, n)
+		if _, err := io.ReadFull(r, data); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		if crc32.Update(crc32.Checksum(head[:8], crc), crc, data) != binary.LittleEndian.Uint32(head[8:]) {
 			break
 		}
 		if applied.Epoch != j.epoch || end > applied.Off {
-			out = append(out, Record{End: Pos{j.epoch, end}, Data: data[off+recordHead : end]})
+			out = append(out, Record{End: Pos{j.epoch, end}, Data: data})
 		}
 		off = end
 	}
