@@ -552,12 +552,19 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 	var puts []store.WebhookPut
 	for _, ev := range batch {
 		var proto *delivery // the event's body and trigger, built once and shared by its deliveries
-		for _, sc := range set.match(ev) {
+		matched := set.match(ev)
+		for i, sc := range matched {
 			if proto == nil {
 				proto = newDelivery("", "", ev, now)
 			}
 			key := sc.endpointKey()
-			d := proto.forEndpoint(deliveryID(ev.ID, key), key)
+			var d *delivery
+			if i == len(matched)-1 { // the last takes the prototype itself (one event, one webhook: no copy)
+				d = proto
+				d.ID, d.Endpoint = deliveryID(ev.ID, key), key
+			} else {
+				d = proto.forEndpoint(deliveryID(ev.ID, key), key)
+			}
 			d.Due = now.Add(s.delay(0))
 			d.Seq = s.seq.Add(1)
 			d.key = seqKey(d.Seq, d.ID)
