@@ -172,24 +172,31 @@ func (j *Journal) Records(applied Pos) ([]Record, error) {
 
 // Append writes data as one record and returns once it is durable (O_DSYNC), with its end.
 func (j *Journal) Append(data []byte) (Pos, error) {
-	if len(data) == 0 {
-		return Pos{}, errors.New("journal: empty record")
-	}
+	return j.AppendWith(func(dst []byte) []byte { return append(dst, data...) })
+}
+
+// AppendWith is Append of the bytes encode appends to dst (the journal's own write buffer, so a
+// record built from parts is not built in a buffer of its own first); encode runs with the
+// journal's lock held and must not keep dst.
+func (j *Journal) AppendWith(encode func(dst []byte) []byte) (Pos, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.torn {
 		return Pos{}, ErrTorn
 	}
-	end := j.off + recordHead + int64(len(data))
+	b := encode(append(j.buf[:0], make([]byte, recordHead)...))
+	j.buf = b
+	n := len(b) - recordHead
+	if n == 0 {
+		return Pos{}, errors.New("journal: empty record")
+	}
+	end := j.off + int64(len(b))
 	if end > j.size {
 		return Pos{}, ErrFull
 	}
-	b := j.buf[:0]
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(data)))
-	b = binary.LittleEndian.AppendUint32(b, j.epoch)
-	b = binary.LittleEndian.AppendUint32(b, crc32.Update(crc32.Checksum(b[:8], crc), crc, data))
-	b = append(b, data...)
-	j.buf = b
+	binary.LittleEndian.PutUint32(b, uint32(n))
+	binary.LittleEndian.PutUint32(b[4:], j.epoch)
+	binary.LittleEndian.PutUint32(b[8:], crc32.Update(crc32.Checksum(b[:8], crc), crc, b[recordHead:]))
 	if _, err := j.f.WriteAt(b, j.off); err != nil {
 		j.torn = true
 		return Pos{}, fmt.Errorf("journal: %w", err)

@@ -187,7 +187,7 @@ func (s *Service) appendLocked(records []store.WebhookPut) error {
 	if len(ops) == 0 {
 		return nil
 	}
-	end, err := s.jr.Append(encodeOps(ops))
+	end, err := s.jr.AppendWith(func(dst []byte) []byte { return appendOps(dst, ops) })
 	if err != nil {
 		s.ju.fold(ops[len(records):], s.ju.end)
 		return err
@@ -270,14 +270,9 @@ func decodePos(v []byte) journal.Pos {
 	return journal.Pos{Epoch: binary.LittleEndian.Uint32(v), Off: int64(binary.LittleEndian.Uint64(v[4:]))}
 }
 
-// encodeOps encodes events-bucket puts and removals as a journal record: per op, the key's length
-// (u16), the key, the value's length (u32; 0 for a removal), the value.
-func encodeOps(puts []store.WebhookPut) []byte {
-	n := 0
-	for _, p := range puts {
-		n += 6 + len(p.Key) + len(p.Value)
-	}
-	b := make([]byte, 0, n)
+// appendOps appends events-bucket puts and removals encoded as a journal record: per op, the
+// key's length (u16), the key, the value's length (u32; 0 for a removal), the value.
+func appendOps(b []byte, puts []store.WebhookPut) []byte {
 	for _, p := range puts {
 		b = binary.LittleEndian.AppendUint16(b, uint16(len(p.Key)))
 		b = append(b, p.Key...)
