@@ -18,13 +18,13 @@ import (
 // most records are removed long before the journal is half full; only then is the journal applied
 // to the store — the records still there, the removals of records applied earlier, the journal's
 // position — and started over (applyJournal: the bulk committed while batches go on being
-// journaled, what they added committed with the reset). An event delivered at once so costs the store
-// nothing: the profile of one webhook per event had the store's commits at 10–12 % of the CPU when
-// every record was put, then removed, within milliseconds.
+// journaled, what they added committed with the reset). An event delivered at once so costs the
+// store nothing: the profile of one webhook per event had the store's commits at 10–12 % of the
+// CPU when every record was put, then removed, within milliseconds.
 //
 // A restart applies what the journal holds after the stored position (openJournal) before
-// loading, and so sends again what was delivered after the last removal the journal got (with the
-// same webhook-id, as any crash does). Removals of event records therefore never go to the store
+// loading, and so sends again the deliveries made whose removal had not reached the journal (with
+// the same webhook-id, as any crash does). Removals of event records never go to the store
 // directly while the journal is on (releaseLocked retires them): a removal committed before the
 // record it removes would be undone by the record's apply.
 
