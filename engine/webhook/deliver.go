@@ -335,13 +335,32 @@ func (s *Service) unqueueLocked(d *delivery) {
 	}
 }
 
+// write commits delivery state to the store. With the journal, the removals of event records in
+// puts go to the journal instead, and only once the rest is committed: the record may be only in
+// the journal (a removal committed to the store first would be undone by its apply), and the
+// removal must not be durable before the own or dead-letter record written with it (a kill -9
+// between the two would leave the delivery with neither). When the commit fails they are not
+// sent: the event record keeps the delivery.
 func (s *Service) write(puts []store.WebhookPut, atts []store.WebhookAttempt) {
-	if len(puts) == 0 && len(atts) == 0 {
-		return
+	var removals []store.WebhookPut
+	if s.jr != nil {
+		kept := puts[:0:0]
+		for _, p := range puts {
+			if p.Bucket == store.WebhookEvents {
+				removals = append(removals, p)
+			} else {
+				kept = append(kept, p)
+			}
+		}
+		puts = kept
 	}
-	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts, Attempts: atts, KeepAttempts: s.cfg.KeepAttempts}); err != nil {
-		s.log.Error("webhook: could not store delivery state", "err", err)
+	if len(puts) > 0 || len(atts) > 0 {
+		if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts, Attempts: atts, KeepAttempts: s.cfg.KeepAttempts}); err != nil {
+			s.log.Error("webhook: could not store delivery state", "err", err)
+			return
+		}
 	}
+	s.retireLater(removals...)
 }
 
 // delay is the wait before attempt n+1 (n attempts made), with ±20 % jitter when not zero.

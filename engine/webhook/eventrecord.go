@@ -136,9 +136,8 @@ func sameBody(a, b *delivery) bool {
 
 // releaseLocked settles d in its event record. When d was the last, it returns the removal of the
 // record (and its mark); the caller writes it with d's own or dead-letter record, or retires it
-// (successes, cancellations). With the journal, the removal is retired here and nil returned: the
-// record may be only in the journal, and a removal written to the store first would be undone by
-// the record's apply (journaled.go).
+// (successes, cancellations); with the journal, write sends it to the journal once d's own or
+// dead-letter record is in the store (journaled.go).
 func (s *Service) releaseLocked(d *delivery) []store.WebhookPut {
 	g := d.grp
 	if g == nil {
@@ -152,10 +151,6 @@ func (s *Service) releaseLocked(d *delivery) []store.WebhookPut {
 	puts := []store.WebhookPut{{Bucket: store.WebhookEvents, Key: g.key}}
 	if g.marked {
 		puts = append(puts, store.WebhookPut{Bucket: store.WebhookEvents, Key: markKey(g.key)})
-	}
-	if s.jr != nil {
-		s.retireLater(puts...)
-		return nil
 	}
 	return puts
 }

@@ -143,8 +143,8 @@ func TestWornJournalIsAppliedAndStartsOver(t *testing.T) {
 	}
 	waitfor.True(t, 5*time.Second, "the first events delivered", func() bool { return ok.hits.Load() == delivered && e.noneInFlight() })
 	e.configure(tenantA, hookDoc("hang", hang.url))
-	for range pending {
-		e.publish(tenantA)
+	for i := range pending {
+		e.observeDurably(pingEvent(tenantA, delivered+i))
 	}
 	waitfor.True(t, 5*time.Second, "the journal applied to the store on its own", func() bool {
 		e.svc.flushRetired()
@@ -237,5 +237,67 @@ func TestUnappliedAbsorb(t *testing.T) {
 	if !maps.EqualFunc(older.live, whole.live, bytes.Equal) || !maps.Equal(older.removed, whole.removed) || older.end != whole.end {
 		t.Fatalf("absorbed: live %q removed %v end %v; folded in one: live %q removed %v end %v",
 			slices.Sorted(maps.Keys(older.live)), older.removed, older.end, slices.Sorted(maps.Keys(whole.live)), whole.removed, whole.end)
+	}
+}
+
+// A retry's removal of its event record reaches the journal only after the retry's own record is
+// in the store: when that store write fails (here the store is gone), the removal is not sent and
+// the journal alone still holds the delivery. Journaled as soon as it was made, the removal could
+// be durable before the own record, and a kill -9 between the two lost the delivery (seen once
+// in CI: a delivery of 20 never arrived after the restart).
+func TestRetryRemovalWaitsForItsOwnRecord(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0, time.Hour} })
+	r := newReceiver(t, 503)
+	e.configure(tenantA, hookDoc("h1", r.url))
+	e.observeDurably(pingEvent(tenantA, 1))
+	if err := e.st.Close(); err != nil { // every store write fails from here
+		t.Fatal(err)
+	}
+	waitfor.True(t, 5*time.Second, "the attempt made and its retry recorded (or not)", func() bool {
+		return r.hits.Load() == 1 && e.noneInFlight()
+	})
+	e.svc.flushRetired() // journals whatever removal is waiting
+	after := e.restartFromJournal()
+	if n := after.pendingCount(); n != 1 {
+		t.Fatalf("%d deliveries after the restart; want the one whose own record never reached the store", n)
+	}
+}
+
+// A clean stop records the events observed and not matched yet (no ingest waits for them with
+// --webhook-early-ack): after the restart their deliveries are there.
+func TestCloseRecordsWhatWasObserved(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Timeout = time.Minute })
+	hang := newReceiver(t, 0)
+	e.configure(tenantA, hookDoc("h1", hang.url))
+	svc := e.svc
+	svc.jmu.Lock() // the matcher stops at its first journal write; the rest queue behind it
+	const n = 20
+	e.publish(tenantA)
+	waitfor.True(t, 5*time.Second, "the first event taken by the matcher", func() bool {
+		svc.qmu.Lock()
+		defer svc.qmu.Unlock()
+		return len(svc.queue) == 0
+	})
+	for range n - 1 {
+		e.publish(tenantA)
+	}
+	closed := make(chan struct{})
+	go func() {
+		e.close()
+		close(closed)
+	}()
+	waitfor.True(t, 5*time.Second, "the stop signalled", func() bool {
+		select {
+		case <-svc.stop:
+			return true
+		default:
+			return false
+		}
+	})
+	svc.jmu.Unlock()
+	<-closed
+	e.open(nil)
+	if got := e.pendingCount(); got != n {
+		t.Fatalf("%d deliveries after the restart; want the %d observed before the stop", got, n)
 	}
 }

@@ -525,6 +525,13 @@ func (s *Service) matchLoop() {
 	for {
 		select {
 		case <-s.stop:
+			// A clean stop records what was observed and not matched yet: events no ingest waits
+			// for (--webhook-early-ack, the hub's own) would otherwise lose their webhooks.
+			if batch := s.takeQueue(); len(batch) > 0 {
+				if err := s.record(batch); err != nil {
+					s.log.Error("webhook: could not record deliveries at shutdown", "events", len(batch), "err", err)
+				}
+			}
 			return
 		case <-s.qsignal:
 		}
