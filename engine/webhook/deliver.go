@@ -70,16 +70,16 @@ func (s *Service) scheduleLoop() {
 	for {
 		s.mu.Lock()
 		now := time.Now()
-		var puts []store.WebhookPut
+		var w deliveryWrite
 		for len(s.due) > 0 && !s.due[0].Due.After(now) && !s.closed {
-			puts = s.dispatchLocked(s.due.pop(), now, puts)
+			s.dispatchLocked(s.due.pop(), now, &w)
 		}
 		wait := time.Minute
 		if len(s.due) > 0 {
 			wait = min(wait, s.due[0].Due.Sub(now))
 		}
 		s.mu.Unlock()
-		s.write(puts, nil)
+		s.writeDeliveries(w, nil)
 		t.Reset(wait)
 		select {
 		case <-s.stop:
@@ -90,18 +90,18 @@ func (s *Service) scheduleLoop() {
 	}
 }
 
-// dispatchLocked starts, defers or retires a due delivery; store changes are appended to puts.
-func (s *Service) dispatchLocked(d *delivery, now time.Time, puts []store.WebhookPut) []store.WebhookPut {
+// dispatchLocked starts, defers or retires a due delivery; store changes are added to w.
+func (s *Service) dispatchLocked(d *delivery, now time.Time, w *deliveryWrite) {
 	ep := s.eps[d.Endpoint]
 	switch {
 	case ep == nil: // removed webhook (possibly while we were down)
 		s.cancelLocked(d)
-		puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d)})
+		w.puts = append(w.puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d)})
 	case !ep.confirmed: // the config topic has not confirmed its secret yet (state.go)
 		d.Due = now.Add(unconfirmedWait)
 		s.due.push(d)
 	case ep.st.Disabled:
-		puts = append(puts, s.deadLocked(d, now, "endpoint disabled")...)
+		s.deadLocked(w, d, now, "endpoint disabled")
 	case now.Before(ep.open): // circuit open (or Retry-After): wait, not charged an attempt
 		d.Due = ep.open
 		s.due.push(d)
@@ -114,7 +114,6 @@ func (s *Service) dispatchLocked(d *delivery, now time.Time, puts []store.Webhoo
 	default:
 		s.startLocked(ep, d)
 	}
-	return puts
 }
 
 func (s *Service) startLocked(ep *endpoint, d *delivery) {
@@ -192,7 +191,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 	att := Attempt{Time: now.UTC(), DeliveryID: d.ID, Attempt: d.Attempts, Outcome: r.outcome,
 		StatusCode: r.status, LatencyMS: float64(r.latency.Microseconds()) / 1000, Error: r.err, Response: string(r.excerpt)}
 	s.attempts.add(ep.key, att)
-	var puts []store.WebhookPut
+	var w deliveryWrite
 	sc := ep.sc
 	attemptNo := d.Attempts // d is back in the queue (and mutable by others) once retry pushes it
 	clockChanged, retry, disable := false, false, ""
@@ -225,11 +224,11 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 		case r.status == http.StatusGone:
 			disable = "the endpoint answered 410 Gone"
 		case ep.st.Disabled:
-			puts = append(puts, s.deadLocked(d, now, "endpoint disabled")...)
+			s.deadLocked(&w, d, now, "endpoint disabled")
 		case s.cfg.DisableAfter > 0 && now.Sub(ep.st.FailingSince) >= s.cfg.DisableAfter:
 			disable = "failing since " + ep.st.FailingSince.Format(time.RFC3339)
 		case d.Attempts >= len(s.cfg.Schedule):
-			puts = append(puts, s.deadLocked(d, now, "attempts exhausted")...)
+			s.deadLocked(&w, d, now, "attempts exhausted")
 		default:
 			retry = true
 			d.Due = now.Add(s.delay(d.Attempts))
@@ -240,14 +239,14 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 				}
 			}
 			d.own = true
-			puts = append(puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d), Value: appendRecord(nil, d)})
-			puts = append(puts, s.releaseLocked(d)...) // in the same transaction: never without a record
+			w.puts = append(w.puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d), Value: appendRecord(nil, d)})
+			w.settled = append(w.settled, d) // its event record lets go of it once this record is durable
 		}
 	}
 	if disable != "" {
 		ep.st.Disabled, ep.st.DisabledAt, ep.st.DisabledReason = true, now.UTC(), disable
-		puts = append(puts, s.deadLocked(d, now, "endpoint disabled: "+disable)...)
-		puts = append(puts, s.retireEndpointLocked(ep, now, "endpoint disabled: "+disable)...)
+		s.deadLocked(&w, d, now, "endpoint disabled: "+disable)
+		s.retireEndpointLocked(&w, ep, now, "endpoint disabled: "+disable)
 		s.log.Warn("webhook: endpoint disabled", "webhook", hook.Key, "tenant", ep.sc.Tenant, "reason", disable)
 	}
 	// State changes are rare (a streak starts or ends, an endpoint is disabled); writing them
@@ -265,7 +264,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 	// where at-least-once sends again anyway.
 	s.pumpLocked(ep, now)
 	s.mu.Unlock()
-	s.write(puts, persistedAttempt(ep.key, att))
+	s.writeDeliveries(w, persistedAttempt(ep.key, att))
 	s.mu.Lock()
 	if retry && !d.cancelled && !s.closed {
 		s.due.push(d)
@@ -286,19 +285,17 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 }
 
 // retireEndpointLocked dead-letters every queued (not in-flight) delivery of ep.
-func (s *Service) retireEndpointLocked(ep *endpoint, now time.Time, reason string) []store.WebhookPut {
-	var puts []store.WebhookPut
+func (s *Service) retireEndpointLocked(w *deliveryWrite, ep *endpoint, now time.Time, reason string) {
 	for _, o := range s.pending {
 		if o.Endpoint == ep.key && !o.inflight {
-			puts = append(puts, s.deadLocked(o, now, reason)...)
+			s.deadLocked(w, o, now, reason)
 		}
 	}
 	ep.waiting = nil
-	return puts
 }
 
-// deadLocked moves d to the dead-letter list.
-func (s *Service) deadLocked(d *delivery, now time.Time, reason string) []store.WebhookPut {
+// deadLocked moves d to the dead-letter list (its record and dead letter added to w).
+func (s *Service) deadLocked(w *deliveryWrite, d *delivery, now time.Time, reason string) {
 	s.unqueueLocked(d)
 	delete(s.pending, d.ID)
 	d.DeadAt, d.DeadReason = now.UTC(), reason
@@ -306,8 +303,8 @@ func (s *Service) deadLocked(d *delivery, now time.Time, reason string) []store.
 	s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Dead++ })
 	b, _ := json.Marshal(d)
 	s.log.Warn("webhook: delivery dead-lettered", "delivery", d.ID, "endpoint", d.Endpoint, "attempts", d.Attempts, "reason", reason, "lastError", d.LastError)
-	puts := []store.WebhookPut{{Bucket: store.WebhookPending, Key: pendingKey(d)}, {Bucket: store.WebhookDead, Key: d.ID, Value: b}}
-	return append(puts, s.releaseLocked(d)...)
+	w.puts = append(w.puts, store.WebhookPut{Bucket: store.WebhookPending, Key: pendingKey(d)}, store.WebhookPut{Bucket: store.WebhookDead, Key: d.ID, Value: b})
+	w.settled = append(w.settled, d)
 }
 
 // cancelLocked forgets d (its webhook was removed); the caller deletes the record.
@@ -335,32 +332,41 @@ func (s *Service) unqueueLocked(d *delivery) {
 	}
 }
 
-// write commits delivery state to the store. With the journal, the removals of event records in
-// puts go to the journal instead, and only once the rest is committed: the record may be only in
-// the journal (a removal committed to the store first would be undone by its apply), and the
-// removal must not be durable before the own or dead-letter record written with it (a kill -9
-// between the two would leave the delivery with neither). When the commit fails they are not
-// sent: the event record keeps the delivery.
-func (s *Service) write(puts []store.WebhookPut, atts []store.WebhookAttempt) {
+// deliveryWrite is delivery state for one store write: the records (own, dead letters, removals) and
+// the deliveries they settle, which their event records let go of only once the write is durable
+// (writeDeliveries). Released with the write, an event record's removal could reach the disk first —
+// in the same transaction without the journal, but not when another delivery of the event, or the
+// journal, writes it — and a kill -9 between the two would leave the delivery with neither record.
+type deliveryWrite struct {
+	puts    []store.WebhookPut
+	settled []*delivery
+}
+
+// writeDeliveries writes w, then releases its settled deliveries from their event records. When the
+// write fails they are not released: the event record keeps them (sent again after a restart).
+func (s *Service) writeDeliveries(w deliveryWrite, atts []store.WebhookAttempt) {
+	if !s.write(w.puts, atts) || len(w.settled) == 0 {
+		return
+	}
 	var removals []store.WebhookPut
-	if s.jr != nil {
-		kept := puts[:0:0]
-		for _, p := range puts {
-			if p.Bucket == store.WebhookEvents {
-				removals = append(removals, p)
-			} else {
-				kept = append(kept, p)
-			}
-		}
-		puts = kept
+	s.mu.Lock()
+	for _, d := range w.settled {
+		removals = append(removals, s.releaseLocked(d)...)
 	}
-	if len(puts) > 0 || len(atts) > 0 {
-		if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts, Attempts: atts, KeepAttempts: s.cfg.KeepAttempts}); err != nil {
-			s.log.Error("webhook: could not store delivery state", "err", err)
-			return
-		}
-	}
+	s.mu.Unlock()
 	s.retireLater(removals...)
+}
+
+// write commits delivery state to the store; it reports whether it did (a failure is logged).
+func (s *Service) write(puts []store.WebhookPut, atts []store.WebhookAttempt) bool {
+	if len(puts) == 0 && len(atts) == 0 {
+		return true
+	}
+	if err := s.cfg.Store.WriteWebhooks(store.WebhookBatch{Puts: puts, Attempts: atts, KeepAttempts: s.cfg.KeepAttempts}); err != nil {
+		s.log.Error("webhook: could not store delivery state", "err", err)
+		return false
+	}
+	return true
 }
 
 // delay is the wait before attempt n+1 (n attempts made), with ±20 % jitter when not zero.

@@ -136,8 +136,8 @@ func sameBody(a, b *delivery) bool {
 
 // releaseLocked settles d in its event record. When d was the last, it returns the removal of the
 // record (and its mark); the caller writes it with d's own or dead-letter record, or retires it
-// (successes, cancellations); with the journal, write sends it to the journal once d's own or
-// dead-letter record is in the store (journaled.go).
+// (successes, cancellations) — a retried or dead delivery is released only once its own or
+// dead-letter record is durable (writeDeliveries).
 func (s *Service) releaseLocked(d *delivery) []store.WebhookPut {
 	g := d.grp
 	if g == nil {

@@ -25,7 +25,7 @@ import (
 // A restart applies what the journal holds after the stored position (openJournal) before
 // loading, and so sends again the deliveries made whose removal had not reached the journal (with
 // the same webhook-id, as any crash does). Removals of event records never go to the store
-// directly while the journal is on (releaseLocked retires them): a removal committed before the
+// directly while the journal is on (retireLater sends them to it): a removal committed before the
 // record it removes would be undone by the record's apply.
 
 const (

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -240,26 +241,43 @@ func TestUnappliedAbsorb(t *testing.T) {
 	}
 }
 
-// A retry's removal of its event record reaches the journal only after the retry's own record is
-// in the store: when that store write fails (here the store is gone), the removal is not sent and
-// the journal alone still holds the delivery. Journaled as soon as it was made, the removal could
-// be durable before the own record, and a kill -9 between the two lost the delivery (seen once
-// in CI: a delivery of 20 never arrived after the restart).
-func TestRetryRemovalWaitsForItsOwnRecord(t *testing.T) {
+// A retried delivery is released from its event record only once its own record is in the store.
+// Here that write fails (the store is gone) while the event's other delivery succeeds: the record
+// must not be removed, so the journal alone still holds the retried delivery (the delivered one
+// marked). Released with the write, the removal — here the successful delivery's, the last to
+// settle — could be journaled before the own record is durable, and a kill -9 between the two lost
+// the delivery (seen once in CI: one delivery of 20 never arrived after the restart).
+func TestRetryIsReleasedOnlyOnceItsOwnRecordIsDurable(t *testing.T) {
+	gate := make(chan struct{})
+	addr := serveLoopback(t, func(w http.ResponseWriter, r *http.Request) {
+		<-gate
+		if strings.HasSuffix(r.URL.Path, "/fail") {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	e := newEnv(t, func(c *Config) { c.Schedule = []time.Duration{0, time.Hour} })
-	r := newReceiver(t, 503)
-	e.configure(tenantA, hookDoc("h1", r.url))
-	e.observeDurably(pingEvent(tenantA, 1))
+	e.configure(tenantA, hookDoc("fail", "http://"+addr+"/fail", "ok", "http://"+addr+"/ok"))
+	ev := pingEvent(tenantA, 1)
+	e.observeDurably(ev)
 	if err := e.st.Close(); err != nil { // every store write fails from here
 		t.Fatal(err)
 	}
-	waitfor.True(t, 5*time.Second, "the attempt made and its retry recorded (or not)", func() bool {
-		return r.hits.Load() == 1 && e.noneInFlight()
+	close(gate)
+	waitfor.True(t, 5*time.Second, "both attempts made", func() bool {
+		return e.svc.stats.delivered.Load() == 1 && e.noneInFlight()
 	})
-	e.svc.flushRetired() // journals whatever removal is waiting
+	e.svc.flushRetired() // journals whatever removal or mark is waiting
 	after := e.restartFromJournal()
-	if n := after.pendingCount(); n != 1 {
-		t.Fatalf("%d deliveries after the restart; want the one whose own record never reached the store", n)
+	after.svc.mu.Lock()
+	var ids []string
+	for id := range after.svc.pending {
+		ids = append(ids, id)
+	}
+	after.svc.mu.Unlock()
+	if want := deliveryID(ev.ID, endpointKey(tenantA, "fail")); len(ids) != 1 || ids[0] != want {
+		t.Fatalf("after the restart: deliveries %v; want only the retried one, %s", ids, want)
 	}
 }
 
