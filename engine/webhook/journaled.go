@@ -157,7 +157,7 @@ func (s *Service) journalRecords(ds []*delivery, puts []store.WebhookPut) bool {
 // journalRemovals appends the removals and marks waiting (retireLoop, when no batch took them).
 func (s *Service) journalRemovals() {
 	if err := s.journalOps(nil); err != nil && !errors.Is(err, journal.ErrFull) {
-		s.log.Error("webhook: journal write failed; removals applied to the store", "err", err)
+		s.log.Error("webhook: journal write failed; the removals wait for the next apply", "err", err)
 	}
 }
 
