@@ -214,3 +214,31 @@ func TestE2EWebhookSecretReadableAfterItsPatch(t *testing.T) {
 		}
 	}
 }
+
+// A publish retried with the same Idempotency-Key for an event a webhook lists is answered at
+// once with the first id, and the webhook is sent once. (The repeat used to wait for a record
+// that never came — the bus drops it — and answered 503 after ten seconds.)
+func TestE2ERepeatedPublishOfAWebhookEventAnswersAtOnce(t *testing.T) {
+	e := e2eStart(t, nil)
+	r := e2eStartReceiver(t)
+	e.patch(e.demo, "", fmt.Sprintf(`{"operation":"UPDATE","update":{"webhooks":{"a":{"id":"a","name":"A","url":%q,"events":[{"namespace":"shop","name":"order-placed"}]}}}}`, r.URL))
+	ev := `{"namespace":"shop","name":"order-placed","timestamp":"2026-01-02T03:04:05Z","payload":{"orderId":9}}`
+	hdr := map[string]string{"Content-Type": "application/json", "Idempotency-Key": "order-9"}
+	var ids []string
+	for i := range 2 {
+		start := time.Now()
+		st, body := e.do("POST", "/event/v1/events", e.demo, ev, hdr)
+		if st != 200 || time.Since(start) > 3*time.Second {
+			t.Fatalf("publish %d: %d %s after %v", i+1, st, body, time.Since(start))
+		}
+		ids = append(ids, string(body))
+	}
+	if ids[0] != ids[1] {
+		t.Fatalf("the repeat was answered %s, the first %s", ids[1], ids[0])
+	}
+	r.wait(t, 1)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(r.got()); n != 1 {
+		t.Fatalf("the webhook was sent %d times, want 1", n)
+	}
+}

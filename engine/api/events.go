@@ -34,14 +34,6 @@ type eventAccepted struct {
 	ID string `json:"id"`
 }
 
-// DurableWebhooks lets the ingest wait for an event's webhook deliveries to be recorded: Track
-// (before Publish) returns nil when no webhook lists the event, else a wait; Untrack drops an event
-// whose publish failed.
-type DurableWebhooks interface {
-	Track(ev *source.Event) (wait func() error)
-	Untrack(ev *source.Event)
-}
-
 // batchAnswer is the answer to a batch: the ids of the accepted events, in order; on a 503 it
 // names the events published before the queue filled (the first len(IDs)), so the client resends
 // only the rest.
@@ -93,14 +85,10 @@ func (a *API) postEvent(ctx *fasthttp.RequestCtx, _ map[string]string) {
 	}
 	ev := in.Event(tenant)
 	ev.IdempotencyKey = idemKey
-	wait := a.track(ev)
-	id, err := a.d.Publisher.Publish(ev)
+	d := newDurableAnswer(ctx)
+	defer d.finish()
+	id, err := a.publishDurably(d, ev)
 	if !publishOK(ctx, err) {
-		a.untrack(ev, wait)
-		return
-	}
-	if wait != nil && wait() != nil {
-		failNotRecorded(ctx)
 		return
 	}
 	writeJSON(ctx, fasthttp.StatusOK, eventAccepted{ID: id})
@@ -133,16 +121,15 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx, p *auth.Principal, idemKey, t
 		return
 	}
 	ans := batchAnswer{IDs: make([]string, 0, len(ins))}
-	var waits []func() error
+	d := newDurableAnswer(ctx)
+	defer d.finish() // a 503 too waits for the events published before it to be durable
 	for i, in := range ins {
 		ev := in.Event(tenants[i])
 		if idemKey != "" {
 			ev.IdempotencyKey = idemKey + "#" + strconv.Itoa(i)
 		}
-		wait := a.track(ev)
-		id, err := a.d.Publisher.Publish(ev)
+		id, err := a.publishDurably(d, ev)
 		if err != nil {
-			a.untrack(ev, wait)
 			status := fasthttp.StatusServiceUnavailable
 			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(unavailableRetryAfterSeconds))
 			ans.ErrorMessage = "events[" + strconv.Itoa(i) + "]: event ingest is not available: " + unavailableReason(err) + "; the events before it were accepted."
@@ -154,30 +141,8 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx, p *auth.Principal, idemKey, t
 			return
 		}
 		ans.IDs = append(ans.IDs, id)
-		if wait != nil {
-			waits = append(waits, wait)
-		}
-	}
-	for _, wait := range waits {
-		if wait() != nil {
-			failNotRecorded(ctx)
-			return
-		}
 	}
 	writeJSON(ctx, fasthttp.StatusOK, ans)
-}
-
-func (a *API) track(ev *source.Event) func() error {
-	if a.d.Durable == nil {
-		return nil
-	}
-	return a.d.Durable.Track(ev)
-}
-
-func (a *API) untrack(ev *source.Event, wait func() error) {
-	if wait != nil {
-		a.d.Durable.Untrack(ev)
-	}
 }
 
 // failNotRecorded answers an event that was published but whose webhook deliveries could not be

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pushgate/pushgate/engine/source"
 )
@@ -82,31 +85,70 @@ func TestIngestBatchOverloaded(t *testing.T) {
 	}
 }
 
+// fakeDurable settles a tracked event ("done") on another goroutine a little later, as the
+// webhook matcher does after the journal write, unless it was untracked meanwhile; an event that
+// was never published is failed (as the webhook service's sweep does after trackTimeout).
 type fakeDurable struct {
-	tracked, untracked int
+	mu                 sync.Mutex
+	pub                *recordingPublisher
 	err                error
-	waited             int
+	live               map[*source.Event]func(error)
+	tracked, untracked int
+	settled            atomic.Int32
 }
 
-func (d *fakeDurable) Track(ev *source.Event) func() error {
+func (d *fakeDurable) Track(ev *source.Event, done func(error)) bool {
 	if ev.Name != "done" {
-		return nil
+		return false
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.live == nil {
+		d.live = map[*source.Event]func(error){}
+	}
+	d.live[ev] = done
 	d.tracked++
-	return func() error { d.waited++; return d.err }
+	err := d.err
+	time.AfterFunc(5*time.Millisecond, func() {
+		d.mu.Lock()
+		fn, ok := d.live[ev]
+		delete(d.live, ev)
+		d.mu.Unlock()
+		if !ok {
+			return
+		}
+		if !d.pub.holds(ev) {
+			fn(errors.New("fake: never observed"))
+			return
+		}
+		d.settled.Add(1)
+		fn(err)
+	})
+	return true
 }
-func (d *fakeDurable) Untrack(*source.Event) { d.untracked++ }
+
+func (d *fakeDurable) Untrack(ev *source.Event) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.live[ev]
+	delete(d.live, ev)
+	if ok {
+		d.untracked++
+	}
+	return ok
+}
 
 // The ingest answers after the event's webhook deliveries are durable, and 503 when they could
 // not be recorded; a refused publish untracks.
 func TestIngestWaitsForDurableWebhooks(t *testing.T) {
 	d := &fakeDurable{}
 	f := newFixture(t, func(deps *Deps) { deps.Durable = d })
-	if r := f.do("POST", "/event/v1/events", "acme-admin", event("")); r.status != 200 || d.waited != 1 {
-		t.Fatalf("status %d, waited %d", r.status, d.waited)
+	d.pub = f.pub
+	if r := f.do("POST", "/event/v1/events", "acme-admin", event("")); r.status != 200 || d.settled.Load() != 1 {
+		t.Fatalf("status %d, settled %d", r.status, d.settled.Load())
 	}
-	if r := f.do("POST", "/event/v1/events", "acme-admin", "["+event("")+","+event("")+"]"); r.status != 200 || d.waited != 3 {
-		t.Fatalf("batch: status %d, waited %d", r.status, d.waited)
+	if r := f.do("POST", "/event/v1/events", "acme-admin", "["+event("")+","+event("")+"]"); r.status != 200 || d.settled.Load() != 3 {
+		t.Fatalf("batch: status %d, settled %d", r.status, d.settled.Load())
 	}
 	d.err = errors.New("store failed")
 	expectError(t, f.do("POST", "/event/v1/events", "acme-admin", event("")), 503, "could not be recorded")
@@ -116,3 +158,24 @@ func TestIngestWaitsForDurableWebhooks(t *testing.T) {
 		t.Fatalf("a refused publish was not untracked (%d)", d.untracked)
 	}
 }
+
+// A publish the bus answers as a repeat (same Idempotency-Key: the first id, nothing published)
+// is answered at once with that id: the first request answers for the deliveries, and nothing
+// would ever settle the repeat (before, it waited ten seconds and answered 503).
+func TestRepeatedIngestDoesNotWaitForDurableWebhooks(t *testing.T) {
+	d := &fakeDurable{}
+	f := newFixture(t, func(deps *Deps) {
+		deps.Durable = d
+		deps.Publisher = repeatingPublisher{}
+	})
+	d.pub = f.pub
+	r := f.do("POST", "/event/v1/events", "acme-admin", event(""))
+	if r.status != 200 || !strings.Contains(string(r.body), `"first"`) || d.untracked != 1 {
+		t.Fatalf("status %d body %s, untracked %d", r.status, r.body, d.untracked)
+	}
+}
+
+// repeatingPublisher answers every publish as a repeat of a first one.
+type repeatingPublisher struct{}
+
+func (repeatingPublisher) Publish(*source.Event) (string, error) { return "first", nil }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,6 +52,12 @@ func (p *recordingPublisher) Publish(ev *source.Event) (string, error) {
 	p.events = append(p.events, ev)
 	ev.ID = "1700000000-" + strconv.Itoa(len(p.events))
 	return ev.ID, nil
+}
+
+func (p *recordingPublisher) holds(ev *source.Event) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Contains(p.events, ev)
 }
 
 func (p *recordingPublisher) last() *source.Event {

@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fasthttp"
 
@@ -58,17 +58,21 @@ var (
 	errBadToken = errors.New("api: invalid bearer token")
 )
 
-// bearer returns the token of the Authorization header; ok=false when the header is absent.
+// bearer returns the token of the Authorization header; ok=false when the header is absent. The
+// token aliases the request's header (a 1 KiB JWT copied per request was the largest allocation of
+// an ingest POST, BENCHMARKS.md §2d): it is for Verify, which keeps none of it, and for nothing
+// that outlives the request.
 func bearer(ctx *fasthttp.RequestCtx) (token string, present bool, err error) {
 	h := ctx.Request.Header.Peek(fasthttp.HeaderAuthorization)
 	if h == nil {
 		return "", false, nil
 	}
-	scheme, tok, found := strings.Cut(strings.TrimSpace(string(h)), " ")
-	if !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+	scheme, tok, found := bytes.Cut(bytes.TrimSpace(h), []byte(" "))
+	tok = bytes.TrimSpace(tok)
+	if !found || !bytes.EqualFold(scheme, []byte("Bearer")) || len(tok) == 0 {
 		return "", true, errBadToken
 	}
-	return strings.TrimSpace(tok), true, nil
+	return unsafe.String(&tok[0], len(tok)), true, nil
 }
 
 // principal authenticates the request. Without a token it returns auth.AnonymousPrincipal when

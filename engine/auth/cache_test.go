@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -192,5 +193,31 @@ func TestTokenCacheHonoursLaterRevocation(t *testing.T) {
 	v.Revocations.Add(Revocation{TokenID: "tok-1", Until: clk.now().Add(time.Hour)})
 	if r := ReasonOf(must2(v.Verify(ctx, tk))); r != ReasonRevoked {
 		t.Fatalf("revoked cached token: reason %q, want %q", r, ReasonRevoked)
+	}
+}
+
+// Verify keeps nothing of a token that aliases its caller's buffer (engine/api passes the
+// Authorization header without a copy): once the buffer is overwritten, the principal is intact
+// and the same token is still answered from the cache.
+func TestVerifyKeepsNoAliasOfTheToken(t *testing.T) {
+	p := newIDP(t)
+	v, clk := newVerifier(t, p)
+	ctx := context.Background()
+	tk := sign(t, tok{jwt.SigningMethodRS256, rsaKey1, "rsa1", p.claims("tenant-a", jwt.MapClaims{"exp": clk.now().Add(time.Minute).Unix()})})
+	buf := []byte(tk)
+	first, err := v.Verify(ctx, unsafe.String(&buf[0], len(buf)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subject, tenant, id := first.Subject, first.TenantID, first.TokenID
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	if first.Subject != subject || first.TenantID != tenant || first.TokenID != id {
+		t.Fatal("the principal changed with its caller's buffer")
+	}
+	second, err := v.Verify(ctx, tk)
+	if err != nil || second != first || v.Stats.CacheHits.Load() != 1 {
+		t.Fatalf("the same token again: %v, cached %v, hits %d", err, second == first, v.Stats.CacheHits.Load())
 	}
 }

@@ -125,7 +125,8 @@ type issued struct {
 // Verify checks token and returns the principal it represents. Failures are *Error values (see
 // the Reason* constants) that never contain the token. Only RS256 and ES256 are accepted; exp, iss
 // and aud are required; iss must be <IssuerBase>/realms/<realm> for the core realm or a realm the
-// TenantResolver knows (no key is fetched for any other issuer); aud must contain Audience.
+// TenantResolver knows (no key is fetched for any other issuer); aud must contain Audience. token
+// is not kept past the call: it may alias a buffer its caller reuses.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
 	p, err := v.verify(ctx, token)
 	if err != nil {
@@ -154,6 +155,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (*Principal, error)
 		}
 		return p, nil
 	}
+	// The token may alias a request's buffer (engine/api passes the Authorization header without
+	// a copy): the full path, which may keep it (in the parsed token, in errors), gets its own.
+	token = strings.Clone(token)
 	var c claims
 	var iss issued
 	tok, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {

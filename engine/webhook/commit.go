@@ -74,6 +74,8 @@ func (s *Service) retireLoop() {
 	defer s.loops.Done()
 	t := time.NewTimer(time.Hour)
 	defer t.Stop()
+	sweep := time.NewTicker(trackSweep)
+	defer sweep.Stop()
 	var due time.Time // of the next flush; zero when nothing waits
 	sooner := func(d time.Duration) {
 		if at := time.Now().Add(d); due.IsZero() || at.Before(due) {
@@ -93,6 +95,8 @@ func (s *Service) retireLoop() {
 		case <-t.C:
 			due = time.Time{}
 			s.flushRetired()
+		case now := <-sweep.C:
+			s.expireTracked(now)
 		}
 	}
 }

@@ -35,11 +35,11 @@ func testTrackWaitsForTheDurableRecord(t *testing.T, journaled bool) {
 	e.configure(tenantA, hookDoc("h1", r.url))
 	other := pingEvent(tenantA, 0)
 	other.Name = "unlisted"
-	if e.svc.Track(other) != nil {
+	if e.track(other) != nil {
 		t.Fatal("an event no webhook lists was tracked")
 	}
 	ev := pingEvent(tenantA, 1)
-	wait := e.svc.Track(ev)
+	wait := e.track(ev)
 	if wait == nil {
 		t.Fatal("a listed event was not tracked")
 	}
@@ -59,17 +59,57 @@ func testTrackWaitsForTheDurableRecord(t *testing.T, journaled bool) {
 			t.Fatalf("%d deliveries in the store after the journal was applied; want 1", n)
 		}
 	}
-	// An untracked publish failure, and Close, end waits with ErrNotRecorded.
+	// Untrack takes a failed publish back (done is not called); Close ends the other waits with
+	// ErrNotRecorded.
 	ev2 := pingEvent(tenantA, 2)
-	w2 := e.svc.Track(ev2)
-	e.svc.Untrack(ev2)
-	if err := w2(); !errors.Is(err, ErrNotRecorded) {
-		t.Fatalf("untracked: %v", err)
+	called := make(chan error, 1)
+	if !e.svc.Track(ev2, func(err error) { called <- err }) || !e.svc.Untrack(ev2) {
+		t.Fatal("a tracked event was not untracked")
 	}
-	w3 := e.svc.Track(pingEvent(tenantA, 3))
+	if e.svc.Untrack(ev2) {
+		t.Fatal("an event was untracked twice")
+	}
+	w3 := e.track(pingEvent(tenantA, 3))
 	e.close()
 	if err := w3(); !errors.Is(err, ErrNotRecorded) {
 		t.Fatalf("after Close: %v", err)
+	}
+	select {
+	case err := <-called:
+		t.Fatalf("done of an untracked event was called (%v)", err)
+	default:
+	}
+}
+
+// A tracked event whose record never comes (it was never observed) is failed by the sweep after
+// trackTimeout, once; Untrack then reports that done has run.
+func TestTrackedEventTimesOut(t *testing.T) {
+	e := newEnv(t, nil)
+	r := newReceiver(t, 204)
+	e.configure(tenantA, hookDoc("h1", r.url))
+	ev := pingEvent(tenantA, 1)
+	calls := make(chan error, 2)
+	if !e.svc.Track(ev, func(err error) { calls <- err }) {
+		t.Fatal("not tracked")
+	}
+	e.svc.expireTracked(time.Now().Add(trackTimeout - time.Second))
+	if len(calls) != 0 {
+		t.Fatal("done called before the timeout")
+	}
+	e.svc.expireTracked(time.Now().Add(trackTimeout))
+	if err := <-calls; !errors.Is(err, ErrNotRecorded) {
+		t.Fatalf("timed out with %v", err)
+	}
+	if e.svc.Untrack(ev) {
+		t.Fatal("Untrack after the timeout must report that done has run")
+	}
+	e.svc.Observe(ev) // recorded late: done is not called again
+	e.svc.expireTracked(time.Now().Add(2 * trackTimeout))
+	if err := waitfor.Bool(5*time.Second, func() bool { return len(r.requests()) == 1 }); err != nil {
+		t.Fatal("the late event's delivery was not sent")
+	}
+	if len(calls) != 0 {
+		t.Fatal("done called twice")
 	}
 }
 

@@ -57,7 +57,7 @@ func TestEventRecordHoldsAnEventsDeliveriesUntilSettled(t *testing.T) {
 	ok, failing := newReceiver(t, 204), newReceiver(t, 503)
 	e.configure(tenantA, hookDoc("a", ok.url, "b", ok.url, "c", failing.url))
 	ev := pingEvent(tenantA, 1)
-	wait := e.svc.Track(ev)
+	wait := e.track(ev)
 	e.svc.Observe(ev)
 	if err := wait(); err != nil {
 		t.Fatal(err)

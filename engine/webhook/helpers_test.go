@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -342,10 +343,26 @@ func journaledEventRecords(t *testing.T, e *env) []store.WebhookPut {
 	return puts
 }
 
+// track tracks ev as the ingest does and returns a wait for its done (nil when ev is not tracked).
+func (e *env) track(ev *source.Event) func() error {
+	ch := make(chan error, 1)
+	if !e.svc.Track(ev, func(err error) { ch <- err }) {
+		return nil
+	}
+	return func() error {
+		select {
+		case err := <-ch:
+			return err
+		case <-time.After(30 * time.Second):
+			return errors.New("test: done was not called within 30 s")
+		}
+	}
+}
+
 // observeDurably offers ev and waits, as the ingest does, until its deliveries are durable.
 func (e *env) observeDurably(ev *source.Event) {
 	e.t.Helper()
-	wait := e.svc.Track(ev)
+	wait := e.track(ev)
 	e.svc.Observe(ev)
 	if err := wait(); err != nil {
 		e.t.Fatal(err)

@@ -195,7 +195,7 @@ func TestJournalingGoesOnDuringAnApply(t *testing.T) {
 		}
 		e.svc.flushRetired()
 		ev := pingEvent(tenantA, 2)
-		wait := e.svc.Track(ev)
+		wait := e.track(ev)
 		e.svc.Observe(ev)
 		journaled <- wait()
 	}()

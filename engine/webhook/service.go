@@ -128,7 +128,7 @@ type Service struct {
 	hooks  atomic.Pointer[set]
 
 	tmu      sync.Mutex
-	tracked  map[*source.Event]chan error // ingested events awaiting their durable record (durable.go)
+	tracked  map[*source.Event]tracking // ingested events awaiting their durable record (durable.go)
 	ntracked atomic.Int64
 
 	qmu     sync.Mutex
