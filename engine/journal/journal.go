@@ -45,12 +45,15 @@ type Record struct {
 // serialised (each is one write).
 type Journal struct {
 	mu    sync.Mutex
-	f     *os.File
+	f     *os.File // reads, the header; the appends too when df is nil
+	df    *os.File // direct appends (direct.go), or nil
 	size  int64
 	off   int64
 	epoch uint32
-	buf   []byte
-	torn  bool // a write failed: nothing more is appended before Reset
+	// buf is the write buffer. With df, its first off%blockSize bytes are always those of the
+	// block the last record ended in (an append rewrites that block).
+	buf  []byte
+	torn bool // a write failed: nothing more is appended before Reset
 }
 
 // Open opens the journal at path, creating it with size bytes (at least two header sizes) when it
@@ -70,6 +73,9 @@ func Open(path string, size int64) (*Journal, error) {
 	if err := j.readHeader(); err != nil {
 		_ = f.Close()
 		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	if j.df = openDirect(path, j.size); j.df != nil {
+		j.buf = alignedBuffer(64 << 10)
 	}
 	return j, nil
 }
@@ -167,6 +173,12 @@ func (j *Journal) Records(applied Pos) ([]Record, error) {
 		off = end
 	}
 	j.off = off
+	if j.df != nil { // the block the last record ended in, which the next append rewrites
+		j.buf = j.buf[:off%blockSize]
+		if _, err := j.f.ReadAt(j.buf, off-int64(len(j.buf))); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+	}
 	return out, nil
 }
 
@@ -184,25 +196,61 @@ func (j *Journal) AppendWith(encode func(dst []byte) []byte) (Pos, error) {
 	if j.torn {
 		return Pos{}, ErrTorn
 	}
-	b := encode(append(j.buf[:0], make([]byte, recordHead)...))
+	tail := 0 // bytes of the block being rewritten before the record (direct appends)
+	if j.df != nil {
+		tail = int(j.off % blockSize)
+	}
+	b := encode(append(j.buf[:tail], make([]byte, recordHead)...))
 	j.buf = b
-	n := len(b) - recordHead
+	rec := b[tail:]
+	n := len(rec) - recordHead
 	if n == 0 {
 		return Pos{}, errors.New("journal: empty record")
 	}
-	end := j.off + int64(len(b))
+	end := j.off + int64(len(rec))
 	if end > j.size {
 		return Pos{}, ErrFull
 	}
-	binary.LittleEndian.PutUint32(b, uint32(n))
-	binary.LittleEndian.PutUint32(b[4:], j.epoch)
-	binary.LittleEndian.PutUint32(b[8:], crc32.Update(crc32.Checksum(b[:8], crc), crc, b[recordHead:]))
-	if _, err := j.f.WriteAt(b, j.off); err != nil {
+	binary.LittleEndian.PutUint32(rec, uint32(n))
+	binary.LittleEndian.PutUint32(rec[4:], j.epoch)
+	binary.LittleEndian.PutUint32(rec[8:], crc32.Update(crc32.Checksum(rec[:8], crc), crc, rec[recordHead:]))
+	var err error
+	if j.df != nil {
+		if err = j.writeDirect(len(b), end); errors.Is(err, syscall.EINVAL) {
+			// A file system that opens O_DIRECT but refuses these writes: through the page
+			// cache from now on.
+			_ = j.df.Close()
+			j.df = nil
+			_, err = j.f.WriteAt(rec, j.off)
+		}
+	} else {
+		_, err = j.f.WriteAt(b, j.off)
+	}
+	if err != nil {
 		j.torn = true
 		return Pos{}, fmt.Errorf("journal: %w", err)
 	}
 	j.off = end
 	return Pos{j.epoch, end}, nil
+}
+
+// writeDirect writes j.buf[:n] — the start of the block j.off is in, then the record ending at
+// end — as whole blocks from aligned memory, and keeps the bytes of the block end is in at the
+// start of j.buf for the next append.
+func (j *Journal) writeDirect(n int, end int64) error {
+	w := roundUp(n)
+	if !aligned(j.buf) || cap(j.buf) < w {
+		j.buf = append(alignedBuffer(max(w, 2*cap(j.buf))), j.buf[:n]...)
+	}
+	b := j.buf[:w]
+	clear(b[n:])
+	start := j.off - j.off%blockSize
+	if _, err := j.df.WriteAt(b, start); err != nil {
+		return err
+	}
+	keep := int(end % blockSize)
+	j.buf = b[:copy(b, b[n-keep:n])]
+	return nil
 }
 
 // Reset starts a new epoch: records written so far are no longer read. The caller calls it once
@@ -215,6 +263,7 @@ func (j *Journal) Reset() error {
 	}
 	j.epoch++
 	j.off, j.torn = headerSize, false
+	j.buf = j.buf[:0] // headerSize is whole blocks: no block to rewrite
 	return nil
 }
 
@@ -234,4 +283,9 @@ func (j *Journal) Worn() bool {
 }
 
 // Close closes the file.
-func (j *Journal) Close() error { return j.f.Close() }
+func (j *Journal) Close() error {
+	if j.df != nil {
+		return errors.Join(j.df.Close(), j.f.Close())
+	}
+	return j.f.Close()
+}
