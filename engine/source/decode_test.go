@@ -167,3 +167,20 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 	})
 }
+
+// plainString agrees with sonic wherever it answers.
+func FuzzPlainString(f *testing.F) {
+	for _, seed := range []string{`"order-placed"`, `"2026-01-02T03:04:05Z"`, `"a\"b"`, `"\u0041"`, `"é"`, `""`, `"`, `"a"b"`, "\"tab\there\""} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := plainString(raw)
+		if !ok {
+			return
+		}
+		var want string
+		if err := decodeAPI.Unmarshal(raw, &want); err != nil || got != want {
+			t.Fatalf("plainString(%q) = %q; sonic: %q, %v", raw, got, want, err)
+		}
+	})
+}

@@ -92,17 +92,29 @@ func appendAdspID(dst []byte, urn string) []byte {
 	if !ok {
 		return jsontext.AppendString(dst, urn)
 	}
-	parts := strings.SplitN(rest, ":", 4)
+	names := [...]string{"namespace", "service", "api", "resource"}
+	n := min(strings.Count(rest, ":")+1, len(names)) // the resource keeps its own colons
 	types := [...]string{"", "namespace", "service", "api", "resource"}
 	dst = append(dst, `{"type":`...)
-	dst = jsontext.AppendString(dst, types[len(parts)])
-	for i, name := range []string{"namespace", "service", "api", "resource"}[:len(parts)] {
+	dst = jsontext.AppendString(dst, types[n])
+	for i, name := range names[:n] {
+		part := rest
+		if i < n-1 {
+			part, rest, _ = strings.Cut(rest, ":")
+		}
 		dst = append(dst, `,"`...)
 		dst = append(dst, name...)
 		dst = append(dst, `":`...)
-		dst = jsontext.AppendString(dst, parts[i])
+		dst = jsontext.AppendString(dst, part)
 	}
 	return append(dst, '}')
+}
+
+// bodySize is room for ev's webhook body (appendBodyOf): its parts, the member names and the
+// AdspId object of the tenant.
+func bodySize(ev *source.Event, raw eventParts) int {
+	return 200 + len(ev.Namespace) + len(ev.Name) + 2*len(ev.TenantID) + len(ev.CorrelationID) +
+		len(raw.Context) + len(ev.Traceparent) + len(raw.Payload)
 }
 
 // deliveryID is the webhook-id of ev's delivery to an endpoint: deterministic, so a retry, a

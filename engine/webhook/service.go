@@ -616,7 +616,7 @@ func (d *delivery) forEndpoint(id, endpoint string) *delivery {
 func newDelivery(id, endpoint string, ev *source.Event, now time.Time) *delivery {
 	raw := parseEvent(ev)
 	return &delivery{
-		ID: id, Endpoint: endpoint, Body: appendBodyOf(nil, ev, raw), Created: now, idx: -1, Traceparent: ev.Traceparent, EventID: ev.ID,
+		ID: id, Endpoint: endpoint, Body: appendBodyOf(make([]byte, 0, bodySize(ev, raw)), ev, raw), Created: now, idx: -1, Traceparent: ev.Traceparent, EventID: ev.ID,
 		Trigger: trigger{TenantID: ev.TenantID, Namespace: ev.Namespace, Name: ev.Name,
 			CorrelationID: ev.CorrelationID, Context: raw.Context},
 	}
