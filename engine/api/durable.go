@@ -28,7 +28,14 @@ type durableAnswer struct {
 	pending atomic.Int32
 	failed  atomic.Bool
 	tracked bool
+	keyed   []*source.Event // tracked events with an Idempotency-Key
 	wait    chan struct{}
+}
+
+// keyForgetter is a publisher that can forget an idempotency key (the embedded bus): after a 503
+// "not recorded", the retry the answer asks for must not be dropped as a repeat.
+type keyForgetter interface {
+	ForgetKey(tenantURN, key string)
 }
 
 func newDurableAnswer(ctx *fasthttp.RequestCtx) *durableAnswer {
@@ -48,6 +55,9 @@ func (a *API) publishDurably(d *durableAnswer, ev *source.Event) (string, error)
 	tracked := a.d.Durable.Track(ev, d.settled)
 	if tracked {
 		d.tracked = true
+		if ev.IdempotencyKey != "" {
+			d.keyed = append(d.keyed, ev)
+		}
 	} else {
 		d.pending.Add(-1)
 	}
@@ -68,8 +78,9 @@ func (d *durableAnswer) settled(err error) {
 
 // finish is called by the handler once its answer is written into the context: it returns once
 // the tracked events are durable (at once when none was tracked), with the answer turned into a
-// 503 when one could not be recorded.
-func (d *durableAnswer) finish() {
+// 503 when one could not be recorded — and the idempotency keys of the request forgotten, so that
+// the retry it asks for is published again.
+func (a *API) finish(d *durableAnswer) {
 	if d.tracked {
 		d.wait = make(chan struct{}, 1)
 	}
@@ -80,6 +91,11 @@ func (d *durableAnswer) finish() {
 	<-d.wait
 	if d.failed.Load() {
 		failNotRecorded(d.ctx)
+		if f, ok := a.d.Publisher.(keyForgetter); ok {
+			for _, ev := range d.keyed {
+				f.ForgetKey(ev.TenantID, ev.IdempotencyKey)
+			}
+		}
 	}
 }
 

@@ -86,7 +86,7 @@ func (a *API) postEvent(ctx *fasthttp.RequestCtx, _ map[string]string) {
 	ev := in.Event(tenant)
 	ev.IdempotencyKey = idemKey
 	d := newDurableAnswer(ctx)
-	defer d.finish()
+	defer a.finish(d)
 	id, err := a.publishDurably(d, ev)
 	if !publishOK(ctx, err) {
 		return
@@ -122,7 +122,7 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx, p *auth.Principal, idemKey, t
 	}
 	ans := batchAnswer{IDs: make([]string, 0, len(ins))}
 	d := newDurableAnswer(ctx)
-	defer d.finish() // a 503 too waits for the events published before it to be durable
+	defer a.finish(d) // a 503 too waits for the events published before it to be durable
 	for i, in := range ins {
 		ev := in.Event(tenants[i])
 		if idemKey != "" {

@@ -179,3 +179,19 @@ func TestRepeatedIngestDoesNotWaitForDurableWebhooks(t *testing.T) {
 type repeatingPublisher struct{}
 
 func (repeatingPublisher) Publish(*source.Event) (string, error) { return "first", nil }
+
+// When an event's webhook deliveries could not be recorded, the 503 asks for the event again:
+// its Idempotency-Key is forgotten by the publisher so that the retry is not dropped as a repeat
+// (and its deliveries never recorded).
+func TestNotRecordedForgetsTheIdempotencyKey(t *testing.T) {
+	d := &fakeDurable{err: errors.New("store failed")}
+	f := newFixture(t, func(deps *Deps) { deps.Durable = d })
+	d.pub = f.pub
+	r := serveWithHeader(f.api, "POST", "/event/v1/events", "acme-admin", event(""), "Idempotency-Key", "order-9")
+	expectError(t, r, 503, "could not be recorded")
+	f.pub.mu.Lock()
+	defer f.pub.mu.Unlock()
+	if len(f.pub.forgotten) != 1 || !strings.HasSuffix(f.pub.forgotten[0], "|order-9") {
+		t.Fatalf("forgotten keys %q, want the request's", f.pub.forgotten)
+	}
+}

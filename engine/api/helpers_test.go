@@ -33,9 +33,10 @@ type fixture struct {
 }
 
 type recordingPublisher struct {
-	mu     sync.Mutex
-	events []*source.Event
-	err    error
+	mu        sync.Mutex
+	events    []*source.Event
+	forgotten []string // tenant "|" key of ForgetKey calls
+	err       error
 	// refuseAfter, when > 0, makes Publish return ErrOverloaded once that many events are held.
 	refuseAfter int
 }
@@ -52,6 +53,12 @@ func (p *recordingPublisher) Publish(ev *source.Event) (string, error) {
 	p.events = append(p.events, ev)
 	ev.ID = "1700000000-" + strconv.Itoa(len(p.events))
 	return ev.ID, nil
+}
+
+func (p *recordingPublisher) ForgetKey(tenantURN, key string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.forgotten = append(p.forgotten, tenantURN+"|"+key)
 }
 
 func (p *recordingPublisher) holds(ev *source.Event) bool {

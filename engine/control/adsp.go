@@ -123,3 +123,10 @@ func (t teePublisher) Publish(ev *source.Event) (string, error) {
 	_, _ = t.remote.Publish(ev)
 	return t.local.Publish(ev)
 }
+
+// ForgetKey forgets the key in the local source (engine/api: a retry after "not recorded").
+func (t teePublisher) ForgetKey(tenantURN, key string) {
+	if f, ok := t.local.(interface{ ForgetKey(tenantURN, key string) }); ok {
+		f.ForgetKey(tenantURN, key)
+	}
+}

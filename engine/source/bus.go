@@ -118,6 +118,13 @@ func (b *Bus) Publish(ev *Event) (string, error) {
 	}
 }
 
+// ForgetKey forgets an idempotency key of tenantURN, so that a retry with it is published again:
+// the ingest calls it when the event's webhook deliveries could not be recorded and it answered
+// "send it again" (a repeat would otherwise be dropped and the deliveries never recorded).
+func (b *Bus) ForgetKey(tenantURN, key string) {
+	b.seen.Forget(IdempotencyScope(tenantURN, key))
+}
+
 // Ready reports nil while the bus accepts events, ErrClosed after Close.
 func (b *Bus) Ready() error {
 	b.mu.Lock()

@@ -148,3 +148,22 @@ func TestBusEpochIsMilliseconds(t *testing.T) {
 		t.Fatalf("epoch %q, want the start time in milliseconds (%d–%d)", b.Epoch(), before, after)
 	}
 }
+
+// A forgotten idempotency key lets the same key publish again (the ingest forgets it when the
+// event's webhook deliveries could not be recorded and it asked for the event again).
+func TestForgottenKeyPublishesAgain(t *testing.T) {
+	b := NewBus(BusConfig{QueueSize: 16})
+	defer b.Close()
+	ev := func() *Event { return &Event{TenantID: "t", IdempotencyKey: "k", JSON: []byte(`{}`)} }
+	first, err := b.Publish(ev())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := b.Publish(ev()); again != first {
+		t.Fatalf("a repeat got %s, want the first id %s", again, first)
+	}
+	b.ForgetKey("t", "k")
+	if after, err := b.Publish(ev()); err != nil || after == first {
+		t.Fatalf("after ForgetKey: %s, %v; want a new id", after, err)
+	}
+}
