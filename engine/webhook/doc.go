@@ -62,10 +62,12 @@
 // Config.Timeout (15 s); 2xx is success; 410 disables the endpoint; 3xx (redirects are never
 // followed), other statuses and network errors are retried. After the last attempt the delivery
 // moves to the dead-letter list, from which operators replay it (same webhook-id, new budget).
-// Without Kafka the ingest waits for the record (Track, durable.go), so an acknowledged event's
+// Without Kafka the ingest waits for the record (Track registers a done the matcher calls after
+// the write; stuck ones are failed by one sweep a second, durable.go), so an acknowledged event's
 // deliveries survive kill -9; while events stream in, the matcher gathers them (gather.go) and
 // writes a gathered batch's records to the journal (Config.Journal, journaled.go: one O_DSYNC
-// write), which makes them durable and starts their deliveries. The removals of delivered records
+// write, O_DIRECT where the file system allows, engine/journal), which makes them durable and
+// starts their deliveries. The removals of delivered records
 // ride on the next batch's journal write (or retireLoop's, commit.go), so a crash may re-send a
 // delivered one; the journal is applied to the store only when it is half full — the records
 // still pending then, the removals of records applied before — so an event delivered at once
