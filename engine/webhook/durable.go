@@ -33,9 +33,9 @@ type tracking struct {
 // Track registers ev, before it is published, when some webhook lists it, and reports whether
 // it did. done then runs exactly once: with nil once the event's deliveries are durable, or with
 // an error wrapping ErrNotRecorded. It runs on the service's goroutines (the matcher, the sweep,
-// Close), never on Track's caller, and must not block: it answers the ingest (a non-blocking
-// send, engine/conn Later) instead of keeping a goroutine parked per POST. When the publish
-// fails, Untrack tells whether done may still be called.
+// Close), never on Track's caller, and must not block: the matcher calls the dones of a whole
+// batch in turn (engine/api's releases the waiting POST with a send on a buffered channel). When
+// the publish fails, Untrack tells whether done may still be called.
 func (s *Service) Track(ev *source.Event, done func(error)) bool {
 	set := s.hooks.Load()
 	if set == nil || !set.candidates(ev) || len(set.match(ev)) == 0 {

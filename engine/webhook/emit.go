@@ -69,14 +69,25 @@ func (s *Service) emitTriggered(sc scoped, d *delivery, attempt int, r result, n
 	buf := scratch.Get().(*[]byte)
 	pb := p.appendJSON((*buf)[:0])
 	s.publishRaw(d.Trigger.TenantID, TriggeredName, corr, sc.Hook.Name, pb, now)
-	*buf = pb[:0]
-	scratch.Put(buf)
+	putScratch(buf, pb)
 }
 
 // scratch holds the buffers an event of pushgate's own is built in before it is copied into
 // the event's JSON (once per attempt: the payload and the context were two allocations of
 // ~700 B per delivery, BENCHMARKS.md §2d).
 var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxScratch bounds what the pool keeps: an event with a large context grows its buffer, which is
+// then left to the collector rather than held.
+const maxScratch = 64 << 10
+
+func putScratch(buf *[]byte, used []byte) {
+	if cap(used) > maxScratch {
+		return
+	}
+	*buf = used[:0]
+	scratch.Put(buf)
+}
 
 // appendJSON appends json.Marshal(p)'s document, written by hand because it runs once per
 // attempt (encoding/json was ~8 % of the CPU per delivery at 100 webhooks per event;
@@ -171,8 +182,7 @@ func (s *Service) publishRaw(tenant, name, correlationID, hookName string, pb []
 		CorrelationID: correlationID}
 	ev.JSON = source.AppendEventJSON(make([]byte, 0, 160+len(tenant)+len(correlationID)+len(ctx)+len(pb)),
 		tenant, EmitNamespace, name, ev.Timestamp, correlationID, ctx, pb)
-	*buf = ctx[:0]
-	scratch.Put(buf)
+	putScratch(buf, ctx)
 	if _, err := s.cfg.Publisher.Publish(ev); err != nil {
 		s.stats.emitErrors.Add(1)
 		s.log.Debug("webhook: could not publish "+name, "err", err)
