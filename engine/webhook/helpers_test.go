@@ -59,13 +59,14 @@ func newReceiverOn(t *testing.T, addr string, status int) *receiver {
 	r.status.Store(int64(status))
 	r.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		// The answer is chosen before the hit is counted: a test that waits for a hit and then
-		// changes the status must not change the answer to the request it waited for.
+		// changes the status must not change the answer to the request it waited for. The hit is
+		// counted after the request is recorded: a test that saw the hit reads the request.
 		st := int(r.status.Load())
-		r.hits.Add(1)
 		b, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
 		r.got = append(r.got, received{req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp"), req.Header.Get("webhook-signature"), b, time.Now()})
 		r.mu.Unlock()
+		r.hits.Add(1)
 		if st == 0 {
 			<-req.Context().Done()
 			return
