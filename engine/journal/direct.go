@@ -16,8 +16,8 @@ var useDirect = true
 
 // openDirect opens path for appends that go from the journal's buffer to the device and are
 // flushed there (O_DIRECT|O_DSYNC), without the copy into the page cache and its write-back:
-// 57 µs of CPU per write against 76–89 µs through the page cache on the benchmark machine
-// (BENCHMARKS.md §2d). It returns nil where direct I/O is not possible (tmpfs refuses O_DIRECT,
+// 70–77 µs of CPU per 8 KiB append against 76–91 µs through the page cache on the benchmark
+// machine (BenchmarkAppend, BenchmarkAppendBuffered; BENCHMARKS.md §2d). It returns nil where direct I/O is not possible (tmpfs refuses O_DIRECT,
 // a file whose size is not whole blocks): the journal then writes through the page cache.
 func openDirect(path string, size int64) *os.File {
 	if !useDirect || size%blockSize != 0 {
