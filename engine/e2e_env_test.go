@@ -171,6 +171,13 @@ func (e *e2eEnv) mint(realm, roles, sub string, ttl time.Duration) string {
 
 func (e *e2eEnv) do(method, path, token, body string, hdr map[string]string) (int, []byte) {
 	e.t.Helper()
+	st, b, _ := e.doFull(method, path, token, body, hdr)
+	return st, b
+}
+
+// doFull is do that also returns the answer's headers.
+func (e *e2eEnv) doFull(method, path, token, body string, hdr map[string]string) (int, []byte, http.Header) {
+	e.t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -194,7 +201,7 @@ func (e *e2eEnv) do(method, path, token, body string, hdr map[string]string) (in
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, bytes.TrimSpace(b)
+	return resp.StatusCode, bytes.TrimSpace(b), resp.Header
 }
 
 func (e *e2eEnv) tenantURN(ref string) string {

@@ -242,3 +242,57 @@ func TestE2ERepeatedPublishOfAWebhookEventAnswersAtOnce(t *testing.T) {
 		t.Fatalf("the webhook was sent %d times, want 1", n)
 	}
 }
+
+// With the pending deliveries at --webhook-max-pending (a receiver that does not answer), the
+// next event a webhook lists is refused with 503 and Retry-After and counted; once the receiver
+// answers and the deliveries end, events are accepted again. Nothing is lost: every accepted
+// event is delivered once.
+func TestE2EFullWebhookBacklogRefusesEvents(t *testing.T) {
+	t.Parallel()
+	e := e2eStart(t, func(c *engine.Config) { c.Webhooks.MaxPending = 2 })
+	release := make(chan struct{})
+	var mu sync.Mutex
+	got := map[string]int{}
+	rx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		<-release
+		mu.Lock()
+		got[req.Header.Get("webhook-id")]++
+		mu.Unlock()
+	}))
+	defer rx.Close()
+	e.patch(e.demo, "", fmt.Sprintf(`{"operation":"UPDATE","update":{"webhooks":{"rx":{"id":"rx","name":"RX","url":%q,"events":[{"namespace":"shop","name":"order-placed"}]}}}}`, rx.URL))
+	e.publish(e.demo, "shop", "order-placed", `"payload":{"i":1}`)
+	e.publish(e.demo, "shop", "order-placed", `"payload":{"i":2}`)
+	st, body, hdr := e.doFull("POST", "/event/v1/events", e.demo,
+		`{"namespace":"shop","name":"order-placed","timestamp":"2026-01-01T00:00:00Z","payload":{"i":3}}`, nil)
+	if st != 503 || !strings.Contains(string(body), "webhook backlog is full: 2 deliveries pending") || hdr.Get("Retry-After") != "30" {
+		t.Fatalf("third event with 2 of 2 pending: %d %s (Retry-After %q); want 503, the reason and Retry-After 30", st, body, hdr.Get("Retry-After"))
+	}
+	_, m := e.do("GET", "/metrics", "", "", nil)
+	if !strings.Contains(string(m), "\npushgate_webhook_backlog_refusals_total 1\n") {
+		t.Fatal("/metrics does not count the refusal")
+	}
+	close(release)
+	waitfor.True(t, 10*time.Second, "the two accepted events delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 2
+	})
+	waitfor.True(t, 10*time.Second, "room in the backlog", func() bool {
+		_, m := e.do("GET", "/metrics", "", "", nil)
+		return strings.Contains(string(m), "\npushgate_webhook_pending 0\n")
+	})
+	e.publish(e.demo, "shop", "order-placed", `"payload":{"i":3}`)
+	waitfor.True(t, 10*time.Second, "the event accepted after the drain delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got) == 3
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("delivery %s arrived %d times", id, n)
+		}
+	}
+}

@@ -18,6 +18,7 @@ func addWebhookFlags(fs *flag.FlagSet, s *webhook.Settings) webhookFlags {
 	fs.BoolVar(&s.Guard.AllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private, link-local and metadata addresses (development only; development mode already allows loopback)")
 	fs.DurationVar(&s.DisableAfter, "webhook-disable-after", 120*time.Hour, "disable a webhook failing without a success for this long (negative = never)")
 	fs.IntVar(&s.MaxInFlight, "webhook-max-in-flight", 4, "concurrent attempts per webhook endpoint")
+	fs.IntVar(&s.MaxPending, "webhook-max-pending", webhook.DefaultMaxPending, "bound on the webhook deliveries held in memory (waiting, in flight, due for a retry; ~2 KB each with a 100 B event): beyond it, events that webhooks list are refused with 503 and Retry-After (Kafka, RabbitMQ: retried later); negative = no bound")
 	fs.DurationVar(&s.BreakerCooldown, "webhook-breaker-cooldown", 30*time.Second, "how long an endpoint's circuit stays open after 5 consecutive failures (doubles, up to 20x, while probes fail)")
 	fs.StringVar(&s.SecretsKey, "webhook-secrets-key", "", "seal webhook signing secrets in the store and on the Kafka config topic with this key (the same on every instance; prefer PUSHGATE_WEBHOOK_SECRETS_KEY)")
 	fs.DurationVar(&s.RotationOverlap, "webhook-rotation-overlap", 24*time.Hour, "how long the previous secret keeps signing after a rotation")

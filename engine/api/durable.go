@@ -13,11 +13,18 @@ import (
 // event, and then calls done exactly once, on another goroutine, with nil once the deliveries are
 // durable or with an error (the wait needs no timer per request: the service times out stuck
 // records in one sweep); Untrack takes back an event that was not published (a refused or a
-// repeated publish) and reports false when done has run or is running anyway.
+// repeated publish) and reports false when done has run or is running anyway. An error from Track
+// refuses the event now (the webhook backlog is full): it is answered 503 and not published.
 type DurableWebhooks interface {
-	Track(ev *source.Event, done func(error)) bool
+	Track(ev *source.Event, done func(error)) (bool, error)
 	Untrack(ev *source.Event) bool
 }
+
+// webhooksRefused is Track's refusal, as publishDurably returns it: the answer names it.
+type webhooksRefused struct{ err error }
+
+func (w webhooksRefused) Error() string { return w.err.Error() }
+func (w webhooksRefused) Unwrap() error { return w.err }
 
 // durableAnswer holds an ingest's answer until the webhook deliveries of its events are durable.
 // pending counts the tracked events not settled yet, plus one held by the handler until it has
@@ -51,15 +58,19 @@ func (a *API) publishDurably(d *durableAnswer, ev *source.Event) (string, error)
 	if a.d.Durable == nil {
 		return a.d.Publisher.Publish(ev)
 	}
-	d.pending.Add(1)
-	tracked := a.d.Durable.Track(ev, d.settled)
+	d.pending.Add(1) // before Track: done may run as soon as it is registered
+	tracked, err := a.d.Durable.Track(ev, d.settled)
+	if !tracked {
+		d.pending.Add(-1)
+	}
+	if err != nil {
+		return "", webhooksRefused{err}
+	}
 	if tracked {
 		d.tracked = true
 		if ev.IdempotencyKey != "" {
 			d.keyed = append(d.keyed, ev)
 		}
-	} else {
-		d.pending.Add(-1)
 	}
 	id, err := a.d.Publisher.Publish(ev)
 	if tracked && (err != nil || ev.ID != id) && a.d.Durable.Untrack(ev) {

@@ -17,6 +17,10 @@ const RoleEventSender = "urn:ads:platform:event-service:event-sender"
 // retryAfterSeconds is the Retry-After of an overloaded ingest.
 const retryAfterSeconds = 1
 
+// backlogRetryAfterSeconds is the Retry-After of an event refused because the webhook backlog
+// is full: it drains only as deliveries end, seconds to hours when a receiver is down.
+const backlogRetryAfterSeconds = 30
+
 // unavailableRetryAfterSeconds is the Retry-After of an ingest whose source does not accept
 // events (Kafka unreachable or not acknowledging): long enough not to hammer a broker that is
 // coming back, short next to an outage's usual length.
@@ -133,7 +137,12 @@ func (a *API) postEvents(ctx *fasthttp.RequestCtx, p *auth.Principal, idemKey, t
 			status := fasthttp.StatusServiceUnavailable
 			ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(unavailableRetryAfterSeconds))
 			ans.ErrorMessage = "events[" + strconv.Itoa(i) + "]: event ingest is not available: " + unavailableReason(err) + "; the events before it were accepted."
-			if errors.Is(err, source.ErrOverloaded) {
+			var refused webhooksRefused
+			switch {
+			case errors.As(err, &refused):
+				ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(backlogRetryAfterSeconds))
+				ans.ErrorMessage = "events[" + strconv.Itoa(i) + "]: not published: " + refused.Error() + "; the events before it were accepted, retry the rest later."
+			case errors.Is(err, source.ErrOverloaded):
 				ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds))
 				ans.ErrorMessage = "events[" + strconv.Itoa(i) + "]: event queue is full; the events before it were accepted, retry the rest later."
 			}
@@ -170,9 +179,13 @@ func decodeOK(ctx *fasthttp.RequestCtx, err error) bool {
 
 // publishOK answers a refused publish; ok=false means the response is written.
 func publishOK(ctx *fasthttp.RequestCtx, err error) bool {
+	var refused webhooksRefused
 	switch {
 	case err == nil:
 		return true
+	case errors.As(err, &refused):
+		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(backlogRetryAfterSeconds))
+		fail(ctx, fasthttp.StatusServiceUnavailable, "Event not published: "+refused.Error()+"; retry later.")
 	case errors.Is(err, source.ErrOverloaded):
 		ctx.Response.Header.Set(fasthttp.HeaderRetryAfter, strconv.Itoa(retryAfterSeconds))
 		fail(ctx, fasthttp.StatusServiceUnavailable, "Event queue is full; retry later.")

@@ -95,11 +95,15 @@ type fakeDurable struct {
 	live               map[*source.Event]func(error)
 	tracked, untracked int
 	settled            atomic.Int32
+	refuse             error // Track's refusal of events named "refused" (a full webhook backlog)
 }
 
-func (d *fakeDurable) Track(ev *source.Event, done func(error)) bool {
+func (d *fakeDurable) Track(ev *source.Event, done func(error)) (bool, error) {
+	if ev.Name == "refused" && d.refuse != nil {
+		return false, d.refuse
+	}
 	if ev.Name != "done" {
-		return false
+		return false, nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -124,7 +128,7 @@ func (d *fakeDurable) Track(ev *source.Event, done func(error)) bool {
 		d.settled.Add(1)
 		fn(err)
 	})
-	return true
+	return true, nil
 }
 
 func (d *fakeDurable) Untrack(ev *source.Event) bool {
@@ -193,5 +197,34 @@ func TestNotRecordedForgetsTheIdempotencyKey(t *testing.T) {
 	defer f.pub.mu.Unlock()
 	if len(f.pub.forgotten) != 1 || !strings.HasSuffix(f.pub.forgotten[0], "|order-9") {
 		t.Fatalf("forgotten keys %q, want the request's", f.pub.forgotten)
+	}
+}
+
+// An event the webhooks cannot take now (their backlog is full: Track's error) is answered 503
+// with Retry-After and the reason, and is not published; in a batch, publishing stops at it and
+// the answer keeps the ids of the events before it.
+func TestFullWebhookBacklogRefusesBeforePublishing(t *testing.T) {
+	d := &fakeDurable{refuse: errors.New("webhook backlog is full: 3 deliveries pending (--webhook-max-pending 3)")}
+	f := newFixture(t, func(deps *Deps) { deps.Durable = d })
+	d.pub = f.pub
+	refused := strings.Replace(event(""), `"name":"done"`, `"name":"refused"`, 1)
+	r := f.do("POST", "/event/v1/events", "acme-admin", refused)
+	expectError(t, r, 503, "Event not published: webhook backlog is full: 3 deliveries pending")
+	if ra := string(r.header.Peek("Retry-After")); ra != "30" {
+		t.Fatalf("Retry-After = %q, want 30", ra)
+	}
+	if n := f.pub.count(); n != 0 {
+		t.Fatalf("%d events published; a refused event must not be", n)
+	}
+	r = f.do("POST", "/event/v1/events", "acme-admin", "["+event("")+","+refused+","+event("")+"]")
+	expectError(t, r, 503, "events[1]: not published: webhook backlog is full")
+	if ids, _ := r.json(t)["ids"].([]any); len(ids) != 1 || string(r.header.Peek("Retry-After")) != "30" {
+		t.Fatalf("batch: ids %v, Retry-After %q; want the first event's id and 30", ids, r.header.Peek("Retry-After"))
+	}
+	if n := f.pub.count(); n != 1 {
+		t.Fatalf("batch: %d events published, want only the one before the refused event", n)
+	}
+	if d.settled.Load() != 1 {
+		t.Fatalf("the accepted event of the batch was not waited for (%d settled)", d.settled.Load())
 	}
 }

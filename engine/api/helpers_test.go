@@ -61,6 +61,12 @@ func (p *recordingPublisher) ForgetKey(tenantURN, key string) {
 	p.forgotten = append(p.forgotten, tenantURN+"|"+key)
 }
 
+func (p *recordingPublisher) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.events)
+}
+
 func (p *recordingPublisher) holds(ev *source.Event) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()

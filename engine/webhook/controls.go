@@ -75,20 +75,12 @@ func before(a, b *delivery) bool {
 	return a.ID < b.ID
 }
 
-// addPendingLocked makes d pending and due (and places it in its ordered endpoint's order).
-func (s *Service) addPendingLocked(d *delivery) bool {
-	if _, dup := s.pending[d.ID]; dup {
-		return false
-	}
-	s.pending[d.ID] = d
-	s.due.push(d)
-	if ep := s.eps[d.Endpoint]; ep != nil && ep.ordered {
-		i := sort.Search(len(ep.order), func(i int) bool { return before(d, ep.order[i]) })
-		ep.order = append(ep.order, nil)
-		copy(ep.order[i+1:], ep.order[i:])
-		ep.order[i] = d
-	}
-	return true
+// orderLocked places d in its ordered endpoint's order.
+func (s *Service) orderLocked(ep *endpoint, d *delivery) {
+	i := sort.Search(len(ep.order), func(i int) bool { return before(d, ep.order[i]) })
+	ep.order = append(ep.order, nil)
+	copy(ep.order[i+1:], ep.order[i:])
+	ep.order[i] = d
 }
 
 // unorderLocked removes d from its endpoint's order (it succeeded, died or was cancelled).

@@ -201,7 +201,7 @@ func (s *Service) finish(ep *endpoint, d *delivery, hook *Hook, r result) {
 			ep.st.FailingSince, clockChanged = time.Time{}, true
 		}
 		s.unorderLocked(d)
-		delete(s.pending, d.ID)
+		s.removePendingLocked(d)
 		s.stats.delivered.Add(1)
 		s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Delivered++ })
 		if d.own {
@@ -297,7 +297,7 @@ func (s *Service) retireEndpointLocked(w *deliveryWrite, ep *endpoint, now time.
 // deadLocked moves d to the dead-letter list (its record and dead letter added to w).
 func (s *Service) deadLocked(w *deliveryWrite, d *delivery, now time.Time, reason string) {
 	s.unqueueLocked(d)
-	delete(s.pending, d.ID)
+	s.removePendingLocked(d)
 	d.DeadAt, d.DeadReason = now.UTC(), reason
 	s.stats.dead.Add(1)
 	s.receipts.update(d.EventID, func(e *EventWebhooks) { e.Dead++ })
@@ -310,7 +310,7 @@ func (s *Service) deadLocked(w *deliveryWrite, d *delivery, now time.Time, reaso
 // cancelLocked forgets d (its webhook was removed); the caller deletes the record.
 func (s *Service) cancelLocked(d *delivery) {
 	s.unqueueLocked(d)
-	delete(s.pending, d.ID)
+	s.removePendingLocked(d)
 	d.cancelled = true
 	s.stats.cancelled.Add(1)
 	// Lazily: a restart before that commit finds the delivery's webhook gone and cancels it again.

@@ -102,6 +102,12 @@
 // scheduler, one reused goroutine per in-flight attempt). A full match queue (MaxQueued) drops events
 // for webhooks, counted, rather than slowing the hub.
 //
+// # A bounded backlog
+//
+// Pending deliveries live in memory with their bodies. Beyond Settings.MaxPending (backlog.go)
+// events that a webhook lists are refused, not dropped: Track refuses them before the ingest
+// publishes (503 with Retry-After), Record refuses a Kafka or RabbitMQ batch (retried later).
+//
 // # Safety
 //
 // Guard (net.Dialer.Control, on the resolved address, before connect) decides on the canonical

@@ -35,11 +35,19 @@ type tracking struct {
 // an error wrapping ErrNotRecorded. It runs on the service's goroutines (the matcher, the sweep,
 // Close), never on Track's caller, and must not block: the matcher calls the dones of a whole
 // batch in turn (engine/api's releases the waiting POST with a send on a buffered channel). When
-// the publish fails, Untrack tells whether done may still be called.
-func (s *Service) Track(ev *source.Event, done func(error)) bool {
+// the publish fails, Untrack tells whether done may still be called. An error (wrapping
+// ErrBacklogFull, backlog.go) refuses the event: it is not tracked and must not be published.
+func (s *Service) Track(ev *source.Event, done func(error)) (bool, error) {
 	set := s.hooks.Load()
-	if set == nil || !set.candidates(ev) || len(set.match(ev)) == 0 {
-		return false
+	if set == nil || !set.candidates(ev) {
+		return false, nil
+	}
+	n := len(set.match(ev))
+	if n == 0 {
+		return false, nil
+	}
+	if err := s.admit(n); err != nil {
+		return false, err
 	}
 	s.tmu.Lock()
 	if s.tracked == nil {
@@ -48,7 +56,7 @@ func (s *Service) Track(ev *source.Event, done func(error)) bool {
 	s.tracked[ev] = tracking{done: done, since: time.Now()}
 	s.ntracked.Store(int64(len(s.tracked)))
 	s.tmu.Unlock()
-	return true
+	return true, nil
 }
 
 // Untrack forgets a tracked event whose publish failed or was a repeat. It reports false when done

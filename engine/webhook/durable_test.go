@@ -63,7 +63,7 @@ func testTrackWaitsForTheDurableRecord(t *testing.T, journaled bool) {
 	// ErrNotRecorded.
 	ev2 := pingEvent(tenantA, 2)
 	called := make(chan error, 1)
-	if !e.svc.Track(ev2, func(err error) { called <- err }) || !e.svc.Untrack(ev2) {
+	if tracked, _ := e.svc.Track(ev2, func(err error) { called <- err }); !tracked || !e.svc.Untrack(ev2) {
 		t.Fatal("a tracked event was not untracked")
 	}
 	if e.svc.Untrack(ev2) {
@@ -89,7 +89,7 @@ func TestTrackedEventTimesOut(t *testing.T) {
 	e.configure(tenantA, hookDoc("h1", r.url))
 	ev := pingEvent(tenantA, 1)
 	calls := make(chan error, 2)
-	if !e.svc.Track(ev, func(err error) { calls <- err }) {
+	if tracked, _ := e.svc.Track(ev, func(err error) { calls <- err }); !tracked {
 		t.Fatal("not tracked")
 	}
 	e.svc.expireTracked(time.Now().Add(trackTimeout - time.Second))

@@ -347,7 +347,9 @@ func journaledEventRecords(t *testing.T, e *env) []store.WebhookPut {
 // track tracks ev as the ingest does and returns a wait for its done (nil when ev is not tracked).
 func (e *env) track(ev *source.Event) func() error {
 	ch := make(chan error, 1)
-	if !e.svc.Track(ev, func(err error) { ch <- err }) {
+	if tracked, err := e.svc.Track(ev, func(err error) { ch <- err }); err != nil {
+		e.t.Fatal(err)
+	} else if !tracked {
 		return nil
 	}
 	return func() error {

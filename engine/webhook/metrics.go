@@ -16,6 +16,7 @@ type stats struct {
 	dead       atomic.Int64
 	cancelled  atomic.Int64
 	dropped    atomic.Int64
+	refused    atomic.Int64 // admissions refused: the backlog was full (backlog.go)
 	emitErrors atomic.Int64
 }
 
@@ -51,6 +52,8 @@ func (st *stats) init(s *Service, r prometheus.Registerer) {
 	}
 	r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pushgate_webhook_events_dropped_total",
 		Help: "Events not matched against webhooks because the match queue was full."}, func() float64 { return float64(st.dropped.Load()) }))
+	r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pushgate_webhook_backlog_refusals_total",
+		Help: "Events (or batches of them) refused because the pending deliveries reached --webhook-max-pending."}, func() float64 { return float64(st.refused.Load()) }))
 	r.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "pushgate_webhook_emit_errors_total",
 		Help: "push-service:webhook-triggered/-disabled events the event source refused."}, func() float64 { return float64(st.emitErrors.Load()) }))
 	r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "pushgate_webhook_pending",

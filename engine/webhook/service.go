@@ -82,6 +82,10 @@ type Settings struct {
 	// MaxQueued bounds the events waiting to be matched (beyond it they are dropped and counted).
 	// Zero means 65536.
 	MaxQueued int
+	// MaxPending bounds the deliveries held (waiting, in flight or due for a retry): beyond it,
+	// events that webhooks list are refused (backlog.go). Zero means DefaultMaxPending; negative
+	// means no bound.
+	MaxPending int
 	// EarlyAck lets the ingest answer before the event's webhook deliveries are durable
 	// (--webhook-early-ack): less CPU per event with few events in flight, but a crash before
 	// their journal write (~1 ms later) may lose acknowledged deliveries. Without Kafka only.
@@ -116,6 +120,9 @@ func (c *Settings) applyDefaults() {
 	if c.MaxQueued <= 0 {
 		c.MaxQueued = 65536
 	}
+	if c.MaxPending == 0 {
+		c.MaxPending = DefaultMaxPending
+	}
 }
 
 // Service sends webhooks. Create it with New, feed it with Observe, run it with Start, stop it
@@ -139,9 +146,12 @@ type Service struct {
 	mu      sync.Mutex // guards everything below
 	eps     map[string]*endpoint
 	pending map[string]*delivery
-	marking []*eventGroup // event records whose mark changed (eventrecord.go)
-	due     dheap
-	closed  bool
+	// npending is len(pending), and full whether the last admission refused (backlog.go).
+	npending atomic.Int64
+	full     atomic.Bool
+	marking  []*eventGroup // event records whose mark changed (eventrecord.go)
+	due      dheap
+	closed   bool
 
 	attempts attemptRing
 	seq      atomic.Int64 // last delivery Seq
@@ -537,7 +547,7 @@ func (s *Service) matchLoop() {
 		}
 		batch := s.gat.gather(s, s.takeQueue())
 		s.stats.commits.Observe(float64(len(batch)))
-		if err := s.record(batch); err != nil {
+		if err := s.record(batch); err != nil && !errors.Is(err, ErrBacklogFull) { // admit logs a full backlog once
 			s.log.Error("webhook: could not record deliveries", "events", len(batch), "err", err)
 		}
 		s.gat.committed()
@@ -590,6 +600,9 @@ func (s *Service) recordBatch(batch []*source.Event) error {
 	}
 	s.mu.Unlock()
 	ds = fresh
+	if err := s.admit(len(ds)); err != nil {
+		return err
+	}
 	puts = s.recordEvents(ds, puts)
 	if s.jr != nil && s.journalRecords(ds, puts) {
 		return nil
