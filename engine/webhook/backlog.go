@@ -28,19 +28,19 @@ var ErrBacklogFull = errors.New("webhook backlog is full")
 // ErrBacklogFull. An empty backlog takes any n, so an event with more webhooks than the bound
 // is still sent. It reads a counter, not the pending map: the ingest calls it without Service.mu.
 func (s *Service) admit(n int) error {
-	max, pending := s.cfg.MaxPending, int(s.npending.Load())
-	if max < 0 || pending == 0 || pending+n <= max {
+	bound, pending := s.cfg.MaxPending, int(s.npending.Load())
+	if bound < 0 || pending == 0 || pending+n <= bound {
 		if s.full.Load() && s.full.CompareAndSwap(true, false) {
-			s.log.Info("webhook: the backlog has room again; events are accepted", "pending", pending, "max", max)
+			s.log.Info("webhook: the backlog has room again; events are accepted", "pending", pending, "max", bound)
 		}
 		return nil
 	}
 	s.stats.refused.Add(1)
 	if !s.full.Swap(true) {
 		s.log.Error("webhook: backlog full; events that webhooks list are refused until deliveries end (--webhook-max-pending)",
-			"pending", pending, "max", max)
+			"pending", pending, "max", bound)
 	}
-	return fmt.Errorf("%w: %d deliveries pending (--webhook-max-pending %d)", ErrBacklogFull, pending, max)
+	return fmt.Errorf("%w: %d deliveries pending (--webhook-max-pending %d)", ErrBacklogFull, pending, bound)
 }
 
 // addPendingLocked makes d pending and due (and places it in its ordered endpoint's order).
