@@ -30,6 +30,9 @@ func TestFullBacklogRefusesEvents(t *testing.T) {
 	if n := e.pendingCount(); n != 3 {
 		t.Fatalf("%d deliveries pending after the refusals, want 3", n)
 	}
+	if n := len(journaledEventRecords(t, e)); n != 3 {
+		t.Fatalf("%d event records journaled after the refusals, want the 3 accepted events'", n)
+	}
 	if n := e.svc.stats.refused.Load(); n != 2 {
 		t.Fatalf("refusals counted: %d, want 2", n)
 	}
